@@ -1,0 +1,69 @@
+"""Evidence: everything the gates judge, produced by the pipeline and assembled by the gated run.
+
+Data layers (schema, balance, drift) need only the data fields; model layers also need ``model`` and,
+for comparisons, ``champion``. A field a layer needs but lacks makes that layer report SKIPPED.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import ProjectConfig
+from pipeline.evaluate import Evaluation
+from pipeline.ingest import Dataset
+from pipeline.prepare import Prepared
+from pipeline.split import Split
+from pipeline.train import TrainedModel
+
+__all__ = ["ChampionEvidence", "Evidence", "ModelEvidence"]
+
+
+@dataclass(frozen=True)
+class ModelEvidence:
+    """The candidate: fitted pipeline, its decision threshold and its scores on held-out data."""
+
+    trained: TrainedModel
+    threshold: float
+    threshold_source: str  # "fixed" or "validation"
+    proba_test: np.ndarray
+    evaluation: Evaluation  # on the test split, with slices
+    proba_validation: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class ChampionEvidence:
+    """The model currently holding the ``champion`` alias, as the registry describes it."""
+
+    name: str
+    version: str
+    run_id: str
+    trained_at: datetime
+    data_fingerprint: str | None
+    model: Any | None = None  # the loaded pipeline, when a comparison needs it
+    tags: dict[str, str] = field(default_factory=dict)
+    row_hashes: np.ndarray | None = None  # of the data it was trained on, when recorded
+
+
+@dataclass(frozen=True)
+class Evidence:
+    config: ProjectConfig
+    dataset: Dataset
+    prepared: Prepared
+    split: Split
+    model: ModelEvidence | None = None
+    champion: ChampionEvidence | None = None
+    run: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def train_frame(self) -> pd.DataFrame:
+        return self.split.train if self.split.validation is None else pd.concat(
+            [self.split.train, self.split.validation])
+
+    @property
+    def test_frame(self) -> pd.DataFrame:
+        return self.split.test

@@ -1,0 +1,47 @@
+"""The layer registry: one function per gate layer, all with the signature ``(Evidence) -> list[CheckResult]``.
+
+Both the ``mlgate`` command and the pytest plugin call :func:`run_layers`; nothing else computes a gate.
+A layer that raises is reported as one ERROR result (blocking) and the other layers still run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import traceback
+from collections.abc import Callable, Iterable
+
+from checks.evidence import Evidence
+from checks.result import LAYERS, CheckResult, Status
+
+__all__ = ["DATA_LAYERS", "MODEL_LAYERS", "layer_function", "run_layer", "run_layers"]
+
+DATA_LAYERS: tuple[str, ...] = ("schema", "balance", "drift")
+MODEL_LAYERS: tuple[str, ...] = ("quality", "reproducibility", "staleness")
+
+LayerFunction = Callable[[Evidence], list[CheckResult]]
+
+
+def layer_function(layer: str) -> LayerFunction:
+    """``checks.<layer>.run``; imported lazily so one layer's job does not import the others."""
+    if layer not in LAYERS:
+        raise KeyError(f"unknown layer {layer!r}; expected one of {', '.join(LAYERS)}")
+    return importlib.import_module(f"checks.{layer}").run
+
+
+def run_layer(layer: str, evidence: Evidence) -> list[CheckResult]:
+    try:
+        return list(layer_function(layer)(evidence))
+    except Exception as exc:  # a bug or an unexpected input must not hide the other layers' results
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+        return [CheckResult(
+            id=f"{layer}.error", layer=layer, status=Status.ERROR,
+            message=f"the {layer} layer raised {type(exc).__name__}: {exc}{where}",
+        )]
+
+
+def run_layers(evidence: Evidence, layers: Iterable[str] = LAYERS) -> list[CheckResult]:
+    results: list[CheckResult] = []
+    for layer in layers:
+        results.extend(run_layer(layer, evidence))
+    return results

@@ -1,0 +1,353 @@
+"""The project config: one TOML file (``mlgate.toml``) describing the gated project.
+
+Loaded once with :func:`load_config`, validated with pydantic, and then passed around as an immutable
+:class:`ProjectConfig`. Relative paths in the file are resolved against the file's own folder, so a
+config works from any working directory. Nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.errors import ConfigError
+
+__all__ = [
+    "BalanceSettings",
+    "DataSettings",
+    "DriftSettings",
+    "FeatureSettings",
+    "MlflowSettings",
+    "ModelSettings",
+    "ProjectConfig",
+    "QualitySettings",
+    "ReleaseSettings",
+    "ReproducibilitySettings",
+    "SearchSettings",
+    "SensitiveAttribute",
+    "SliceSettings",
+    "SplitSettings",
+    "StalenessSettings",
+    "Waiver",
+    "load_config",
+]
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+OpenUnit = Annotated[float, Field(gt=0.0, lt=1.0)]
+
+
+class _Strict(BaseModel):
+    """Every section forbids unknown keys, so a typo is an error, not a silently ignored setting."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSettings(_Strict):
+    """Where the data comes from and what the label is."""
+
+    source: str = Field(description="Path to a CSV or Parquet file, or an SQLAlchemy URL (with `query`).")
+    format: Literal["auto", "csv", "parquet", "sql"] = "auto"
+    query: str | None = Field(None, description="SQL query; required when `source` is an SQLAlchemy URL.")
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    target: str
+    positive_label: str | int | bool = Field(description="The label value of the positive class.")
+    missing_values: list[str] = Field(default_factory=list, description="Sentinel strings meaning missing.")
+    drop_duplicates: bool = True
+    event_time_column: str | None = None
+
+    @model_validator(mode="after")
+    def _sql_needs_query(self) -> DataSettings:
+        if self.resolved_format == "sql" and not self.query:
+            raise ValueError("`query` is required when `source` is an SQLAlchemy URL")
+        return self
+
+    @property
+    def resolved_format(self) -> str:
+        if self.format != "auto":
+            return self.format
+        if "://" in self.source:
+            return "sql"
+        suffix = Path(self.source).suffix.lower()
+        return "parquet" if suffix in {".parquet", ".pq"} else "csv"
+
+
+class FeatureSettings(_Strict):
+    """Which columns feed the model. `include` lists them; or `exclude` means "all but"."""
+
+    include: list[str] | None = None
+    exclude: list[str] = Field(default_factory=list)
+    categorical: list[str] | None = Field(None, description="Override the dtype-based guess.")
+    numeric: list[str] | None = Field(None, description="Override the dtype-based guess.")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> FeatureSettings:
+        if self.include is not None and self.exclude:
+            raise ValueError("give either `include` or `exclude`, not both")
+        return self
+
+
+class SplitSettings(_Strict):
+    test_size: OpenUnit = 0.25
+    validation_size: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.2
+    stratify: bool = True
+    random_state: int = 42
+
+
+class SearchSettings(_Strict):
+    """Optional seeded randomised hyperparameter search on the training split."""
+
+    enabled: bool = False
+    n_iter: Annotated[int, Field(ge=1)] = 10
+    cv: Annotated[int, Field(ge=2)] = 3
+    scoring: str = "roc_auc"
+    param_distributions: dict[str, list[Any]] = Field(default_factory=dict)
+
+
+class ModelSettings(_Strict):
+    """The estimator: a short name (see ``pipeline.train.ESTIMATORS``) or a dotted class path."""
+
+    estimator: str = "hist_gradient_boosting"
+    params: dict[str, Any] = Field(default_factory=dict)
+    random_state: int = 42
+    search: SearchSettings = SearchSettings()
+
+
+class SensitiveAttribute(_Strict):
+    """A sensitive attribute and the share of each group expected in the data.
+
+    A numeric column (e.g. age) is judged in bands: give `bins` (edges) and optionally `labels`.
+    """
+
+    column: str
+    reference: dict[str, Probability]
+    tolerance: Probability = 0.05
+    bins: list[float] | None = None
+    labels: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> SensitiveAttribute:
+        total = sum(self.reference.values())
+        if abs(total - 1.0) > 0.01:
+            raise ValueError(f"reference shares of '{self.column}' sum to {total:.3f}, expected 1.0")
+        if self.bins is not None:
+            if len(self.bins) < 2 or sorted(self.bins) != self.bins:
+                raise ValueError(f"`bins` of '{self.column}' must be at least two increasing edges")
+            if self.labels is not None and len(self.labels) != len(self.bins) - 1:
+                raise ValueError(f"'{self.column}' has {len(self.bins) - 1} bins but {len(self.labels)} labels")
+        return self
+
+
+class BalanceSettings(_Strict):
+    min_minority_share: Probability = 0.2
+    confidence: OpenUnit = 0.95
+    sensitive: list[SensitiveAttribute] = Field(default_factory=list)
+
+
+class DriftSettings(_Strict):
+    """Per-feature two-sample tests with an effect-size floor and a multiple-testing correction."""
+
+    alpha: OpenUnit = 0.05
+    correction: Literal["holm", "bh", "none"] = "holm"
+    numeric_effect_floor: Probability = 0.1
+    categorical_effect_floor: Probability = 0.1
+    columns: list[str] | None = Field(None, description="Default: every feature.")
+    blocking: bool = True
+
+
+class SliceSettings(_Strict):
+    columns: list[str] = Field(default_factory=list)
+    min_size: Annotated[int, Field(ge=1)] = 30
+
+
+class MetricBound(_Strict):
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> MetricBound:
+        if self.min is None and self.max is None:
+            raise ValueError("a metric bound needs `min` or `max`")
+        return self
+
+
+class CostMatrix(_Strict):
+    """Cost of each kind of error; positive = the positive label was predicted."""
+
+    false_positive: float = 1.0
+    false_negative: float = 1.0
+    true_positive: float = 0.0
+    true_negative: float = 0.0
+
+
+class QualitySettings(_Strict):
+    thresholds: dict[str, MetricBound] = Field(default_factory=dict)
+    slice_thresholds: dict[str, dict[str, MetricBound]] = Field(default_factory=dict)
+    max_group_gap: dict[str, float] = Field(default_factory=dict)
+    cost_matrix: CostMatrix | None = None
+    max_expected_cost: float | None = None
+    decision_threshold: float | Literal["optimize"] = 0.5
+    baseline_margin: float = 0.0
+    baseline_metric: str = "roc_auc"
+    champion_metric: str = "roc_auc"
+    champion_margin: float = 0.02
+    bootstrap_resamples: Annotated[int, Field(ge=100)] = 1000
+    bootstrap_confidence: OpenUnit = 0.95
+    random_state: int = 0
+
+
+class ReproducibilitySettings(_Strict):
+    enabled: bool = True
+    tolerance: Annotated[float, Field(ge=0.0)] = 0.0
+
+
+class StalenessSettings(_Strict):
+    warn_age_days: Annotated[float, Field(gt=0)] = 30
+    max_age_days: Annotated[float, Field(gt=0)] = 90
+    max_data_change: Probability = 0.05
+    max_event_lag_days: Annotated[float, Field(gt=0)] | None = None
+
+
+class Waiver(_Strict):
+    check: str
+    slice: str | None = None
+    reason: str
+    owner: str
+    expires: date
+
+
+class MlflowSettings(_Strict):
+    tracking_uri: str = "sqlite:///mlruns/mlflow.db"
+    registry_uri: str | None = None
+    experiment: str = "mlgate"
+    model_name: str = "mlgate-model"
+    artifact_location: str | None = "mlruns/artifacts"
+
+
+class ReleaseSettings(_Strict):
+    image_repository: str = "127.0.0.1:5000/mlgate-serve"
+    registry: Literal["local", "external"] = "local"
+    replicas: Annotated[int, Field(ge=1, le=8)] = 2
+    canary_share: Probability = 0.1
+    port: Annotated[int, Field(ge=1024, le=65535)] = 8080
+
+
+class ProjectConfig(_Strict):
+    """The whole project config; `path` is where it was loaded from (set by :func:`load_config`)."""
+
+    name: str = "mlgate-project"
+    data: DataSettings
+    schema_file: str = Field("schema.yaml", alias="schema", description="The committed pandera schema.")
+    features: FeatureSettings = FeatureSettings()
+    split: SplitSettings = SplitSettings()
+    model: ModelSettings = ModelSettings()
+    balance: BalanceSettings = BalanceSettings()
+    drift: DriftSettings = DriftSettings()
+    slices: SliceSettings = SliceSettings()
+    quality: QualitySettings = QualitySettings()
+    reproducibility: ReproducibilitySettings = ReproducibilitySettings()
+    staleness: StalenessSettings = StalenessSettings()
+    waivers: list[Waiver] = Field(default_factory=list)
+    mlflow: MlflowSettings = MlflowSettings()
+    release: ReleaseSettings = ReleaseSettings()
+
+    # Set by load_config, not by the file.
+    path: Path | None = Field(None, exclude=True)
+    sha256: str = Field("", exclude=True)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @property
+    def root(self) -> Path:
+        """The folder relative paths are resolved against."""
+        return self.path.parent if self.path is not None else Path.cwd()
+
+    def resolve(self, relative: str | Path) -> Path:
+        candidate = Path(relative).expanduser()
+        return candidate if candidate.is_absolute() else (self.root / candidate)
+
+    @property
+    def schema_path(self) -> Path:
+        return self.resolve(self.schema_file)
+
+    def resolve_uri(self, uri: str) -> str:
+        """Make a relative ``sqlite:///relative/path`` absolute against the config folder."""
+        prefix = "sqlite:///"
+        if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
+            return prefix + str(self.resolve(uri[len(prefix) :]))
+        return uri
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.resolve_uri(self.mlflow.tracking_uri)
+
+    @property
+    def registry_uri(self) -> str:
+        return self.resolve_uri(self.mlflow.registry_uri or self.mlflow.tracking_uri)
+
+    @property
+    def data_source(self) -> str:
+        """The data source with relative file paths and sqlite URLs resolved."""
+        if self.data.resolved_format == "sql":
+            return self.resolve_uri(self.data.source)
+        return str(self.resolve(self.data.source))
+
+
+def _format_location(loc: tuple[Any, ...]) -> str:
+    key = ""
+    for item in loc:
+        key += f"[{item}]" if isinstance(item, int) else (f".{item}" if key else str(item))
+    return key or "(top level)"
+
+
+def _first_error(path: Path, exc: ValidationError) -> ConfigError:
+    lines = []
+    for err in exc.errors():
+        key = _format_location(err["loc"])
+        if err["type"] == "extra_forbidden":
+            lines.append(f"unknown key '{key}'")
+        elif err["type"] == "missing":
+            lines.append(f"missing required key '{key}'")
+        else:
+            got = err.get("input")
+            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            lines.append(f"key '{key}': {err['msg']}{shown}")
+    more = f" (+{len(lines) - 1} more)" if len(lines) > 1 else ""
+    return ConfigError(f"{path}: {lines[0]}{more}")
+
+
+def load_config(path: str | Path) -> ProjectConfig:
+    """Read and validate a project config; every problem becomes a one-line :class:`ConfigError`."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: config file not found") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: config file is not UTF-8 text") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    for forbidden in ("path", "sha256"):
+        if forbidden in data:
+            raise ConfigError(f"{path}: unknown key '{forbidden}'")
+    try:
+        config = ProjectConfig.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(path, exc) from exc
+    return config.model_copy(update={"path": path.resolve(), "sha256": hashlib.sha256(raw).hexdigest()})

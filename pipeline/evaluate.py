@@ -1,0 +1,164 @@
+"""Evaluate: metrics on held-out data, overall and per slice, plus the business metric (expected cost).
+
+Any scikit-learn metric can be named: ``roc_auc`` resolves to ``sklearn.metrics.roc_auc_score``,
+``log_loss`` to ``sklearn.metrics.log_loss``. Metrics in :data:`PROBABILITY_METRICS` get the positive-class
+probability; all others get the 0/1 decision at the chosen threshold.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+
+from pipeline.config import CostMatrix
+
+__all__ = [
+    "DEFAULT_METRICS",
+    "PROBABILITY_METRICS",
+    "Evaluation",
+    "choose_threshold",
+    "confusion",
+    "evaluate",
+    "expected_cost",
+    "metric_function",
+    "positive_proba",
+]
+
+PROBABILITY_METRICS = frozenset({"roc_auc", "log_loss", "brier_score", "average_precision"})
+DEFAULT_METRICS = ("roc_auc", "log_loss", "brier_score", "accuracy", "precision", "recall", "f1")
+# Larger is better for these; for every other metric name ending in "loss"/"error"/"brier" smaller is.
+LOWER_IS_BETTER_SUFFIXES = ("loss", "error", "brier_score", "expected_cost")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Metrics of one model on one labelled set."""
+
+    n: int
+    threshold: float
+    overall: dict[str, float | None]
+    confusion: dict[str, int]
+    slices: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "threshold": self.threshold, "overall": self.overall,
+                "confusion": self.confusion, "slices": self.slices}
+
+
+def positive_proba(model: Any, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
+    """Probability of the positive class (label 1) for each row."""
+    proba = model.predict_proba(X)
+    classes = list(getattr(model, "classes_", [0, 1]))
+    return np.asarray(proba[:, classes.index(1)], dtype=np.float64)
+
+
+def metric_function(name: str) -> Callable[..., float]:
+    """The scikit-learn function behind a metric name; raises KeyError for an unknown name."""
+    if name == "expected_cost":
+        raise KeyError("expected_cost needs a cost matrix; use expected_cost()")
+    for candidate in (f"{name}_score", name, f"{name}_loss"):
+        fn = getattr(skm, candidate, None)
+        if callable(fn) and not isinstance(fn, type):
+            return fn
+    raise KeyError(f"unknown metric {name!r}: no sklearn.metrics.{name}_score or sklearn.metrics.{name}")
+
+
+def greater_is_better(name: str) -> bool:
+    return not name.endswith(LOWER_IS_BETTER_SUFFIXES)
+
+
+def _metric(name: str, y: np.ndarray, proba: np.ndarray, decision: np.ndarray) -> float | None:
+    if len(np.unique(y)) < 2 and name in {"roc_auc", "average_precision", "log_loss"}:
+        return None  # undefined on a single class
+    fn = metric_function(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zero-division and similar: the value is still defined
+        if name == "log_loss":
+            value = fn(y, proba, labels=[0, 1])
+        elif name in PROBABILITY_METRICS:
+            value = fn(y, proba)
+        elif "zero_division" in getattr(fn, "__wrapped__", fn).__code__.co_varnames:
+            value = fn(y, decision, zero_division=0)
+        else:
+            value = fn(y, decision)
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def confusion(y: np.ndarray, decision: np.ndarray) -> dict[str, int]:
+    y = np.asarray(y, dtype=bool)
+    d = np.asarray(decision, dtype=bool)
+    return {"tp": int((y & d).sum()), "fp": int((~y & d).sum()),
+            "tn": int((~y & ~d).sum()), "fn": int((y & ~d).sum())}
+
+
+def expected_cost(y: np.ndarray, decision: np.ndarray, costs: CostMatrix) -> float:
+    """Mean cost per row of acting on ``decision`` (1 = positive predicted)."""
+    c = confusion(y, decision)
+    total = (c["fp"] * costs.false_positive + c["fn"] * costs.false_negative
+             + c["tp"] * costs.true_positive + c["tn"] * costs.true_negative)
+    return total / max(len(y), 1)
+
+
+def choose_threshold(y: np.ndarray, proba: np.ndarray, costs: CostMatrix) -> float:
+    """The decision threshold minimising expected cost on (validation) data; ties go to the lower one.
+
+    Candidates are the midpoints between consecutive distinct probabilities, plus 0 and 1, so the result
+    does not sit on a training-set probability. Vectorised: O(n log n).
+    """
+    y = np.asarray(y, dtype=np.int64)
+    order = np.argsort(-proba, kind="stable")
+    p_sorted, y_sorted = proba[order], y[order]
+    distinct = np.unique(p_sorted)[::-1]
+    candidates = np.concatenate([[1.0 + 1e-12], (distinct[:-1] + distinct[1:]) / 2, [0.0]])
+    # predicted positive when proba >= t
+    n_pos_pred = np.searchsorted(-p_sorted, -candidates, side="right")
+    tp = np.concatenate([[0], np.cumsum(y_sorted)])[n_pos_pred]
+    fp = n_pos_pred - tp
+    fn = y.sum() - tp
+    tn = len(y) - n_pos_pred - fn
+    cost = (fp * costs.false_positive + fn * costs.false_negative
+            + tp * costs.true_positive + tn * costs.true_negative)
+    best = int(np.argmin(cost))
+    return float(min(max(candidates[best], 0.0), 1.0))
+
+
+def _scores(y: np.ndarray, proba: np.ndarray, threshold: float, names: tuple[str, ...],
+            costs: CostMatrix | None) -> dict[str, float | None]:
+    decision = (proba >= threshold).astype(np.int64)
+    out = {name: _metric(name, y, proba, decision) for name in names}
+    if costs is not None:
+        out["expected_cost"] = expected_cost(y, decision, costs)
+    return out
+
+
+def evaluate(
+    y: pd.Series | np.ndarray,
+    proba: np.ndarray,
+    *,
+    threshold: float,
+    metrics: tuple[str, ...] = DEFAULT_METRICS,
+    costs: CostMatrix | None = None,
+    groups: Mapping[str, pd.Series] | None = None,
+) -> Evaluation:
+    """Score ``proba`` against ``y`` overall and within each group of each grouping in ``groups``."""
+    y_arr = np.asarray(y, dtype=np.int64)
+    proba = np.asarray(proba, dtype=np.float64)
+    overall = _scores(y_arr, proba, threshold, metrics, costs)
+    slices: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, labels in (groups or {}).items():
+        labels_arr = np.asarray(pd.Series(labels).astype("string").fillna("<missing>"), dtype=object)
+        slices[name] = {}
+        for value in sorted(set(labels_arr)):
+            mask = labels_arr == value
+            entry: dict[str, Any] = {"n": int(mask.sum()), "positives": int(y_arr[mask].sum())}
+            entry["metrics"] = _scores(y_arr[mask], proba[mask], threshold, metrics, costs)
+            slices[name][str(value)] = entry
+    decision = (proba >= threshold).astype(np.int64)
+    return Evaluation(len(y_arr), threshold, overall, confusion(y_arr, decision), slices)

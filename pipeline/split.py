@@ -1,0 +1,52 @@
+"""Split: stratified, seeded train / validation / test partitions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from pipeline.config import SplitSettings
+from pipeline.errors import DataError
+from pipeline.prepare import Prepared
+
+__all__ = ["Split", "split"]
+
+
+@dataclass(frozen=True)
+class Split:
+    """Row positions of each partition in ``Prepared.frame`` plus the partitions themselves."""
+
+    train: pd.DataFrame
+    test: pd.DataFrame
+    validation: pd.DataFrame | None
+    y_train: pd.Series
+    y_test: pd.Series
+    y_validation: pd.Series | None
+    random_state: int
+
+
+def split(prepared: Prepared, settings: SplitSettings, *, random_state: int) -> Split:
+    """Split rows into train/test (and validation, carved out of train, when `validation_size` > 0)."""
+    frame, y = prepared.frame, prepared.y
+    stratify = y if settings.stratify else None
+    counts = y.value_counts()
+    if settings.stratify and counts.min() < 3:
+        raise DataError(
+            f"target '{prepared.target}' has only {int(counts.min())} rows of one class; "
+            "need at least 3 per class for a stratified split"
+        )
+    try:
+        train, test, y_train, y_test = train_test_split(
+            frame, y, test_size=settings.test_size, stratify=stratify, random_state=random_state
+        )
+        validation = y_validation = None
+        if settings.validation_size > 0:
+            train, validation, y_train, y_validation = train_test_split(
+                train, y_train, test_size=settings.validation_size,
+                stratify=y_train if settings.stratify else None, random_state=random_state,
+            )
+    except ValueError as exc:
+        raise DataError(f"cannot split {len(frame)} rows as configured (split.*): {exc}") from exc
+    return Split(train, test, validation, y_train, y_test, y_validation, random_state)
