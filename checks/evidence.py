@@ -14,25 +14,26 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import ProjectConfig
-from pipeline.evaluate import Evaluation
+from pipeline.candidate import Candidate
 from pipeline.ingest import Dataset
 from pipeline.prepare import Prepared
 from pipeline.split import Split
-from pipeline.train import TrainedModel
 
-__all__ = ["ChampionEvidence", "Evidence", "ModelEvidence"]
+__all__ = ["ChampionEvidence", "Evidence", "LoggedArtifact", "ModelEvidence"]
+
+
+ModelEvidence = Candidate  # the candidate model as the pipeline produced it
 
 
 @dataclass(frozen=True)
-class ModelEvidence:
-    """The candidate: fitted pipeline, its decision threshold and its scores on held-out data."""
+class LoggedArtifact:
+    """The candidate as saved in the registry: where, its sha256, and the version it became."""
 
-    trained: TrainedModel
-    threshold: float
-    threshold_source: str  # "fixed" or "validation"
-    proba_test: np.ndarray
-    evaluation: Evaluation  # on the test split, with slices
-    proba_validation: np.ndarray | None = None
+    model_uri: str
+    local_path: str  # the saved model file (model.skops) as downloaded back from the artifact store
+    sha256: str
+    run_id: str
+    version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Evidence:
     split: Split
     model: ModelEvidence | None = None
     champion: ChampionEvidence | None = None
+    artifact: LoggedArtifact | None = None
     run: dict[str, Any] = field(default_factory=dict)
 
     @property
