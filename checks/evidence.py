@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.config import ProjectConfig
 from pipeline.candidate import Candidate
+from pipeline.config import ProjectConfig
 from pipeline.ingest import Dataset
 from pipeline.prepare import Prepared
 from pipeline.split import Split
@@ -63,8 +63,9 @@ class Evidence:
 
     @property
     def train_frame(self) -> pd.DataFrame:
-        return self.split.train if self.split.validation is None else pd.concat(
-            [self.split.train, self.split.validation])
+        return (
+            self.split.train if self.split.validation is None else pd.concat([self.split.train, self.split.validation])
+        )
 
     @property
     def test_frame(self) -> pd.DataFrame:

@@ -34,10 +34,14 @@ def run_layer(layer: str, evidence: Evidence) -> list[CheckResult]:
     except Exception as exc:  # a bug or an unexpected input must not hide the other layers' results
         frames = traceback.extract_tb(exc.__traceback__)
         where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
-        return [CheckResult(
-            id=f"{layer}.error", layer=layer, status=Status.ERROR,
-            message=f"the {layer} layer raised {type(exc).__name__}: {exc}{where}",
-        )]
+        return [
+            CheckResult(
+                id=f"{layer}.error",
+                layer=layer,
+                status=Status.ERROR,
+                message=f"the {layer} layer raised {type(exc).__name__}: {exc}{where}",
+            )
+        ]
 
 
 def run_layers(evidence: Evidence, layers: Iterable[str] = LAYERS) -> list[CheckResult]:

@@ -42,7 +42,7 @@ class Candidate:
     proba_validation: np.ndarray | None = None
 
     @property
-    def pipeline(self):  # noqa: ANN201 - a scikit-learn Pipeline
+    def pipeline(self):
         return self.trained.pipeline
 
 
@@ -67,8 +67,14 @@ def train_candidate(
     """Fit on the training split, choose the threshold (never on test), score the test split."""
     settings = model_settings or config.model
     prepared, parts = data.prepared, data.split
-    trained = fit(settings, parts.train[prepared.features], parts.y_train,
-                  numeric=prepared.numeric, categorical=prepared.categorical, random_state=random_state)
+    trained = fit(
+        settings,
+        parts.train[prepared.features],
+        parts.y_train,
+        numeric=prepared.numeric,
+        categorical=prepared.categorical,
+        random_state=random_state,
+    )
     proba_validation = None
     quality = config.quality
     if parts.validation is not None:
@@ -78,8 +84,7 @@ def train_candidate(
             from pipeline.errors import ConfigError
 
             raise ConfigError(
-                "quality.decision_threshold = 'optimize' needs split.validation_size > 0 and "
-                "quality.cost_matrix"
+                "quality.decision_threshold = 'optimize' needs split.validation_size > 0 and quality.cost_matrix"
             )
         threshold = ev.choose_threshold(parts.y_validation.to_numpy(), proba_validation, quality.cost_matrix)
         source = "validation"
@@ -88,6 +93,12 @@ def train_candidate(
     proba_test = ev.positive_proba(trained.pipeline, parts.test[prepared.features])
     metrics = tuple(dict.fromkeys((*ev.DEFAULT_METRICS, *quality.thresholds)))
     metrics = tuple(m for m in metrics if m != "expected_cost")
-    evaluation = ev.evaluate(parts.y_test, proba_test, threshold=threshold, metrics=metrics,
-                             costs=quality.cost_matrix, groups=evaluation_groups(config, parts.test))
+    evaluation = ev.evaluate(
+        parts.y_test,
+        proba_test,
+        threshold=threshold,
+        metrics=metrics,
+        costs=quality.cost_matrix,
+        groups=evaluation_groups(config, parts.test),
+    )
     return Candidate(trained, threshold, source, proba_test, evaluation, proba_validation)

@@ -8,6 +8,7 @@ config works from any working directory. Nothing happens at import time.
 from __future__ import annotations
 
 import hashlib
+import os
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -291,11 +292,13 @@ class ProjectConfig(_Strict):
 
     @property
     def tracking_uri(self) -> str:
-        return self.resolve_uri(self.mlflow.tracking_uri)
+        """`mlflow.tracking_uri`, unless the environment variable MLGATE_TRACKING_URI overrides it (CI, teams)."""
+        return self.resolve_uri(os.environ.get("MLGATE_TRACKING_URI") or self.mlflow.tracking_uri)
 
     @property
     def registry_uri(self) -> str:
-        return self.resolve_uri(self.mlflow.registry_uri or self.mlflow.tracking_uri)
+        override = os.environ.get("MLGATE_REGISTRY_URI") or os.environ.get("MLGATE_TRACKING_URI")
+        return self.resolve_uri(override or self.mlflow.registry_uri or self.mlflow.tracking_uri)
 
     @property
     def data_source(self) -> str:

@@ -47,11 +47,16 @@ class Evaluation:
     slices: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "threshold": self.threshold, "overall": self.overall,
-                "confusion": self.confusion, "slices": self.slices}
+        return {
+            "n": self.n,
+            "threshold": self.threshold,
+            "overall": self.overall,
+            "confusion": self.confusion,
+            "slices": self.slices,
+        }
 
 
-def positive_proba(model: Any, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
+def positive_proba(model: Any, X: pd.DataFrame) -> np.ndarray:
     """Probability of the positive class (label 1) for each row."""
     proba = model.predict_proba(X)
     classes = list(getattr(model, "classes_", [0, 1]))
@@ -94,43 +99,47 @@ def _metric(name: str, y: np.ndarray, proba: np.ndarray, decision: np.ndarray) -
 def confusion(y: np.ndarray, decision: np.ndarray) -> dict[str, int]:
     y = np.asarray(y, dtype=bool)
     d = np.asarray(decision, dtype=bool)
-    return {"tp": int((y & d).sum()), "fp": int((~y & d).sum()),
-            "tn": int((~y & ~d).sum()), "fn": int((y & ~d).sum())}
+    return {"tp": int((y & d).sum()), "fp": int((~y & d).sum()), "tn": int((~y & ~d).sum()), "fn": int((y & ~d).sum())}
 
 
 def expected_cost(y: np.ndarray, decision: np.ndarray, costs: CostMatrix) -> float:
     """Mean cost per row of acting on ``decision`` (1 = positive predicted)."""
     c = confusion(y, decision)
-    total = (c["fp"] * costs.false_positive + c["fn"] * costs.false_negative
-             + c["tp"] * costs.true_positive + c["tn"] * costs.true_negative)
+    total = (
+        c["fp"] * costs.false_positive
+        + c["fn"] * costs.false_negative
+        + c["tp"] * costs.true_positive
+        + c["tn"] * costs.true_negative
+    )
     return total / max(len(y), 1)
 
 
 def choose_threshold(y: np.ndarray, proba: np.ndarray, costs: CostMatrix) -> float:
     """The decision threshold minimising expected cost on (validation) data; ties go to the lower one.
 
-    Candidates are the midpoints between consecutive distinct probabilities, plus 0 and 1, so the result
-    does not sit on a training-set probability. Vectorised: O(n log n).
+    Candidates are the midpoints between consecutive distinct probabilities, plus 0 ("accept all") and the
+    float just above 1 ("accept none": a probability of exactly 1.0 must not pass it), so the result does not
+    sit on a validation-set probability. Vectorised: O(n log n).
     """
     y = np.asarray(y, dtype=np.int64)
     order = np.argsort(-proba, kind="stable")
     p_sorted, y_sorted = proba[order], y[order]
     distinct = np.unique(p_sorted)[::-1]
-    candidates = np.concatenate([[1.0 + 1e-12], (distinct[:-1] + distinct[1:]) / 2, [0.0]])
+    candidates = np.concatenate([[np.nextafter(1.0, 2.0)], (distinct[:-1] + distinct[1:]) / 2, [0.0]])
     # predicted positive when proba >= t
     n_pos_pred = np.searchsorted(-p_sorted, -candidates, side="right")
     tp = np.concatenate([[0], np.cumsum(y_sorted)])[n_pos_pred]
     fp = n_pos_pred - tp
     fn = y.sum() - tp
     tn = len(y) - n_pos_pred - fn
-    cost = (fp * costs.false_positive + fn * costs.false_negative
-            + tp * costs.true_positive + tn * costs.true_negative)
+    cost = fp * costs.false_positive + fn * costs.false_negative + tp * costs.true_positive + tn * costs.true_negative
     best = int(np.argmin(cost))
-    return float(min(max(candidates[best], 0.0), 1.0))
+    return float(candidates[best])
 
 
-def _scores(y: np.ndarray, proba: np.ndarray, threshold: float, names: tuple[str, ...],
-            costs: CostMatrix | None) -> dict[str, float | None]:
+def _scores(
+    y: np.ndarray, proba: np.ndarray, threshold: float, names: tuple[str, ...], costs: CostMatrix | None
+) -> dict[str, float | None]:
     decision = (proba >= threshold).astype(np.int64)
     out = {name: _metric(name, y, proba, decision) for name in names}
     if costs is not None:

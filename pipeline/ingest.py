@@ -92,8 +92,9 @@ def _read_sql(url: str, query: str) -> pd.DataFrame:
     try:
         with engine.connect() as connection:
             return pd.read_sql_query(sa.text(query), connection)
-    except sa.exc.SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+    except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
+        cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) and exc.__cause__ else exc
+        reason = str(getattr(cause, "orig", None) or cause).splitlines()[0]
         raise DataError(f"{url}: query failed: {reason}") from exc
     finally:
         engine.dispose()

@@ -54,7 +54,7 @@ class Prepared:
     report: PrepareReport
 
     @property
-    def X(self) -> pd.DataFrame:  # noqa: N802 - scikit-learn's name
+    def X(self) -> pd.DataFrame:
         return self.frame[self.features]
 
 
@@ -83,9 +83,7 @@ def binary_target(values: pd.Series, positive_label: object, *, source: str) -> 
     """Map the label column to 1 (positive) / 0, checking the positive label exists and two classes do."""
     present = values.dropna().unique().tolist()
     if len(present) < 2:
-        raise DataError(
-            f"{source}: target column '{values.name}' has a single class {present!r}; need two to train"
-        )
+        raise DataError(f"{source}: target column '{values.name}' has a single class {present!r}; need two to train")
     if len(present) > 2:
         raise DataError(
             f"{source}: target column '{values.name}' has {len(present)} classes {sorted(map(str, present))}; "
@@ -121,8 +119,7 @@ def prepare(frame: pd.DataFrame, data: DataSettings, features: FeatureSettings, 
     """Clean ``frame`` (a copy) as configured and report every change."""
     rows_in = len(frame)
     ignore = (data.event_time_column,) if data.event_time_column else ()
-    feature_names = resolve_features(list(frame.columns), features, target=data.target, source=source,
-                                     ignore=ignore)
+    feature_names = resolve_features(list(frame.columns), features, target=data.target, source=source, ignore=ignore)
     keep = [data.target, *feature_names, *[c for c in ignore if c in frame.columns]]
     if data.event_time_column and data.event_time_column not in frame.columns:
         raise DataError(f"{source}: event-time column '{data.event_time_column}' not found")

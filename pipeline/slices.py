@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pandas as pd
 
 from pipeline.config import SensitiveAttribute
@@ -15,7 +17,7 @@ def band_labels(attribute: SensitiveAttribute) -> list[str]:
     if attribute.labels is not None:
         return list(attribute.labels)
     edges = [int(b) if float(b).is_integer() else b for b in attribute.bins]
-    return [f"[{lo}, {hi})" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    return [f"[{lo}, {hi})" for lo, hi in pairwise(edges)]
 
 
 def group_labels(frame: pd.DataFrame, attribute: SensitiveAttribute) -> pd.Series:

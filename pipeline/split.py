@@ -44,8 +44,11 @@ def split(prepared: Prepared, settings: SplitSettings, *, random_state: int) -> 
         validation = y_validation = None
         if settings.validation_size > 0:
             train, validation, y_train, y_validation = train_test_split(
-                train, y_train, test_size=settings.validation_size,
-                stratify=y_train if settings.stratify else None, random_state=random_state,
+                train,
+                y_train,
+                test_size=settings.validation_size,
+                stratify=y_train if settings.stratify else None,
+                random_state=random_state,
             )
     except ValueError as exc:
         raise DataError(f"cannot split {len(frame)} rows as configured (split.*): {exc}") from exc

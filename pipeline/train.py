@@ -78,7 +78,7 @@ def build_pipeline(
 
 def fit(
     settings: ModelSettings,
-    X: pd.DataFrame,  # noqa: N803 - scikit-learn's name
+    X: pd.DataFrame,
     y: pd.Series,
     *,
     numeric: list[str],

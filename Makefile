@@ -1,0 +1,49 @@
+# The two README commands: `make run` (the gated pipeline on the bundled data) and `make test`.
+# Both bootstrap everything on a fresh machine: a pinned uv, the locked virtualenv, and (for tests) the Debian
+# packages the browser and image tests need.
+UV_VERSION := 0.13.9
+TOOLS      := .tools
+UV         := $(TOOLS)/bin/uv
+VENV       := .venv
+BIN        := $(VENV)/bin
+CONFIG     ?= mlgate.toml
+OUT        ?= reports
+
+.PHONY: run test lint unit gates serving integration image-e2e bench setup system-deps clean
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --all-extras --group dev
+	@touch $@
+
+setup: $(VENV)/.synced
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+run: setup
+	$(BIN)/mlgate run --config $(CONFIG) --out $(OUT)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/actionlint .github/workflows/*.yml
+
+test: setup system-deps lint
+	$(BIN)/python -m pytest -q tests
+
+unit gates serving integration: setup
+	$(BIN)/python -m pytest -q tests/$@
+
+image-e2e: setup system-deps
+	$(BIN)/python -m ci.release.e2e --workdir $(OUT)/release-e2e
+
+bench: setup
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(OUT) mlruns .tox

@@ -1,0 +1,193 @@
+"""The ``mlgate`` command: a thin shell over ci.gated_run and friends.
+
+Exit codes: 0 every blocking gate passed (warnings allowed) · 1 a blocking gate failed (or a release was
+refused) · 2 usage, config, schema-file or data error · 3 the tracking store / registry failed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from checks.result import LAYERS
+from pipeline.errors import MlgateError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="mlgate",
+    help="Gate a model on its data, quality, reproducibility and staleness before it ships.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+schema_app = typer.Typer(help="Propose and check the committed data schema.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+
+out_console = Console()
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Project config file.")]
+OutOption = Annotated[Path, typer.Option("--out", "-o", help="Folder for the report files.")]
+DEFAULT_CONFIG = Path("mlgate.toml")
+
+
+def _config(path: Path):
+    from pipeline.config import load_config
+
+    return load_config(path)
+
+
+def _progress():
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=False
+    )
+
+
+def _run_with_progress(config, **kwargs):
+    from ci.gated_run import run_pipeline
+
+    with _progress() as progress:
+        current: list[int] = []
+
+        def on_stage(name: str) -> None:
+            if current:
+                progress.update(current[-1], completed=1, total=1)
+            current.append(progress.add_task(name, total=None))
+
+        try:
+            return run_pipeline(config, on_stage=on_stage, **kwargs)
+        finally:
+            if current:
+                progress.update(current[-1], completed=1, total=1)
+
+
+def _finish(report, out: Path, rendered: dict[str, str] | None = None) -> int:
+    from checks.report import print_summary, write_reports
+
+    paths = write_reports(report, out, rendered=rendered)
+    print_summary(report, out_console)
+    for kind, path in paths.items():
+        out_console.print(f"{kind:>6}: {path}")
+    return report.exit_code
+
+
+@app.command()
+def run(
+    config: ConfigOption = DEFAULT_CONFIG,
+    out: OutOption = Path("reports"),
+    register: Annotated[bool, typer.Option(help="Log and register the candidate in MLflow.")] = True,
+    promote: Annotated[bool, typer.Option(help="Move 'champion' to the candidate when every gate passes.")] = True,
+) -> None:
+    """Run the whole gated pipeline and write report.json, report.md, report.html and junit.xml to OUT."""
+    project = _config(config)
+    result = _run_with_progress(project, register=register, promote=promote)
+    raise typer.Exit(_finish(result.report, out, getattr(result, "rendered", None)))
+
+
+@app.command()
+def gate(
+    layer: Annotated[list[str], typer.Option("--layer", "-l", help=f"Layer(s): {', '.join(LAYERS)}.")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    out: OutOption = Path("reports"),
+) -> None:
+    """Run one or more gate layers without registering anything (one CI status check per layer)."""
+    unknown = [name for name in layer if name not in LAYERS]
+    if unknown:
+        raise MlgateError(f"--layer {unknown[0]!r} is not a layer; choose from {', '.join(LAYERS)}")
+    project = _config(config)
+    result = _run_with_progress(project, layers=layer, register=False, promote=False)
+    raise typer.Exit(_finish(result.report, out))
+
+
+@schema_app.command("infer")
+def schema_infer(
+    config: ConfigOption = DEFAULT_CONFIG,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here (default: stdout).")] = None,
+    margin: Annotated[float, typer.Option(min=0.0, max=10.0, help="Widen numeric ranges by this share.")] = 0.1,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Propose a pandera schema from the configured data, for a human to review and commit."""
+    from checks.schema import infer_for_config
+
+    text = infer_for_config(_config(config), margin=margin)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    if out.exists() and not force:
+        raise MlgateError(f"{out}: already exists; review the proposal on stdout or pass --force")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    err_console.print(f"wrote {out}: review it, then commit it")
+
+
+@app.command()
+def status(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Show the champion, its age and data fingerprint, and which staleness rules it passes."""
+    from ci.status import collect_status, print_status
+
+    print_status(collect_status(_config(config)), out_console)
+
+
+@app.command()
+def rollback(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Move 'champion' back to the previous champion (and serving, when a deployment is running)."""
+    from ci.registration import rollback_release
+
+    message = rollback_release(_config(config))
+    out_console.print(message)
+
+
+@app.command()
+def reproduce(
+    run_id: Annotated[str, typer.Argument(help="The MLflow run id of a past gated run.")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    out: OutOption = Path("reports/reproduce"),
+) -> None:
+    """Re-run a past run from its logged config and data and report whether it matches."""
+    from checks.result import GateReport
+    from ci.reproduce import reproduce as do_reproduce
+
+    project = _config(config)
+    results = do_reproduce(project.path, run_id, tracking_uri=project.tracking_uri)
+    report = GateReport.collect(results, run={"project": project.name, "reproduce_run_id": run_id})
+    raise typer.Exit(_finish(report, out))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: map known errors to one line and their exit code; never a traceback for user mistakes."""
+    try:
+        app(args=argv, prog_name="mlgate", standalone_mode=False)
+    except MlgateError as exc:
+        err_console.print(f"mlgate: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except SystemExit as exc:  # click's own usage errors in non-standalone mode
+        return int(exc.code or 0)
+    except KeyboardInterrupt:
+        err_console.print("mlgate: interrupted")
+        return 130
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            return 130
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

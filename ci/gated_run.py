@@ -1,0 +1,248 @@
+"""The gated run: data -> data gates -> model -> registry -> model gates -> report -> promotion -> exit code.
+
+Every gate result is collected before anything is decided. Bad input (config, schema file, data) raises
+before anything is written, so it leaves no report and no registry entry. The report files are rendered in
+memory and written atomically at the end; promotion is the last registry write and a single alias move.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from checks.evidence import ChampionEvidence, Evidence, LoggedArtifact
+from checks.layers import DATA_LAYERS, MODEL_LAYERS, run_layer
+from checks.result import LAYERS, CheckResult, GateReport
+from pipeline.candidate import Candidate, DataBundle, load_data, train_candidate
+from pipeline.config import ProjectConfig
+
+__all__ = ["GatedRun", "build_data_evidence", "environment_record", "git_commit", "run_gates", "run_pipeline"]
+
+#: Called with the name of each stage as it starts; the CLI shows it as progress.
+StageHook = Callable[[str], Any]
+
+
+@dataclass
+class GatedRun:
+    """What one gated run produced (the report is also written to disk by the caller)."""
+
+    report: GateReport
+    evidence: Evidence
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class _Clock:
+    def __init__(self, hook: StageHook | None) -> None:
+        self.hook = hook
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        if self.hook:
+            self.hook(name)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+
+def git_commit(folder: Path) -> str | None:
+    """The commit checked out at ``folder`` (with ``-dirty`` when there are uncommitted changes), or None."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{head}-dirty" if dirty else head
+
+
+def _find_lock(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        if (folder / "uv.lock").is_file():
+            return folder / "uv.lock"
+    return None
+
+
+def environment_record(config: ProjectConfig) -> dict[str, Any]:
+    """The locked environment: uv.lock's sha256 (when found) and every installed distribution's version."""
+    lock = _find_lock(config.root) or _find_lock(Path(__file__).resolve().parent)
+    packages = sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata["Name"])
+    return {
+        "lock_file": str(lock) if lock else None,
+        "lock_sha256": hashlib.sha256(lock.read_bytes()).hexdigest() if lock else None,
+        "packages": packages,
+    }
+
+
+def build_data_evidence(config: ProjectConfig, data: DataBundle | None = None) -> Evidence:
+    data = data or load_data(config)
+    return Evidence(config=config, dataset=data.dataset, prepared=data.prepared, split=data.split)
+
+
+def run_gates(evidence: Evidence, layers: Sequence[str], clock: _Clock | None = None) -> list[CheckResult]:
+    """Run ``layers`` (in LAYERS order) on ``evidence``; the one implementation the CLI and pytest share."""
+    clock = clock or _Clock(None)
+    results: list[CheckResult] = []
+    for layer in (name for name in LAYERS if name in layers):
+        with clock.stage(f"{layer} gate"):
+            results.extend(run_layer(layer, evidence))
+    return results
+
+
+def _run_metadata(
+    config: ProjectConfig, data: DataBundle, candidate: Candidate | None, started: datetime, commit: str | None
+) -> dict[str, Any]:
+    parts = data.split
+    meta: dict[str, Any] = {
+        "project": config.name,
+        "config": str(config.path) if config.path else None,
+        "config_sha256": config.sha256,
+        "started_at": started.isoformat(),
+        "mlgate_version": metadata.version("mlgate"),
+        "git_commit": commit,
+        "data": {
+            "source": data.dataset.source,
+            "fingerprint": data.dataset.fingerprint,
+            **data.dataset.meta,
+            "prepare": data.prepared.report.to_dict(),
+            "split": {
+                "train": len(parts.train),
+                "validation": 0 if parts.validation is None else len(parts.validation),
+                "test": len(parts.test),
+                "random_state": parts.random_state,
+            },
+        },
+    }
+    if candidate is not None:
+        meta["model"] = {
+            "estimator": candidate.trained.estimator_name,
+            "params": {
+                k: repr(v) if not isinstance(v, int | float | str | bool | None) else v
+                for k, v in candidate.trained.params.items()
+            },
+            "search": candidate.trained.search,
+            "threshold": candidate.threshold,
+            "threshold_source": candidate.threshold_source,
+            "metrics": candidate.evaluation.overall,
+            "confusion": candidate.evaluation.confusion,
+            "slices": candidate.evaluation.slices,
+        }
+    return meta
+
+
+def _local_artifact(candidate: Candidate, data: DataBundle, folder: Path) -> LoggedArtifact:
+    """Save the candidate the way the registry does, for runs that do not register (``mlgate gate``)."""
+    from pipeline.artifact import save_model
+
+    path = folder / "model.skops"
+    sha = save_model(candidate.pipeline, path)
+    return LoggedArtifact(model_uri=path.as_uri(), local_path=str(path), sha256=sha, run_id="local")
+
+
+def run_pipeline(
+    config: ProjectConfig,
+    *,
+    layers: Sequence[str] = LAYERS,
+    register: bool = True,
+    promote: bool = True,
+    on_stage: StageHook | None = None,
+    registry_factory: Callable[[ProjectConfig], Any] | None = None,
+) -> GatedRun:
+    """Run the gated pipeline for ``layers``; register (and maybe promote) the candidate when ``register``.
+
+    Raises MlgateError subclasses for bad input before anything is written.
+    """
+    from checks.schema import load_schema
+
+    started = datetime.now(UTC)
+    clock = _Clock(on_stage)
+    commit = git_commit(config.root)
+    if "schema" in layers:
+        load_schema(config.schema_path)  # a missing or broken schema file is a usage error: fail first
+    with clock.stage("ingest + prepare + split"):
+        data = load_data(config)
+    evidence = build_data_evidence(config, data)
+    results = run_gates(evidence, [name for name in layers if name in DATA_LAYERS], clock)
+
+    model_layers = [name for name in layers if name in MODEL_LAYERS]
+    candidate = None
+    registry = None
+    logged = None
+    with tempfile.TemporaryDirectory(prefix="mlgate-") as scratch:
+        if model_layers or register:
+            with clock.stage("train"):
+                candidate = train_candidate(config, data, random_state=config.model.random_state)
+            run_meta = _run_metadata(config, data, candidate, started, commit)
+            run_meta["environment"] = environment_record(config)
+            champion = None
+            if register:
+                from ci.registration import champion_evidence, log_candidate, make_registry
+
+                registry = (registry_factory or make_registry)(config)
+                with clock.stage("registry: champion"):
+                    champion = champion_evidence(registry, config)
+                with clock.stage("registry: log candidate"):
+                    logged = log_candidate(registry, config, data, candidate, run_meta, Path(scratch))
+                artifact = LoggedArtifact(
+                    model_uri=logged.model_uri,
+                    local_path=str(logged.local_path),
+                    sha256=logged.sha256,
+                    run_id=logged.run_id,
+                    version=logged.version,
+                )
+            else:
+                artifact = _local_artifact(candidate, data, Path(scratch))
+            evidence = Evidence(
+                config=config,
+                dataset=data.dataset,
+                prepared=data.prepared,
+                split=data.split,
+                model=candidate,
+                champion=champion,
+                artifact=artifact,
+                run=run_meta,
+            )
+            results += run_gates(evidence, model_layers, clock)
+        else:
+            run_meta = _run_metadata(config, data, None, started, commit)
+
+        from checks.waivers import apply_waivers
+
+        results = apply_waivers(results, list(config.waivers), today=started.date())
+        run_meta["layers_run"] = [name for name in LAYERS if name in layers]
+        run_meta["timings_s"] = {k: round(v, 3) for k, v in clock.timings.items()}
+        run_meta["finished_at"] = datetime.now(UTC).isoformat()
+        run_meta["duration_s"] = round((datetime.now(UTC) - started).total_seconds(), 3)
+        report = GateReport.collect(results, run=run_meta)
+        if registry is not None and logged is not None:
+            from ci.registration import finish_registration
+
+            with clock.stage("registry: report + promotion"):
+                report = finish_registration(registry, config, logged, report, promote=promote)
+    return GatedRun(report=report, evidence=evidence, timings=clock.timings)
+
+
+def champion_for(config: ProjectConfig) -> ChampionEvidence | None:
+    """The current champion as evidence (for commands that judge it without training)."""
+    from ci.registration import champion_evidence, make_registry
+
+    return champion_evidence(make_registry(config), config)

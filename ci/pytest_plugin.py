@@ -1,0 +1,117 @@
+"""pytest plugin: a project config becomes one test item per gate check.
+
+    pytest mlgate.toml                      # every layer, one item per check
+    pytest mlgate.toml -m drift             # only the drift layer (only it is computed)
+    pytest mlgate.toml --mlgate-layers schema,balance --junitxml=gates.xml
+
+Items come from :func:`ci.gated_run.run_pipeline` — the same code path as ``mlgate gate`` — run once per
+session with registration off. A FAIL or ERROR on a blocking check fails its item with the check's message;
+SKIPPED skips; WARN and WAIVED pass with the message attached as a JUnit property.
+Only files named ``mlgate*.toml`` given on the command line are collected; the plugin is inert otherwise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checks.result import LAYERS, CheckResult, Status
+
+_RESULTS = pytest.StashKey[dict[str, list[CheckResult]]]()
+
+
+class GateCheckFailed(Exception):
+    """A blocking gate check failed; its message is the check's message."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mlgate", "mlgate gate layers as test items")
+    group.addoption(
+        "--mlgate-layers",
+        default=None,
+        help=f"Comma-separated layers to run from mlgate*.toml files ({', '.join(LAYERS)}).",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "mlgate: a gate check collected from an mlgate*.toml project config")
+    for layer in LAYERS:  # harmless if the project registered them already
+        config.addinivalue_line("markers", f"{layer}: mlgate {layer} gate layer")
+
+
+def _selected_layers(config: pytest.Config) -> list[str]:
+    explicit = config.getoption("--mlgate-layers")
+    if explicit:
+        chosen = [name.strip() for name in explicit.split(",") if name.strip()]
+        unknown = [name for name in chosen if name not in LAYERS]
+        if unknown:
+            raise pytest.UsageError(f"--mlgate-layers: unknown layer {unknown[0]!r}; choose from {LAYERS}")
+        return chosen
+    markexpr = config.getoption("markexpr", default="")
+    if not markexpr:
+        return list(LAYERS)
+    try:  # evaluate -m against each layer's markers so deselected layers are never computed
+        from _pytest.mark.expression import Expression
+
+        expression = Expression.compile(markexpr)
+        return [
+            layer for layer in LAYERS if expression.evaluate(lambda name, layer=layer, **_: name in {layer, "mlgate"})
+        ]
+    except Exception:
+        return list(LAYERS)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix == ".toml" and file_path.name.startswith("mlgate") and parent.session.isinitpath(file_path):
+        return ProjectConfigFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ProjectConfigFile(pytest.File):
+    def collect(self) -> Any:
+        from ci.gated_run import run_pipeline
+        from pipeline.config import load_config
+        from pipeline.errors import MlgateError
+
+        cache = self.config.stash.setdefault(_RESULTS, {})
+        key = str(self.path)
+        if key not in cache:
+            layers = _selected_layers(self.config)
+            try:
+                project = load_config(self.path)
+                cache[key] = run_pipeline(project, layers=layers, register=False, promote=False).report.results
+            except MlgateError as exc:
+                raise self.CollectError(f"mlgate: error: {exc}") from exc
+        for result in cache[key]:
+            item = GateCheckItem.from_parent(self, name=result.id, result=result)
+            item.add_marker(getattr(pytest.mark, result.layer))
+            item.add_marker(pytest.mark.mlgate)
+            yield item
+
+
+class GateCheckItem(pytest.Item):
+    def __init__(self, *, result: CheckResult, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.result = result
+        self.user_properties.append(("status", result.status.value))
+        self.user_properties.append(("message", result.message))
+
+    def runtest(self) -> None:
+        result = self.result
+        if result.status is Status.SKIPPED:
+            pytest.skip(result.message)
+        if result.blocks:
+            raise GateCheckFailed(result.message)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, GateCheckFailed):
+            lines = [f"{self.result.id} [{self.result.layer}] {self.result.status.value.upper()}", str(excinfo.value)]
+            if self.result.expected is not None or self.result.observed is not None:
+                lines.append(f"expected: {self.result.expected!r}  observed: {self.result.observed!r}")
+            return "\n".join(lines)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"mlgate {self.result.layer}: {self.result.id}"

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Debian packages the test suite needs: Chromium (the HTML report is checked in a real browser) and the OCI
+# tool chain (podman/buildah/skopeo/runc, the CNCF registry, mmdebstrap for the base image, nginx as the load
+# balancer). Installs only what is missing; needs root (as on CI). Idempotent.
+set -euo pipefail
+packages=(chromium podman buildah skopeo runc conmon containernetworking-plugins docker-registry mmdebstrap
+          uidmap nginx fuse-overlayfs)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-system-deps: missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo "install-system-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
