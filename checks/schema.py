@@ -1,0 +1,400 @@
+"""The schema gate layer: the prepared frame against the committed pandera schema.
+
+Validation is lazy, so every failing column is reported, each as its own result
+(``schema.column[<name>]``) naming the failing checks, how many values fail, examples and their rows;
+frame-level problems (missing or unexpected columns) are one result, ``schema.columns``. Columns that pass
+get a PASS result each, so the report shows what was checked.
+
+A missing or unreadable schema file is a usage error, not a gate failure: :func:`load_schema` raises
+:class:`~pipeline.errors.SchemaFileError` (exit code 2) and :func:`run` lets it propagate.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import yaml
+from pandera.engines import pandas_engine
+from pandera.errors import SchemaErrorReason, SchemaErrors
+
+from checks.result import CheckResult, Status
+from checks.schema_infer import infer_for_config, infer_schema, load_prepared, schema_yaml
+from pipeline.errors import SchemaFileError
+
+if TYPE_CHECKING:
+    from checks.evidence import Evidence
+
+__all__ = ["infer_for_config", "infer_schema", "load_prepared", "load_schema", "run", "schema_yaml", "validate"]
+
+LAYER = "schema"
+MAX_EXAMPLES = 5
+#: pandera keeps at most this many failure cases per check; larger counts are recomputed vectorised.
+CASES_PER_CHECK = 1000
+_FRAME_CHECKS = {"column_in_dataframe": "missing", "column_in_schema": "unexpected"}
+
+
+def load_schema(path: Path) -> pa.DataFrameSchema:
+    """Read a committed pandera YAML schema; every problem is a one-line :class:`SchemaFileError`."""
+    path = Path(path)
+    hint = "propose one with `mlgate schema infer --out <file>`, review it and commit it"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise SchemaFileError(f"{path}: schema file not found; {hint}") from exc
+    except UnicodeDecodeError as exc:
+        raise SchemaFileError(f"{path}: schema file is not UTF-8 text") from exc
+    except OSError as exc:
+        raise SchemaFileError(f"{path}: cannot read schema file ({exc.strerror})") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        raise SchemaFileError(f"{path}: schema file is not valid YAML{line}") from exc
+    if not isinstance(raw, dict) or not isinstance(raw.get("columns"), dict) or not raw["columns"]:
+        raise SchemaFileError(f"{path}: not a pandera schema: expected a mapping with a non-empty 'columns' key")
+    try:
+        schema = pa.DataFrameSchema.from_yaml(text)
+    except Exception as exc:  # pandera raises TypeError/ValueError/KeyError/SchemaInitError for bad content
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SchemaFileError(f"{path}: not a valid pandera schema: {reason}") from exc
+    if not isinstance(schema, pa.DataFrameSchema):
+        raise SchemaFileError(f"{path}: not a pandas DataFrameSchema (schema_type/api must be dataframe/pandas)")
+    return schema
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _normalise_strings(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFrame:
+    """Give string columns the schema's string dtype, so pandera compares values, not string storage.
+
+    pandera checks an object column against a string dtype element by element (a Python call per value);
+    a vectorised ``infer_dtype`` decides the same thing. Columns holding anything but strings are left alone
+    so pandera reports the offending values.
+    """
+    converted: dict[str, pd.Series] = {}
+    for name, column in schema.columns.items():
+        if name not in frame.columns or not isinstance(column.dtype, pandas_engine.STRING):
+            continue
+        series = frame[name]
+        target = column.dtype.type
+        if series.dtype == target:
+            continue
+        is_strings = isinstance(series.dtype, pd.StringDtype) or (
+            series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in {"string", "empty"}
+        )
+        if is_strings:
+            converted[name] = series.astype(target)
+    return frame.assign(**converted) if converted else frame
+
+
+def _capped(schema: pa.DataFrameSchema) -> pa.DataFrameSchema:
+    """A copy of ``schema`` whose checks keep only the first failure cases: pandera formats every failure
+    case into a message string, which takes seconds when a whole column of a million rows fails."""
+    capped = copy.deepcopy(schema)
+    for column in capped.columns.values():
+        for check in column.checks:
+            check.n_failure_cases = CASES_PER_CHECK
+    return capped
+
+
+def _check_name(check: str) -> str:
+    return check.split("(", 1)[0]
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    return "missing" if pd.isna(value) else str(value)
+
+
+def _rows(cases: pd.DataFrame) -> np.ndarray:
+    """The sorted distinct row labels of failure cases (sort-based: fast on a million failures)."""
+    index = np.sort(pd.to_numeric(cases["index"], errors="coerce").dropna().to_numpy(dtype="int64"))
+    return index[np.concatenate(([True], index[1:] != index[:-1]))] if index.size else index
+
+
+def _rows_text(rows: np.ndarray) -> str:
+    if not len(rows):
+        return ""
+    return "; first rows: " + ", ".join(str(r) for r in rows[:MAX_EXAMPLES].tolist())
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _examples(values: pd.Series) -> list[Any]:
+    seen: dict[str, Any] = {}
+    for value in values.iloc[:1000]:  # a handful of distinct examples, even among a million failures
+        seen.setdefault(_show(value), value)
+        if len(seen) >= MAX_EXAMPLES:
+            break
+    return list(seen)
+
+
+def _range_parts(
+    cases: pd.DataFrame, series: pd.Series | None, low: Any, high: Any, *, include_min: bool, include_max: bool
+) -> tuple[list[str], int]:
+    """Values below / above the bounds; counts and extremes from ``series`` when the cases were capped."""
+    values = pd.to_numeric(cases["failure_case"], errors="coerce")
+    whole = values if series is None else pd.to_numeric(series, errors="coerce")
+    parts, total = [], 0
+    for bound, is_low, inclusive in ((low, True, include_min), (high, False, include_max)):
+        if bound is None:
+            continue
+        if is_low:
+            hit, hit_all = (values < bound, whole < bound) if inclusive else (values <= bound, whole <= bound)
+        else:
+            hit, hit_all = (values > bound, whole > bound) if inclusive else (values >= bound, whole >= bound)
+        count = int(hit_all.sum())
+        if not count:
+            continue
+        total += count
+        word = ("below" if is_low else "above") if inclusive else ("at or below" if is_low else "at or above")
+        extreme = f"lowest {whole[hit_all].min():g}" if is_low else f"highest {whole[hit_all].max():g}"
+        limit = "min" if is_low else "max"
+        parts.append(
+            f"{_plural(count, 'value')} {word} {bound} ({limit} allowed {bound}, {extreme})"
+            + _rows_text(_rows(cases[hit]))
+        )
+    other = cases[values.isna()]
+    if len(other):
+        total += len(other)
+        parts.append(
+            f"{_plural(len(other), 'value')} not comparable, e.g. {', '.join(_examples(other['failure_case']))}"
+        )
+    return parts, total
+
+
+_BOUNDS = {
+    "in_range": ("min_value", "max_value"),
+    "greater_than_or_equal_to": ("min_value", None),
+    "greater_than": ("min_value", None),
+    "less_than_or_equal_to": (None, "max_value"),
+    "less_than": (None, "max_value"),
+}
+
+
+def _check_index(check_number: Any) -> int | None:
+    try:
+        return int(check_number)
+    except (TypeError, ValueError):
+        return None
+
+
+def _describe(
+    check: str, cases: pd.DataFrame, column: pa.Column, series: pd.Series, nulls: bool
+) -> tuple[list[str], int]:
+    """The message parts and the number of failing values for one failing check of one column."""
+    name = _check_name(check)
+    rows = _rows(cases)
+    count = len(cases)
+    values = cases["failure_case"]
+    if name == "not_nullable":
+        return [f"{_plural(count, 'missing value')} (the column is not nullable)" + _rows_text(rows)], count
+    if name == "dtype":
+        head = f"dtype {series.dtype}, expected {column.dtype}"
+        if not len(rows):
+            return [head], len(series)
+        if nulls and values.isna().all():
+            return [head + " (because of the missing values)"], count
+        return [
+            f"{head}: {_plural(count, 'value')} cannot be read as {column.dtype}, "
+            f"e.g. {', '.join(_examples(values))}" + _rows_text(rows)
+        ], count
+    if name == "coerce_dtype":
+        shown = ", ".join(_examples(values))
+        text = f"{_plural(count, 'value')} cannot be converted to {column.dtype}, e.g. {shown}"
+        return [text + _rows_text(rows)], count
+    number = _check_index(cases["check_number"].iloc[0])
+    the_check = column.checks[number] if number is not None and number < len(column.checks) else None
+    stats = dict(the_check.statistics or {}) if the_check is not None else {}
+    capped = the_check is not None and count >= CASES_PER_CHECK
+    if capped:  # pandera kept only the first cases: count them all, vectorised
+        count = int((~the_check(series).check_output.astype(bool)).sum())
+    if name in _BOUNDS and stats:
+        low_key, high_key = _BOUNDS[name]
+        return _range_parts(
+            cases,
+            series if capped else None,
+            stats.get(low_key) if low_key else None,
+            stats.get(high_key) if high_key else None,
+            include_min=bool(stats.get("include_min", name != "greater_than")),
+            include_max=bool(stats.get("include_max", name != "less_than")),
+        )
+    if name == "isin":
+        allowed = list(stats.get("allowed_values", []))
+        shown = ", ".join(_show(v) for v in allowed[:10]) + (", ..." if len(allowed) > 10 else "")
+        return [
+            f"{_plural(count, 'value')} not among the allowed categories [{shown}] "
+            f"(observed {', '.join(_examples(values))})" + _rows_text(rows)
+        ], count
+    return [f"{_plural(count, 'value')} fail {check}, e.g. {', '.join(_examples(values))}" + _rows_text(rows)], count
+
+
+def _check_text(check: pa.Check) -> str:
+    return str(getattr(check, "error", None) or check.name)
+
+
+def _expected(column: pa.Column) -> dict[str, Any]:
+    return {
+        "dtype": str(column.dtype) if column.dtype is not None else None,
+        "nullable": bool(column.nullable),
+        "checks": [_check_text(check) for check in column.checks],
+    }
+
+
+def _column_result(
+    name: str,
+    column: pa.Column,
+    frame: pd.DataFrame,
+    cases: pd.DataFrame,
+    errors: list[str],
+    *,
+    source: str,
+    fix: str,
+) -> CheckResult:
+    rid = f"{LAYER}.column[{name}]"
+    expected = _expected(column)
+    if name not in frame.columns:
+        return CheckResult(
+            rid, LAYER, Status.SKIPPED, f"column '{name}': missing from {source} (see schema.columns)", None, expected
+        )
+    series = frame[name]
+    observed_dtype = str(series.dtype)
+    if cases.empty and not errors:
+        return CheckResult(
+            rid,
+            LAYER,
+            Status.PASS,
+            f"column '{name}': {len(frame)} values match dtype {expected['dtype']}"
+            + ("" if expected["nullable"] else ", no missing values")
+            + (f" and {', '.join(expected['checks'])}" if expected["checks"] else ""),
+            {"dtype": observed_dtype, "failing_values": 0},
+            expected,
+            details={"source": source},
+        )
+    checks = list(dict.fromkeys(cases["check"].tolist()))
+    nulls = any(_check_name(c) == "not_nullable" for c in checks)
+    dtype_failed = any(_check_name(c) == "dtype" for c in checks)
+    parts: list[str] = []
+    counts: dict[str, int] = {}
+    for check in checks:
+        described, counts[check] = _describe(check, cases[cases["check"] == check], column, series, nulls)
+        parts.extend(described)
+    if not dtype_failed:  # a check that cannot run on the wrong dtype only repeats the dtype problem
+        parts.extend(errors)
+    rows = _rows(cases)
+    # distinct failing rows; when a check had more than CASES_PER_CHECK failures, the largest check count
+    failing = max(len(rows), *counts.values()) if counts else len(rows)
+    names = [_check_name(c) for c in checks] + (["check_error"] if errors and not dtype_failed else [])
+    return CheckResult(
+        rid,
+        LAYER,
+        Status.FAIL,
+        f"column '{name}': " + "; ".join(parts) + f"; {fix}",
+        {"dtype": observed_dtype, "failing_values": failing},
+        expected,
+        details={
+            "source": source,
+            "failing_checks": names,
+            "failing_values": failing,
+            "examples": _examples(cases["failure_case"]),
+            "rows": rows[:MAX_EXAMPLES].tolist(),
+            "counts": counts,
+        },
+    )
+
+
+def _frame_result(
+    schema: pa.DataFrameSchema, frame: pd.DataFrame, cases: pd.DataFrame, *, source: str, fix: str
+) -> CheckResult:
+    rid = f"{LAYER}.columns"
+    expected = {"columns": list(schema.columns), "strict": schema.strict, "ordered": schema.ordered}
+    observed = {"columns": [str(c) for c in frame.columns]}
+    if cases.empty:
+        return CheckResult(
+            rid,
+            LAYER,
+            Status.PASS,
+            f"{source}: all {len(schema.columns)} schema columns present"
+            + (", no unexpected columns" if schema.strict else ""),
+            observed,
+            expected,
+            details={"source": source},
+        )
+    parts = []
+    found: dict[str, list[str]] = {}
+    for check, group in cases.groupby("check", sort=False):
+        kind = _FRAME_CHECKS.get(_check_name(str(check)))
+        shown = ", ".join(_show(v) for v in group["failure_case"].tolist()[:10])
+        if kind == "missing":
+            found["missing"] = [str(v) for v in group["failure_case"]]
+            parts.append(f"missing column(s) {shown} required by the schema")
+        elif kind == "unexpected":
+            found["unexpected"] = [str(v) for v in group["failure_case"]]
+            parts.append(f"unexpected column(s) {shown} (the schema is strict: add them to it or drop them)")
+        else:
+            parts.append(f"{check} failed ({shown})")
+    return CheckResult(
+        rid,
+        LAYER,
+        Status.FAIL,
+        f"{source}: " + "; ".join(parts) + f"; {fix}",
+        observed,
+        expected,
+        details={"source": source, **found},
+    )
+
+
+def validate(
+    frame: pd.DataFrame, schema: pa.DataFrameSchema, *, source: str, schema_file: str | None = None
+) -> list[CheckResult]:
+    """Validate ``frame`` lazily; one result for the column set, then one per schema column (pass or fail)."""
+    data = _normalise_strings(frame, schema)
+    failures = pd.DataFrame(columns=["schema_context", "column", "check", "check_number", "failure_case", "index"])
+    check_errors: dict[str, list[str]] = {}
+    try:
+        _capped(schema).validate(data, lazy=True, inplace=True)
+    except SchemaErrors as exc:
+        failures = exc.failure_cases
+        for error in exc.schema_errors:
+            if error.reason_code is SchemaErrorReason.CHECK_ERROR:
+                column = getattr(error.schema, "name", None)
+                reason = str(error).split(": ", 1)[-1].splitlines()[0]
+                check_errors.setdefault(str(column), []).append(f"check {error.check} could not run: {reason}")
+        errored = failures["failure_case"].astype(str).str.contains("Error(", regex=False) & failures["index"].isna()
+        failures = failures.loc[~errored]
+    fix = f"fix the data, or if the change is intended update {schema_file}" if schema_file else "fix the data"
+    is_column = failures["schema_context"].isin(["Column", "SeriesSchema"])
+    results = [_frame_result(schema, frame, failures.loc[~is_column], source=source, fix=fix)]
+    column_cases = failures.loc[is_column]
+    by_column = {str(k): g for k, g in column_cases.groupby("column", sort=False)}
+    empty = column_cases.iloc[0:0]
+    for name, column in schema.columns.items():
+        results.append(
+            _column_result(
+                str(name),
+                column,
+                frame,
+                by_column.get(str(name), empty),
+                check_errors.get(str(name), []),
+                source=source,
+                fix=fix,
+            )
+        )
+    return results
+
+
+def run(evidence: Evidence) -> list[CheckResult]:
+    """The layer entry point: load the committed schema (errors propagate) and validate the prepared frame."""
+    config = evidence.config
+    schema = load_schema(config.schema_path)
+    return validate(evidence.prepared.frame, schema, source=evidence.dataset.source, schema_file=config.schema_file)

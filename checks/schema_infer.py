@@ -1,0 +1,142 @@
+"""Propose a pandera schema from data, for a human to review and commit (``mlgate schema infer``).
+
+The proposal describes the *prepared* frame (sentinels already missing, numeric columns coerced, target kept):
+
+* every column gets its observed dtype and is nullable only if a missing value was seen;
+* categorical columns and the target get ``isin`` with the observed categories;
+* numeric columns get ``in_range`` widened by ``margin`` x (max - min) on both sides, rounded outwards, and
+  never below 0 when every observed value was >= 0;
+* the column set is ``strict`` (an unknown extra column fails) but not ``ordered``: models select columns by
+  name, so reordering columns in a CSV is not a schema change;
+* nothing is coerced: the gate checks types, it does not convert them.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+if TYPE_CHECKING:
+    from pipeline.config import ProjectConfig
+    from pipeline.prepare import Prepared
+
+__all__ = ["infer_for_config", "infer_schema", "load_prepared", "schema_yaml"]
+
+_STRING_DTYPE = "str"  # pandera resolves it to pandas' default string dtype (string[pyarrow] on pandas 3)
+
+
+def _is_string_like(column: pd.Series) -> bool:
+    if isinstance(column.dtype, pd.StringDtype):
+        return True
+    return column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) in {"string", "empty"}
+
+
+def _dtype_of(column: pd.Series) -> Any:
+    return _STRING_DTYPE if _is_string_like(column) else str(column.dtype)
+
+
+def _native(value: Any) -> Any:
+    """numpy scalars -> plain Python values, so the YAML shows ``18`` and not a numpy tag."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _round_out(value: float, *, down: bool, digits: int = 3) -> float:
+    """Round to ``digits`` significant digits, away from the observed data (down for a min, up for a max)."""
+    if value == 0 or not math.isfinite(value):
+        return float(value)
+    scale = 10 ** (math.floor(math.log10(abs(value))) - digits + 1)
+    rounded = (math.floor if down else math.ceil)(value / scale) * scale
+    return float(round(rounded, max(0, -math.floor(math.log10(scale)))))
+
+
+def numeric_range(column: pd.Series, *, margin: float) -> tuple[float, float] | None:
+    """``[min, max]`` widened by ``margin`` x range on each side; None when the column has no values."""
+    values = column.dropna()
+    if values.empty:
+        return None
+    low, high = float(values.min()), float(values.max())
+    spread = (high - low) or abs(low)
+    lower, upper = low - margin * spread, high + margin * spread
+    if low >= 0:
+        lower = max(lower, 0.0)
+    if pd.api.types.is_integer_dtype(column.dtype):
+        return float(math.floor(lower)), float(math.ceil(upper))
+    return _round_out(lower, down=True), _round_out(upper, down=False)
+
+
+def _bound(value: float, column: pd.Series) -> int | float:
+    return int(value) if pd.api.types.is_integer_dtype(column.dtype) else value
+
+
+def _column(column: pd.Series, *, kind: str, margin: float) -> pa.Column:
+    checks: list[pa.Check] = []
+    nullable = bool(column.isna().any())
+    if kind == "categorical":
+        categories = sorted({_native(v) for v in column.dropna().unique()}, key=lambda v: (str(type(v)), v))
+        checks.append(pa.Check.isin(categories))
+    elif kind == "numeric" and pd.api.types.is_numeric_dtype(column.dtype) and column.dtype != bool:
+        bounds = numeric_range(column, margin=margin)
+        if bounds is not None:
+            checks.append(pa.Check.in_range(_bound(bounds[0], column), _bound(bounds[1], column)))
+    return pa.Column(_dtype_of(column), checks=checks, nullable=nullable, coerce=False)
+
+
+def infer_schema(
+    frame: pd.DataFrame, *, target: str, categorical: list[str], numeric: list[str], margin: float = 0.1
+) -> pa.DataFrameSchema:
+    """Propose a strict schema for ``frame`` (see the module docstring for what is inferred).
+
+    Columns in neither list (e.g. an event-time column) get their dtype and nullability only.
+    """
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
+    for label, names in (("target", [target]), ("categorical", categorical), ("numeric", numeric)):
+        missing = [name for name in names if name not in frame.columns]
+        if missing:
+            raise ValueError(f"column '{missing[0]}' ({label}) is not in the frame; columns: {list(frame.columns)}")
+    both = set(categorical) & set(numeric)
+    if both:
+        raise ValueError(f"column '{sorted(both)[0]}' is listed as both categorical and numeric")
+    kinds = {**dict.fromkeys(numeric, "numeric"), **dict.fromkeys(categorical, "categorical")}
+    kinds[target] = "categorical"  # a classifier's labels are categories
+    columns = {str(name): _column(frame[name], kind=kinds.get(name, "other"), margin=margin) for name in frame.columns}
+    return pa.DataFrameSchema(columns, strict=True, ordered=False, coerce=False)
+
+
+def schema_yaml(schema: pa.DataFrameSchema, *, source: str = "unknown data", on: date | None = None) -> str:
+    """``schema.to_yaml()`` under a header saying where the proposal came from and that it needs a review."""
+    day = (on or date.today()).isoformat()
+    header = (
+        f"# Proposed by `mlgate schema infer` on {day} from {source}.\n"
+        "# Review it (ranges, categories, nullability), then commit it: the schema gate validates the prepared\n"
+        "# data against this file. strict: unknown extra columns fail; column order is not checked.\n"
+    )
+    return header + str(schema.to_yaml())
+
+
+def load_prepared(config: ProjectConfig) -> Prepared:
+    """Ingest and prepare the configured data (no split, no sklearn import): what the schema gate validates."""
+    from pipeline.ingest import load
+    from pipeline.prepare import prepare
+
+    dataset = load(config.data, source=config.data_source)
+    return prepare(dataset.frame, config.data, config.features, source=dataset.source)
+
+
+def infer_for_config(config: ProjectConfig, *, margin: float = 0.1, on: date | None = None) -> str:
+    """Load and prepare the configured data and return the proposed schema as reviewable YAML text."""
+    prepared = load_prepared(config)
+    schema = infer_schema(
+        prepared.frame,
+        target=prepared.target,
+        categorical=prepared.categorical,
+        numeric=prepared.numeric,
+        margin=margin,
+    )
+    source = config.data.source if config.data.resolved_format != "sql" else "the configured SQL query"
+    return schema_yaml(schema, source=source, on=on)
