@@ -1,0 +1,187 @@
+"""Helpers every renderer shares: the verdict, status order and colours, value formatting, run facts.
+
+Renderers treat every result generically (message, observed, expected, interval), so a new layer needs no
+renderer change; only the plots read layer-specific ``details`` keys, and each of them degrades to a note.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from checks.result import LAYERS, CheckResult, GateReport, Interval, Status
+
+#: Most severe first: the order in which lists and tables show results.
+SEVERITY: tuple[Status, ...] = (
+    Status.ERROR,
+    Status.FAIL,
+    Status.WAIVED,
+    Status.WARN,
+    Status.SKIPPED,
+    Status.PASS,
+)
+
+#: One colour per status, used by the HTML stylesheet and the plots alike (GitHub Primer palette).
+STATUS_COLORS: dict[Status, str] = {
+    Status.PASS: "#1a7f37",
+    Status.WARN: "#bf8700",
+    Status.FAIL: "#cf222e",
+    Status.WAIVED: "#0969da",
+    Status.ERROR: "#8250df",
+    Status.SKIPPED: "#6e7781",
+}
+
+#: What the terminal summary uses for the same statuses.
+RICH_STYLES: dict[Status, str] = {
+    Status.PASS: "green",
+    Status.WARN: "yellow",
+    Status.FAIL: "bold red",
+    Status.WAIVED: "blue",
+    Status.ERROR: "bold magenta",
+    Status.SKIPPED: "dim",
+}
+
+
+def verdict(report: GateReport) -> str:
+    """``PASSED`` or ``FAILED``: the one word a release manager reads first."""
+    return "PASSED" if report.passed else "FAILED"
+
+
+def by_severity(results: tuple[CheckResult, ...] | list[CheckResult]) -> list[CheckResult]:
+    """Most severe first, layer order within a status, original order within a layer (stable)."""
+    rank = {status: i for i, status in enumerate(SEVERITY)}
+    layer_rank = {layer: i for i, layer in enumerate(LAYERS)}
+    return sorted(results, key=lambda r: (rank[r.status], layer_rank[r.layer]))
+
+
+def layer_counts(report: GateReport) -> dict[str, dict[Status, int]]:
+    """Per layer that has results, the number of results in each status (every status present, maybe 0)."""
+    counts: dict[str, dict[Status, int]] = {}
+    for layer, results in report.by_layer().items():
+        counts[layer] = {status: 0 for status in Status}
+        for result in results:
+            counts[layer][result.status] += 1
+    return {layer: counts[layer] for layer in LAYERS if layer in counts}
+
+
+def summary_counts(report: GateReport) -> str:
+    """``"42 checks: 30 pass, 2 fail, ..."``, listing only the statuses present."""
+    counts = report.counts()
+    parts = [f"{counts[s.value]} {s.value}" for s in Status if counts[s.value]]
+    total = len(report.results)
+    return f"{total} check{'s' if total != 1 else ''}" + (f": {', '.join(parts)}" if parts else "")
+
+
+def fmt_value(value: Any, *, limit: int = 160) -> str:
+    """A short, human reading of an observed/expected value: 4 significant digits, compact JSON otherwise."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:.4g}"
+    if isinstance(value, int | str):
+        text = str(value)
+    else:
+        try:
+            text = json.dumps(value, default=str, separators=(", ", ": "), ensure_ascii=False)
+        except (TypeError, ValueError):
+            text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def fmt_interval(interval: Interval | None) -> str:
+    if interval is None:
+        return ""
+    return f"[{fmt_value(interval.low)}, {fmt_value(interval.high)}] ({interval.confidence:.0%})"
+
+
+def number(value: Any) -> float | None:
+    """``value`` as a finite float, or None (details may come back from JSON as None or strings)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def section(mapping: Mapping[str, Any] | None, key: str) -> Mapping[str, Any]:
+    """``mapping[key]`` when it is a mapping, else an empty one: run metadata keys may all be missing."""
+    value = (mapping or {}).get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def waiver_note(result: CheckResult) -> str:
+    """``"waived by alice until 2025-01-31: reason"`` from details["waiver"], or ``""``."""
+    waiver = result.details.get("waiver")
+    if not isinstance(waiver, Mapping):
+        return ""
+    owner = waiver.get("owner") or "unknown owner"
+    expires = waiver.get("expires")
+    reason = waiver.get("reason")
+    text = f"waived by {owner}" + (f" until {expires}" if expires else " (no expiry)")
+    return text + (f": {reason}" if reason else "")
+
+
+def run_facts(report: GateReport) -> list[tuple[str, str]]:
+    """The key facts of the run as (label, value) pairs, skipping whatever the run did not record."""
+    run = report.run
+    data, model, registry = section(run, "data"), section(run, "model"), section(run, "registry")
+    facts: list[tuple[str, Any]] = [("project", run.get("project"))]
+    name, version = registry.get("model_name"), registry.get("version")
+    if name or version:
+        facts.append(("model", f"{name or '?'}" + (f" v{version}" if version is not None else "")))
+    if "promoted" in registry:
+        promoted = "promoted to champion" if registry.get("promoted") else "not promoted"
+        before, after = registry.get("champion_before"), registry.get("champion_after")
+        if before is not None or after is not None:
+            promoted += f" (champion {before or 'none'} → {after or 'none'})"
+        facts.append(("registry", promoted))
+    facts.append(("estimator", model.get("estimator")))
+    threshold = number(model.get("threshold"))
+    if threshold is not None:
+        source = model.get("threshold_source")
+        facts.append(("threshold", f"{threshold:.4g}" + (f" ({source})" if source else "")))
+    fingerprint = data.get("fingerprint")
+    facts.append(("data", data.get("source")))
+    facts.append(("fingerprint", short_fingerprint(fingerprint)))
+    if data.get("rows") is not None:
+        facts.append(("rows", f"{data.get('rows')} rows × {data.get('columns', '?')} columns"))
+    split = section(data, "split")
+    if split:
+        sizes = ", ".join(f"{k} {split[k]}" for k in ("train", "validation", "test") if split.get(k) is not None)
+        if split.get("random_state") is not None:
+            sizes += f" (random_state {split['random_state']})"
+        facts.append(("split", sizes))
+    facts.append(("git commit", str(run["git_commit"])[:12] if run.get("git_commit") else None))
+    facts.append(("config", run.get("config")))
+    facts.append(("mlgate", run.get("mlgate_version")))
+    facts.append(("started", run.get("started_at")))
+    duration = number(run.get("duration_s"))
+    facts.append(("duration", f"{duration:.1f} s" if duration is not None else None))
+    return [(label, str(value)) for label, value in facts if value not in (None, "")]
+
+
+def short_fingerprint(fingerprint: Any) -> str | None:
+    """The first 12 hex digits of a data fingerprint, without an algorithm prefix such as ``sha256:``."""
+    if not fingerprint:
+        return None
+    return str(fingerprint).rsplit(":", 1)[-1][:12]
+
+
+def headline_model(report: GateReport) -> str:
+    """``"german-credit v7, not promoted"``-style fragment for one-line summaries, or ``""``."""
+    registry = section(report.run, "registry")
+    parts = []
+    if registry.get("model_name") or registry.get("version") is not None:
+        parts.append(f"model {registry.get('model_name') or '?'} v{registry.get('version', '?')}")
+    if "promoted" in registry:
+        parts.append("promoted" if registry.get("promoted") else "not promoted")
+    fingerprint = section(report.run, "data").get("fingerprint")
+    if fingerprint:
+        parts.append(f"data {short_fingerprint(fingerprint)}")
+    return ", ".join(parts)
