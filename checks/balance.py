@@ -1,0 +1,294 @@
+"""Balance gate: is the label balanced enough, and is each sensitive group represented as declared?
+
+Judged separately on the training data (train + validation) and on the test split, since a model learns
+from one and is judged on the other.
+
+* **Class balance** (``balance.minority_share[<split>]``): the share of the smaller class vs
+  ``min_minority_share``, with a Wilson interval at ``confidence``.
+* **Sensitive groups** (``balance.sensitive_share[<split>][<column>=<group>]``): each group's share among
+  the rows that have a group vs its declared ``reference ± tolerance``, with Wilson intervals that hold
+  *simultaneously* for the k declared groups of the attribute (Bonferroni, each at 1 − (1 − confidence)/k).
+
+Verdicts use the interval, so a small sample does not fail on noise:
+
+* FAIL — the whole interval lies outside the allowed band (credibly off);
+* WARN — the point estimate is outside but the interval overlaps the band (inconclusive: more rows would
+  tell);
+* PASS — the point estimate is inside the band.
+
+A group present in the data but not declared in ``reference`` FAILS; rows without a group (missing, or
+outside every band of a binned attribute) are reported by ``balance.sensitive_missing[<split>][<column>]``
+(WARN; FAIL when no row has a group).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from checks.evidence import Evidence
+from checks.result import CheckResult, Interval, Status
+from checks.stats import wilson_interval
+from pipeline.config import BalanceSettings, SensitiveAttribute
+from pipeline.slices import band_labels, group_labels
+
+__all__ = ["check_balance", "group_share_checks", "minority_share_check", "run"]
+
+_SPLIT_ROWS = {"train": "training rows (train + validation)", "test": "test rows"}
+
+
+def _rows(split: str) -> str:
+    return _SPLIT_ROWS.get(split, f"{split} rows")
+
+
+def _pct(value: float) -> str:
+    return f"{value:.1%}"
+
+
+def minority_share_check(y: pd.Series, *, min_share: float, confidence: float, split: str) -> CheckResult:
+    """The smaller class's share of ``y`` (binary 0/1 labels) vs ``min_share``, judged with a Wilson interval."""
+    check_id = f"balance.minority_share[{split}]"
+    target = y.name if y.name is not None else "the label"
+    n = int(y.notna().sum())
+    if n == 0:
+        return CheckResult(
+            id=check_id,
+            layer="balance",
+            status=Status.SKIPPED,
+            message=f"no {_rows(split)} with a label '{target}'; class balance not judged",
+            details={"split": split, "n": 0},
+        )
+    positives = int((y == 1).sum())
+    minority_class, count = (1, positives) if positives <= n - positives else (0, n - positives)
+    share = count / n
+    low, high = (float(v) for v in wilson_interval(count, n, confidence=confidence))
+    interval = Interval(low, high, confidence)
+    shown = (
+        f"minority class {minority_class} of '{target}' is {_pct(share)} of {n} {_rows(split)} "
+        f"({count} rows; {confidence:.0%} CI {_pct(low)}–{_pct(high)}); minimum "
+        f"balance.min_minority_share = {_pct(min_share)}"
+    )
+    if high < min_share:
+        status = Status.FAIL
+        message = (
+            f"{shown}: the whole interval is below the minimum. Collect or re-sample rows of class "
+            f"{minority_class}, or lower min_minority_share if this imbalance is expected"
+        )
+    elif share < min_share:
+        status = Status.WARN
+        message = f"{shown}: below the minimum, but the interval reaches it (inconclusive with {n} rows)"
+    else:
+        status = Status.PASS
+        message = shown
+    return CheckResult(
+        id=check_id,
+        layer="balance",
+        status=status,
+        message=message,
+        observed=share,
+        expected=f">= {min_share:g}",
+        interval=interval,
+        details={
+            "column": str(target),
+            "class": minority_class,
+            "share": share,
+            "n": n,
+            "count": count,
+            "min_share": min_share,
+            "split": split,
+        },
+    )
+
+
+def group_share_checks(
+    groups: pd.Series, attribute: SensitiveAttribute, *, confidence: float, split: str
+) -> list[CheckResult]:
+    """Each group's share in ``groups`` (one label per row, NA = no group) vs ``attribute.reference``."""
+    column = attribute.column
+    n_rows = len(groups)
+    counts = groups.value_counts(dropna=True, sort=False)
+    counts = counts[counts.to_numpy() > 0]  # a categorical lists unobserved categories too
+    counts = pd.Series(counts.to_numpy(), index=pd.Index([str(v) for v in counts.index], dtype=object))
+    counts = counts.groupby(level=0).sum()
+    n = int(counts.sum())
+    n_missing = n_rows - n
+    results: list[CheckResult] = []
+    if n_missing:
+        results.append(_missing_result(column, n_missing, n_rows, attribute, split))
+    if n == 0:
+        return results
+
+    declared = list(attribute.reference)
+    k = len(declared)
+    observed = counts.reindex(declared, fill_value=0).to_numpy()
+    lows, highs = wilson_interval(observed, n, confidence=confidence, simultaneous=k)
+    for group, count, low, high in zip(declared, observed, lows, highs, strict=True):
+        results.append(
+            _group_result(
+                attribute, str(group), int(count), n, float(low), float(high), confidence=confidence, k=k, split=split
+            )
+        )
+    for group in sorted(set(counts.index) - set(declared)):
+        count = int(counts[group])
+        results.append(
+            CheckResult(
+                id=f"balance.sensitive_share[{split}][{column}={group}]",
+                layer="balance",
+                status=Status.FAIL,
+                message=(
+                    f"group '{group}' of '{column}' is not declared in balance.sensitive.reference "
+                    f"({count} of {n} {_rows(split)}, {_pct(count / n)}; declared groups: "
+                    f"{', '.join(declared)}). Add it to the reference or fix the data"
+                ),
+                observed=count / n,
+                expected="a declared group",
+                slice=f"{column}={group}",
+                details={
+                    "column": column,
+                    "group": group,
+                    "share": count / n,
+                    "reference": None,
+                    "tolerance": attribute.tolerance,
+                    "n": n,
+                    "count": count,
+                    "split": split,
+                },
+            )
+        )
+    return results
+
+
+def _missing_result(column: str, n_missing: int, n_rows: int, attribute: SensitiveAttribute, split: str) -> CheckResult:
+    where = (
+        "missing"
+        if attribute.bins is None
+        else (f"missing or outside the bands [{attribute.bins[0]:g}, {attribute.bins[-1]:g})")
+    )
+    status = Status.FAIL if n_missing == n_rows else Status.WARN
+    tail = (
+        "no row has a group, so the shares cannot be judged"
+        if status is Status.FAIL
+        else f"shares are computed over the {n_rows - n_missing} rows with a group"
+    )
+    return CheckResult(
+        id=f"balance.sensitive_missing[{split}][{column}]",
+        layer="balance",
+        status=status,
+        message=(
+            f"'{column}': {n_missing} of {n_rows} {_rows(split)} ({_pct(n_missing / n_rows)}) have no "
+            f"group ({where}); {tail}"
+        ),
+        observed=n_missing / n_rows,
+        expected=0.0,
+        details={"column": column, "missing": n_missing, "n": n_rows, "split": split},
+    )
+
+
+def _group_result(
+    attribute: SensitiveAttribute,
+    group: str,
+    count: int,
+    n: int,
+    low: float,
+    high: float,
+    *,
+    confidence: float,
+    k: int,
+    split: str,
+) -> CheckResult:
+    column, tolerance = attribute.column, attribute.tolerance
+    reference = attribute.reference[group]
+    band_low, band_high = max(0.0, reference - tolerance), min(1.0, reference + tolerance)
+    share = count / n
+    joint = "simultaneous " if k > 1 else ""
+    shown = (
+        f"group '{group}' of '{column}' is {_pct(share)} of {n} {_rows(split)} ({count} rows; {joint}"
+        f"{confidence:.0%} CI {_pct(low)}–{_pct(high)}); declared {_pct(reference)} ± {_pct(tolerance)} "
+        f"(allowed {_pct(band_low)}–{_pct(band_high)})"
+    )
+    side = "under" if share < band_low else "over"
+    if high < band_low or low > band_high:
+        status = Status.FAIL
+        message = (
+            f"{shown}: the whole interval is outside the allowed band, the data {side}-represents "
+            f"this group. Fix the sampling, or update balance.sensitive.reference if the population "
+            "changed"
+        )
+    elif not band_low <= share <= band_high:
+        status = Status.WARN
+        message = f"{shown}: outside the band, but the interval overlaps it (inconclusive with {n} rows)"
+    else:
+        status = Status.PASS
+        message = shown
+    return CheckResult(
+        id=f"balance.sensitive_share[{split}][{column}={group}]",
+        layer="balance",
+        status=status,
+        message=message,
+        observed=share,
+        expected=f"{band_low:g}..{band_high:g}",
+        interval=Interval(low, high, confidence),
+        slice=f"{column}={group}",
+        details={
+            "column": column,
+            "group": group,
+            "share": share,
+            "reference": reference,
+            "tolerance": tolerance,
+            "n": n,
+            "count": count,
+            "split": split,
+            "per_interval_confidence": 1.0 - (1.0 - confidence) / k,
+        },
+    )
+
+
+def _groups(frame: pd.DataFrame, attribute: SensitiveAttribute) -> pd.Series:
+    """``pipeline.slices.group_labels``, except that bands stay categorical: turning a million band labels
+    into strings costs more than the whole check. Same bands, same labels, same NA (tested)."""
+    if attribute.bins is None:
+        return group_labels(frame, attribute)
+    values = pd.to_numeric(frame[attribute.column], errors="coerce")
+    return pd.cut(values, bins=attribute.bins, labels=band_labels(attribute), right=False)
+
+
+def check_balance(frame: pd.DataFrame, y: pd.Series, settings: BalanceSettings, *, split: str) -> list[CheckResult]:
+    """Class balance of ``y`` and every sensitive attribute of ``frame`` (same rows), for one split."""
+    results = [
+        minority_share_check(y, min_share=settings.min_minority_share, confidence=settings.confidence, split=split)
+    ]
+    for attribute in settings.sensitive:
+        if attribute.column not in frame.columns:
+            results.append(
+                CheckResult(
+                    id=f"balance.sensitive_share[{split}][{attribute.column}]",
+                    layer="balance",
+                    status=Status.ERROR,
+                    message=(
+                        f"balance.sensitive names column '{attribute.column}', which is not in the "
+                        f"{split} data; fix balance.sensitive in the config"
+                    ),
+                    details={"column": attribute.column, "split": split},
+                )
+            )
+            continue
+        results.extend(
+            group_share_checks(_groups(frame, attribute), attribute, confidence=settings.confidence, split=split)
+        )
+    return results
+
+
+def run(evidence: Evidence) -> list[CheckResult]:
+    """The balance layer: the training data (train + validation) and the test split, separately."""
+    settings = evidence.config.balance
+    parts = evidence.split
+    columns = [a.column for a in settings.sensitive if a.column in parts.train.columns]
+    columns = list(dict.fromkeys(columns))
+    if parts.validation is None:
+        train, y_train = parts.train[columns], parts.y_train
+    else:
+        train = pd.concat([parts.train[columns], parts.validation[columns]])
+        y_train = pd.concat([parts.y_train, parts.y_validation])
+    return [
+        *check_balance(train, y_train, settings, split="train"),
+        *check_balance(parts.test[columns], parts.y_test, settings, split="test"),
+    ]
