@@ -194,6 +194,9 @@ class QualitySettings(_Strict):
     max_expected_cost: float | None = None
     decision_threshold: float | Literal["optimize"] = 0.5
     baseline_margin: float = 0.0
+    baseline_cost_margin: float = Field(
+        0.0, description="How much more expected cost per row than a baseline's the candidate may have."
+    )
     baseline_metric: str = "roc_auc"
     champion_metric: str = "roc_auc"
     champion_margin: float = 0.02
@@ -205,6 +208,7 @@ class QualitySettings(_Strict):
 class ReproducibilitySettings(_Strict):
     enabled: bool = True
     tolerance: Annotated[float, Field(ge=0.0)] = 0.0
+    retrain_timeout_s: Annotated[float, Field(gt=0)] = Field(600.0, description="Limit for the fresh-process retrain.")
 
 
 class StalenessSettings(_Strict):

@@ -1,0 +1,228 @@
+"""Comparisons on the same test rows: simpler baselines (must lose) and the champion (must not credibly win).
+
+* Baselines — a majority-class model (class prior) and a default logistic regression — are fitted with
+  :func:`pipeline.train.fit` on the SAME training split and features, with the same ``model.random_state``,
+  and their decision thresholds chosen the same way as the candidate's (see :func:`train_baselines`).
+  ``quality.baseline[<name>]`` passes when the candidate's improvement on ``quality.baseline_metric`` (point
+  estimate) is at least ``quality.baseline_margin``; the paired-bootstrap interval is reported.
+* ``quality.champion`` fails only when the paired-bootstrap interval of (candidate − champion) on
+  ``quality.champion_metric`` lies entirely below ``-quality.champion_margin``. The champion decides with the
+  threshold recorded in its ``threshold`` tag, or the candidate's when it has none (threshold-free metrics such
+  as ROC AUC are unaffected).
+
+Every difference is oriented so that positive means the candidate is better (for losses: lower).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from checks.bootstrap import Bootstrap, paired_difference, weighted_metric
+from checks.evidence import ChampionEvidence
+from checks.quality_common import LAYER, Scored, check_metric_name, fmt
+from checks.result import CheckResult, Status
+from pipeline.candidate import DataBundle
+from pipeline.config import ModelSettings, ProjectConfig, QualitySettings
+from pipeline.errors import MlgateError
+from pipeline.evaluate import choose_threshold, positive_proba
+from pipeline.train import fit
+
+__all__ = ["BASELINES", "check_baselines", "check_champion", "score_champion", "train_baselines"]
+
+#: The simpler models a candidate must beat: estimator short name -> its parameters.
+BASELINES: dict[str, dict[str, object]] = {
+    "majority_class": {"strategy": "prior"},  # predicts the majority class, probability = the class share
+    "logistic_regression": {"max_iter": 1000},  # scikit-learn defaults (C=1.0), enough iterations to converge
+}
+
+
+def train_baselines(config: ProjectConfig, data: DataBundle) -> tuple[dict[str, Scored], list[CheckResult]]:
+    """Fit every baseline like the candidate; a baseline that cannot be fitted becomes an ERROR result.
+
+    Same training rows, features and ``model.random_state`` as the candidate; the threshold is chosen the same
+    way (on the validation split when ``quality.decision_threshold = "optimize"``, else the fixed value).
+    """
+    prepared, parts, quality = data.prepared, data.split, config.quality
+    scored: dict[str, Scored] = {}
+    errors: list[CheckResult] = []
+    for name, params in BASELINES.items():
+        settings = ModelSettings(estimator=name, params=params, random_state=config.model.random_state)
+        try:
+            trained = fit(
+                settings,
+                parts.train[prepared.features],
+                parts.y_train,
+                numeric=prepared.numeric,
+                categorical=prepared.categorical,
+                random_state=config.model.random_state,
+            )
+        except MlgateError as exc:
+            errors.append(
+                CheckResult(
+                    f"quality.baseline[{name}]", LAYER, Status.ERROR, f"the {name} baseline could not be trained: {exc}"
+                )
+            )
+            continue
+        if quality.decision_threshold == "optimize" and parts.validation is not None and quality.cost_matrix:
+            proba_validation = positive_proba(trained.pipeline, parts.validation[prepared.features])
+            threshold = choose_threshold(parts.y_validation.to_numpy(), proba_validation, quality.cost_matrix)
+            source = "validation"
+        else:
+            threshold = 0.5 if quality.decision_threshold == "optimize" else float(quality.decision_threshold)
+            source = "fixed"
+        proba = positive_proba(trained.pipeline, parts.test[prepared.features])
+        scored[name] = Scored(name, proba, threshold, source)
+    return scored, errors
+
+
+def _paired(name: str, y: np.ndarray, a: Scored, b: Scored, settings: QualitySettings) -> Bootstrap:
+    return paired_difference(
+        name,
+        y,
+        a.proba,
+        b.proba,
+        threshold_a=a.threshold,
+        threshold_b=b.threshold,
+        costs=settings.cost_matrix,
+        resamples=settings.bootstrap_resamples,
+        confidence=settings.bootstrap_confidence,
+        random_state=settings.random_state,
+    )
+
+
+def _value(name: str, y: np.ndarray, scored: Scored, settings: QualitySettings) -> float:
+    ones = np.ones((1, len(y)))
+    return float(
+        weighted_metric(name, y, scored.proba, ones, threshold=scored.threshold, costs=settings.cost_matrix)[0]
+    )
+
+
+def check_baselines(
+    y: np.ndarray, candidate: Scored, baselines: Mapping[str, Scored], *, settings: QualitySettings
+) -> list[CheckResult]:
+    """``quality.baseline[<name>]``: the candidate beats each baseline by ``baseline_margin`` (point estimate)."""
+    y = np.asarray(y, dtype=np.float64)
+    metric, margin = settings.baseline_metric, settings.baseline_margin
+    results = []
+    for name, base in baselines.items():
+        check_id = f"quality.baseline[{name}]"
+        problem = check_metric_name(metric, settings)
+        if problem is not None:
+            results.append(CheckResult(check_id, LAYER, Status.ERROR, f"quality.baseline_metric: {problem}"))
+            continue
+        diff = _paired(metric, y, candidate, base, settings)
+        cand_value, base_value = _value(metric, y, candidate, settings), _value(metric, y, base, settings)
+        where = (
+            f"{metric}: candidate {fmt(cand_value)} vs {name} baseline {fmt(base_value)} (same training split, "
+            f"same {len(y)} test rows): improvement {diff.describe(signed=True)}"
+        )
+        if not np.isfinite(diff.estimate):
+            results.append(CheckResult(check_id, LAYER, Status.ERROR, f"{where}: undefined, cannot judge"))
+            continue
+        ok = diff.estimate >= margin
+        if ok:
+            message = f"{where}; at least {margin:+.3f} required (quality.baseline_margin)"
+        else:
+            message = (
+                f"{where}, less than the {margin:+.3f} required (quality.baseline_margin): the simpler {name} "
+                "model does as well; ship the simpler model or improve the candidate"
+            )
+        results.append(
+            CheckResult(
+                check_id,
+                LAYER,
+                Status.PASS if ok else Status.FAIL,
+                message,
+                observed=diff.estimate,
+                expected=margin,
+                interval=diff.interval,
+                details={
+                    "metric": metric,
+                    "candidate": cand_value,
+                    "baseline": base_value,
+                    "baseline_threshold": base.threshold,
+                    "difference": diff.to_dict(),
+                    "judged_on": "estimate",
+                },
+            )
+        )
+    return results
+
+
+def score_champion(champion: ChampionEvidence, features: pd.DataFrame, *, default_threshold: float) -> Scored:
+    """The champion's probabilities on ``features``; its threshold from its ``threshold`` tag, else the default."""
+    if champion.model is None:
+        raise ValueError("its model was not loaded from the registry")
+    proba = positive_proba(champion.model, features)
+    tag = champion.tags.get("threshold")
+    try:
+        return Scored("champion", proba, float(tag), "champion tag 'threshold'")  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return Scored("champion", proba, default_threshold, "the candidate's threshold (champion has no tag)")
+
+
+def check_champion(
+    y: np.ndarray,
+    candidate: Scored,
+    champion: ChampionEvidence | None,
+    features: pd.DataFrame,
+    *,
+    settings: QualitySettings,
+) -> CheckResult:
+    """``quality.champion``: non-inferiority of the candidate against the champion (paired bootstrap)."""
+    check_id, metric, margin = "quality.champion", settings.champion_metric, settings.champion_margin
+    if champion is None:
+        return CheckResult(check_id, LAYER, Status.PASS, "no champion yet: nothing to compare")
+    label = f"champion {champion.name} v{champion.version}"
+    problem = check_metric_name(metric, settings)
+    if problem is not None:
+        return CheckResult(check_id, LAYER, Status.ERROR, f"quality.champion_metric: {problem}")
+    try:
+        champ = score_champion(champion, features, default_threshold=candidate.threshold)
+    except Exception as exc:  # a champion that cannot score the test rows cannot vouch for or against
+        return CheckResult(
+            check_id,
+            LAYER,
+            Status.ERROR,
+            f"{label} could not score the {len(features)} test rows ({type(exc).__name__}: {exc}): cannot compare; "
+            "check that the champion was trained on the same features",
+        )
+    y = np.asarray(y, dtype=np.float64)
+    diff = _paired(metric, y, candidate, champ, settings)
+    cand_value, champ_value = _value(metric, y, candidate, settings), _value(metric, y, champ, settings)
+    where = (
+        f"{metric} on the same {len(y)} test rows: candidate {fmt(cand_value)} vs {label} {fmt(champ_value)}, "
+        f"difference {diff.describe(signed=True)} ({diff.resamples} paired resamples, seed {settings.random_state})"
+    )
+    if not np.isfinite(diff.high):
+        return CheckResult(check_id, LAYER, Status.ERROR, f"{where}: undefined, cannot judge")
+    ok = diff.high >= -margin
+    if ok:
+        message = f"{where}; fails only when the whole interval is below {-margin:+.3f} (quality.champion_margin)"
+    else:
+        message = (
+            f"{where}: the candidate is credibly worse than the champion by more than the margin "
+            f"(whole interval below {-margin:+.3f}, quality.champion_margin); keep the champion and find what changed"
+        )
+    return CheckResult(
+        check_id,
+        LAYER,
+        Status.PASS if ok else Status.FAIL,
+        message,
+        observed=diff.estimate,
+        expected=-margin,
+        interval=diff.interval,
+        details={
+            "metric": metric,
+            "candidate": cand_value,
+            "champion": champ_value,
+            "champion_version": champion.version,
+            "champion_threshold": champ.threshold,
+            "champion_threshold_source": champ.threshold_source,
+            "difference": diff.to_dict(),
+            "judged_on": "upper end of the paired interval",
+        },
+    )

@@ -1,0 +1,73 @@
+"""Builders for the quality-gate tests: synthetic models, champions, evidence and fast settings."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from checks.evidence import ChampionEvidence, Evidence
+from pipeline.candidate import Candidate, DataBundle
+from pipeline.config import ProjectConfig, QualitySettings
+
+
+class FixedModel:
+    """A stand-in for a fitted pipeline: returns given positive-class probabilities, whatever the rows."""
+
+    classes_ = np.array([0, 1])
+
+    def __init__(self, proba: np.ndarray) -> None:
+        self.proba = np.asarray(proba, dtype=np.float64)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        assert len(X) == len(self.proba), "a FixedModel scores exactly the rows it was built for"
+        return np.column_stack([1 - self.proba, self.proba])
+
+
+def champion_with(model: object | None, **tags: str) -> ChampionEvidence:
+    return ChampionEvidence(
+        name="german-credit",
+        version="7",
+        run_id="r7",
+        trained_at=datetime(2026, 1, 1, tzinfo=UTC),
+        data_fingerprint=None,
+        model=model,
+        tags=dict(tags),
+    )
+
+
+def settings(**overrides: object) -> QualitySettings:
+    """Fast bootstrap settings for function-level tests (200 resamples is the floor the config allows: 100)."""
+    base = {"bootstrap_resamples": 200, "random_state": 0}
+    return QualitySettings.model_validate({**base, **overrides})
+
+
+def make_evidence(
+    config: ProjectConfig,
+    data: DataBundle,
+    candidate: Candidate | None,
+    *,
+    champion: ChampionEvidence | None = None,
+) -> Evidence:
+    return Evidence(
+        config=config,
+        dataset=data.dataset,
+        prepared=data.prepared,
+        split=data.split,
+        model=candidate,
+        champion=champion,
+    )
+
+
+def with_proba(candidate: Candidate, proba: np.ndarray) -> Candidate:
+    """The same candidate, pretending it scored the test rows as ``proba``."""
+    return dataclasses.replace(candidate, proba_test=np.asarray(proba, dtype=np.float64))
+
+
+def noisy(proba: np.ndarray, *, scale: float, random_state: int) -> np.ndarray:
+    """``proba`` blurred with seeded noise in logit space: the same model, ranking worse."""
+    rng = np.random.default_rng(random_state)
+    logit = np.log(proba / (1 - proba)) + rng.normal(scale=scale, size=len(proba))
+    return 1 / (1 + np.exp(-logit))
