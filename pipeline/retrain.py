@@ -1,0 +1,195 @@
+"""Retrain the candidate from a config file, for the reproducibility gate's fresh-process check.
+
+    python -m pipeline.retrain --config mlgate.toml --out DIR [--root PROJECT_DIR]
+
+runs exactly the gated run's training sequence (:func:`pipeline.candidate.load_data` then
+:func:`pipeline.candidate.train_candidate` with ``model.random_state``) and writes to ``DIR``:
+
+- ``proba_test.npy``   the positive-class probability of every test row (float64, in split order);
+- ``retrain.json``     the test metrics, decision threshold, data fingerprint, config sha256 and the
+                       thread counts the process ran with (:data:`RETRAIN_JSON`).
+
+``--root`` resolves the config's relative paths (data source, schema) against another folder than the
+config file's own: ``mlgate reproduce`` retrains from a run's logged config, downloaded to a temporary
+folder, on the project's data. Exit codes: 0 written, 2 a known error (config, data, training), printed
+as one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.config import ProjectConfig, load_config
+from pipeline.errors import MlgateError
+
+__all__ = [
+    "PROBA_FILE",
+    "RETRAIN_JSON",
+    "THREAD_VARIABLES",
+    "RetrainOutput",
+    "child_thread_count",
+    "main",
+    "read_output",
+    "retrain",
+    "retrain_in_fresh_process",
+    "thread_counts",
+    "write_output",
+]
+
+PROBA_FILE = "proba_test.npy"
+RETRAIN_JSON = "retrain.json"
+#: Environment variables that set the native thread pools' size in a child process.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@dataclass(frozen=True)
+class RetrainOutput:
+    """What one retrain produced, as written to (and read back from) its output folder."""
+
+    proba_test: np.ndarray
+    metrics: dict[str, float | None]
+    threshold: float
+    threshold_source: str
+    data_fingerprint: str
+    config_sha256: str
+    n_test: int
+    threads: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "metrics": self.metrics,
+            "threshold": self.threshold,
+            "threshold_source": self.threshold_source,
+            "data_fingerprint": self.data_fingerprint,
+            "config_sha256": self.config_sha256,
+            "n_test": self.n_test,
+            "threads": self.threads,
+        }
+
+
+def thread_counts() -> dict[str, int]:
+    """The largest thread count of each native thread pool (openmp, blas) loaded in this process."""
+    from threadpoolctl import threadpool_info
+
+    counts: dict[str, int] = {}
+    for pool in threadpool_info():
+        api = str(pool.get("user_api"))
+        counts[api] = max(counts.get(api, 0), int(pool.get("num_threads") or 0))
+    return counts
+
+
+def _clean_metric(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if np.isfinite(number) else None
+
+
+def retrain(config: ProjectConfig) -> RetrainOutput:
+    """Load the data and train the candidate exactly as the gated run does."""
+    from pipeline.candidate import load_data, train_candidate
+
+    data = load_data(config)
+    candidate = train_candidate(config, data, random_state=config.model.random_state)
+    return RetrainOutput(
+        proba_test=np.asarray(candidate.proba_test, dtype=np.float64),
+        metrics={name: _clean_metric(value) for name, value in candidate.evaluation.overall.items()},
+        threshold=float(candidate.threshold),
+        threshold_source=candidate.threshold_source,
+        data_fingerprint=data.dataset.fingerprint,
+        config_sha256=config.sha256,
+        n_test=len(candidate.proba_test),
+        threads=thread_counts(),
+    )
+
+
+def write_output(output: RetrainOutput, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / PROBA_FILE, output.proba_test, allow_pickle=False)
+    (folder / RETRAIN_JSON).write_text(json.dumps(output.to_json(), indent=2, sort_keys=True), encoding="utf-8")
+
+
+def read_output(folder: Path) -> RetrainOutput:
+    """Read what :func:`write_output` wrote; a missing or broken file raises :class:`MlgateError`."""
+    try:
+        proba = np.load(folder / PROBA_FILE, allow_pickle=False)
+        raw = json.loads((folder / RETRAIN_JSON).read_text(encoding="utf-8"))
+        return RetrainOutput(
+            proba_test=np.asarray(proba, dtype=np.float64),
+            metrics={str(k): _clean_metric(v) for k, v in raw["metrics"].items()},
+            threshold=float(raw["threshold"]),
+            threshold_source=str(raw["threshold_source"]),
+            data_fingerprint=str(raw["data_fingerprint"]),
+            config_sha256=str(raw["config_sha256"]),
+            n_test=int(raw["n_test"]),
+            threads={str(k): int(v) for k, v in raw.get("threads", {}).items()},
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise MlgateError(f"{folder}: retrain output missing or unreadable ({type(exc).__name__}: {exc})") from exc
+
+
+def child_thread_count(parent: dict[str, int]) -> int:
+    """A thread count different from the parent's: 1 when the parent runs more, else 2."""
+    return 1 if max(parent.values(), default=1) > 1 else 2
+
+
+def retrain_in_fresh_process(
+    config_path: Path,
+    *,
+    threads: int,
+    root: Path | None = None,
+    timeout_s: float = 600.0,
+    env: dict[str, str] | None = None,
+) -> RetrainOutput:
+    """Run ``python -m pipeline.retrain`` in a new interpreter with ``threads`` native threads; read its output.
+
+    The child inherits ``env`` (default: this process's environment) with the thread variables replaced.
+    A failed or timed-out child raises :class:`MlgateError` quoting the last line of its stderr.
+    """
+    child_env = dict(os.environ if env is None else env)
+    child_env.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
+    with tempfile.TemporaryDirectory(prefix="mlgate-retrain-") as scratch:
+        out = Path(scratch) / "out"
+        command = [sys.executable, "-m", "pipeline.retrain", "--config", str(config_path), "--out", str(out)]
+        if root is not None:
+            command += ["--root", str(root)]
+        try:
+            done = subprocess.run(command, env=child_env, capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired as exc:
+            raise MlgateError(f"retrain of {config_path} did not finish within {timeout_s:g} s") from exc
+        if done.returncode != 0:
+            lines = [line for line in done.stderr.splitlines() if line.strip()]
+            last = lines[-1] if lines else "(no output)"
+            raise MlgateError(f"retrain of {config_path} failed in a fresh process (exit {done.returncode}): {last}")
+        return read_output(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.retrain", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, type=Path, help="Project config file.")
+    parser.add_argument("--out", required=True, type=Path, help="Folder for proba_test.npy and retrain.json.")
+    parser.add_argument("--root", type=Path, default=None, help="Resolve relative config paths against this.")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+        if args.root is not None:
+            config = config.model_copy(update={"path": args.root.resolve() / args.config.name})
+        write_output(retrain(config), args.out)
+    except MlgateError as exc:
+        print(f"pipeline.retrain: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
