@@ -153,13 +153,13 @@ def check_baselines(
 
 
 def score_champion(champion: ChampionEvidence, features: pd.DataFrame, *, default_threshold: float) -> Scored:
-    """The champion's probabilities on ``features``; its threshold from its ``threshold`` tag, else the default."""
+    """The champion's probabilities on ``features``; its threshold from its ``mlgate.threshold`` tag, else the default."""
     if champion.model is None:
         raise ValueError("its model was not loaded from the registry")
     proba = positive_proba(champion.model, features)
-    tag = champion.tags.get("threshold")
+    tag = champion.tags.get("mlgate.threshold")
     try:
-        return Scored("champion", proba, float(tag), "champion tag 'threshold'")  # type: ignore[arg-type]
+        return Scored("champion", proba, float(tag), "champion tag 'mlgate.threshold'")  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return Scored("champion", proba, default_threshold, "the candidate's threshold (champion has no tag)")
 

@@ -26,48 +26,48 @@ def _status(status: Status) -> Text:
 
 
 def print_summary(report: GateReport, console: Console, *, max_rows_per_layer: int = 40) -> None:
-    """Print one table per layer (most severe checks first) and the verdict line to ``console``.
+    """Print a per-layer overview, the checks that need attention (most severe first), and the verdict.
 
-    A layer with more than ``max_rows_per_layer`` checks shows the most severe ones and a count of the rest;
-    everything is in report.html / report.json.
+    Passing and skipped checks are only counted here (they are all in report.html / report.json), so the
+    summary stays readable in an 80-column CI log. A layer with more than ``max_rows_per_layer`` checks needing
+    attention shows the most severe ones and a count of the rest.
     """
-    for layer, results in report.by_layer().items():
-        layer_status = report.layer_status(layer)
-        table = Table(
-            title=Text.assemble((f"{layer} ", "bold"), _status(layer_status), f"  ({len(results)} checks)"),
-            title_justify="left",
-            show_lines=False,
-            expand=True,
-        )
-        table.add_column("status", no_wrap=True)
-        table.add_column("check", overflow="fold", ratio=3)
-        table.add_column("message", overflow="fold", ratio=5)
-        table.add_column("observed", overflow="fold", ratio=1)
-        table.add_column("expected", overflow="fold", ratio=1)
-        ordered = by_severity(results)
+    overview = Table(title=Text("gate layers", style="bold"), title_justify="left", expand=False)
+    overview.add_column("layer", no_wrap=True)
+    overview.add_column("status", no_wrap=True)
+    for status in Status:
+        overview.add_column(status.value, justify="right", no_wrap=True)
+    grouped = report.by_layer()
+    for layer, results in grouped.items():
+        counts = [sum(r.status is status for r in results) for status in Status]
+        overview.add_row(layer, _status(report.layer_status(layer)), *(str(c) if c else "·" for c in counts))
+    console.print(overview)
+
+    attention = Table(title=Text("needs attention", style="bold"), title_justify="left", expand=True)
+    attention.add_column("status", no_wrap=True)
+    attention.add_column("check", overflow="fold", ratio=2)
+    attention.add_column("message", overflow="fold", ratio=5)
+    shown = 0
+    for results in grouped.values():
+        ordered = [r for r in by_severity(results) if r.status not in (Status.PASS, Status.SKIPPED)]
         for result in ordered[:max_rows_per_layer]:
             message = result.message
             if result.status is Status.WAIVED and (note := waiver_note(result)):
                 message += f" [{note}]"
             if not result.blocking and result.status.blocks:
                 message += " (non-blocking)"
-            observed = fmt_value(result.observed, limit=60)
             if result.interval is not None:
-                observed += f" {fmt_interval(result.interval)}"
-            table.add_row(
-                _status(result.status),
-                Text(result.id),
-                Text(message),
-                Text(observed),
-                Text(fmt_value(result.expected, limit=60)),
-            )
+                message += f" {fmt_value(result.observed, limit=40)} {fmt_interval(result.interval)}"
+            attention.add_row(_status(result.status), Text(result.id), Text(message))
+            shown += 1
         if len(ordered) > max_rows_per_layer:
             hidden = ordered[max_rows_per_layer:]
             kinds = ", ".join(
                 f"{sum(r.status is s for r in hidden)} {s.value}" for s in Status if any(r.status is s for r in hidden)
             )
-            table.add_row("", Text(f"… {len(hidden)} more ({kinds})", style="dim"), "", "", "")
-        console.print(table)
+            attention.add_row("", Text(f"… {len(hidden)} more ({kinds})", style="dim"), "")
+    if shown:
+        console.print(attention)
 
     word = verdict(report)
     style = "bold white on red" if word == "FAILED" else "bold white on green"
