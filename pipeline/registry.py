@@ -1,0 +1,433 @@
+"""The MLflow tracking store and model registry behind one small adapter, :class:`Registry`.
+
+One candidate is one MLflow run (params, metrics, tags, config/lock/schema/report files) holding the model twice:
+as an MLflow sklearn model (skops serialisation, explicit trusted types) for MLflow's own tools, and in
+mlgate's artifact format (``mlgate_model/model.skops`` + ``model.meta.json``, see :mod:`pipeline.artifact`) so
+serving needs no mlflow. The model's sha256 is recorded as the tag ``mlgate.model_sha256`` on the run and on
+the model version, and every load re-checks it. Aliases carry state: ``challenger`` = the newest logged
+candidate, ``champion`` = the model serving builds from (stages are deprecated in MLflow 3).
+
+Crash safety:
+
+* ``log_candidate`` registers the version only after everything else is logged; if any step fails it deletes
+  the version it created, marks the run FAILED and raises :class:`RegistryError`. A process killed between
+  registering and the ``challenger`` alias leaves a version no alias points to: harmless, nothing reads it.
+* ``promote`` has ONE commit point: the single ``set_registered_model_alias(name, "champion", version)`` call.
+  Before it, the new version is tagged ``mlgate.promoted_from`` (the previous champion, or ``none``),
+  ``mlgate.promoted_at`` and ``mlgate.gate_report_sha256``; these tags are inert until the alias moves (a
+  crash before the commit leaves the old champion in place, and a later promotion rewrites them). After the
+  alias moves nothing else is needed, so the registry is never half-promoted.
+* ``rollback`` is the same shape: tag the demoted version ``mlgate.rolled_back_at``, then move the alias to its
+  ``mlgate.promoted_from``. Each rollback walks one step back along that chain.
+
+mlflow is imported inside the methods: ``import pipeline.registry`` stays cheap and the data gates never pay
+for it. MLflow's logging is quietened (WARNING) only while a method runs; nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline.artifact import file_sha256, load_meta, meta_path, save_model
+from pipeline.artifact import load_model as load_artifact
+from pipeline.errors import MlgateError, RegistryError
+from pipeline.registry_records import (
+    CHALLENGER,
+    CHAMPION,
+    ChampionRecord,
+    LoggedModel,
+    PromotionRecord,
+    VersionRecord,
+    check_reachable,
+    first_line,
+    is_not_found,
+    pip_requirements,
+    quiet_mlflow,
+    use_tracking_uri,
+    utc_from_ms,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
+
+    from pipeline.config import ProjectConfig
+
+__all__ = ["ChampionRecord", "LoggedModel", "PromotionRecord", "Registry", "VersionRecord"]
+
+MODEL_DIR, MODEL_FILE = "mlgate_model", "model.skops"
+TAG_SHA256 = "mlgate.model_sha256"
+TAG_PROMOTED_FROM, TAG_PROMOTED_AT = "mlgate.promoted_from", "mlgate.promoted_at"
+TAG_GATE_REPORT, TAG_ROLLED_BACK_AT = "mlgate.gate_report_sha256", "mlgate.rolled_back_at"
+
+
+class Registry:
+    """Tracking + registry for one model name. Cheap to build: nothing is opened until a method needs it."""
+
+    def __init__(
+        self,
+        tracking_uri: str,
+        registry_uri: str | None = None,
+        *,
+        experiment: str,
+        model_name: str,
+        artifact_location: str | None = None,
+    ) -> None:
+        if not model_name or "'" in model_name:
+            raise RegistryError(f"model name {model_name!r} is not usable: give a non-empty name without quotes")
+        self.tracking_uri, self.registry_uri = tracking_uri, registry_uri or tracking_uri
+        self.experiment, self.model_name, self.artifact_location = experiment, model_name, artifact_location
+        self._cached_client: MlflowClient | None = None
+
+    @classmethod
+    def from_config(cls, config: ProjectConfig) -> Registry:
+        location = config.mlflow.artifact_location
+        if location is not None and "://" not in location:
+            location = config.resolve(location).resolve().as_uri()
+        return cls(
+            config.tracking_uri,
+            config.registry_uri,
+            experiment=config.mlflow.experiment,
+            model_name=config.mlflow.model_name,
+            artifact_location=location,
+        )
+
+    # -- plumbing -------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Quieten MLflow and turn its (and SQLAlchemy's, and the OS's) errors into one-line RegistryErrors."""
+        with quiet_mlflow():
+            try:
+                yield
+            except MlgateError:
+                raise
+            except Exception as exc:
+                raise RegistryError(
+                    f"{action} failed for model '{self.model_name}' at {self.tracking_uri}: "
+                    f"{type(exc).__name__}: {first_line(exc)}"
+                ) from exc
+
+    @property
+    def client(self) -> MlflowClient:
+        if self._cached_client is None:
+            for uri in dict.fromkeys((self.tracking_uri, self.registry_uri)):
+                check_reachable(uri)
+            with self._errors("opening the MLflow store"):
+                from mlflow import MlflowClient
+
+                self._cached_client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
+        return self._cached_client
+
+    def _experiment_id(self) -> str:
+        found = self.client.get_experiment_by_name(self.experiment)
+        if found is not None:
+            return found.experiment_id
+        return self.client.create_experiment(self.experiment, artifact_location=self.artifact_location)
+
+    def _alias(self, alias: str) -> ModelVersion | None:
+        """The version ``alias`` points to; None when the alias or the registered model does not exist."""
+        from mlflow.exceptions import MlflowException
+
+        try:  # (get_model_version_by_alias reports a missing alias as INVALID_PARAMETER_VALUE: ambiguous)
+            target = (self.client.get_registered_model(self.model_name).aliases or {}).get(alias)
+        except MlflowException as exc:
+            if is_not_found(exc):
+                return None
+            raise
+        return None if target is None else self.client.get_model_version(self.model_name, str(target))
+
+    def _version(self, version_or_alias: str) -> ModelVersion:
+        from mlflow.exceptions import MlflowException
+
+        key = str(version_or_alias)
+        if not key.isdigit():
+            found = self._alias(key)
+            if found is None:
+                raise RegistryError(f"model '{self.model_name}' has no version with alias '{key}'")
+            return found
+        try:
+            return self.client.get_model_version(self.model_name, key)
+        except MlflowException as exc:
+            if is_not_found(exc):
+                raise RegistryError(f"model '{self.model_name}' has no version {key}") from exc
+            raise
+
+    def _download(self, found: ModelVersion, dest: Path) -> tuple[Path, str]:
+        """Download the version's mlgate_model folder into ``dest``; check it against the registry's sha256."""
+        sha = found.tags.get(TAG_SHA256)
+        if not sha:
+            raise RegistryError(
+                f"version {found.version} of '{self.model_name}' has no {TAG_SHA256} tag: it was not logged by mlgate"
+            )
+        folder = Path(self.client.download_artifacts(found.run_id, MODEL_DIR, dst_path=str(dest)))
+        path = folder / MODEL_FILE
+        observed = file_sha256(path)
+        if observed != sha:
+            raise RegistryError(
+                f"version {found.version} of '{self.model_name}': downloaded {MODEL_FILE} has sha256 {observed}, "
+                f"the registry recorded {sha}; the artifact store was changed"
+            )
+        return path, sha
+
+    # -- logging a candidate --------------------------------------------------------------------------------
+
+    def log_candidate(
+        self,
+        *,
+        model: Any,
+        params: Mapping[str, Any],
+        metrics: Mapping[str, float | None],
+        tags: Mapping[str, str],
+        artifacts: Mapping[str, Path],
+        model_meta: Mapping[str, Any],
+        input_example: pd.DataFrame | None = None,
+        workdir: Path | None = None,
+    ) -> LoggedModel:
+        """Log one run, register its model as a new version with alias ``challenger``; all or nothing.
+
+        ``artifacts`` maps a run folder to a file (``{"config": mlgate.toml, "environment": uv.lock}``).
+        ``model_meta`` goes to :func:`pipeline.artifact.save_model` (features, numeric, categorical, threshold,
+        positive_label). The model is downloaded back into ``workdir`` (default: a new temporary folder).
+        """
+        missing = [f"{key}: {path}" for key, path in artifacts.items() if not Path(path).is_file()]
+        if missing:
+            raise RegistryError(f"cannot log the candidate: artifact file {missing[0]} not found")
+        workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="mlgate-candidate-"))
+        staged = workdir / "staged" / MODEL_FILE
+        sha = save_model(model, staged, **dict(model_meta))  # refuses untrusted types before anything is logged
+        trusted = list(load_meta(staged)["trusted_types"])
+        with self._errors("creating the candidate run"):
+            run_id = self.client.create_run(self._experiment_id(), tags={**tags, TAG_SHA256: sha}).info.run_id
+        registered: str | None = None
+        try:
+            with self._errors(f"logging the candidate (run {run_id})"):
+                self._log_run(run_id, params, metrics, artifacts, staged.parent)
+                # MLflow resolves models:/m-... through the GLOBAL tracking URI (a TODO in its sqlalchemy store).
+                with use_tracking_uri(self.tracking_uri):
+                    mlflow_uri, model_id = self._log_sklearn(run_id, model, trusted, input_example)
+                    self._ensure_registered_model()
+                    created = self.client.create_model_version(
+                        self.model_name, mlflow_uri, run_id=run_id, tags={**tags, TAG_SHA256: sha}, model_id=model_id
+                    )
+                registered = str(created.version)
+                self.client.set_registered_model_alias(self.model_name, CHALLENGER, registered)
+                local, _ = self._download(created, workdir / "downloaded")
+                self.client.set_terminated(run_id, "FINISHED")
+        except BaseException as exc:
+            cleanup = self._abandon(run_id, registered)
+            if not isinstance(exc, RegistryError):
+                raise  # KeyboardInterrupt, SystemExit: cleaned up, then let it through
+            raise RegistryError(f"{exc} ({cleanup})") from exc.__cause__ or exc
+        return LoggedModel(
+            run_id=run_id,
+            version=registered,
+            model_uri=f"models:/{self.model_name}/{registered}",
+            sha256=sha,
+            local_path=local,
+            mlflow_model_uri=mlflow_uri,
+        )
+
+    def _log_run(
+        self,
+        run_id: str,
+        params: Mapping[str, Any],
+        metrics: Mapping[str, float | None],
+        artifacts: Mapping[str, Path],
+        model_dir: Path,
+    ) -> None:
+        from mlflow.entities import Metric, Param
+
+        now = int(time.time() * 1000)
+        self.client.log_batch(
+            run_id,
+            metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if v is not None],
+            params=[Param(k, str(v)[:6000]) for k, v in params.items()],
+            synchronous=True,
+        )
+        for folder, path in artifacts.items():
+            self.client.log_artifact(run_id, str(path), artifact_path=folder)
+        self.client.log_artifacts(run_id, str(model_dir), artifact_path=MODEL_DIR)
+
+    def _log_sklearn(self, run_id: str, model: Any, trusted: list[str], example: Any) -> tuple[str, str | None]:
+        import mlflow
+        import mlflow.sklearn
+
+        with mlflow.start_run(run_id=run_id):
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                serialization_format="skops",
+                skops_trusted_types=trusted,
+                pip_requirements=pip_requirements(),  # explicit: skips MLflow's slow environment inference
+                input_example=example,
+            )
+        return info.model_uri, info.model_id
+
+    def _ensure_registered_model(self) -> None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.get_registered_model(self.model_name)
+        except MlflowException as exc:
+            if not is_not_found(exc):
+                raise
+            self.client.create_registered_model(self.model_name)
+
+    def _abandon(self, run_id: str, registered: str | None) -> str:
+        """Best effort after a failed log: delete the version, mark the run FAILED; say what happened."""
+        notes = []
+        with quiet_mlflow():
+            if registered is not None:
+                try:
+                    self.client.delete_model_version(self.model_name, registered)
+                    notes.append(f"version {registered} deleted")
+                except Exception as exc:
+                    notes.append(f"version {registered} could NOT be deleted: {first_line(exc)}")
+            try:
+                self.client.set_terminated(run_id, "FAILED")
+                notes.append(f"run {run_id} marked FAILED")
+            except Exception as exc:
+                notes.append(f"run {run_id} could NOT be marked FAILED: {first_line(exc)}")
+        return "; ".join(notes) if registered is not None else "no version registered; " + "; ".join(notes)
+
+    def log_artifacts(self, run_id: str, files: Mapping[str, Path], *, folder: str = "reports") -> None:
+        """Add files to a run after the gates ran (``{"report.json": path}``, logged under ``folder``)."""
+        with self._errors(f"logging {len(files)} files to run {run_id}"):
+            for path in files.values():
+                self.client.log_artifact(run_id, str(path), artifact_path=folder)
+
+    def download_artifact(self, run_id: str, path: str, dest: Path) -> Path:
+        """One run artifact (a file or a folder, e.g. ``data/row_hashes.npy``) downloaded into ``dest``."""
+        with self._errors(f"downloading artifact {path} of run {run_id}"):
+            Path(dest).mkdir(parents=True, exist_ok=True)
+            return Path(self.client.download_artifacts(run_id, path, dst_path=str(dest)))
+
+    def set_run_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        from mlflow.entities import RunTag
+
+        with self._errors(f"tagging run {run_id}"):
+            self.client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()], synchronous=True)
+
+    def set_version_tags(self, version: str, tags: Mapping[str, str]) -> None:
+        with self._errors(f"tagging version {version}"):
+            for key, value in tags.items():
+                self.client.set_model_version_tag(self.model_name, str(version), key, str(value))
+
+    # -- reading --------------------------------------------------------------------------------------------
+
+    def champion(self) -> ChampionRecord | None:
+        """The version holding ``champion``, or None when there is none (or no registered model yet)."""
+        with self._errors("reading the champion"):
+            found = self._alias(CHAMPION)
+            if found is None:
+                return None
+            run = self.client.get_run(found.run_id)
+        return ChampionRecord(
+            name=self.model_name,
+            version=str(found.version),
+            run_id=found.run_id,
+            registered_at=utc_from_ms(found.creation_timestamp),
+            trained_at=utc_from_ms(run.info.start_time),
+            model_uri=f"models:/{self.model_name}/{found.version}",
+            sha256=found.tags.get(TAG_SHA256),
+            tags=dict(found.tags),
+            run_tags=dict(run.data.tags),
+        )
+
+    def history(self) -> list[VersionRecord]:
+        """Every version, newest first, with its aliases and tags (for ``mlgate status``)."""
+        from mlflow.exceptions import MlflowException
+
+        with self._errors("listing versions"):
+            try:
+                aliases = dict(self.client.get_registered_model(self.model_name).aliases or {})
+            except MlflowException as exc:
+                if is_not_found(exc):
+                    return []
+                raise
+            found = self.client.search_model_versions(f"name = '{self.model_name}'")
+            records = [
+                VersionRecord(
+                    version=str(v.version),
+                    run_id=v.run_id,
+                    registered_at=utc_from_ms(v.creation_timestamp),
+                    aliases=tuple(sorted(a for a, target in aliases.items() if str(target) == str(v.version))),
+                    tags=dict(v.tags),
+                )
+                for v in found
+            ]
+        return sorted(records, key=lambda r: int(r.version), reverse=True)
+
+    def load_model(self, version_or_alias: str) -> Any:
+        """The pipeline loaded back the way serving loads it: model.skops, registry sha256, trusted list."""
+        with self._errors(f"loading version {version_or_alias}"), tempfile.TemporaryDirectory() as scratch:
+            path, sha = self._download(self._version(version_or_alias), Path(scratch))
+            return load_artifact(path, expected_sha256=sha, trusted=list(load_meta(path)["trusted_types"]))
+
+    def download_bundle(self, version_or_alias: str, dest: Path) -> Path:
+        """Copy model.skops + model.meta.json of a version into ``dest``; return the model file's path."""
+        dest = Path(dest)
+        with self._errors(f"downloading version {version_or_alias}"), tempfile.TemporaryDirectory() as scratch:
+            path, _ = self._download(self._version(version_or_alias), Path(scratch))
+            dest.mkdir(parents=True, exist_ok=True)
+            for source in (path, meta_path(path)):
+                shutil.copy2(source, dest / source.name)
+        return dest / MODEL_FILE
+
+    # -- promotion ------------------------------------------------------------------------------------------
+
+    def promote(self, version: str, *, gate_report_sha256: str) -> PromotionRecord:
+        """Move ``champion`` to ``version``; the alias move is the single commit point (see module docstring)."""
+        version = str(version)
+        with self._errors(f"promoting version {version}"):
+            found = self._version(version)
+            version = str(found.version)  # "challenger" -> its number
+            current = self._alias(CHAMPION)
+            previous = None if current is None else str(current.version)
+            if previous == version:
+                raise RegistryError(f"version {version} of '{self.model_name}' is already the champion")
+            now = datetime.now(UTC)
+            for key, value in (
+                (TAG_PROMOTED_FROM, previous or "none"),
+                (TAG_PROMOTED_AT, now.isoformat(timespec="seconds")),
+                (TAG_GATE_REPORT, gate_report_sha256),
+            ):
+                self.client.set_model_version_tag(self.model_name, version, key, value)
+            if TAG_ROLLED_BACK_AT in found.tags:  # promoted again after a rollback: the old mark is stale
+                self.client.delete_model_version_tag(self.model_name, version, TAG_ROLLED_BACK_AT)
+            self.client.set_registered_model_alias(self.model_name, CHAMPION, version)  # the commit point
+        return PromotionRecord(self.model_name, version, previous, now, gate_report_sha256)
+
+    def rollback(self) -> tuple[str, str]:
+        """Move ``champion`` back to the version it was promoted from; return (from_version, to_version)."""
+        with self._errors("rolling back the champion"):
+            current = self._alias(CHAMPION)
+            if current is None:
+                raise RegistryError(f"no previous champion to roll back to: '{self.model_name}' has no champion")
+            demoted = str(current.version)
+            target = current.tags.get(TAG_PROMOTED_FROM, "none")
+            if target == "none":
+                raise RegistryError(
+                    f"no previous champion to roll back to: version {demoted} of '{self.model_name}' "
+                    "was the first champion"
+                )
+            try:
+                self._version(target)
+            except RegistryError as exc:
+                raise RegistryError(
+                    f"no previous champion to roll back to: version {target} (champion before {demoted}) "
+                    f"of '{self.model_name}' was deleted"
+                ) from exc
+            stamp = datetime.now(UTC).isoformat(timespec="seconds")
+            self.client.set_model_version_tag(self.model_name, demoted, TAG_ROLLED_BACK_AT, stamp)
+            self.client.set_registered_model_alias(self.model_name, CHAMPION, target)  # the commit point
+        return demoted, target

@@ -1,0 +1,170 @@
+"""The records the registry adapter returns and its small MLflow helpers (mlflow is imported inside functions only).
+
+See :mod:`pipeline.registry` for the adapter and its crash-safety design.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pipeline.errors import RegistryError
+
+__all__ = [
+    "CHALLENGER",
+    "CHAMPION",
+    "ChampionRecord",
+    "LoggedModel",
+    "PromotionRecord",
+    "VersionRecord",
+    "check_reachable",
+    "first_line",
+    "is_not_found",
+    "pip_requirements",
+    "quiet_mlflow",
+    "use_tracking_uri",
+    "utc_from_ms",
+]
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+_PIP_PACKAGES = ("scikit-learn", "skops", "numpy", "scipy", "pandas")
+
+
+@dataclass(frozen=True)
+class LoggedModel:
+    """A logged and registered candidate (alias ``challenger``)."""
+
+    run_id: str
+    version: str
+    model_uri: str  # models:/<name>/<version>
+    sha256: str  # of model.skops
+    local_path: Path  # model.skops as downloaded back from the artifact store
+    mlflow_model_uri: str = ""  # the MLflow sklearn model (models:/m-...)
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    version: str
+    run_id: str
+    registered_at: datetime
+    aliases: tuple[str, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_champion(self) -> bool:
+        return CHAMPION in self.aliases
+
+
+@dataclass(frozen=True)
+class ChampionRecord:
+    """The version holding ``champion``: its tags and those of the run that trained it."""
+
+    name: str
+    version: str
+    run_id: str
+    registered_at: datetime
+    trained_at: datetime
+    model_uri: str
+    sha256: str | None
+    tags: dict[str, str] = field(default_factory=dict)
+    run_tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PromotionRecord:
+    name: str
+    version: str
+    previous: str | None
+    promoted_at: datetime
+    gate_report_sha256: str
+
+
+def utc_from_ms(ms: int | None) -> datetime:
+    return datetime.fromtimestamp((ms or 0) / 1000, tz=UTC)
+
+
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    text = str(getattr(exc, "message", None) or exc).strip().splitlines()
+    line = text[0] if text else type(exc).__name__
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def pip_requirements() -> list[str]:
+    pins = []
+    for name in _PIP_PACKAGES:
+        try:
+            pins.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            pins.append(name)
+    return pins
+
+
+@contextmanager
+def quiet_mlflow() -> Iterator[None]:
+    """MLflow at WARNING (its environment probe at ERROR) and its known SQLAlchemy deprecation hidden."""
+    loggers = {"mlflow": logging.WARNING, "mlflow.utils.environment": logging.ERROR, "alembic": logging.WARNING}
+    saved = {name: logging.getLogger(name).level for name in loggers}
+    for name, level in loggers.items():
+        logging.getLogger(name).setLevel(level)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The ``noload`` loader strategy", category=DeprecationWarning)
+            warnings.filterwarnings("ignore", message=r".*Any type hint is inferred as AnyType", category=UserWarning)
+            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer", category=UserWarning)
+            # mlflow's input-example code compares a pandas 3 str index with a range:
+            warnings.filterwarnings("ignore", message="Operation with range is deprecated", category=DeprecationWarning)
+            yield
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+
+
+@contextmanager
+def use_tracking_uri(uri: str) -> Iterator[None]:
+    """Some MLflow calls only speak to the global tracking URI: set it for the call, then restore it exactly."""
+    import mlflow
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    saved, saved_env = tracking_utils._tracking_uri, os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(saved)
+        if saved_env is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = saved_env
+
+
+def is_not_found(exc: BaseException) -> bool:
+    return getattr(exc, "error_code", None) == "RESOURCE_DOES_NOT_EXIST"
+
+
+def check_reachable(uri: str) -> None:
+    """Fail fast with a clear message: an http server that refuses connections, a sqlite folder we cannot create."""
+    parsed = urlparse(uri)
+    if parsed.scheme in {"http", "https"}:
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        try:
+            socket.create_connection((parsed.hostname or "localhost", port), timeout=3).close()
+        except OSError as exc:
+            raise RegistryError(
+                f"the MLflow tracking server {uri} is unreachable ({exc.strerror or exc}); "
+                "start it or set MLGATE_TRACKING_URI / mlflow.tracking_uri"
+            ) from exc
+    elif parsed.scheme == "sqlite" and uri.startswith("sqlite:///") and ":memory:" not in uri:
+        folder = Path(uri[len("sqlite:///") :]).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RegistryError(
+                f"the MLflow store {uri} is unusable: cannot create folder {folder} ({exc.strerror})"
+            ) from exc
