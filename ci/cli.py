@@ -75,7 +75,7 @@ def _finish(report, out: Path, rendered: dict[str, str] | None = None) -> int:
     paths = write_reports(report, out, rendered=rendered)
     print_summary(report, out_console)
     for kind, path in paths.items():
-        out_console.print(f"{kind:>6}: {path}")
+        out_console.print(f"{kind:>8}: {path}")
     return report.exit_code
 
 
@@ -135,7 +135,9 @@ def status(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Show the champion, its age and data fingerprint, and which staleness rules it passes."""
     from ci.status import collect_status, print_status
 
-    print_status(collect_status(_config(config)), out_console)
+    found = collect_status(_config(config))
+    print_status(found, out_console)
+    raise typer.Exit(found["exit_code"])
 
 
 @app.command()
@@ -164,28 +166,21 @@ def reproduce(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: map known errors to one line and their exit code; never a traceback for user mistakes."""
+    """Entry point: map known errors to one line and their exit code; never a traceback for user mistakes.
+
+    Typer's standalone mode handles usage errors itself (message + exit code 2); everything that is an
+    MlgateError becomes ``mlgate: error: <one line>`` and the error's exit code.
+    """
     try:
-        app(args=argv, prog_name="mlgate", standalone_mode=False)
+        app(args=argv, prog_name="mlgate", standalone_mode=True)
     except MlgateError as exc:
         err_console.print(f"mlgate: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return exc.exit_code
-    except typer.Exit as exc:
-        return exc.exit_code
-    except SystemExit as exc:  # click's own usage errors in non-standalone mode
-        return int(exc.code or 0)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KeyboardInterrupt:
         err_console.print("mlgate: interrupted")
         return 130
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            return 130
-        raise
     return 0
 
 

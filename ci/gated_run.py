@@ -38,6 +38,7 @@ class GatedRun:
     report: GateReport
     evidence: Evidence
     timings: dict[str, float] = field(default_factory=dict)
+    rendered: dict[str, str] | None = None  # the report files as logged to MLflow, when registered
 
 
 class _Clock:
@@ -193,13 +194,16 @@ def run_pipeline(
                 candidate = train_candidate(config, data, random_state=config.model.random_state)
             run_meta = _run_metadata(config, data, candidate, started, commit)
             run_meta["environment"] = environment_record(config)
-            champion = None
-            if register:
-                from ci.registration import champion_evidence, log_candidate, make_registry
+            from ci.registration import champion_evidence, make_registry, store_exists
 
+            champion = None
+            if register or store_exists(config):
                 registry = (registry_factory or make_registry)(config)
                 with clock.stage("registry: champion"):
                     champion = champion_evidence(registry, config)
+            if register:
+                from ci.registration import log_candidate
+
                 with clock.stage("registry: log candidate"):
                     logged = log_candidate(registry, config, data, candidate, run_meta, Path(scratch))
                 artifact = LoggedArtifact(
@@ -233,12 +237,16 @@ def run_pipeline(
         run_meta["finished_at"] = datetime.now(UTC).isoformat()
         run_meta["duration_s"] = round((datetime.now(UTC) - started).total_seconds(), 3)
         report = GateReport.collect(results, run=run_meta)
+        rendered = None
         if registry is not None and logged is not None:
             from ci.registration import finish_registration
 
             with clock.stage("registry: report + promotion"):
-                report = finish_registration(registry, config, logged, report, promote=promote)
-    return GatedRun(report=report, evidence=evidence, timings=clock.timings)
+                report, rendered = finish_registration(
+                    registry, config, logged, report, promote=promote, scratch=Path(scratch),
+                    champion_before=champion.version if champion else None,
+                )
+    return GatedRun(report=report, evidence=evidence, timings=clock.timings, rendered=rendered)
 
 
 def champion_for(config: ProjectConfig) -> ChampionEvidence | None:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import tempfile
+from pathlib import Path
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +33,7 @@ def _row_hashes(registry: Any, run_id: str) -> np.ndarray | None:
     """The run's recorded row hashes, or None when it has none (older runs) or they cannot be read."""
     with tempfile.TemporaryDirectory(prefix="mlgate-status-") as scratch:
         try:
-            local = registry.client.download_artifacts(run_id, ROW_HASHES_ARTIFACT, dst_path=scratch)
+            local = registry.download_artifact(run_id, ROW_HASHES_ARTIFACT, Path(scratch))
             return np.load(local, allow_pickle=False).astype(np.uint64, copy=False)
         except Exception:  # a missing artifact is normal for runs that predate it; say "not recorded" downstream
             return None

@@ -47,6 +47,9 @@ class FakeRegistry:
     def history(self) -> list[VersionRecord]:
         return self.versions
 
+    def download_artifact(self, run_id: str, path: str, dest: Path) -> Path:
+        return Path(self.client.download_artifacts(run_id, path, str(dest)))
+
 
 @pytest.fixture(scope="module")
 def config(german_config_path: Path) -> ProjectConfig:

@@ -1,0 +1,198 @@
+"""What the gated run records in MLflow, and how it reads the champion back as evidence.
+
+Order (see ci.gated_run): read the champion -> log + register the candidate (alias ``challenger``) -> model
+gates -> log the rendered reports and the verdict -> promote (one alias move) when every blocking gate passed.
+Run tags recorded for every candidate, read by staleness, reproduce and status:
+``mlgate.data_fingerprint``, ``mlgate.config_sha256``, ``mlgate.git_commit``, ``mlgate.lock_sha256``,
+``mlgate.project``, ``mlgate.event_time_max`` (when the config names an event-time column); artifact
+``data/row_hashes.npy`` (sorted uint64 row hashes of the ingested data).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from checks.evidence import ChampionEvidence
+from checks.result import GateReport
+from pipeline.candidate import Candidate, DataBundle
+from pipeline.config import ProjectConfig
+from pipeline.ingest import row_hashes
+from pipeline.registry import LoggedModel, Registry
+
+__all__ = [
+    "champion_evidence",
+    "finish_registration",
+    "log_candidate",
+    "make_registry",
+    "rollback_release",
+    "store_exists",
+]
+
+
+
+def make_registry(config: ProjectConfig) -> Registry:
+    return Registry.from_config(config)
+
+
+def store_exists(config: ProjectConfig) -> bool:
+    """False for a sqlite store whose file does not exist yet (reading must not create it)."""
+    uri = config.tracking_uri
+    if uri.startswith("sqlite:///"):
+        return Path(uri[len("sqlite:///") :]).is_file()
+    return True
+
+
+def champion_evidence(registry: Registry, config: ProjectConfig, *, with_model: bool = True) -> ChampionEvidence | None:
+    """The champion as the gates see it (tags, row hashes and, for comparisons, its model), or None when there
+    is no champion or no store yet (reading never creates a sqlite store)."""
+    from ci.status import champion_evidence as staleness_view
+
+    if not store_exists(config):
+        return None
+    found = staleness_view(registry)
+    if found is None or not with_model:
+        return found
+    return dataclasses.replace(found, model=registry.load_model(found.version))
+
+
+def _param(value: Any) -> Any:
+    return value if isinstance(value, int | float | str | bool) or value is None else repr(value)
+
+
+def log_candidate(
+    registry: Registry,
+    config: ProjectConfig,
+    data: DataBundle,
+    candidate: Candidate,
+    run_meta: dict[str, Any],
+    scratch: Path,
+) -> LoggedModel:
+    """One MLflow run: params, metrics, provenance tags, config/schema/lock/environment/row hashes, the model."""
+    staging = scratch / "log"
+    staging.mkdir(parents=True, exist_ok=True)
+    hashes = staging / "row_hashes.npy"
+    np.save(hashes, np.sort(row_hashes(data.dataset.frame)), allow_pickle=False)
+    environment = staging / "environment.txt"
+    environment.write_text("\n".join(run_meta["environment"]["packages"]) + "\n", encoding="utf-8")
+    prepare_report = staging / "prepare.json"
+    prepare_report.write_text(json.dumps(run_meta["data"], indent=2, default=str), encoding="utf-8")
+    artifacts: dict[str, Path] = {"data": hashes, "data_report": prepare_report, "environment": environment}
+    if config.path is not None:
+        artifacts["config"] = config.path
+    if config.schema_path.is_file():
+        artifacts["schema"] = config.schema_path
+    lock = run_meta["environment"].get("lock_file")
+    if lock:
+        artifacts["environment_lock"] = Path(lock)
+
+    tags = {
+        "mlgate.project": config.name,
+        "mlgate.data_fingerprint": data.dataset.fingerprint,
+        "mlgate.config_sha256": config.sha256,
+        "mlgate.git_commit": run_meta.get("git_commit") or "unknown",
+        "mlgate.lock_sha256": run_meta["environment"].get("lock_sha256") or "unknown",
+        "mlgate.data_source": data.dataset.source,
+        "mlgate.threshold": repr(candidate.threshold),
+    }
+    event_column = config.data.event_time_column
+    if event_column:
+        newest = pd.to_datetime(data.prepared.frame[event_column], errors="coerce", utc=True).max()
+        if pd.notna(newest):
+            tags["mlgate.event_time_max"] = newest.isoformat()
+    params = {f"model.{k}": _param(v) for k, v in candidate.trained.params.items()}
+    params.update({
+        "model.estimator": candidate.trained.estimator_name,
+        "model.random_state": config.model.random_state,
+        "split.random_state": config.split.random_state,
+        "split.test_size": config.split.test_size,
+        "split.validation_size": config.split.validation_size,
+        "decision_threshold": candidate.threshold,
+        "decision_threshold_source": candidate.threshold_source,
+    })
+    for key, value in candidate.trained.search.get("best_params", {}).items():
+        params[f"search.best.{key}"] = _param(value)
+    metrics = {f"test_{k}": v for k, v in candidate.evaluation.overall.items() if v is not None}
+    metrics["threshold"] = candidate.threshold
+    prepared = data.prepared
+    meta = {
+        "features": prepared.features,
+        "numeric": prepared.numeric,
+        "categorical": prepared.categorical,
+        "threshold": candidate.threshold,
+        "positive_label": config.data.positive_label,
+    }
+    return registry.log_candidate(
+        model=candidate.pipeline,
+        params=params,
+        metrics=metrics,
+        tags=tags,
+        artifacts=artifacts,
+        model_meta=meta,
+        input_example=data.split.test[prepared.features].head(5),
+        workdir=scratch / "model",
+    )
+
+
+def finish_registration(
+    registry: Registry,
+    config: ProjectConfig,
+    logged: LoggedModel,
+    report: GateReport,
+    *,
+    champion_before: str | None,
+    promote: bool,
+    scratch: Path,
+) -> tuple[GateReport, dict[str, str]]:
+    """Record the verdict, log the rendered reports to the run, then promote when the gates passed.
+
+    Returns the final report and its rendered files (the same bytes that were logged, so the sha256 in the
+    registry matches the files the caller writes).
+    """
+    from checks.report import render_all
+
+    will_promote = bool(promote and report.passed)
+    section = {
+        "tracking_uri": registry.tracking_uri,
+        "model_name": registry.model_name,
+        "version": logged.version,
+        "run_id": logged.run_id,
+        "model_uri": logged.model_uri,
+        "model_sha256": logged.sha256,
+        "champion_before": champion_before,
+        "promotion_requested": promote,
+        "promoted": will_promote,
+        "champion_after": logged.version if will_promote else champion_before,
+    }
+    report = dataclasses.replace(report, run={**report.run, "registry": section})
+    rendered = render_all(report)
+    report_sha = hashlib.sha256(rendered["json"].encode("utf-8")).hexdigest()
+    folder = scratch / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    from checks.report import REPORT_FILES
+
+    files = {}
+    for kind, text in rendered.items():
+        path = folder / REPORT_FILES[kind]
+        path.write_text(text, encoding="utf-8", newline="\n")
+        files[path.name] = path
+    registry.log_artifacts(logged.run_id, files, folder="reports")
+    verdict = {"mlgate.gate_status": "passed" if report.passed else "failed", "mlgate.gate_report_sha256": report_sha}
+    registry.set_run_tags(logged.run_id, verdict)
+    registry.set_version_tags(logged.version, verdict)
+    if will_promote:
+        registry.promote(logged.version, gate_report_sha256=report_sha)
+    return report, rendered
+
+
+def rollback_release(config: ProjectConfig) -> str:
+    """Move ``champion`` back to the previous champion; a running deployment follows (when there is one)."""
+    registry = make_registry(config)
+    demoted, restored = registry.rollback()
+    return f"champion of '{registry.model_name}' moved back from version {demoted} to version {restored}"
