@@ -1,0 +1,57 @@
+"""``python -m pipeline.serve --bundle DIR --host 127.0.0.1 --port 8080``: serve one bundle with uvicorn.
+
+One worker process (replicas scale the deployment, not the process). ``MLGATE_BUNDLE`` may name the bundle
+instead of ``--bundle``. A bundle whose meta, release or schema is unusable is a one-line error, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from pipeline.errors import MlgateError
+from pipeline.serve.app import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES, create_app
+
+__all__ = ["main", "parse_args"]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.serve", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--bundle",
+        type=Path,
+        default=os.environ.get("MLGATE_BUNDLE"),
+        help="release bundle folder (default: $MLGATE_BUNDLE)",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH, help="records per request")
+    parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
+    parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    parser.add_argument("--access-log", action="store_true", help="log every request (metrics count them anyway)")
+    args = parser.parse_args(argv)
+    if args.bundle is None:
+        parser.error("give --bundle DIR or set MLGATE_BUNDLE")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        app = create_app(args.bundle, max_batch=args.max_batch, max_body_bytes=args.max_body_bytes)
+    except MlgateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    uvicorn.run(app, host=args.host, port=args.port, workers=1, log_level=args.log_level, access_log=args.access_log)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

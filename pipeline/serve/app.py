@@ -1,0 +1,289 @@
+"""The serving app: typed prediction over HTTP for one release bundle.
+
+``create_app(bundle_dir)`` reads the bundle's small files (schema, meta, release) to generate the request
+and response models; the lifespan hashes and loads ``model.skops``. If the model cannot be loaded (hash
+mismatch, unreadable file, untrusted type) the process keeps serving: ``/health`` is 200, ``/ready`` and
+``/predict`` answer 503 with the reason, so an orchestrator never routes traffic to it.
+
+Routes: ``POST /predict`` (one record, or ``{"records": [...]}``), ``GET /health``, ``GET /ready``,
+``GET /model``, ``GET /metrics`` (Prometheus). Every rejected input gets a 4xx with a ``detail``; only a bug
+gives a 500, and that is logged with its traceback.
+"""
+
+import logging
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pipeline.errors import MlgateError
+from pipeline.serve.loader import BundleInfo, file_sha256, load_model, read_bundle
+from pipeline.serve.metrics import CONTENT_TYPE_LATEST, MetricsMiddleware, ServingMetrics
+from pipeline.serve.models import BATCH_TOO_LARGE, BatchPredictResponse, ColumnSpec, PredictResponse, build_models
+
+__all__ = ["DEFAULT_MAX_BATCH", "DEFAULT_MAX_BODY_BYTES", "create_app"]
+
+DEFAULT_MAX_BATCH = 10_000
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+
+_ROUTES = frozenset({"/predict", "/health", "/ready", "/model", "/metrics"})
+log = logging.getLogger("pipeline.serve")
+
+
+class Detail(BaseModel):
+    detail: str
+
+
+class Status(BaseModel):
+    status: str
+
+
+class Ready(BaseModel):
+    status: str
+    model_sha256: str
+
+
+class ModelInfo(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    model_name: str
+    model_version: str
+    run_id: str | None
+    data_fingerprint: str | None
+    gate_report_sha256: str | None
+    git_commit: str | None
+    created_at: str | None
+    model_sha256: str
+    features: list[str]
+    numeric: list[str]
+    categorical: list[str]
+    threshold: float
+    positive_label: str | int | bool
+    sklearn_version: str | None
+
+
+@dataclass
+class _Loaded:
+    model: Any = None
+    positive_index: int = 1
+    sha256: str = ""
+    error: str = "model not loaded yet (the app is starting)"
+
+
+def _too_large(size: int | None, limit: int) -> str:
+    shown = f"{size} bytes" if size is not None else "more bytes"
+    return f"request body of {shown} exceeds the limit of {limit} bytes; send smaller batches"
+
+
+class BodyLimitMiddleware:
+    """413 for a body over ``limit`` bytes: by Content-Length up front, or while a chunked body streams in."""
+
+    def __init__(self, app, limit: int, metrics: ServingMetrics) -> None:
+        self.app, self.limit, self.metrics = app, limit, metrics
+
+    async def _refuse(self, scope, receive, send, size: int | None) -> None:
+        route = scope.get("path") if scope.get("path") in _ROUTES else "unmatched"  # bounded label values
+        self.metrics.validation_failures.labels(route=route, kind="too_large").inc()
+        await JSONResponse({"detail": _too_large(size, self.limit)}, status_code=413)(scope, receive, send)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send, int(declared))
+            return
+        if declared is not None:
+            await self.app(scope, receive, send)
+            return
+        # A streamed (chunked) body: read it here, up to the limit, then replay it to the app.
+        messages, seen = [], 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                await self._refuse(scope, receive, send, None)
+                return
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+
+        async def replay() -> dict:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _clean_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """FastAPI's error list without echoed inputs, the union tag dropped from ``loc`` ("body", "age")."""
+    cleaned = []
+    for error in errors:
+        loc = list(error.get("loc", ()))
+        if len(loc) > 1 and loc[0] == "body" and loc[1] in {"record", "batch"}:
+            del loc[1]
+        message = error.get("msg", "invalid value")
+        if error.get("type") == "json_invalid":
+            reason = (error.get("ctx") or {}).get("error")
+            message = f"{message}: {reason}" if reason else message
+        cleaned.append({"loc": loc, "msg": message, "type": error.get("type", "value_error")})
+    return cleaned
+
+
+def _column(values: list[Any], spec: ColumnSpec) -> pd.Series:
+    """One request column with the dtype the model was fitted on; a missing value is NaN, never None.
+
+    (scikit-learn's imputers only recognise NaN in an object column: a ``None`` would reach the encoder as
+    an unknown category, and a single all-null record would be scored differently from the same record in
+    a batch.)
+    """
+    if spec.kind == "str" or spec.kind == "bool":
+        return pd.Series([np.nan if v is None else v for v in values], dtype=object)
+    if spec.kind == "int" and not spec.nullable:
+        return pd.Series(values, dtype=np.int64)
+    return pd.Series([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def _predict_frame(records: list[BaseModel], specs: tuple[ColumnSpec, ...]) -> pd.DataFrame:
+    columns = {spec.name: _column([getattr(r, spec.name) for r in records], spec) for spec in specs}
+    return pd.DataFrame(columns, columns=[spec.name for spec in specs])
+
+
+def create_app(
+    bundle_dir: str | Path,
+    *,
+    max_batch: int = DEFAULT_MAX_BATCH,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> FastAPI:
+    """The FastAPI app for the bundle in ``bundle_dir``; the model loads in the lifespan (app start-up).
+
+    Raises :class:`BundleError` (or ``SchemaTranslationError``) when the bundle's meta, release or schema
+    file is missing or invalid: without them no typed route can be built.
+    """
+    info: BundleInfo = read_bundle(bundle_dir)
+    api = build_models(list(info.specs), max_batch=max_batch)
+    metrics = ServingMetrics()
+    loaded = _Loaded()
+    features, threshold = info.features, info.threshold
+    head = {
+        "model_name": str(info.release["model_name"]),
+        "model_version": str(info.release["model_version"]),
+        "positive_label": info.meta["positive_label"],
+        "threshold": threshold,
+    }
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        try:
+            model = load_model(info)
+            loaded.positive_index = list(model.classes_).index(1)
+            loaded.sha256 = file_sha256(info.model_path)
+            loaded.model, loaded.error = model, ""
+            log.info("loaded %s version %s from %s", head["model_name"], head["model_version"], info.root)
+        except MlgateError as exc:  # BundleError (hash mismatch), ArtifactError (skops refused the file)
+            loaded.error = str(exc)
+            log.error("model not loaded: %s", exc)
+        except Exception as exc:  # skops refusing a type, a broken file: keep serving /health, report on /ready
+            loaded.error = f"{info.model_path}: cannot load model ({type(exc).__name__}: {exc})"
+            log.exception("model not loaded")
+        yield
+
+    app = FastAPI(
+        title=f"mlgate serving: {head['model_name']}",
+        version=head["model_version"],
+        description="Predictions of one released model. The request schema is generated from the committed "
+        'data schema: one record as a JSON object, or a batch as {"records": [...]}.',
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes, metrics=metrics)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        errors = list(exc.errors())
+        too_large = next((e for e in errors if e.get("type") == BATCH_TOO_LARGE), None)
+        if too_large is not None:
+            metrics.validation_failures.labels(route=route, kind="too_large").inc()
+            return JSONResponse({"detail": too_large["msg"]}, status_code=413)
+        metrics.validation_failures.labels(route=route, kind="invalid").inc()
+        return JSONResponse({"detail": _clean_errors(errors)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail
+        if exc.status_code == 400 and detail == "There was an error parsing the body":  # FastAPI's words
+            detail = "the request body could not be read as JSON text (is it UTF-8?)"
+            metrics.validation_failures.labels(route="/predict", kind="invalid").inc()
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"detail": f"internal error ({type(exc).__name__}); see the server log"}, 500)
+
+    not_ready = {503: {"model": Detail, "description": "The model is not loaded or failed verification."}}
+
+    @app.get("/health", response_model=Status, summary="Liveness: the process serves requests.")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready", response_model=Ready, responses=not_ready, summary="Readiness: model loaded and verified.")
+    def ready() -> Any:
+        if loaded.model is None:
+            return JSONResponse({"detail": loaded.error}, status_code=503)
+        return {"status": "ready", "model_sha256": loaded.sha256}
+
+    @app.get("/model", response_model=ModelInfo, summary="What is served: release, hashes, features.")
+    def model_info() -> dict[str, Any]:
+        release, meta = info.release, info.meta
+        return {
+            **{k: release.get(k) for k in ("run_id", "data_fingerprint", "gate_report_sha256", "git_commit")},
+            "created_at": release.get("created_at"),
+            "model_name": head["model_name"],
+            "model_version": head["model_version"],
+            "model_sha256": str(release["model_sha256"]),
+            "features": features,
+            "numeric": list(meta.get("numeric", [])),
+            "categorical": list(meta.get("categorical", [])),
+            "threshold": threshold,
+            "positive_label": meta["positive_label"],
+            "sklearn_version": meta.get("sklearn_version"),
+        }
+
+    @app.get("/metrics", response_class=Response, summary="Prometheus metrics.")
+    def prometheus() -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post(
+        "/predict",
+        response_model=PredictResponse | BatchPredictResponse,
+        responses={
+            400: {"model": Detail, "description": "The body is not readable JSON text."},
+            413: {"model": Detail, "description": f"More than {max_batch} records or {max_body_bytes} bytes."},
+            **not_ready,
+        },
+        summary='Predict one record (a JSON object) or a batch ({"records": [...]}).',
+    )
+    # The body type is generated at run time: this module must not use `from __future__ import annotations`.
+    def predict(body: api.body) -> Any:  # type: ignore[valid-type]
+        if loaded.model is None:
+            return JSONResponse({"detail": f"model not ready: {loaded.error}"}, status_code=503)
+        single = isinstance(body, api.record)
+        records = [body] if single else body.records
+        frame = _predict_frame(records, info.specs)
+        proba = np.asarray(loaded.model.predict_proba(frame)[:, loaded.positive_index], dtype=np.float64)
+        decision = (proba >= threshold).astype(np.int64)
+        metrics.observe_predictions(proba, decision)
+        answers = [{"prediction": d, "probability": p} for d, p in zip(decision.tolist(), proba.tolist(), strict=True)]
+        return {**head, **answers[0]} if single else {**head, "predictions": answers}
+
+    return app

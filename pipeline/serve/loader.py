@@ -1,0 +1,124 @@
+"""Read a release bundle: the descriptive files eagerly, the model only after its hash is verified.
+
+A bundle is a folder::
+
+    model.skops       the fitted scikit-learn Pipeline (skops format, never pickle)
+    model.meta.json   {"sha256", "trusted_types", "features", "numeric", "categorical", "threshold",
+                       "positive_label", "sklearn_version"} (written by ``pipeline.artifact.save_model``)
+    schema.yaml       the committed pandera schema: the request models are generated from it
+    release.json      {"model_name", "model_version", "run_id", "data_fingerprint", "gate_report_sha256",
+                       "git_commit", "created_at", "model_sha256"}
+
+:func:`read_bundle` reads the three small files (cheap, used by ``create_app`` to build typed routes);
+:func:`load_model` hashes ``model.skops``, refuses it unless the hash equals release.json's ``model_sha256``
+(the registry's record) and the meta's ``sha256``, and only then deserialises it through
+``pipeline.artifact.load_model`` with the explicit trusted-types list.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.artifact import file_sha256
+from pipeline.artifact import load_model as load_artifact
+from pipeline.errors import MlgateError
+from pipeline.serve.models import ColumnSpec, column_specs
+
+__all__ = ["BundleError", "BundleInfo", "file_sha256", "load_model", "read_bundle"]
+
+MODEL_FILE, META_FILE, SCHEMA_FILE, RELEASE_FILE = "model.skops", "model.meta.json", "schema.yaml", "release.json"
+_META_KEYS = ("sha256", "trusted_types", "features", "threshold", "positive_label")
+_RELEASE_KEYS = ("model_name", "model_version", "model_sha256")
+
+
+class BundleError(MlgateError):
+    """The release bundle is incomplete, unreadable, or its model does not match its recorded hash."""
+
+
+@dataclass(frozen=True)
+class BundleInfo:
+    """What the app knows before the model is loaded."""
+
+    root: Path
+    meta: dict[str, Any]
+    release: dict[str, Any]
+    specs: tuple[ColumnSpec, ...]
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.meta["features"])
+
+    @property
+    def threshold(self) -> float:
+        return float(self.meta["threshold"])
+
+    @property
+    def model_path(self) -> Path:
+        return self.root / MODEL_FILE
+
+
+def _read_json(path: Path, required: tuple[str, ...]) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise BundleError(f"{path}: file not found (a release bundle needs {path.name})") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{path}: not readable JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise BundleError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    missing = [key for key in required if key not in data]
+    if missing:
+        raise BundleError(f"{path}: missing key '{missing[0]}' (required: {', '.join(required)})")
+    return data
+
+
+def read_bundle(root: str | Path) -> BundleInfo:
+    """Read and check meta, release and schema; the model file is only checked to exist."""
+    root = Path(root)
+    if not root.is_dir():
+        raise BundleError(f"{root}: bundle folder not found")
+    meta = _read_json(root / META_FILE, _META_KEYS)
+    release = _read_json(root / RELEASE_FILE, _RELEASE_KEYS)
+    features = meta["features"]
+    if not isinstance(features, list) or not features or not all(isinstance(f, str) for f in features):
+        raise BundleError(f"{root / META_FILE}: 'features' must be a non-empty list of column names")
+    threshold = meta["threshold"]
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0.0 <= threshold <= 1.0:
+        raise BundleError(f"{root / META_FILE}: 'threshold' must be a number in [0, 1], got {threshold!r}")
+    schema_path = root / SCHEMA_FILE
+    try:
+        schema = yaml.safe_load(schema_path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise BundleError(f"{schema_path}: file not found (a release bundle needs {SCHEMA_FILE})") from exc
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise BundleError(f"{schema_path}: not readable YAML ({exc})") from exc
+    specs = column_specs(schema, features, source=str(schema_path))
+    if not (root / MODEL_FILE).is_file():
+        raise BundleError(f"{root / MODEL_FILE}: file not found (a release bundle needs {MODEL_FILE})")
+    return BundleInfo(root, meta, release, tuple(specs))
+
+
+def load_model(info: BundleInfo) -> Any:
+    """Verify ``model.skops`` against release.json and the meta, then deserialise it (skops, trusted types)."""
+    path = info.model_path
+    try:
+        observed = file_sha256(path)
+    except OSError as exc:
+        raise BundleError(f"{path}: cannot read model file ({exc.strerror})") from exc
+    recorded = str(info.release["model_sha256"])
+    if observed != recorded:
+        raise BundleError(
+            f"{path}: sha256 {observed} does not match release.json model_sha256 {recorded}; "
+            "the model file was changed after release - rebuild the bundle from the registry"
+        )
+    if observed != str(info.meta["sha256"]):
+        raise BundleError(
+            f"{path}: sha256 {observed} does not match model.meta.json sha256 {info.meta['sha256']}; "
+            "the bundle mixes files from different releases"
+        )
+    return load_artifact(path, expected_sha256=recorded, trusted=list(info.meta["trusted_types"]))

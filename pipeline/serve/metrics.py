@@ -1,0 +1,106 @@
+"""Prometheus metrics of the serving app, in a registry owned by the app (never the global one).
+
+Exposed at ``GET /metrics``:
+
+- ``mlgate_requests_total{method, route, status}``: every HTTP request, by route template (not raw path, so
+  the label set stays bounded; unknown paths count as ``route="unmatched"``);
+- ``mlgate_request_duration_seconds{method, route}``: latency histogram;
+- ``mlgate_validation_failures_total{route, kind}``: rejected payloads (``invalid`` = 422,
+  ``too_large`` = 413);
+- ``mlgate_predictions_total{predicted_class}`` and ``mlgate_prediction_probability``: what the model answers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import numpy as np
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+__all__ = ["CONTENT_TYPE_LATEST", "MetricsMiddleware", "ServingMetrics"]
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_PROBABILITY_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
+
+
+class ServingMetrics:
+    """The app's metric families, registered in a private :class:`CollectorRegistry`."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "mlgate_requests",
+            "HTTP requests by route and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "mlgate_request_duration_seconds",
+            "HTTP request latency by route",
+            ["method", "route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.validation_failures = Counter(
+            "mlgate_validation_failures", "Rejected request payloads", ["route", "kind"], registry=self.registry
+        )
+        self.predictions = Counter(
+            "mlgate_predictions",
+            "Predictions by predicted class (1 = positive label)",
+            ["predicted_class"],
+            registry=self.registry,
+        )
+        self.probability = Histogram(
+            "mlgate_prediction_probability",
+            "Predicted probability of the positive label",
+            buckets=_PROBABILITY_BUCKETS,
+            registry=self.registry,
+        )
+
+    def observe_predictions(self, proba: np.ndarray, decision: np.ndarray) -> None:
+        positives = int(decision.sum())
+        if positives:
+            self.predictions.labels(predicted_class="1").inc(positives)
+        if len(decision) - positives:
+            self.predictions.labels(predicted_class="0").inc(len(decision) - positives)
+        observe = self.probability.observe
+        for value in proba.tolist():
+            observe(value)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+Scope = dict[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
+
+
+class MetricsMiddleware:
+    """Pure ASGI middleware: counts and times every HTTP request (no BaseHTTPMiddleware overhead)."""
+
+    def __init__(self, app: ASGIApp, metrics: ServingMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = {"code": 500}
+        start = time.perf_counter()
+
+        async def send_wrapper(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            method = scope.get("method", "")
+            self.metrics.requests.labels(method=method, route=template, status=str(status["code"])).inc()
+            self.metrics.latency.labels(method=method, route=template).observe(time.perf_counter() - start)
