@@ -59,8 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     table.add_column("with champion", justify="right")
     table.add_column("share of total", justify="right")
     stages = list(dict.fromkeys([*first[0], *second[0]]))
-    med = {k: (statistics.median(r.get(k, 0.0) for r in first), statistics.median(r.get(k, 0.0) for r in second))
-           for k in stages}
+    med = {
+        k: (statistics.median(r.get(k, 0.0) for r in first), statistics.median(r.get(k, 0.0) for r in second))
+        for k in stages
+    }
     total = med["total"][1]
     for stage in stages:
         a, b = med[stage]

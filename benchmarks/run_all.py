@@ -1,6 +1,6 @@
 """Run every benchmark in this folder, one after another, each printing its own table.
 
-    .venv/bin/python benchmarks/run_all.py [--quick]
+.venv/bin/python benchmarks/run_all.py [--quick]
 """
 
 from __future__ import annotations

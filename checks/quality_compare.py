@@ -153,7 +153,7 @@ def check_baselines(
 
 
 def score_champion(champion: ChampionEvidence, features: pd.DataFrame, *, default_threshold: float) -> Scored:
-    """The champion's probabilities on ``features``; its threshold from its ``mlgate.threshold`` tag, else the default."""
+    """The champion's probabilities on ``features``; threshold from its ``mlgate.threshold`` tag, else the default."""
     if champion.model is None:
         raise ValueError("its model was not loaded from the registry")
     proba = positive_proba(champion.model, features)

@@ -28,6 +28,11 @@ app = typer.Typer(
 )
 schema_app = typer.Typer(help="Propose and check the committed data schema.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
+deploy_app = typer.Typer(
+    help="Run the released image as replicas behind an nginx load balancer on 127.0.0.1 (rolling update, canary).",
+    no_args_is_help=True,
+)
+app.add_typer(deploy_app, name="deploy")
 
 out_console = Console()
 err_console = Console(stderr=True)
@@ -140,13 +145,156 @@ def status(config: ConfigOption = DEFAULT_CONFIG) -> None:
     raise typer.Exit(found["exit_code"])
 
 
+WorkdirOption = Annotated[
+    Path | None,
+    typer.Option("--workdir", help="Release/deployment state folder (default: .mlgate/ beside the config)."),
+]
+
+
+def _workdir(project, workdir: Path | None, name: str) -> Path:
+    return workdir if workdir is not None else project.root / ".mlgate" / name
+
+
 @app.command()
-def rollback(config: ConfigOption = DEFAULT_CONFIG) -> None:
-    """Move 'champion' back to the previous champion (and serving, when a deployment is running)."""
+def rollback(
+    config: ConfigOption = DEFAULT_CONFIG,
+    workdir: WorkdirOption = None,
+    registry_only: Annotated[bool, typer.Option(help="Leave a running deployment as it is.")] = False,
+) -> None:
+    """Move 'champion' back to the previous champion, and serving back to the previous image when deployed."""
     from ci.registration import rollback_release
 
-    message = rollback_release(_config(config))
-    out_console.print(message)
+    project = _config(config)
+    out_console.print(rollback_release(project))
+    state_dir = _workdir(project, workdir, "deploy")
+    if not registry_only and (state_dir / "deploy" / "state.json").exists():
+        from ci.release.deploy import rollback as rollback_serving
+
+        state = rollback_serving(project, workdir=state_dir)
+        out_console.print(f"serving rolled back to {state.image} on 127.0.0.1:{state.port}")
+
+
+@app.command()
+def release(
+    config: ConfigOption = DEFAULT_CONFIG,
+    report: Annotated[Path, typer.Option("--report", help="The gate report.json of `mlgate run`.")] = Path(
+        "reports/report.json"
+    ),
+    workdir: WorkdirOption = None,
+    promote: Annotated[bool, typer.Option(help="Move 'champion' to the version once parity holds.")] = True,
+) -> None:
+    """Build, push, pull and parity-test the serving image of a gated model; refuses a report that did not pass."""
+    from checks.report import print_summary
+    from ci.release_flow import release_from_report
+
+    project = _config(config)
+    result, final, paths = release_from_report(
+        project, report_path=report, workdir=_workdir(project, workdir, "release"), promote=promote
+    )
+    print_summary(final, out_console)
+    out_console.print(f"image: {result.image}@{result.digest}")
+    for kind, path in paths.items():
+        out_console.print(f"{kind:>8}: {path}")
+    raise typer.Exit(final.exit_code)
+
+
+ImageOption = Annotated[str | None, typer.Option("--image", help="Image reference (default: the champion's image).")]
+
+
+def _champion_image(project) -> str:
+    from ci.registration import make_registry
+
+    champion = make_registry(project).champion()
+    image = champion.tags.get("mlgate.image") if champion else None
+    if not image:
+        raise MlgateError("no --image given and the champion has no released image; run `mlgate release` first")
+    return image
+
+
+@deploy_app.command("up")
+def deploy_up(
+    config: ConfigOption = DEFAULT_CONFIG,
+    image: ImageOption = None,
+    replicas: Annotated[int | None, typer.Option(min=1, max=8)] = None,
+    workdir: WorkdirOption = None,
+) -> None:
+    """Start N replicas of the image and the load balancer."""
+    from ci.release.deploy import deploy
+
+    project = _config(config)
+    state = deploy(
+        project,
+        image=image or _champion_image(project),
+        workdir=_workdir(project, workdir, "deploy"),
+        replicas=replicas,
+    )
+    out_console.print(f"serving {state.image}: {len(state.replicas)} replicas behind 127.0.0.1:{state.port}")
+
+
+@deploy_app.command("update")
+def deploy_update(
+    config: ConfigOption = DEFAULT_CONFIG, image: ImageOption = None, workdir: WorkdirOption = None
+) -> None:
+    """Rolling update: replace replicas one at a time; roll back if a new one never becomes ready."""
+    from ci.release.deploy import rolling_update
+
+    project = _config(config)
+    state = rolling_update(
+        project, image=image or _champion_image(project), workdir=_workdir(project, workdir, "deploy")
+    )
+    out_console.print(f"serving {state.image} (previous: {state.previous_image}) on 127.0.0.1:{state.port}")
+
+
+@deploy_app.command("canary")
+def deploy_canary(
+    config: ConfigOption = DEFAULT_CONFIG,
+    image: ImageOption = None,
+    share: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="Traffic share (default: release.canary_share).")
+    ] = None,
+    workdir: WorkdirOption = None,
+) -> None:
+    """Send a share of traffic to a canary replica of the new image."""
+    from ci.release.deploy import canary
+
+    project = _config(config)
+    state = canary(
+        project,
+        image=image or _champion_image(project),
+        workdir=_workdir(project, workdir, "deploy"),
+        share=share if share is not None else project.release.canary_share,
+    )
+    out_console.print(f"canary receives {state.canary_share:.0%} of traffic on 127.0.0.1:{state.port}")
+
+
+@deploy_app.command("promote-canary")
+def deploy_promote_canary(config: ConfigOption = DEFAULT_CONFIG, workdir: WorkdirOption = None) -> None:
+    """Roll the canary's image out to every replica."""
+    from ci.release.deploy import promote_canary
+
+    project = _config(config)
+    state = promote_canary(project, workdir=_workdir(project, workdir, "deploy"))
+    out_console.print(f"serving {state.image} on every replica")
+
+
+@deploy_app.command("abort-canary")
+def deploy_abort_canary(config: ConfigOption = DEFAULT_CONFIG, workdir: WorkdirOption = None) -> None:
+    """Remove the canary; all traffic goes back to the stable replicas."""
+    from ci.release.deploy import abort_canary
+
+    project = _config(config)
+    state = abort_canary(project, workdir=_workdir(project, workdir, "deploy"))
+    out_console.print(f"canary removed; serving {state.image}")
+
+
+@deploy_app.command("down")
+def deploy_down(config: ConfigOption = DEFAULT_CONFIG, workdir: WorkdirOption = None) -> None:
+    """Stop every replica and the load balancer."""
+    from ci.release.deploy import teardown
+
+    project = _config(config)
+    teardown(_workdir(project, workdir, "deploy"))
+    out_console.print("deployment stopped")
 
 
 @app.command()

@@ -30,8 +30,10 @@ def registered_versions(project: Path) -> int:
         return connection.execute("select count(*) from model_versions").fetchone()[0]
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["gate"], ["schema", "infer"], ["status"], ["rollback"],
-                                     ["reproduce"], ["release"], ["deploy"]])
+@pytest.mark.parametrize(
+    "command",
+    [[], ["run"], ["gate"], ["schema", "infer"], ["status"], ["rollback"], ["reproduce"], ["release"], ["deploy"]],
+)
 def test_every_command_has_help(command: list[str], repo_root: Path) -> None:
     result = mlgate(*command, "--help", cwd=repo_root)
     assert result.returncode == 0, result.stderr
@@ -94,7 +96,9 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(project_copy: Path, 
 
 
 @pytest.fixture(scope="module")
-def gated_project(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> tuple[Path, subprocess.CompletedProcess]:
+def gated_project(
+    tmp_path_factory: pytest.TempPathFactory, repo_root: Path
+) -> tuple[Path, subprocess.CompletedProcess]:
     project = tmp_path_factory.mktemp("project")
     for name in ("mlgate.toml", "data", "schemas"):
         source = repo_root / name
@@ -102,7 +106,7 @@ def gated_project(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> 
     return project, mlgate("run", "--out", "reports", cwd=project)
 
 
-def test_gated_run_passes_writes_four_reports_and_promotes(gated_project) -> None:  # noqa: ANN001
+def test_gated_run_passes_writes_four_reports_and_promotes(gated_project) -> None:
     project, result = gated_project
     assert result.returncode == 0, result.stdout + result.stderr
     files = {p.name for p in (project / "reports").iterdir()}
@@ -117,7 +121,7 @@ def test_gated_run_passes_writes_four_reports_and_promotes(gated_project) -> Non
     assert registered_versions(project) == 1
 
 
-def test_gate_single_layer_registers_nothing(gated_project) -> None:  # noqa: ANN001
+def test_gate_single_layer_registers_nothing(gated_project) -> None:
     project, _ = gated_project
     before = registered_versions(project)
     result = mlgate("gate", "--layer", "drift", "--out", "drift-report", cwd=project)

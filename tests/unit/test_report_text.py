@@ -159,8 +159,11 @@ def _printed(report: GateReport, **kwargs) -> str:
 
 def test_terminal_summary_has_a_table_per_layer_and_the_verdict() -> None:
     text = _printed(failing_report())
-    rows = {line.split()[1]: line.split()[3] for line in text.splitlines() if line.startswith("│ ")
-            and len(line.split()) > 3 and line.split()[1] in LAYERS}
+    rows = {
+        line.split()[1]: line.split()[3]
+        for line in text.splitlines()
+        if line.startswith("│ ") and len(line.split()) > 3 and line.split()[1] in LAYERS
+    }
     assert rows["schema"] == "FAIL" and rows["balance"] == "FAIL" and rows["drift"] == "FAIL"
     assert rows["quality"] == "ERROR" and rows["reproducibility"] == "SKIPPED"
     assert "schema.column[credit_amount]" in text

@@ -1,0 +1,123 @@
+"""``mlgate release``: from a passed gate report to a verified image, then (only then) the champion alias.
+
+1. Refuse unless the gate report passed and names a registered model version (ci.release.publish checks
+   the report and the bundle again before anything is built).
+2. Build the release bundle from the REGISTRY's exact model file (sha256 as recorded), the committed schema,
+   and a golden set: the test split of the data the report was computed on (same fingerprint), with the
+   probabilities the registered model gives offline.
+3. ci.release.publish.release: build the image, push, pull back, run, wait for /ready, send the golden set,
+   require bitwise-equal probabilities.
+4. Add the serving-parity check to the report (layer reproducibility), write the release report, log it to
+   the run, tag the version with the image, and move ``champion`` to the version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from checks.result import GateReport
+from ci.registration import make_registry
+from ci.release.errors import ReleaseRefused
+from pipeline.config import ProjectConfig
+
+__all__ = ["build_release_bundle", "release_from_report"]
+
+
+def _read_report(report_path: Path) -> tuple[dict[str, Any], bytes]:
+    from ci.release.publish import check_release_inputs
+
+    try:
+        raw = report_path.read_bytes()
+        report = json.loads(raw)
+    except (OSError, ValueError):
+        report, raw = {}, b""
+    if report.get("passed") is not True:
+        # the release tooling owns the refusal message (missing, unreadable or failing report)
+        check_release_inputs(report_path=report_path, bundle_dir=report_path.parent / "no-bundle")
+    registry = (report.get("run") or {}).get("registry") or {}
+    if not registry.get("version"):
+        raise ReleaseRefused(
+            f"release refused: gate report {report_path} names no registered model version; "
+            "it comes from `mlgate gate` or `mlgate run --no-register`: run `mlgate run` to register the candidate"
+        )
+    return report, raw
+
+
+def build_release_bundle(config: ProjectConfig, report: dict[str, Any], report_sha256: str, dest: Path) -> Path:
+    """The bundle for the report's registered version, with a golden set from the same data."""
+    from ci.release.bundle import make_bundle
+    from pipeline.artifact import load_meta, load_model
+    from pipeline.candidate import load_data
+    from pipeline.evaluate import positive_proba
+
+    section = report["run"]["registry"]
+    version = str(section["version"])
+    data = load_data(config)
+    expected = (report["run"].get("data") or {}).get("fingerprint")
+    if data.dataset.fingerprint != expected:
+        raise ReleaseRefused(
+            f"release refused: the data at {data.dataset.source} has fingerprint {data.dataset.fingerprint[:12]}…, "
+            f"but the gate report was computed on {str(expected)[:12]}…: re-run the gates on the current data"
+        )
+    registry = make_registry(config)
+    with tempfile.TemporaryDirectory(prefix="mlgate-release-") as scratch:
+        model_file = registry.download_bundle(version, Path(scratch))
+        meta = load_meta(model_file)
+        if section.get("model_sha256") and meta.get("sha256") != section["model_sha256"]:
+            raise ReleaseRefused(
+                f"release refused: version {version} in the registry has model sha256 {str(meta.get('sha256'))[:12]}…, "
+                f"but the gate report recorded {section['model_sha256'][:12]}…"
+            )
+        model = load_model(model_file)
+        features = list(meta["features"])
+        golden_x = data.split.test[features]
+        return make_bundle(
+            dest,
+            model=model_file,
+            schema_path=config.schema_path,
+            release_info={
+                "model_name": section.get("model_name") or config.mlflow.model_name,
+                "model_version": version,
+                "run_id": section["run_id"],
+                "data_fingerprint": expected,
+                "gate_report_sha256": report_sha256,
+                "git_commit": report["run"].get("git_commit"),
+            },
+            meta={},
+            golden_X=golden_x,
+            golden_proba=positive_proba(model, golden_x),
+        )
+
+
+def release_from_report(
+    config: ProjectConfig, *, report_path: Path, workdir: Path, promote: bool = True, out: Path | None = None
+) -> tuple[Any, GateReport, dict[str, Path]]:
+    """Run the whole release; return (ReleaseResult, the report with the parity check, written paths)."""
+    from checks.report import write_reports
+    from ci.release.publish import release
+
+    report, raw = _read_report(report_path)
+    report_sha = hashlib.sha256(raw).hexdigest()
+    workdir.mkdir(parents=True, exist_ok=True)
+    bundle = build_release_bundle(config, report, report_sha, workdir / "bundle")
+    result = release(config, report_path=report_path, bundle_dir=bundle, workdir=workdir)
+
+    section = report["run"]["registry"]
+    version = str(section["version"])
+    registry = make_registry(config)
+    gate = GateReport.from_dict(report)
+    champion = registry.champion()
+    already = champion is not None and champion.version == version
+    promoted = bool(promote and not already)
+    run = {**gate.run, "release": {**result.to_dict(), "gate_report_sha256": report_sha, "promoted": promoted}}
+    final = GateReport.collect([*gate.results, result.parity_check()], run=run, artifacts=gate.artifacts)
+    paths = write_reports(final, out or report_path.parent / "release")
+    registry.log_artifacts(section["run_id"], paths, folder="release")
+    registry.set_version_tags(version, {"mlgate.image": result.image, "mlgate.image_digest": result.digest})
+    if final.passed and promoted:
+        registry.promote(version, gate_report_sha256=report_sha)
+    return result, final, paths
