@@ -243,7 +243,12 @@ def run_pipeline(
 
             with clock.stage("registry: report + promotion"):
                 report, rendered = finish_registration(
-                    registry, config, logged, report, promote=promote, scratch=Path(scratch),
+                    registry,
+                    config,
+                    logged,
+                    report,
+                    promote=promote,
+                    scratch=Path(scratch),
                     champion_before=champion.version if champion else None,
                 )
     return GatedRun(report=report, evidence=evidence, timings=clock.timings, rendered=rendered)

@@ -36,7 +36,6 @@ __all__ = [
 ]
 
 
-
 def make_registry(config: ProjectConfig) -> Registry:
     return Registry.from_config(config)
 
@@ -107,15 +106,17 @@ def log_candidate(
         if pd.notna(newest):
             tags["mlgate.event_time_max"] = newest.isoformat()
     params = {f"model.{k}": _param(v) for k, v in candidate.trained.params.items()}
-    params.update({
-        "model.estimator": candidate.trained.estimator_name,
-        "model.random_state": config.model.random_state,
-        "split.random_state": config.split.random_state,
-        "split.test_size": config.split.test_size,
-        "split.validation_size": config.split.validation_size,
-        "decision_threshold": candidate.threshold,
-        "decision_threshold_source": candidate.threshold_source,
-    })
+    params.update(
+        {
+            "model.estimator": candidate.trained.estimator_name,
+            "model.random_state": config.model.random_state,
+            "split.random_state": config.split.random_state,
+            "split.test_size": config.split.test_size,
+            "split.validation_size": config.split.validation_size,
+            "decision_threshold": candidate.threshold,
+            "decision_threshold_source": candidate.threshold_source,
+        }
+    )
     for key, value in candidate.trained.search.get("best_params", {}).items():
         params[f"search.best.{key}"] = _param(value)
     metrics = {f"test_{k}": v for k, v in candidate.evaluation.overall.items() if v is not None}

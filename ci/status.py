@@ -8,8 +8,8 @@
 from __future__ import annotations
 
 import tempfile
-from pathlib import Path
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
