@@ -113,11 +113,20 @@ def release_from_report(
     champion = registry.champion()
     already = champion is not None and champion.version == version
     promoted = bool(promote and not already)
-    run = {**gate.run, "release": {**result.to_dict(), "gate_report_sha256": report_sha, "promoted": promoted}}
-    final = GateReport.collect([*gate.results, result.parity_check()], run=run, artifacts=gate.artifacts)
+    parity = result.parity_check()
+    will_promote = promoted and not parity.blocks
+    registry_section = {**section, "promoted": will_promote or already}
+    if will_promote:
+        registry_section.update(promoted_by="mlgate release", champion_after=version)
+    run = {
+        **gate.run,
+        "registry": registry_section,
+        "release": {**result.to_dict(), "gate_report_sha256": report_sha, "promoted": will_promote},
+    }
+    final = GateReport.collect([*gate.results, parity], run=run, artifacts=gate.artifacts)
     paths = write_reports(final, out or report_path.parent / "release")
     registry.log_artifacts(section["run_id"], paths, folder="release")
     registry.set_version_tags(version, {"mlgate.image": result.image, "mlgate.image_digest": result.digest})
-    if final.passed and promoted:
+    if will_promote and final.passed:
         registry.promote(version, gate_report_sha256=report_sha)
     return result, final, paths

@@ -148,3 +148,35 @@ def test_a_failing_gate_exits_1_reports_the_column_and_promotes_nothing(project_
     with sqlite3.connect(project_copy / "mlruns" / "mlflow.db") as connection:
         aliases = dict(connection.execute("select alias, version from registered_model_aliases").fetchall())
     assert aliases == {"challenger": 1}
+
+
+def test_release_refuses_a_report_that_did_not_pass(gated_project) -> None:
+    project, _ = gated_project
+    report = json.loads((project / "reports" / "report.json").read_text())
+    report["passed"] = False
+    report["results"][0]["status"] = "fail"
+    failing = project / "failing-report.json"
+    failing.write_text(json.dumps(report))
+    result = mlgate("release", "--report", str(failing), cwd=project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "mlgate: error: release refused" in result.stderr and "did not pass" in result.stderr
+    assert report["results"][0]["id"] in result.stderr
+    assert not (project / ".mlgate" / "release").exists()  # refused before anything was built
+
+
+def test_release_refuses_a_report_without_a_registered_model(gated_project) -> None:
+    project, _ = gated_project
+    assert mlgate("gate", "--layer", "schema", "--out", "schema-only", cwd=project).returncode == 0
+    result = mlgate("release", "--report", "schema-only/report.json", cwd=project)
+    assert result.returncode == 1
+    assert "names no registered model version" in result.stderr
+
+
+def test_status_and_rollback(gated_project) -> None:
+    project, _ = gated_project
+    status = mlgate("status", cwd=project)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "not stale" in status.stdout
+    rollback = mlgate("rollback", cwd=project)  # only one champion so far: nothing to go back to
+    assert rollback.returncode == 3
+    assert "no previous champion to roll back to" in rollback.stderr

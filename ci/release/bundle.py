@@ -1,0 +1,152 @@
+"""The release bundle: the contract between training, the image and the serving app.
+
+::
+
+    bundle/
+      model.skops       the fitted scikit-learn Pipeline, skops format (written by pipeline.artifact.save_model)
+      model.meta.json   sha256, trusted skops types, features, numeric, categorical, threshold, positive_label, ...
+      schema.yaml       the committed pandera schema
+      release.json      model_name, model_version, run_id, data_fingerprint, gate_report_sha256, git_commit,
+                        created_at, model_sha256
+      golden.json       the golden set: feature rows and the offline positive-class probabilities, used by the
+                        image smoke test to require bitwise-equal probabilities from the served model
+
+Floats in golden.json are written with Python's shortest round-trip repr, so reading them back gives the
+exact same doubles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ci.release.errors import ReleaseError
+
+__all__ = ["GOLDEN_FILE", "RELEASE_FILE", "RELEASE_KEYS", "make_bundle", "read_golden", "read_release", "sha256_file"]
+
+RELEASE_FILE = "release.json"
+GOLDEN_FILE = "golden.json"
+RELEASE_KEYS: tuple[str, ...] = (
+    "model_name",
+    "model_version",
+    "run_id",
+    "data_fingerprint",
+    "gate_report_sha256",
+    "git_commit",
+    "created_at",
+    "model_sha256",
+)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def _save_model(model: Any, path: Path, meta: Mapping[str, Any]) -> dict[str, Any]:
+    """Write model.skops + model.meta.json through pipeline.artifact (the one place that defines the format).
+
+    ``model`` may also be the path of an already saved model.skops (with its meta file beside it, e.g. as
+    downloaded from the registry): it is copied byte for byte, so its registry sha256 still holds.
+    """
+    from pipeline import artifact
+
+    if isinstance(model, Path):
+        shutil.copy2(model, path)
+        shutil.copy2(artifact.meta_path(model), artifact.meta_path(path))
+    else:
+        artifact.save_model(model, path, **dict(meta))
+    return json.loads(path.with_suffix(".meta.json").read_text())
+
+
+def make_bundle(
+    dest: Path,
+    *,
+    model: Any,
+    schema_path: Path,
+    release_info: Mapping[str, Any],
+    meta: Mapping[str, Any],
+    golden_X: pd.DataFrame,
+    golden_proba: np.ndarray,
+) -> Path:
+    """Write a release bundle to ``dest`` (replaced if it exists) and return ``dest``.
+
+    ``meta`` is passed to ``pipeline.artifact.save_model`` (features, numeric, categorical, threshold,
+    positive_label). ``release_info`` must name every key of :data:`RELEASE_KEYS` except ``created_at`` (default:
+    now, UTC) and ``model_sha256`` (default: the hash of the written model.skops).
+    """
+    missing = [k for k in RELEASE_KEYS if k not in release_info and k not in {"created_at", "model_sha256"}]
+    if missing:
+        raise ReleaseError(f"make_bundle: release_info lacks {', '.join(missing)} (expected {', '.join(RELEASE_KEYS)})")
+    proba = np.asarray(golden_proba, dtype=np.float64)
+    if proba.ndim != 1 or len(proba) != len(golden_X):
+        raise ReleaseError(
+            f"make_bundle: golden_proba has shape {proba.shape}, expected ({len(golden_X)},): one positive-class "
+            "probability per golden row"
+        )
+    if not schema_path.is_file():
+        raise ReleaseError(f"make_bundle: schema file {schema_path} not found")
+    partial = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    written_meta = _save_model(model, partial / "model.skops", meta)
+    model_sha = sha256_file(partial / "model.skops")
+    if written_meta.get("sha256") not in (None, model_sha):
+        raise ReleaseError(f"make_bundle: model.meta.json sha256 {written_meta.get('sha256')} != {model_sha}")
+    shutil.copy2(schema_path, partial / "schema.yaml")
+    info = {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "model_sha256": model_sha,
+        **{k: _plain(v) for k, v in release_info.items()},
+    }
+    (partial / RELEASE_FILE).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    rows = [{str(k): _plain(v) for k, v in row.items()} for row in golden_X.to_dict(orient="records")]
+    golden = {"features": [str(c) for c in golden_X.columns], "rows": rows, "proba": [float(p) for p in proba]}
+    (partial / GOLDEN_FILE).write_text(json.dumps(golden) + "\n")
+    if dest.exists():
+        shutil.rmtree(dest)
+    partial.rename(dest)
+    return dest
+
+
+def read_release(bundle_dir: Path) -> dict[str, Any]:
+    path = bundle_dir / RELEASE_FILE
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ReleaseError(f"{path}: not found; build the bundle with make_bundle") from exc
+    except json.JSONDecodeError as exc:
+        raise ReleaseError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+
+
+def read_golden(bundle_dir: Path) -> dict[str, Any]:
+    path = bundle_dir / GOLDEN_FILE
+    try:
+        golden = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ReleaseError(f"{path}: not found; build the bundle with make_bundle") from exc
+    if len(golden.get("rows", [])) != len(golden.get("proba", [])) or not golden.get("rows"):
+        raise ReleaseError(f"{path}: expected as many probabilities as rows (and at least one row)")
+    return golden
