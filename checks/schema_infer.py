@@ -49,7 +49,9 @@ def _round_out(value: float, *, down: bool, digits: int = 3) -> float:
     """Round to ``digits`` significant digits, away from the observed data (down for a min, up for a max)."""
     if value == 0 or not math.isfinite(value):
         return float(value)
-    scale = 10 ** (math.floor(math.log10(abs(value))) - digits + 1)
+    scale = 10.0 ** (math.floor(math.log10(abs(value))) - digits + 1)
+    if scale == 0.0 or not math.isfinite(value / scale):  # subnormal values: 10**-326 underflows to 0
+        return float(value)
     rounded = (math.floor if down else math.ceil)(value / scale) * scale
     return float(round(rounded, max(0, -math.floor(math.log10(scale)))))
 
