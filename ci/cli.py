@@ -6,6 +6,7 @@ refused) · 2 usage, config, schema-file or data error · 3 the tracking store /
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -319,6 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     Typer's standalone mode handles usage errors itself (message + exit code 2); everything that is an
     MlgateError becomes ``mlgate: error: <one line>`` and the error's exit code.
     """
+    # MLflow configures its own INFO logging on import (e.g. "Creating initial MLflow database tables"): the
+    # command's output is the progress and the summary; MLflow's warnings and errors still reach stderr.
+    os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")
     try:
         app(args=argv, prog_name="mlgate", standalone_mode=True)
     except MlgateError as exc:
