@@ -1,0 +1,142 @@
+"""The image path for real: build, push to a loopback registry, pull, smoke, parity, deploy, roll out, roll back.
+
+Needs podman, mmdebstrap, docker-registry and nginx (scripts/install-system-deps.sh). Skipped with a reason when
+podman is absent outside CI; on CI (``CI`` set) a missing podman is a failure. The release runs once per module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from checks.result import CheckResult, GateReport, Status
+from ci.release import RolloutFailed, deploy, release, rollback, rolling_update, teardown
+from ci.release.bundle import make_bundle, sha256_file
+from ci.release.deploy import load_state
+from ci.release.image import derive_image
+from ci.release.load import LoadGenerator
+from ci.release.podman import Podman
+from ci.release.registry import free_port
+from pipeline.candidate import load_data, train_candidate
+from pipeline.config import load_config
+
+pytestmark = pytest.mark.image
+ROOT = Path(__file__).resolve().parents[2]
+
+if shutil.which("podman") is None:
+    if os.environ.get("CI"):
+        pytest.fail("podman is not installed on CI; run scripts/install-system-deps.sh", pytrace=False)
+    pytest.skip("podman is not installed (scripts/install-system-deps.sh installs it)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def config():
+    base = load_config(ROOT / "mlgate.toml")
+    settings = base.release.model_copy(
+        update={"port": free_port(), "image_repository": f"127.0.0.1:{free_port()}/mlgate-test", "replicas": 2}
+    )
+    return base.model_copy(update={"release": settings})
+
+
+@pytest.fixture(scope="module")
+def released(config, tmp_path_factory):
+    work = tmp_path_factory.mktemp("release")
+    data = load_data(config)
+    candidate = train_candidate(config, data, random_state=42)
+    report = work / "report.json"
+    passed = CheckResult(id="quality.metric[roc_auc]", layer="quality", status=Status.PASS, message="ok")
+    report.write_text(json.dumps(GateReport.collect([passed]).to_dict()))
+    features = list(data.prepared.features)
+    bundle = make_bundle(
+        work / "bundle", model=candidate.pipeline, schema_path=config.schema_path,
+        release_info={"model_name": "german-credit", "model_version": "5", "run_id": "run-test",
+                      "data_fingerprint": "sha256:data", "gate_report_sha256": sha256_file(report),
+                      "git_commit": "abc123"},
+        meta={"features": features, "numeric": list(data.prepared.numeric),
+              "categorical": list(data.prepared.categorical), "threshold": candidate.threshold, "positive_label": 1},
+        golden_X=data.split.test[features], golden_proba=candidate.proba_test,
+    )  # fmt: skip
+    result = release(config, report_path=report, bundle_dir=bundle, workdir=work)
+    return result, bundle, work
+
+
+def test_image_carries_labels_and_runs_as_non_root(released):
+    result, _, _ = released
+    assert result.labels["io.mlgate.model.version"] == "5"
+    assert result.labels["io.mlgate.run_id"] == "run-test"
+    assert result.labels["io.mlgate.git_commit"] == "abc123"
+    assert result.labels["io.mlgate.data_fingerprint"] == "sha256:data"
+    assert len(result.labels["io.mlgate.gate_report_sha256"]) == 64
+    assert result.user == "10001:10001"
+    assert result.parity.user_id == 10001  # `id -u` inside the running container
+    assert result.digest.startswith("sha256:")
+
+
+def test_served_probabilities_equal_offline_bit_for_bit(released):
+    result, _, _ = released
+    assert result.parity.rows == 300
+    assert (result.parity.mismatches, result.parity.max_abs_diff) == (0, 0.0)
+    check = result.parity_check()
+    assert check.status is Status.PASS and "300 golden probabilities bitwise equal" in check.message
+
+
+@pytest.fixture(scope="module")
+def deployment(config, released):
+    result, bundle, work = released
+    folder = work / "deploy-run"
+    try:
+        state = deploy(config, image=result.image, workdir=folder)
+        yield state, folder, json.loads((bundle / "golden.json").read_text())["rows"][:5]
+    finally:
+        teardown(folder)
+    assert Podman.default().run("ps", "--all", "--filter", "label=io.mlgate.deploy", "-q").stdout.strip() == ""
+
+
+def _under_load(state, rows, folder, action):
+    load = LoadGenerator(state.url, rows, folder=folder, max_seconds=240, pause=0.05)
+    try:
+        outcome = action()
+    finally:
+        counts = load.stop()
+    return outcome, counts
+
+
+def test_rolling_update_then_rollback_lose_no_request(config, released, deployment, tmp_path):
+    result, _, work = released
+    state, folder, rows = deployment
+    update = derive_image(Podman.default(), result.image, tag=result.image + "-v6", workdir=work, labels={"v": "6"})
+    new, counts = _under_load(
+        state, rows, tmp_path / "up", lambda: rolling_update(config, image=update, workdir=folder)
+    )
+    assert (new.image, new.previous_image) == (update, result.image)
+    assert counts.requests > 10 and counts.failed == 0, counts
+    assert {r.image for r in new.replicas} == {update} and len(new.replicas) == 2
+    back, counts = _under_load(state, rows, tmp_path / "back", lambda: rollback(config, workdir=folder))
+    assert back.image == result.image and {r.image for r in back.replicas} == {result.image}
+    assert counts.requests > 10 and counts.failed == 0, counts
+
+
+def test_rolling_update_to_a_broken_bundle_is_rolled_back(config, released, deployment, tmp_path):
+    result, bundle, work = released
+    state, folder, rows = deployment
+    tampered = json.loads((bundle / "release.json").read_text()) | {"model_sha256": "0" * 64}
+    broken = derive_image(
+        Podman.default(), result.image, tag=result.image + "-broken", workdir=work,
+        files={"/srv/bundle/release.json": json.dumps(tampered).encode()},
+    )  # fmt: skip
+    before = load_state(folder).image
+
+    def update():
+        with pytest.raises(
+            RolloutFailed, match=r"failed and was rolled back to .*/ready did not answer 200 within 15 s"
+        ):
+            rolling_update(config, image=broken, workdir=folder, ready_timeout=15)
+
+    _, counts = _under_load(state, rows, tmp_path / "broken", update)
+    after = load_state(folder)
+    assert after.image == before and {r.image for r in after.replicas} == {before} and len(after.replicas) == 2
+    assert counts.failed == 0, counts
