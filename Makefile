@@ -25,7 +25,7 @@ system-deps:
 	bash scripts/install-system-deps.sh
 
 run: setup
-	$(BIN)/mlgate run --config $(CONFIG) --out $(OUT)
+	$(BIN)/mlgate run --config $(CONFIG) --out $(OUT) $(RUN_FLAGS)
 
 lint: setup
 	$(BIN)/ruff check .
