@@ -124,7 +124,9 @@ def test_champion_without_model_or_unable_to_score_is_an_error() -> None:
 
 def test_champion_threshold_comes_from_its_tag() -> None:
     s = settings(champion_metric="accuracy")
-    result = check_champion(Y, scored(GOOD), champion_with(FixedModel(GOOD), **{"mlgate.threshold": "0.3"}), FEATURES, settings=s)
+    result = check_champion(
+        Y, scored(GOOD), champion_with(FixedModel(GOOD), **{"mlgate.threshold": "0.3"}), FEATURES, settings=s
+    )
     assert result.details["champion_threshold"] == 0.3
     assert result.details["champion_threshold_source"] == "champion tag 'mlgate.threshold'"
 
