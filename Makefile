@@ -31,7 +31,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/actionlint .github/workflows/*.yml
+	$(BIN)/actionlint .github/workflows/*.yml ci/workflows/*.yml
 
 test: setup system-deps lint
 	$(BIN)/python -m pytest -q tests
