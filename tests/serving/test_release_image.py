@@ -61,7 +61,10 @@ def released(config, tmp_path_factory):
         golden_X=data.split.test[features], golden_proba=candidate.proba_test,
     )  # fmt: skip
     result = release(config, report_path=report, bundle_dir=bundle, workdir=work)
-    return result, bundle, work
+    yield result, bundle, work
+    podman = Podman.default()  # the base image and cached layers stay; this run's tags go
+    for suffix in ("", "-v6", "-broken"):
+        podman.run("rmi", "--force", "--ignore", result.image + suffix, check=False)
 
 
 def test_image_carries_labels_and_runs_as_non_root(released):
@@ -93,7 +96,9 @@ def deployment(config, released):
         yield state, folder, json.loads((bundle / "golden.json").read_text())["rows"][:5]
     finally:
         teardown(folder)
-    assert Podman.default().run("ps", "--all", "--filter", "label=io.mlgate.deploy", "-q").stdout.strip() == ""
+    mine = f"label=io.mlgate.deploy={state.deploy_id}"  # other sessions on the machine may deploy too
+    assert Podman.default().run("ps", "--all", "--filter", mine, "-q").stdout.strip() == ""
+    assert not (folder / "deploy" / "state.json").exists()
 
 
 def _under_load(state, rows, folder, action):
