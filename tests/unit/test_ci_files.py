@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,9 @@ BIN = Path(sys.executable).parent
 
 
 def run(*command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PRE_COMMIT_HOME": str(cwd / ".pre-commit-cache")} if "pre-commit" in command[0] else None
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
+    with tempfile.TemporaryDirectory(prefix="pre-commit-home-") as home:  # pre-commit's cache, never in the repo
+        env = {**os.environ, "PRE_COMMIT_HOME": home}
+        return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
 
 
 @pytest.mark.parametrize("workflow", [".github/workflows/mlgate.yml", "ci/workflows/mlgate-gates.yml"])
