@@ -24,11 +24,10 @@ from checks.bootstrap import Bootstrap, paired_difference, weighted_metric
 from checks.evidence import ChampionEvidence
 from checks.quality_common import LAYER, Scored, check_metric_name, fmt
 from checks.result import CheckResult, Status
-from pipeline.candidate import DataBundle
+from pipeline.candidate import DataBundle, train_candidate
 from pipeline.config import ModelSettings, ProjectConfig, QualitySettings
 from pipeline.errors import MlgateError
-from pipeline.evaluate import choose_threshold, positive_proba
-from pipeline.train import fit
+from pipeline.evaluate import positive_proba
 
 __all__ = ["BASELINES", "check_baselines", "check_champion", "score_champion", "train_baselines"]
 
@@ -45,20 +44,12 @@ def train_baselines(config: ProjectConfig, data: DataBundle) -> tuple[dict[str, 
     Same training rows, features and ``model.random_state`` as the candidate; the threshold is chosen the same
     way (on the validation split when ``quality.decision_threshold = "optimize"``, else the fixed value).
     """
-    prepared, parts, quality = data.prepared, data.split, config.quality
     scored: dict[str, Scored] = {}
     errors: list[CheckResult] = []
     for name, params in BASELINES.items():
         settings = ModelSettings(estimator=name, params=params, random_state=config.model.random_state)
-        try:
-            trained = fit(
-                settings,
-                parts.train[prepared.features],
-                parts.y_train,
-                numeric=prepared.numeric,
-                categorical=prepared.categorical,
-                random_state=config.model.random_state,
-            )
+        try:  # the candidate's own sequence: fit, threshold (never on test), score the test split
+            fitted = train_candidate(config, data, random_state=config.model.random_state, model_settings=settings)
         except MlgateError as exc:
             errors.append(
                 CheckResult(
@@ -66,15 +57,7 @@ def train_baselines(config: ProjectConfig, data: DataBundle) -> tuple[dict[str, 
                 )
             )
             continue
-        if quality.decision_threshold == "optimize" and parts.validation is not None and quality.cost_matrix:
-            proba_validation = positive_proba(trained.pipeline, parts.validation[prepared.features])
-            threshold = choose_threshold(parts.y_validation.to_numpy(), proba_validation, quality.cost_matrix)
-            source = "validation"
-        else:
-            threshold = 0.5 if quality.decision_threshold == "optimize" else float(quality.decision_threshold)
-            source = "fixed"
-        proba = positive_proba(trained.pipeline, parts.test[prepared.features])
-        scored[name] = Scored(name, proba, threshold, source)
+        scored[name] = Scored(name, fitted.proba_test, fitted.threshold, fitted.threshold_source)
     return scored, errors
 
 
