@@ -145,3 +145,31 @@ def test_rolling_update_to_a_broken_bundle_is_rolled_back(config, released, depl
     after = load_state(folder)
     assert after.image == before and {r.image for r in after.replicas} == {before} and len(after.replicas) == 2
     assert counts.failed == 0, counts
+
+
+def test_canary_receives_its_share_then_is_removed(config, released, deployment):
+    """Live: nginx names the replica that answered (X-Mlgate-Upstream); the canary gets about its share."""
+    import httpx
+
+    from ci.release.deploy import abort_canary, canary
+
+    result, _, work = released
+    state, folder, rows = deployment
+    candidate = derive_image(
+        Podman.default(), result.image, tag=result.image + "-canary", workdir=work, labels={"v": "canary"}
+    )
+    state = canary(config, image=candidate, workdir=folder, share=0.25)
+    try:
+        canary_port = next(r.port for r in state.replicas if r.role == "canary")
+        hits = total = 0
+        with httpx.Client(base_url=state.url, timeout=10) as client:
+            for _ in range(400):
+                response = client.post("/predict", json=rows[0])
+                assert response.status_code == 200
+                total += 1
+                hits += response.headers["X-Mlgate-Upstream"].endswith(f":{canary_port}")
+        assert 0.15 <= hits / total <= 0.35, (hits, total)  # 25% +- 10 points (binomial sd at n=400: 2.2 points)
+    finally:
+        state = abort_canary(config, workdir=folder)
+    assert all(r.role == "stable" for r in state.replicas) and state.canary_share is None
+    Podman.default().run("rmi", "-f", candidate)
