@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from checks.evidence import ChampionEvidence, Evidence, LoggedArtifact
+from checks.evidence import Evidence, LoggedArtifact
 from checks.layers import DATA_LAYERS, MODEL_LAYERS, run_layer
 from checks.result import LAYERS, CheckResult, GateReport
 from pipeline.candidate import Candidate, DataBundle, load_data, train_candidate
@@ -252,10 +252,3 @@ def run_pipeline(
                     champion_before=champion.version if champion else None,
                 )
     return GatedRun(report=report, evidence=evidence, timings=clock.timings, rendered=rendered)
-
-
-def champion_for(config: ProjectConfig) -> ChampionEvidence | None:
-    """The current champion as evidence (for commands that judge it without training)."""
-    from ci.registration import champion_evidence, make_registry
-
-    return champion_evidence(make_registry(config), config)
