@@ -2,7 +2,7 @@
 
 Folders map to markers, so ``pytest -m drift`` runs the drift layer's suite and CI can give each layer its
 own status check: tests/unit -> unit, tests/gates/<layer> -> <layer>, tests/serving -> serving,
-tests/integration -> integration.
+tests/integration -> integration, tests/hostile -> hostile (the bad-input corpus).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.unit)
         elif parts[0] == "gates" and len(parts) > 1 and parts[1] in LAYER_FOLDERS:
             item.add_marker(getattr(pytest.mark, parts[1]))
-        elif parts[0] in {"serving", "integration"}:
+        elif parts[0] in {"serving", "integration", "hostile"}:
             item.add_marker(getattr(pytest.mark, parts[0]))
 
 
