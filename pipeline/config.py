@@ -54,6 +54,9 @@ class DataSettings(_Strict):
     source: str = Field(description="Path to a CSV or Parquet file, or an SQLAlchemy URL (with `query`).")
     format: Literal["auto", "csv", "parquet", "sql"] = "auto"
     query: str | None = Field(None, description="SQL query; required when `source` is an SQLAlchemy URL.")
+    query_timeout_s: Annotated[float, Field(gt=0, le=86_400)] = Field(
+        300.0, description="Limit for the SQL query (PostgreSQL statement_timeout, SQLite progress handler)."
+    )
     delimiter: str = ","
     encoding: str = "utf-8"
     target: str

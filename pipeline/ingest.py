@@ -20,6 +20,7 @@ import pandas as pd
 
 from pipeline.config import DataSettings
 from pipeline.errors import DataError
+from pipeline.redact import redact_url
 
 __all__ = ["Dataset", "fingerprint", "load", "row_hashes"]
 
@@ -82,30 +83,20 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc})") from exc
 
 
-def _read_sql(url: str, query: str) -> pd.DataFrame:
-    import sqlalchemy as sa
+def _read_sql(url: str, settings: DataSettings) -> pd.DataFrame:
+    """The query's rows, read-only and with credentials redacted from every message (see pipeline.sql_source)."""
+    from pipeline.sql_source import read_sql
 
-    try:
-        engine = sa.create_engine(url)
-    except Exception as exc:
-        raise DataError(f"{url}: not a usable SQLAlchemy URL ({exc})") from exc
-    try:
-        with engine.connect() as connection:
-            return pd.read_sql_query(sa.text(query), connection)
-    except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
-        cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) and exc.__cause__ else exc
-        reason = str(getattr(cause, "orig", None) or cause).splitlines()[0]
-        raise DataError(f"{url}: query failed: {reason}") from exc
-    finally:
-        engine.dispose()
+    assert settings.query is not None  # enforced by the config model
+    return read_sql(url, settings.query, timeout_s=settings.query_timeout_s)
 
 
 def load(settings: DataSettings, *, source: str) -> Dataset:
     """Read ``source`` as configured by ``settings``; ``source`` is the resolved path or URL."""
     fmt = settings.resolved_format
     if fmt == "sql":
-        assert settings.query is not None  # enforced by the config model
-        frame = _read_sql(source, settings.query)
+        frame = _read_sql(source, settings)
+        source = redact_url(source)  # what is shown and stored (Dataset.source, messages) never holds a password
     else:
         path = Path(source)
         if not path.exists():

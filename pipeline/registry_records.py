@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from pipeline.errors import RegistryError
+from pipeline.redact import redact_text, redact_url
 
 __all__ = [
     "CHALLENGER",
@@ -94,7 +95,7 @@ def utc_from_ms(ms: int | None) -> datetime:
 
 def first_line(exc: BaseException, limit: int = 300) -> str:
     text = str(getattr(exc, "message", None) or exc).strip().splitlines()
-    line = text[0] if text else type(exc).__name__
+    line = redact_text(text[0]) if text else type(exc).__name__  # a driver's message may quote a URL
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
@@ -157,7 +158,7 @@ def check_reachable(uri: str) -> None:
             socket.create_connection((parsed.hostname or "localhost", port), timeout=3).close()
         except OSError as exc:
             raise RegistryError(
-                f"the MLflow tracking server {uri} is unreachable ({exc.strerror or exc}); "
+                f"the MLflow tracking server {redact_url(uri)} is unreachable ({exc.strerror or exc}); "
                 "start it or set MLGATE_TRACKING_URI / mlflow.tracking_uri"
             ) from exc
     elif parsed.scheme == "sqlite" and uri.startswith("sqlite:///") and ":memory:" not in uri:
@@ -166,5 +167,5 @@ def check_reachable(uri: str) -> None:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RegistryError(
-                f"the MLflow store {uri} is unusable: cannot create folder {folder} ({exc.strerror})"
+                f"the MLflow store {redact_url(uri)} is unusable: cannot create folder {folder} ({exc.strerror})"
             ) from exc
