@@ -75,10 +75,15 @@ def _run_with_progress(config, **kwargs):
                 progress.update(current[-1], completed=1, total=1)
 
 
-def _finish(report, out: Path, rendered: dict[str, str] | None = None) -> int:
-    from checks.report import print_summary, write_reports
+def _finish(report, out: Path) -> int:
+    from checks.report import write_reports
 
-    paths = write_reports(report, out, rendered=rendered)
+    return _show(report, write_reports(report, out))
+
+
+def _show(report, paths: dict[str, Path]) -> int:
+    from checks.report import print_summary
+
     print_summary(report, out_console)
     for kind, path in paths.items():
         out_console.print(f"{kind:>8}: {path}")
@@ -94,8 +99,8 @@ def run(
 ) -> None:
     """Run the whole gated pipeline and write report.json, report.md, report.html and junit.xml to OUT."""
     project = _config(config)
-    result = _run_with_progress(project, register=register, promote=promote)
-    raise typer.Exit(_finish(result.report, out, getattr(result, "rendered", None)))
+    result = _run_with_progress(project, register=register, promote=promote, out=out)
+    raise typer.Exit(_show(result.report, result.paths))
 
 
 @app.command()
@@ -109,8 +114,8 @@ def gate(
     if unknown:
         raise MlgateError(f"--layer {unknown[0]!r} is not a layer; choose from {', '.join(LAYERS)}")
     project = _config(config)
-    result = _run_with_progress(project, layers=layer, register=False, promote=False)
-    raise typer.Exit(_finish(result.report, out))
+    result = _run_with_progress(project, layers=layer, register=False, promote=False, out=out)
+    raise typer.Exit(_show(result.report, result.paths))
 
 
 @schema_app.command("infer")

@@ -39,6 +39,7 @@ class GatedRun:
     evidence: Evidence
     timings: dict[str, float] = field(default_factory=dict)
     rendered: dict[str, str] | None = None  # the report files as logged to MLflow, when registered
+    paths: dict[str, Path] = field(default_factory=dict)  # kind -> written file, when ``out`` was given
 
 
 class _Clock:
@@ -167,13 +168,19 @@ def run_pipeline(
     promote: bool = True,
     on_stage: StageHook | None = None,
     registry_factory: Callable[[ProjectConfig], Any] | None = None,
+    out: Path | None = None,
 ) -> GatedRun:
     """Run the gated pipeline for ``layers``; register (and maybe promote) the candidate when ``register``.
 
+    With ``out``, the report files are written there, and always BEFORE the champion alias moves: the folder
+    is checked first (before any work), the reports are written, then logged, then the promotion happens.
     Raises MlgateError subclasses for bad input before anything is written.
     """
+    from checks.report import prepare_out_dir
     from checks.schema import load_schema
 
+    if out is not None:
+        prepare_out_dir(out, keep=False)  # an unusable --out is a usage error, found before any work is done
     started = datetime.now(UTC)
     clock = _Clock(on_stage)
     commit = git_commit(config.root)
@@ -238,11 +245,12 @@ def run_pipeline(
         run_meta["duration_s"] = round((datetime.now(UTC) - started).total_seconds(), 3)
         report = GateReport.collect(results, run=run_meta)
         rendered = None
+        paths: dict[str, Path] = {}
         if registry is not None and logged is not None:
             from ci.registration import finish_registration
 
             with clock.stage("registry: report + promotion"):
-                report, rendered = finish_registration(
+                report, rendered, paths = finish_registration(
                     registry,
                     config,
                     logged,
@@ -250,5 +258,10 @@ def run_pipeline(
                     promote=promote,
                     scratch=Path(scratch),
                     champion_before=champion.version if champion else None,
+                    out=out,
                 )
-    return GatedRun(report=report, evidence=evidence, timings=clock.timings, rendered=rendered)
+        elif out is not None:
+            from checks.report import write_reports
+
+            paths = write_reports(report, out)
+    return GatedRun(report=report, evidence=evidence, timings=clock.timings, rendered=rendered, paths=paths)

@@ -1,7 +1,8 @@
 """What the gated run records in MLflow, and how it reads the champion back as evidence.
 
 Order (see ci.gated_run): read the champion -> log + register the candidate (alias ``challenger``) -> model
-gates -> log the rendered reports and the verdict -> promote (one alias move) when every blocking gate passed.
+gates -> write the report files to --out -> log them and the verdict -> promote (one alias move) when every
+blocking gate passed. Nothing that can fail is left after the promotion.
 Run tags recorded for every candidate, read by staleness, reproduce and status:
 ``mlgate.data_fingerprint``, ``mlgate.config_sha256``, ``mlgate.git_commit``, ``mlgate.lock_sha256``,
 ``mlgate.project``, ``mlgate.event_time_max`` (when the config names an event-time column); artifact
@@ -23,6 +24,7 @@ from checks.evidence import ChampionEvidence
 from checks.result import GateReport
 from pipeline.candidate import Candidate, DataBundle
 from pipeline.config import ProjectConfig
+from pipeline.errors import RegistryError
 from pipeline.ingest import row_hashes
 from pipeline.registry import LoggedModel, Registry
 
@@ -141,25 +143,10 @@ def log_candidate(
     )
 
 
-def finish_registration(
-    registry: Registry,
-    config: ProjectConfig,
-    logged: LoggedModel,
-    report: GateReport,
-    *,
-    champion_before: str | None,
-    promote: bool,
-    scratch: Path,
-) -> tuple[GateReport, dict[str, str]]:
-    """Record the verdict, log the rendered reports to the run, then promote when the gates passed.
-
-    Returns the final report and its rendered files (the same bytes that were logged, so the sha256 in the
-    registry matches the files the caller writes).
-    """
-    from checks.report import render_all
-
-    will_promote = bool(promote and report.passed)
-    section = {
+def _registry_section(
+    registry: Registry, logged: LoggedModel, *, champion_before: str | None, promote: bool, will_promote: bool
+) -> dict[str, Any]:
+    return {
         "tracking_uri": registry.tracking_uri,
         "model_name": registry.model_name,
         "version": logged.version,
@@ -171,25 +158,79 @@ def finish_registration(
         "promoted": will_promote,
         "champion_after": logged.version if will_promote else champion_before,
     }
-    report = dataclasses.replace(report, run={**report.run, "registry": section})
-    rendered = render_all(report)
-    report_sha = hashlib.sha256(rendered["json"].encode("utf-8")).hexdigest()
-    folder = scratch / "reports"
-    folder.mkdir(parents=True, exist_ok=True)
+
+
+def _stage_reports(rendered: dict[str, str], folder: Path) -> dict[str, Path]:
     from checks.report import REPORT_FILES
 
+    folder.mkdir(parents=True, exist_ok=True)
     files = {}
     for kind, text in rendered.items():
         path = folder / REPORT_FILES[kind]
         path.write_text(text, encoding="utf-8", newline="\n")
         files[path.name] = path
-    registry.log_artifacts(logged.run_id, files, folder="reports")
-    verdict = {"mlgate.gate_status": "passed" if report.passed else "failed", "mlgate.gate_report_sha256": report_sha}
-    registry.set_run_tags(logged.run_id, verdict)
-    registry.set_version_tags(logged.version, verdict)
-    if will_promote:
-        registry.promote(logged.version, gate_report_sha256=report_sha)
-    return report, rendered
+    return files
+
+
+def finish_registration(
+    registry: Registry,
+    config: ProjectConfig,
+    logged: LoggedModel,
+    report: GateReport,
+    *,
+    champion_before: str | None,
+    promote: bool,
+    scratch: Path,
+    out: Path | None = None,
+) -> tuple[GateReport, dict[str, str], dict[str, Path]]:
+    """Write the reports, log them and the verdict to the run, then promote when the gates passed.
+
+    Everything that can fail before the promotion happens before it: the reports are rendered and written to
+    ``out`` (when given), logged to the run, the verdict tags are set, and only then does the alias move. When
+    a step after the reports were written fails, the reports are written again saying the promotion did not
+    happen and why, and a RegistryError says so. Returns the final report, its rendered files (the bytes logged
+    to the run, so the sha256 in the registry matches the files written) and the written paths.
+    """
+    from checks.report import render_all, write_reports
+
+    will_promote = bool(promote and report.passed)
+    section = _registry_section(
+        registry, logged, champion_before=champion_before, promote=promote, will_promote=will_promote
+    )
+    report = dataclasses.replace(report, run={**report.run, "registry": section})
+    rendered = render_all(report)
+    report_sha = hashlib.sha256(rendered["json"].encode("utf-8")).hexdigest()
+    paths = write_reports(report, out, rendered=rendered) if out is not None else {}
+    try:
+        registry.log_artifacts(logged.run_id, _stage_reports(rendered, scratch / "reports"), folder="reports")
+        verdict = {
+            "mlgate.gate_status": "passed" if report.passed else "failed",
+            "mlgate.gate_report_sha256": report_sha,
+        }
+        registry.set_run_tags(logged.run_id, verdict)
+        registry.set_version_tags(logged.version, verdict)
+        if will_promote:
+            registry.promote(logged.version, gate_report_sha256=report_sha)
+    except BaseException as exc:  # a RegistryError, or an interrupt: the written reports must not claim a promotion
+        reason = str(exc) or type(exc).__name__
+        failed = dataclasses.replace(
+            report,
+            run={
+                **report.run,
+                "registry": {**section, "promoted": False, "champion_after": champion_before, "error": reason},
+            },
+        )
+        if out is not None:
+            write_reports(failed, out)
+        if not isinstance(exc, RegistryError):
+            raise
+        where = f"its reports in {out} say so" if out is not None else "nothing was promoted"
+        verb = "promoting" if will_promote else "recording the verdict of"
+        raise RegistryError(
+            f"{verb} version {logged.version} of '{registry.model_name}' failed after the gates ran "
+            f"({exc}); 'champion' is unchanged ({champion_before or 'none'}), {where}"
+        ) from exc
+    return report, rendered, paths
 
 
 def rollback_release(config: ProjectConfig) -> str:

@@ -6,6 +6,7 @@ Hierarchy::
     ├── ConfigError             the project config is missing, unreadable or invalid       (exit 2)
     ├── DataError               a data source is missing, unreadable or unusable           (exit 2)
     │   └── SchemaFileError     the committed schema file is missing or invalid            (exit 2)
+    ├── OutputError             an output folder or file (--out, a report) cannot be written (exit 2)
     ├── RegistryError           the MLflow tracking store or registry refused an operation (exit 3)
     └── TrainingError           the configured estimator could not be built or fitted      (exit 2)
 
@@ -15,7 +16,15 @@ with ``error.exit_code``. Third-party errors are wrapped with ``raise XError(...
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "DataError", "MlgateError", "RegistryError", "SchemaFileError", "TrainingError"]
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "MlgateError",
+    "OutputError",
+    "RegistryError",
+    "SchemaFileError",
+    "TrainingError",
+]
 
 
 class MlgateError(Exception):
@@ -38,6 +47,10 @@ class DataError(MlgateError):
 
 class SchemaFileError(DataError):
     """The committed schema file is missing or cannot be parsed."""
+
+
+class OutputError(MlgateError):
+    """An output folder or file (the report folder given by --out) cannot be created or written."""
 
 
 class TrainingError(MlgateError):

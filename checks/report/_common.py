@@ -140,6 +140,8 @@ def run_facts(report: GateReport) -> list[tuple[str, str]]:
         before, after = registry.get("champion_before"), registry.get("champion_after")
         if before is not None or after is not None:
             promoted += f" (champion {before or 'none'} → {after or 'none'})"
+        if registry.get("error"):
+            promoted += f"; promotion failed: {registry['error']}"
         facts.append(("registry", promoted))
     facts.append(("estimator", model.get("estimator")))
     threshold = number(model.get("threshold"))

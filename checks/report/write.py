@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -12,8 +13,9 @@ from checks.report.jsonfile import render_json
 from checks.report.junit import render_junit
 from checks.report.markdown import render_markdown
 from checks.result import GateReport
+from pipeline.errors import OutputError
 
-__all__ = ["REPORT_FILES", "render_all", "write_reports"]
+__all__ = ["REPORT_FILES", "prepare_out_dir", "render_all", "write_reports"]
 
 #: Report kind -> file name inside the output directory.
 REPORT_FILES: dict[str, str] = {
@@ -34,6 +36,36 @@ def render_all(report: GateReport) -> dict[str, str]:
     }
 
 
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def prepare_out_dir(out_dir: Path, *, keep: bool = True) -> Path:
+    """Create ``out_dir`` and prove it can take the report files (a file is created there and removed).
+
+    Raises :class:`OutputError` (exit 2) naming the folder when it is a file, cannot be created, or is not
+    writable. With ``keep=False`` the folders this call created are removed again: a gated run checks ``--out``
+    this way before any work, so bad input later in the run still leaves nothing behind, and it never
+    registers or promotes a model whose report it then cannot write.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"--out {out_dir}: exists and is not a folder; give a folder for the report files")
+    created = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()]
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(prefix=".mlgate-probe-", dir=out_dir, delete=True)  # noqa: SIM115
+        probe.close()
+    except OSError as exc:
+        raise OutputError(f"--out {out_dir}: cannot write report files there ({_reason(exc)})") from exc
+    finally:
+        if not keep:
+            for folder in created:  # deepest first
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+    return out_dir
+
+
 def write_reports(report: GateReport, out_dir: Path, *, rendered: dict[str, str] | None = None) -> dict[str, Path]:
     """Write report.json, report.md, report.html and junit.xml into ``out_dir``; return kind -> path.
 
@@ -43,9 +75,11 @@ def write_reports(report: GateReport, out_dir: Path, *, rendered: dict[str, str]
     half-written one.
     """
     rendered = rendered or render_all(report)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".mlgate-report-", dir=out_dir))
+    out_dir = prepare_out_dir(out_dir)
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=".mlgate-report-", dir=out_dir))
+    except OSError as exc:
+        raise OutputError(f"--out {out_dir}: cannot write report files there ({_reason(exc)})") from exc
     try:
         for kind, text in rendered.items():
             with open(staging / REPORT_FILES[kind], "w", encoding="utf-8", newline="\n") as handle:
@@ -57,6 +91,8 @@ def write_reports(report: GateReport, out_dir: Path, *, rendered: dict[str, str]
             target = out_dir / REPORT_FILES[kind]
             os.replace(staging / REPORT_FILES[kind], target)
             paths[kind] = target
+    except OSError as exc:
+        raise OutputError(f"--out {out_dir}: writing the report files failed ({_reason(exc)})") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return paths
