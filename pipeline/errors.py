@@ -8,6 +8,7 @@ Hierarchy::
     │   └── SchemaFileError     the committed schema file is missing or invalid            (exit 2)
     ├── OutputError             an output folder or file (--out, a report) cannot be written (exit 2)
     ├── RegistryError           the MLflow tracking store or registry refused an operation (exit 3)
+    │   └── StoreBusyError      another mlgate command holds the store lock (--lock-timeout) (exit 3)
     └── TrainingError           the configured estimator could not be built or fitted      (exit 2)
 
 A user never sees a traceback for these: the command line prints ``str(error)`` on one line and exits
@@ -23,6 +24,7 @@ __all__ = [
     "OutputError",
     "RegistryError",
     "SchemaFileError",
+    "StoreBusyError",
     "TrainingError",
 ]
 
@@ -61,3 +63,7 @@ class RegistryError(MlgateError):
     """The MLflow tracking store or model registry refused an operation."""
 
     exit_code = 3
+
+
+class StoreBusyError(RegistryError):
+    """Another mlgate command holds the lock of this store and model (see :mod:`pipeline.store_lock`)."""
