@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from pipeline.candidate import Candidate, DataBundle
 from pipeline.config import ProjectConfig
 from pipeline.errors import RegistryError
 from pipeline.ingest import row_hashes
+from pipeline.redact import redact_text, redact_url, url_secrets
 from pipeline.registry import LoggedModel, Registry
 
 __all__ = [
@@ -63,8 +65,52 @@ def champion_evidence(registry: Registry, config: ProjectConfig, *, with_model: 
     return dataclasses.replace(found, model=registry.load_model(found.version))
 
 
+#: Set on a run whose logged config is a redacted copy (its sha256 is not the run's mlgate.config_sha256).
+TAG_CONFIG_REDACTED = "mlgate.config_redacted"
+_REDACTED_HEADER = (
+    "# mlgate: a copy of {name} with credentials replaced by ***. The run's mlgate.config_sha256 is the sha256\n"
+    '# of the original file, not of this copy. Keep passwords out of the config: data.source = "...:${{VAR}}@..."\n'
+)
+
+
 def _param(value: Any) -> Any:
-    return value if isinstance(value, int | float | str | bool) or value is None else repr(value)
+    value = value if isinstance(value, int | float | str | bool) or value is None else repr(value)
+    return redact_text(value) if isinstance(value, str) else value
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return [value] if isinstance(value, str) else []
+
+
+def _config_artifact(config: ProjectConfig, folder: Path) -> Path:
+    """The config file to log: the file itself, or a redacted copy when it holds a credential.
+
+    Credentials are the passwords and secret parameters of the URLs the config names (data source, tracking and
+    registry URIs, also as overridden by the environment), hidden with :func:`pipeline.redact.redact_text`. The
+    copy is parsed back and every string in it checked; if anything secret were left, the copy is withheld (a
+    comment only) rather than logged. ``mlgate.config_sha256`` keeps the sha256 of the original file.
+    """
+    assert config.path is not None
+    raw = config.path.read_text(encoding="utf-8")
+    uris = [config.data.source, config.mlflow.tracking_uri, config.mlflow.registry_uri or ""]
+    secrets = [s for uri in [*uris, config.tracking_uri, config.registry_uri] for s in url_secrets(uri)]
+    redacted = redact_text(raw, secrets)
+    if redacted == raw:
+        return config.path
+    try:
+        values = _strings(tomllib.loads(redacted))
+        safe = not any(redact_text(v, secrets) != v for v in values)
+    except tomllib.TOMLDecodeError:
+        safe = False
+    body = redacted if safe else "# withheld: the config could not be redacted safely\n"
+    copy = folder / "config" / config.path.name
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_text(_REDACTED_HEADER.format(name=config.path.name) + body, encoding="utf-8")
+    return copy
 
 
 def log_candidate(
@@ -83,10 +129,10 @@ def log_candidate(
     environment = staging / "environment.txt"
     environment.write_text("\n".join(run_meta["environment"]["packages"]) + "\n", encoding="utf-8")
     prepare_report = staging / "prepare.json"
-    prepare_report.write_text(json.dumps(run_meta["data"], indent=2, default=str), encoding="utf-8")
+    prepare_report.write_text(redact_text(json.dumps(run_meta["data"], indent=2, default=str)), encoding="utf-8")
     artifacts: dict[str, Path] = {"data": hashes, "data_report": prepare_report, "environment": environment}
     if config.path is not None:
-        artifacts["config"] = config.path
+        artifacts["config"] = _config_artifact(config, staging)
     if config.schema_path.is_file():
         artifacts["schema"] = config.schema_path
     lock = run_meta["environment"].get("lock_file")
@@ -99,9 +145,11 @@ def log_candidate(
         "mlgate.config_sha256": config.sha256,
         "mlgate.git_commit": run_meta.get("git_commit") or "unknown",
         "mlgate.lock_sha256": run_meta["environment"].get("lock_sha256") or "unknown",
-        "mlgate.data_source": data.dataset.source,
+        "mlgate.data_source": redact_url(data.dataset.source),
         "mlgate.threshold": repr(candidate.threshold),
     }
+    if artifacts.get("config") not in (None, config.path):
+        tags[TAG_CONFIG_REDACTED] = "true"
     event_column = config.data.event_time_column
     if event_column:
         newest = pd.to_datetime(data.prepared.frame[event_column], errors="coerce", utc=True).max()
@@ -147,7 +195,7 @@ def _registry_section(
     registry: Registry, logged: LoggedModel, *, champion_before: str | None, promote: bool, will_promote: bool
 ) -> dict[str, Any]:
     return {
-        "tracking_uri": registry.tracking_uri,
+        "tracking_uri": redact_url(registry.tracking_uri),
         "model_name": registry.model_name,
         "version": logged.version,
         "run_id": logged.run_id,

@@ -20,6 +20,7 @@ from checks import staleness
 from checks.evidence import ChampionEvidence
 from checks.result import Status
 from pipeline.config import ProjectConfig
+from pipeline.redact import redact_text, redact_url
 
 __all__ = ["ROW_HASHES_ARTIFACT", "TAG_DATA_FINGERPRINT", "champion_evidence", "collect_status", "print_status"]
 
@@ -76,9 +77,9 @@ def collect_status(
     status: dict[str, Any] = {
         "project": config.name,
         "model_name": config.mlflow.model_name,
-        "tracking_uri": config.tracking_uri,
+        "tracking_uri": redact_url(config.tracking_uri),
         "checked_at": now.isoformat(timespec="seconds"),
-        "data": {"source": dataset.source, "fingerprint": dataset.fingerprint, "rows": dataset.n_rows},
+        "data": {"source": redact_url(dataset.source), "fingerprint": dataset.fingerprint, "rows": dataset.n_rows},
         "champion": None,
         "staleness": [],
         "history": [
@@ -87,7 +88,8 @@ def collect_status(
                 "run_id": record.run_id,
                 "registered_at": record.registered_at.isoformat(timespec="seconds"),
                 "aliases": list(record.aliases),
-                "tags": {k: v for k, v in record.tags.items() if k.startswith("mlgate.")},
+                # (redacted: a run logged before mlgate redacted its tags may hold a password in mlgate.data_source)
+                "tags": {k: redact_text(v) for k, v in record.tags.items() if k.startswith("mlgate.")},
             }
             for record in history
         ],

@@ -113,7 +113,7 @@ def check_read_query(query: str) -> str:
         if following == "(" and _FORBIDDEN_FUNCTIONS.fullmatch(name):
             raise _refuse(f"function {name}() has side effects")
         if token.ttype in T.String.Single and "\\'" in token.value:
-            raise _refuse("a backslash before a quote in a string literal (write '' for a quote)")
+            raise _refuse("a backslash before a quote in a string literal, read differently by databases; write ''")
     text = str(statement).strip()
     return text[:-1].rstrip() if text.endswith(";") else text
 

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fixtures.postgres import german_credit_pg, postgres_server  # noqa: F401  (session fixtures, see there)
 from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parents[1]

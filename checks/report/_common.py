@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from checks.result import LAYERS, CheckResult, GateReport, Interval, Status
+from pipeline.redact import redact_url
 
 #: Most severe first: the order in which lists and tables show results.
 SEVERITY: tuple[Status, ...] = (
@@ -149,7 +150,7 @@ def run_facts(report: GateReport) -> list[tuple[str, str]]:
         source = model.get("threshold_source")
         facts.append(("threshold", f"{threshold:.4g}" + (f" ({source})" if source else "")))
     fingerprint = data.get("fingerprint")
-    facts.append(("data", data.get("source")))
+    facts.append(("data", redact_url(str(data["source"])) if data.get("source") else None))
     facts.append(("fingerprint", short_fingerprint(fingerprint)))
     if data.get("rows") is not None:
         facts.append(("rows", f"{data.get('rows')} rows × {data.get('columns', '?')} columns"))

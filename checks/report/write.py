@@ -14,6 +14,7 @@ from checks.report.junit import render_junit
 from checks.report.markdown import render_markdown
 from checks.result import GateReport
 from pipeline.errors import OutputError
+from pipeline.redact import redact_text
 
 __all__ = ["REPORT_FILES", "prepare_out_dir", "render_all", "write_reports"]
 
@@ -27,13 +28,19 @@ REPORT_FILES: dict[str, str] = {
 
 
 def render_all(report: GateReport) -> dict[str, str]:
-    """Every report kind rendered in memory (kind -> text), the same bytes that are logged and written."""
-    return {
+    """Every report kind rendered in memory (kind -> text), the same bytes that are logged and written.
+
+    Each text goes through :func:`pipeline.redact.redact_text` last: the data source and tracking URI are redacted
+    where they are recorded, and this makes sure no URL password or secret parameter quoted in any message
+    (a driver's error, a check's detail) reaches a report file either.
+    """
+    rendered = {
         "json": render_json(report),
         "markdown": render_markdown(report),
         "html": render_html(report),
         "junit": render_junit(report),
     }
+    return {kind: redact_text(text) for kind, text in rendered.items()}
 
 
 def _reason(exc: OSError) -> str:
