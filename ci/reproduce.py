@@ -2,7 +2,8 @@
 
 From the MLflow run it reads the logged config file (any ``*.toml`` artifact, preferring the one whose sha256
 matches the run's ``mlgate.config_sha256`` tag), the data fingerprint tag (``mlgate.data_fingerprint``), the
-logged metrics and the logged model (``mlgate_model/model.skops``, checked against ``mlgate.model_sha256``).
+logged metrics and the logged model (``mlgate_model/model.skops``, loaded only when the run's
+``mlgate.model_signature`` verifies with a trusted key for exactly those bytes and this run; otherwise exit 3).
 Then, on the project's current data (relative paths of the logged config resolve against the project folder):
 
 - ``reproducibility.reproduce_config``: the logged config is the one the run recorded (sha256);
@@ -35,6 +36,7 @@ __all__ = [
     "TAG_CONFIG_SHA256",
     "TAG_DATA_FINGERPRINT",
     "TAG_MODEL_SHA256",
+    "TAG_MODEL_SIGNATURE",
     "logged_metric",
     "reproduce",
 ]
@@ -44,6 +46,7 @@ LAYER = "reproducibility"
 TAG_DATA_FINGERPRINT = "mlgate.data_fingerprint"
 TAG_CONFIG_SHA256 = "mlgate.config_sha256"
 TAG_MODEL_SHA256 = "mlgate.model_sha256"
+TAG_MODEL_SIGNATURE = "mlgate.model_signature"
 MODEL_DIR, MODEL_FILE = "mlgate_model", "model.skops"
 _SKIP_DIRS = {MODEL_DIR, "model", "reports"}
 
@@ -66,6 +69,11 @@ def _mlflow_errors(action: str, uri: str) -> Iterator[None]:
 
 
 def _client(tracking_uri: str, registry_uri: str | None):
+    """The MLflow client, once the store is known to exist: reproduce only reads, it never creates a store."""
+    from pipeline.mlflow_store import prepare_sqlite_store
+
+    for uri in dict.fromkeys((tracking_uri, registry_uri or tracking_uri)):
+        prepare_sqlite_store(uri, create=False)  # missing or unfinished: one line, nothing created
     from mlflow import MlflowClient
 
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri or tracking_uri)
@@ -106,13 +114,20 @@ def logged_metric(logged: Mapping[str, float], name: str) -> float | None:
     return None
 
 
-def _load_logged_model(client, run_id: str, sha: str | None, dest: Path):
-    from pipeline.artifact import load_model
+def _load_logged_model(client, run_id: str, seal: str | None, dest: Path):
+    """The run's model, after its signature verified (trusted key, this run, these bytes); RegistryError if not."""
+    from pipeline.artifact import ArtifactError, load_model
 
-    if not sha:
-        raise MlgateError(f"run {run_id} has no {TAG_MODEL_SHA256} tag: its model was not logged by mlgate")
+    if not seal:
+        raise RegistryError(
+            f"run {run_id} has no {TAG_MODEL_SIGNATURE} tag: its model was logged by an mlgate older than model "
+            "signing (or not by mlgate) and an unsigned model is never loaded; re-run `mlgate run` to log a signed one"
+        )
     folder = Path(client.download_artifacts(run_id, MODEL_DIR, dst_path=str(dest)))
-    return load_model(folder / MODEL_FILE, expected_sha256=sha)
+    try:
+        return load_model(folder / MODEL_FILE, seal=seal, run_id=run_id)
+    except ArtifactError as exc:
+        raise RegistryError(f"run {run_id}: {exc}; refusing to load it") from exc
 
 
 def reproduce(
@@ -148,7 +163,7 @@ def reproduce(
             run = client.get_run(run_id)
             tags, logged_metrics = dict(run.data.tags), dict(run.data.metrics)
             config_file, config_sha = _download_config(client, run_id, tags.get(TAG_CONFIG_SHA256), work / "config")
-            model = _load_logged_model(client, run_id, tags.get(TAG_MODEL_SHA256), work / "model")
+            model = _load_logged_model(client, run_id, tags.get(TAG_MODEL_SIGNATURE), work / "model")
 
         recorded_sha = tags.get(TAG_CONFIG_SHA256)
         if recorded_sha is None:

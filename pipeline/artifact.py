@@ -1,17 +1,23 @@
-"""The model artifact format: a skops file plus a small JSON record of how to load it. Never pickle.
+"""The model artifact format: a skops file plus a small JSON record of how to use it. Never pickle.
 
-A saved model is two files side by side::
+A saved model is two files side by side, and a third once it is signed::
 
     model.skops       the fitted scikit-learn Pipeline, written with ``skops.io`` (a zip of JSON + .npy arrays)
     model.meta.json   {"format", "sha256", "trusted_types", "features", "numeric", "categorical", "threshold",
                        "positive_label", "sklearn_version", "skops_version", "numpy_version"}
+    model.sig.json    the signature record (see :mod:`pipeline.signing`), when the model comes from the registry
 
-skops refuses to instantiate a type it does not trust. The list of types the file needs beyond skops' own
-defaults is computed at save time (``skops.io.get_untrusted_types``), checked against an allow-list of module
-prefixes (:data:`ALLOWED_PREFIXES`: scikit-learn, numpy, scipy) and recorded in the meta file; a type outside
-the allow-list (a custom function, a third-party estimator) is refused at save time, so an artifact that could
-run foreign code on load is never written. Loading checks the file's sha256 *before* deserialising and then
-passes that explicit list to ``skops.io.load``; the bytes that were hashed are the bytes that are loaded.
+What a file may make skops build is decided HERE, never by the file: skops builds its own default-trusted
+types (scikit-learn estimator classes, numpy/scipy ufuncs, Python primitives and containers) and, beyond them,
+only the exact type names in :data:`ALLOWED_TYPES`. That tuple is what the estimators mlgate supports need
+(``tests/unit/test_artifact.py`` regenerates it from fitted models of each and fails when it drifts). A model
+needing anything else is refused at save time, before anything is logged, and at load time, before anything is
+built; the meta's ``trusted_types`` is informational only.
+
+Which bytes may be loaded at all is decided by a record the file's writer cannot change alone: either a
+signature made with mlgate's signing key (:func:`pipeline.signing.verify_seal`), or a sha256 the caller holds
+from its own memory (``save_model``'s return value in the same process). Both are checked on the very bytes
+that are then deserialised.
 
 Note: skops names the arrays inside the zip after object ids and stamps zip times, so saving the same fitted
 model twice gives two different files (and hashes). The sha256 identifies a file, not a model: compare
@@ -25,15 +31,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import MlgateError
+from pipeline.signing import SigningError, parse_seal, trusted_keys, verify_seal
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 __all__ = [
-    "ALLOWED_PREFIXES",
+    "ALLOWED_TYPES",
     "FORMAT",
     "ArtifactError",
     "file_sha256",
@@ -41,20 +51,32 @@ __all__ = [
     "load_model",
     "meta_path",
     "save_model",
+    "seal_path",
 ]
 
 FORMAT = "mlgate-model/1"
-#: Module prefixes a saved model may need beyond skops' built-in trusted types.
-ALLOWED_PREFIXES: tuple[str, ...] = ("sklearn.", "numpy.", "scipy.")
+#: The exact type names a model file may need beyond skops' default-trusted types. No function that could be
+#: called with arguments from the file. Tree / TreePredictor are not skops defaults because a crafted node array
+#: can crash the process; mlgate builds them only from files whose signature (or in-process sha256) verified.
+ALLOWED_TYPES: tuple[str, ...] = (
+    "numpy.dtype",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.tree._tree.Tree",
+)
 
 
 class ArtifactError(MlgateError):
-    """A model artifact cannot be written or loaded: untrusted types, hash mismatch, unreadable file."""
+    """A model artifact cannot be written or loaded: unsigned, untrusted types, hash mismatch, unreadable file."""
 
 
 def meta_path(path: Path) -> Path:
     """``model.skops`` -> ``model.meta.json``."""
-    return path.with_suffix(".meta.json")
+    return Path(path).with_suffix(".meta.json")
+
+
+def seal_path(path: Path) -> Path:
+    """``model.skops`` -> ``model.sig.json`` (the signature record)."""
+    return Path(path).with_suffix(".sig.json")
 
 
 def file_sha256(path: Path) -> str:
@@ -63,10 +85,6 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _refused(types: Iterable[str], allowed: Sequence[str]) -> list[str]:
-    return sorted(t for t in types if not any(t.startswith(prefix) for prefix in allowed))
 
 
 def _package_version(name: str) -> str | None:
@@ -89,6 +107,10 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(partial, path)
 
 
+def _outside(types: Sequence[str]) -> list[str]:
+    return sorted(set(types) - set(ALLOWED_TYPES))
+
+
 def save_model(
     model: Any,
     path: Path,
@@ -98,12 +120,11 @@ def save_model(
     categorical: Sequence[str] | None = None,
     threshold: float | None = None,
     positive_label: Any = None,
-    allowed_prefixes: Sequence[str] = ALLOWED_PREFIXES,
 ) -> str:
     """Write ``model`` to ``path`` with skops and its meta file next to it; return the file's sha256.
 
     ``features`` defaults to the model's ``feature_names_in_``. Raises :class:`ArtifactError` (and writes
-    nothing) when the model is not fitted or needs a type outside ``allowed_prefixes``.
+    nothing) when the model is not fitted, cannot be serialised, or needs a type outside :data:`ALLOWED_TYPES`.
     """
     import skops.io as sio
     from sklearn.exceptions import NotFittedError
@@ -114,13 +135,18 @@ def save_model(
         check_is_fitted(model)
     except (NotFittedError, TypeError) as exc:
         raise ArtifactError(f"{path}: refusing to save {type(model).__name__}: it is not a fitted estimator") from exc
-    data = sio.dumps(model)
-    trusted = sorted(sio.get_untrusted_types(data=data))
-    refused = _refused(trusted, allowed_prefixes)
+    try:
+        data = sio.dumps(model)
+        needed = sorted(sio.get_untrusted_types(data=data))
+    except Exception as exc:  # skops raises many kinds (and RecursionError on some scorer objects)
+        raise ArtifactError(
+            f"{path}: cannot serialise {type(model).__name__} with skops ({type(exc).__name__}: {exc})"
+        ) from exc
+    refused = _outside(needed)
     if refused:
         raise ArtifactError(
-            f"{path}: refusing to save a model that needs untrusted types {', '.join(refused)} "
-            f"(allowed module prefixes: {', '.join(allowed_prefixes)}); use scikit-learn/numpy/scipy objects only"
+            f"{path}: refusing to save a model that needs type {', '.join(refused)}, which is not in mlgate's "
+            f"allow-list ({', '.join(ALLOWED_TYPES)}); use the estimators mlgate supports"
         )
     if features is None and hasattr(model, "feature_names_in_"):
         features = [str(f) for f in model.feature_names_in_]
@@ -128,7 +154,7 @@ def save_model(
     meta = {
         "format": FORMAT,
         "sha256": sha,
-        "trusted_types": trusted,
+        "trusted_types": needed,  # informational: loading trusts ALLOWED_TYPES, never this list
         "features": None if features is None else [str(f) for f in features],
         "numeric": None if numeric is None else [str(f) for f in numeric],
         "categorical": None if categorical is None else [str(f) for f in categorical],
@@ -149,7 +175,7 @@ def save_model(
 
 
 def load_meta(path: Path) -> dict[str, Any]:
-    """Read the meta file that belongs to model file ``path``."""
+    """Read the meta file that belongs to model file ``path`` (descriptive: features, threshold, ...)."""
     source = meta_path(Path(path))
     try:
         meta = json.loads(source.read_text(encoding="utf-8"))
@@ -157,27 +183,71 @@ def load_meta(path: Path) -> dict[str, Any]:
         raise ArtifactError(f"{source}: meta file not found (save_model writes it next to the model)") from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArtifactError(f"{source}: not readable JSON ({exc})") from exc
-    if not isinstance(meta, dict) or "sha256" not in meta or "trusted_types" not in meta:
-        raise ArtifactError(f"{source}: expected a JSON object with 'sha256' and 'trusted_types'")
+    if not isinstance(meta, dict) or "sha256" not in meta:
+        raise ArtifactError(f"{source}: expected a JSON object with 'sha256'")
     return meta
+
+
+def _read_seal(path: Path) -> dict[str, Any]:
+    source = seal_path(path)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ArtifactError(
+            f"{path}: the model is not signed (no {source.name} beside it, no sha256 from an independent record); "
+            "refusing to load it - take models from the registry or a release bundle"
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{source}: cannot read the signature record ({exc})") from exc
+    try:
+        return parse_seal(text, source=str(source))
+    except SigningError as exc:
+        raise ArtifactError(str(exc)) from exc
+
+
+def _deserialise(path: Path, data: bytes) -> Any:
+    """skops, trusting exactly the allow-listed types this file needs; anything else refused before building."""
+    import skops.io as sio
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    try:
+        needed = set(sio.get_untrusted_types(data=data))  # audits the schema; constructs nothing
+    except Exception as exc:  # skops raises many kinds on a malformed file
+        raise ArtifactError(f"{path}: not a readable skops model file ({type(exc).__name__}: {exc})") from exc
+    refused = _outside(sorted(needed))
+    if refused:
+        raise ArtifactError(
+            f"{path}: refusing to load a model that needs type {', '.join(refused)}, which is not in mlgate's "
+            f"allow-list ({', '.join(ALLOWED_TYPES)})"
+        )
+    try:
+        return sio.loads(data, trusted=sorted(needed & set(ALLOWED_TYPES)))
+    except UntrustedTypesFoundException as exc:
+        raise ArtifactError(f"{path}: refusing to load a model that needs untrusted types: {exc}") from exc
+    except Exception as exc:  # skops raises many kinds on a malformed file
+        raise ArtifactError(f"{path}: not a readable skops model file ({type(exc).__name__}: {exc})") from exc
 
 
 def load_model(
     path: Path,
     *,
     expected_sha256: str | None = None,
-    trusted: list[str] | None = None,
-    allowed_prefixes: Sequence[str] = ALLOWED_PREFIXES,
+    seal: Any = None,
+    run_id: str | None = None,
+    model_name: str | None = None,
+    keys: Mapping[str, Ed25519PublicKey] | None = None,
 ) -> Any:
-    """Verify the sha256 of ``path``, then deserialise it with skops trusting exactly ``trusted``.
+    """Verify ``path``, then deserialise it with skops trusting only the allow-listed types it needs.
 
-    ``expected_sha256`` and ``trusted`` default to the values in the meta file next to the model (then the
-    meta file must exist and describe this very file). Pass ``expected_sha256`` from an independent record
-    (the registry, release.json) so that a file swapped together with its meta is still refused.
+    Verification, on the bytes that are then loaded, before any of them is deserialised:
+
+    * ``expected_sha256`` alone: the file's sha256 must equal it. Pass it only from a record the file's writer
+      cannot change (this process's memory of ``save_model``'s return value, or a sha256 whose signature you
+      verified), never from the meta file or an unsigned tag.
+    * otherwise the signature record ``seal`` (default: ``model.sig.json`` beside the file) must verify with
+      ``keys`` (default: :func:`pipeline.signing.trusted_keys`) and name this file's sha256 (the meta file's
+      too when it exists), and ``run_id`` / ``model_name`` when given. An unsigned file is refused.
     """
-    import skops.io as sio
-    from skops.io.exceptions import UntrustedTypesFoundException
-
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -186,28 +256,26 @@ def load_model(
     except OSError as exc:
         raise ArtifactError(f"{path}: cannot read model file ({exc.strerror})") from exc
     observed = hashlib.sha256(data).hexdigest()
-    meta = load_meta(path) if expected_sha256 is None or trusted is None else {}
-    expected = expected_sha256 if expected_sha256 is not None else meta["sha256"]
-    if observed != expected:
+    if expected_sha256 is not None and observed != expected_sha256:
         raise ArtifactError(
-            f"{path}: sha256 {observed} does not match the recorded sha256 {expected}; the model file was "
+            f"{path}: sha256 {observed} does not match the recorded sha256 {expected_sha256}; the model file was "
             "changed or corrupted after it was saved - download it again from the registry"
         )
-    if meta and meta["sha256"] != observed:
-        raise ArtifactError(
-            f"{meta_path(path)}: describes a file with sha256 {meta['sha256']}, not {path.name} ({observed}); "
-            "the meta file belongs to another model"
-        )
-    trusted_types = list(trusted if trusted is not None else meta["trusted_types"])
-    refused = _refused(trusted_types, allowed_prefixes)
-    if refused:
-        raise ArtifactError(
-            f"{path}: refusing to trust types {', '.join(refused)} "
-            f"(allowed module prefixes: {', '.join(allowed_prefixes)})"
-        )
-    try:
-        return sio.loads(data, trusted=trusted_types)
-    except UntrustedTypesFoundException as exc:
-        raise ArtifactError(f"{path}: the model needs types that are not in its trusted list: {exc}") from exc
-    except Exception as exc:  # skops raises many kinds on a malformed file
-        raise ArtifactError(f"{path}: not a readable skops model file ({type(exc).__name__}: {exc})") from exc
+    if expected_sha256 is None or seal is not None:
+        record = seal if seal is not None else _read_seal(path)
+        checks: dict[str, Any] = {"run_id": run_id} if run_id is not None else {}
+        if model_name is not None:
+            checks["model_name"] = model_name
+        if meta_path(path).is_file():
+            checks["meta_sha256"] = file_sha256(meta_path(path))
+        try:
+            verify_seal(
+                record,
+                model_sha256=observed,
+                keys=trusted_keys() if keys is None else keys,
+                source=str(path),
+                **checks,
+            )
+        except SigningError as exc:
+            raise ArtifactError(str(exc)) from exc
+    return _deserialise(path, data)

@@ -4,7 +4,10 @@ One candidate is one MLflow run (params, metrics, tags, config/lock/schema/repor
 as an MLflow sklearn model (skops serialisation, explicit trusted types) for MLflow's own tools, and in
 mlgate's artifact format (``mlgate_model/model.skops`` + ``model.meta.json``, see :mod:`pipeline.artifact`) so
 serving needs no mlflow. The model's sha256 is recorded as the tag ``mlgate.model_sha256`` on the run and on
-the model version, and every load re-checks it. Aliases carry state: ``challenger`` = the newest logged
+the model version (informational), and its signature (:mod:`pipeline.signing`: model and meta sha256, model
+name, run id, signed with mlgate's key) as ``mlgate.model_signature``. Every load verifies the signature against
+the downloaded bytes before deserialising them; an unsigned, foreign-signed or altered model is refused with a
+RegistryError (exit 3). Aliases carry state: ``challenger`` = the newest logged
 candidate, ``champion`` = the model serving builds from (stages are deprecated in MLflow 3).
 
 Crash safety:
@@ -35,7 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.artifact import file_sha256, load_meta, meta_path, save_model
+from pipeline.artifact import ArtifactError, file_sha256, load_meta, meta_path, save_model, seal_path
 from pipeline.artifact import load_model as load_artifact
 from pipeline.errors import MlgateError, RegistryError
 from pipeline.redact import redact_text, redact_url, url_secrets
@@ -65,7 +68,7 @@ if TYPE_CHECKING:
 __all__ = ["ChampionRecord", "LoggedModel", "PromotionRecord", "Registry", "VersionRecord"]
 
 MODEL_DIR, MODEL_FILE = "mlgate_model", "model.skops"
-TAG_SHA256 = "mlgate.model_sha256"
+TAG_SHA256, TAG_SIGNATURE = "mlgate.model_sha256", "mlgate.model_signature"
 TAG_PROMOTED_FROM, TAG_PROMOTED_AT = "mlgate.promoted_from", "mlgate.promoted_at"
 TAG_GATE_REPORT, TAG_ROLLED_BACK_AT = "mlgate.gate_report_sha256", "mlgate.rolled_back_at"
 
@@ -166,22 +169,37 @@ class Registry:
                 raise RegistryError(f"model '{self.model_name}' has no version {key}") from exc
             raise
 
-    def _download(self, found: ModelVersion, dest: Path) -> tuple[Path, str]:
-        """Download the version's mlgate_model folder into ``dest``; check it against the registry's sha256."""
-        sha = found.tags.get(TAG_SHA256)
-        if not sha:
+    def _download(self, found: ModelVersion, dest: Path) -> tuple[Path, str, str]:
+        """Download the version's mlgate_model folder into ``dest`` and verify its signature before any use.
+
+        Returns (model path, its verified sha256, the seal's JSON text). The seal must be made by a trusted key
+        and name this run, this model name and the downloaded model and meta files' sha256.
+        """
+        from pipeline.signing import SigningError, trusted_keys, verify_seal
+
+        where = f"version {found.version} of '{self.model_name}'"
+        seal = found.tags.get(TAG_SIGNATURE)
+        if not seal:
             raise RegistryError(
-                f"version {found.version} of '{self.model_name}' has no {TAG_SHA256} tag: it was not logged by mlgate"
+                f"{where} is not signed (no {TAG_SIGNATURE} tag): it was registered by an mlgate older than model "
+                "signing or outside mlgate, and an unsigned model is never loaded; delete the alias that points to "
+                "it in MLflow (or use a new store) and re-run `mlgate run` to register a signed model"
             )
+        keys = trusted_keys()  # a missing or unusable key file: SigningError, exit 2
+        try:  # key, signature, run and model name first; then the downloaded bytes against the signed statement
+            statement = verify_seal(seal, keys=keys, source=where, run_id=found.run_id, model_name=self.model_name)
+        except SigningError as exc:
+            raise RegistryError(f"{exc}; refusing to load the model") from exc
         folder = Path(self.client.download_artifacts(found.run_id, MODEL_DIR, dst_path=str(dest)))
         path = folder / MODEL_FILE
-        observed = file_sha256(path)
-        if observed != sha:
-            raise RegistryError(
-                f"version {found.version} of '{self.model_name}': downloaded {MODEL_FILE} has sha256 {observed}, "
-                f"the registry recorded {sha}; the artifact store was changed"
-            )
-        return path, sha
+        for file, field in ((path, "model_sha256"), (meta_path(path), "meta_sha256")):
+            observed = file_sha256(file) if file.is_file() else "(missing)"
+            if observed != statement.get(field):
+                raise RegistryError(
+                    f"{where}: downloaded {file.name} has sha256 {observed}, the registry recorded "
+                    f"{statement.get(field)} (signed); the artifact store was changed, refusing to load the model"
+                )
+        return path, statement["model_sha256"], seal
 
     # -- logging a candidate --------------------------------------------------------------------------------
 
@@ -207,25 +225,38 @@ class Registry:
         if missing:
             raise RegistryError(f"cannot log the candidate: artifact file {missing[0]} not found")
         workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="mlgate-candidate-"))
+        from pipeline.signing import load_signing_key, seal_text, sign_model
+
         staged = workdir / "staged" / MODEL_FILE
         sha = save_model(model, staged, **dict(model_meta))  # refuses untrusted types before anything is logged
-        trusted = list(load_meta(staged)["trusted_types"])
+        trusted = list(load_meta(staged)["trusted_types"])  # for MLflow's own sklearn flavour
+        key = load_signing_key(create=True)  # an unusable key is a one-line error before anything is logged
         with self._errors("creating the candidate run"):
             run_id = self.client.create_run(self._experiment_id(), tags={**tags, TAG_SHA256: sha}).info.run_id
+        seal = seal_text(
+            sign_model(
+                sha, meta_sha256=file_sha256(meta_path(staged)), model_name=self.model_name, run_id=run_id, key=key
+            )
+        )
         registered: str | None = None
         try:
             with self._errors(f"logging the candidate (run {run_id})"):
+                self.client.set_tag(run_id, TAG_SIGNATURE, seal)
                 self._log_run(run_id, params, metrics, artifacts, staged.parent)
                 # MLflow resolves models:/m-... through the GLOBAL tracking URI (a TODO in its sqlalchemy store).
                 with use_tracking_uri(self.tracking_uri):
                     mlflow_uri, model_id = self._log_sklearn(run_id, model, trusted, input_example)
                     self._ensure_registered_model()
                     created = self.client.create_model_version(
-                        self.model_name, mlflow_uri, run_id=run_id, tags={**tags, TAG_SHA256: sha}, model_id=model_id
+                        self.model_name,
+                        mlflow_uri,
+                        run_id=run_id,
+                        tags={**tags, TAG_SHA256: sha, TAG_SIGNATURE: seal},
+                        model_id=model_id,
                     )
                 registered = str(created.version)
                 self.client.set_registered_model_alias(self.model_name, CHALLENGER, registered)
-                local, _ = self._download(created, workdir / "downloaded")
+                local, _, _ = self._download(created, workdir / "downloaded")  # verifies the signed round trip
                 self.client.set_terminated(run_id, "FINISHED")
         except BaseException as exc:
             cleanup = self._abandon(run_id, registered)
@@ -373,19 +404,25 @@ class Registry:
         return sorted(records, key=lambda r: int(r.version), reverse=True)
 
     def load_model(self, version_or_alias: str) -> Any:
-        """The pipeline loaded back the way serving loads it: model.skops, registry sha256, trusted list."""
+        """The pipeline loaded back the way serving loads it: signature verified, then skops with the allow-list."""
         with self._errors(f"loading version {version_or_alias}"), tempfile.TemporaryDirectory() as scratch:
-            path, sha = self._download(self._version(version_or_alias), Path(scratch))
-            return load_artifact(path, expected_sha256=sha, trusted=list(load_meta(path)["trusted_types"]))
+            found = self._version(version_or_alias)
+            path, sha, _ = self._download(found, Path(scratch))
+            try:
+                return load_artifact(path, expected_sha256=sha)  # sha256 from the verified signature
+            except ArtifactError as exc:
+                raise RegistryError(f"version {found.version} of '{self.model_name}': {exc}") from exc
 
     def download_bundle(self, version_or_alias: str, dest: Path) -> Path:
-        """Copy model.skops + model.meta.json of a version into ``dest``; return the model file's path."""
+        """Copy model.skops, model.meta.json and the verified signature (model.sig.json) of a version into
+        ``dest``; return the model file's path."""
         dest = Path(dest)
         with self._errors(f"downloading version {version_or_alias}"), tempfile.TemporaryDirectory() as scratch:
-            path, _ = self._download(self._version(version_or_alias), Path(scratch))
+            path, _, seal = self._download(self._version(version_or_alias), Path(scratch))
             dest.mkdir(parents=True, exist_ok=True)
             for source in (path, meta_path(path)):
                 shutil.copy2(source, dest / source.name)
+            seal_path(dest / MODEL_FILE).write_text(seal + "\n", encoding="utf-8")
         return dest / MODEL_FILE
 
     # -- promotion ------------------------------------------------------------------------------------------

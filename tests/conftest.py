@@ -39,6 +39,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(getattr(pytest.mark, parts[0]))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def signing_key(tmp_path_factory: pytest.TempPathFactory):
+    """A model-signing key for the whole session (never the user's own), set in os.environ so that subprocesses
+    (retrains, ``python -m pipeline.serve``, the CLI) inherit it: MLGATE_SIGNING_KEY_FILE for the gated run and
+    the release tooling, MLGATE_TRUSTED_KEYS (its public half) for the serving app."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    from pipeline.signing import ENV_SIGNING_KEY_FILE, ENV_TRUSTED_KEYS, ENV_TRUSTED_KEYS_FILE, public_key_text
+
+    key = Ed25519PrivateKey.generate()
+    path = tmp_path_factory.mktemp("signing") / "signing-key.pem"
+    path.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    path.chmod(0o600)
+    names = (ENV_SIGNING_KEY_FILE, ENV_TRUSTED_KEYS, ENV_TRUSTED_KEYS_FILE)
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.pop(ENV_TRUSTED_KEYS_FILE, None)
+    os.environ[ENV_SIGNING_KEY_FILE] = str(path)
+    os.environ[ENV_TRUSTED_KEYS] = public_key_text(key.public_key())
+    yield key
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT

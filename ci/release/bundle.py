@@ -4,10 +4,12 @@
 
     bundle/
       model.skops       the fitted scikit-learn Pipeline, skops format (written by pipeline.artifact.save_model)
-      model.meta.json   sha256, trusted skops types, features, numeric, categorical, threshold, positive_label, ...
+      model.meta.json   sha256, features, numeric, categorical, threshold, positive_label, ...
       schema.yaml       the committed pandera schema
       release.json      model_name, model_version, run_id, data_fingerprint, gate_report_sha256, git_commit,
-                        created_at, model_sha256
+                        created_at, model_sha256, model_signature (the seal of pipeline.signing: model and
+                        meta sha256, model name and run id signed with mlgate's key; the serving app refuses the
+                        model unless it verifies with a public key given to the server from outside the bundle)
       golden.json       the golden set: feature rows and the offline positive-class probabilities, used by the
                         image smoke test to require bitwise-equal probabilities from the served model
 
@@ -65,20 +67,43 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _save_model(model: Any, path: Path, meta: Mapping[str, Any]) -> dict[str, Any]:
-    """Write model.skops + model.meta.json through pipeline.artifact (the one place that defines the format).
+def _save_model(model: Any, path: Path, meta: Mapping[str, Any], info: Mapping[str, Any]) -> dict[str, Any]:
+    """Write model.skops + model.meta.json through pipeline.artifact (the one place that defines the format) and
+    return the model's seal (pipeline.signing).
 
-    ``model`` may also be the path of an already saved model.skops (with its meta file beside it, e.g. as
-    downloaded from the registry): it is copied byte for byte, so its registry sha256 still holds.
+    ``model`` may also be the path of an already saved model.skops with its meta file and signature
+    (model.sig.json) beside it, as ``Registry.download_bundle`` writes them: both files are copied byte for
+    byte and the signature must verify with the trusted keys for exactly these bytes and ``info``'s run id and
+    model name. A fitted model object is saved and signed here with the signing key.
     """
     from pipeline import artifact
+    from pipeline.signing import SigningError, parse_seal, sign_model, trusted_keys, verify_seal
 
     if isinstance(model, Path):
         shutil.copy2(model, path)
         shutil.copy2(artifact.meta_path(model), artifact.meta_path(path))
-    else:
-        artifact.save_model(model, path, **dict(meta))
-    return json.loads(path.with_suffix(".meta.json").read_text())
+        source = artifact.seal_path(model)
+        try:
+            seal = parse_seal(source.read_text(encoding="utf-8"), source=str(source))
+            verify_seal(
+                seal,
+                keys=trusted_keys(),
+                source=str(model),
+                model_sha256=sha256_file(path),
+                meta_sha256=sha256_file(artifact.meta_path(path)),
+                run_id=info.get("run_id"),
+                model_name=info.get("model_name"),
+            )
+        except (OSError, SigningError) as exc:
+            raise ReleaseError(f"make_bundle: {exc}; take the model from the registry (download_bundle)") from exc
+        return seal
+    model_sha = artifact.save_model(model, path, **dict(meta))
+    return sign_model(
+        model_sha,
+        meta_sha256=sha256_file(artifact.meta_path(path)),
+        model_name=info.get("model_name"),
+        run_id=info.get("run_id"),
+    )
 
 
 def make_bundle(
@@ -111,7 +136,8 @@ def make_bundle(
     partial = dest.with_name(dest.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    written_meta = _save_model(model, partial / "model.skops", meta)
+    seal = _save_model(model, partial / "model.skops", meta, {k: _plain(v) for k, v in release_info.items()})
+    written_meta = json.loads((partial / "model.meta.json").read_text())
     model_sha = sha256_file(partial / "model.skops")
     if written_meta.get("sha256") not in (None, model_sha):
         raise ReleaseError(f"make_bundle: model.meta.json sha256 {written_meta.get('sha256')} != {model_sha}")
@@ -120,6 +146,7 @@ def make_bundle(
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "model_sha256": model_sha,
         **{k: _plain(v) for k, v in release_info.items()},
+        "model_signature": seal,
     }
     (partial / RELEASE_FILE).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     rows = [{str(k): _plain(v) for k, v in row.items()} for row in golden_X.to_dict(orient="records")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from ci.release.nginx import Upstream, nginx_pid, reload_nginx, start_nginx, sto
 from ci.release.podman import Podman
 from ci.release.registry import port_free
 from ci.release.smoke import http_json, run_container, wait_ready
+from pipeline.signing import ENV_TRUSTED_KEYS
 
 __all__ = [
     "DeployState",
@@ -127,7 +129,12 @@ def _start(podman: Podman, state: DeployState, image: str, *, role: str, ready_t
     """Start one replica on a fresh port and wait for /ready; a replica that never gets ready is removed."""
     port = _fresh_port(state)
     replica = Replica(name=f"mlgate-{state.deploy_id}-{port}", port=port, image=image, role=role)
-    run_container(podman, image, name=replica.name, port=port, labels={"io.mlgate.deploy": state.deploy_id})
+    # The image trusts the public keys baked into it at release; an operator's MLGATE_TRUSTED_KEYS replaces them
+    # (after a key rotation, or to pin trust independently of the image).
+    trusted = os.environ.get(ENV_TRUSTED_KEYS, "").strip()
+    env = {ENV_TRUSTED_KEYS: trusted} if trusted else None
+    labels = {"io.mlgate.deploy": state.deploy_id}
+    run_container(podman, image, name=replica.name, port=port, labels=labels, env=env)
     try:
         wait_ready(
             f"http://127.0.0.1:{port}", timeout=ready_timeout, alive=lambda: podman.container_running(replica.name)

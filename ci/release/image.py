@@ -1,8 +1,14 @@
 """Build, label, push, pull and inspect the serving image.
 
-The build context is assembled from four inputs: the pinned serving wheels (``uv export`` of uv.lock used as
+The build context is assembled from five inputs: the pinned serving wheels (``uv export`` of uv.lock used as
 constraints for the ``serve`` extra, downloaded once into the cache), the mlgate wheel (``uv build``), the
-release bundle and the Containerfile. The image installs everything offline (``pip --no-index``).
+release bundle, the trusted public keys and the Containerfile. The image installs everything offline
+(``pip --no-index``).
+
+The trusted public keys (``pipeline.signing.trusted_keys``: the public half of the release machine's signing
+key, plus ``MLGATE_TRUSTED_KEYS``) are baked into ``/etc/mlgate/trusted-keys``, OUTSIDE the bundle folder, and
+named by ``MLGATE_TRUSTED_KEYS_FILE``: the app loads the bundle's model only if its signature verifies with one
+of them. The bundle's signature is checked here too, so an image that could never become ready is not built.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 
 from ci.release.errors import ReleaseError
 from ci.release.podman import Podman, cache_root
+from pipeline.signing import SigningError, trusted_keys, trusted_keys_text, verify_seal
 
 __all__ = [
     "CONTAINERFILE",
@@ -39,6 +46,7 @@ __all__ = [
 
 CONTAINERFILE = Path(__file__).with_name("Containerfile")
 LABEL_PREFIX = "io.mlgate"
+TRUSTED_KEYS_FILE = "trusted-keys"  # build context trust/<this> -> /etc/mlgate/<this> in the image
 
 
 def _run(command: list[str], *, what: str, cwd: Path | None = None, timeout: float = 900) -> str:
@@ -115,8 +123,30 @@ def _link_tree(source: Path, dest: Path) -> None:
     shutil.copytree(source, dest, copy_function=link)
 
 
+def _trust(bundle_dir: Path) -> str:
+    """The trusted public keys as text, after checking that the bundle's model signature verifies with them."""
+    from ci.release.bundle import read_release, sha256_file
+
+    info = read_release(bundle_dir)
+    try:
+        keys = trusted_keys()
+        verify_seal(
+            info.get("model_signature"),
+            keys=keys,
+            source=str(bundle_dir / "model.skops"),
+            model_sha256=sha256_file(bundle_dir / "model.skops"),
+            meta_sha256=sha256_file(bundle_dir / "model.meta.json"),
+            run_id=info.get("run_id"),
+            model_name=info.get("model_name"),
+        )
+    except (OSError, SigningError) as exc:
+        raise ReleaseError(f"release refused: {exc}; rebuild the bundle from the registry") from exc
+    return trusted_keys_text(keys)
+
+
 def build_context(project_root: Path, *, bundle_dir: Path, dest: Path) -> Path:
-    """Assemble the build context: Containerfile, wheels/, app/ (the mlgate wheel), bundle/."""
+    """Assemble the build context: Containerfile, wheels/, app/ (the mlgate wheel), bundle/, trust/."""
+    trust = _trust(bundle_dir)
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
@@ -128,6 +158,8 @@ def build_context(project_root: Path, *, bundle_dir: Path, dest: Path) -> Path:
         cwd=project_root,
     )
     shutil.copytree(bundle_dir, dest / "bundle")
+    (dest / "trust").mkdir()
+    (dest / "trust" / TRUSTED_KEYS_FILE).write_text(trust, encoding="ascii")
     shutil.copy2(CONTAINERFILE, dest / "Containerfile")
     return dest
 

@@ -74,13 +74,18 @@ def run_container(
     port: int,
     host: str = "127.0.0.1",
     labels: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> str:
-    """Start the image detached on the host network, the app bound to ``host:port``; return the container name."""
+    """Start the image detached on the host network, the app bound to ``host:port``; return the container name.
+
+    ``env`` sets variables in the container (``MLGATE_TRUSTED_KEYS`` replaces the image's baked trusted keys).
+    """
     podman.remove_container(name)
     label_args = [arg for key, value in (labels or {}).items() for arg in ("--label", f"{key}={value}")]
+    env_args = [arg for key, value in (env or {}).items() for arg in ("--env", f"{key}={value}")]
     podman.run(
         "run", "--detach", "--name", name, "--network", "host", "--read-only", "--tmpfs", "/tmp",
-        "--label", "io.mlgate.role=serving", *label_args, image, "--host", host, "--port", str(port),
+        "--label", "io.mlgate.role=serving", *label_args, *env_args, image, "--host", host, "--port", str(port),
     )  # fmt: skip
     return name
 

@@ -3,20 +3,24 @@
 A bundle is a folder::
 
     model.skops       the fitted scikit-learn Pipeline (skops format, never pickle)
-    model.meta.json   {"sha256", "trusted_types", "features", "numeric", "categorical", "threshold",
-                       "positive_label", "sklearn_version"} (written by ``pipeline.artifact.save_model``)
+    model.meta.json   {"sha256", "features", "numeric", "categorical", "threshold", "positive_label",
+                       "sklearn_version", ...} (written by ``pipeline.artifact.save_model``)
     schema.yaml       the committed pandera schema: the request models are generated from it
     release.json      {"model_name", "model_version", "run_id", "data_fingerprint", "gate_report_sha256",
-                       "git_commit", "created_at", "model_sha256"}
+                       "git_commit", "created_at", "model_sha256", "model_signature"}
 
 :func:`read_bundle` reads the three small files (cheap, used by ``create_app`` to build typed routes);
-:func:`load_model` hashes ``model.skops``, refuses it unless the hash equals release.json's ``model_sha256``
-(the registry's record) and the meta's ``sha256``, and only then deserialises it through
-``pipeline.artifact.load_model`` with the explicit trusted-types list.
+:func:`load_model` hashes ``model.skops`` and refuses it, before deserialising anything, unless release.json's
+``model_signature`` was made by a key the server trusts (``MLGATE_TRUSTED_KEYS`` or ``MLGATE_TRUSTED_KEYS_FILE``,
+from outside the bundle; see :mod:`pipeline.signing`) and names this file's sha256, the meta file's sha256 as
+read by :func:`read_bundle`, release.json's run id and model name. Everything in the bundle can be rewritten
+by whoever can write the bundle; the signature cannot. Then ``pipeline.artifact.load_model`` builds it with
+skops and mlgate's fixed type allow-list.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +31,14 @@ import yaml
 from pipeline.artifact import file_sha256
 from pipeline.artifact import load_model as load_artifact
 from pipeline.errors import MlgateError
+from pipeline.schema_file import parse_schema_yaml, read_schema_text
 from pipeline.serve.models import ColumnSpec, column_specs
+from pipeline.signing import SigningError, trusted_keys, verify_seal
 
 __all__ = ["BundleError", "BundleInfo", "file_sha256", "load_model", "read_bundle"]
 
 MODEL_FILE, META_FILE, SCHEMA_FILE, RELEASE_FILE = "model.skops", "model.meta.json", "schema.yaml", "release.json"
-_META_KEYS = ("sha256", "trusted_types", "features", "threshold", "positive_label")
+_META_KEYS = ("sha256", "features", "threshold", "positive_label")  # trusted_types: informational, ignored
 _RELEASE_KEYS = ("model_name", "model_version", "model_sha256")
 
 
@@ -48,6 +54,7 @@ class BundleInfo:
     meta: dict[str, Any]
     release: dict[str, Any]
     specs: tuple[ColumnSpec, ...]
+    meta_sha256: str = ""  # of the model.meta.json bytes ``meta`` was parsed from
 
     @property
     def features(self) -> list[str]:
@@ -62,9 +69,11 @@ class BundleInfo:
         return self.root / MODEL_FILE
 
 
-def _read_json(path: Path, required: tuple[str, ...]) -> dict[str, Any]:
+def _read_json(path: Path, required: tuple[str, ...]) -> tuple[dict[str, Any], str]:
+    """The JSON object in ``path`` and the sha256 of the bytes it was parsed from."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        data = json.loads(raw.decode("utf-8"))
     except FileNotFoundError as exc:
         raise BundleError(f"{path}: file not found (a release bundle needs {path.name})") from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -74,7 +83,7 @@ def _read_json(path: Path, required: tuple[str, ...]) -> dict[str, Any]:
     missing = [key for key in required if key not in data]
     if missing:
         raise BundleError(f"{path}: missing key '{missing[0]}' (required: {', '.join(required)})")
-    return data
+    return data, hashlib.sha256(raw).hexdigest()
 
 
 def read_bundle(root: str | Path) -> BundleInfo:
@@ -82,8 +91,8 @@ def read_bundle(root: str | Path) -> BundleInfo:
     root = Path(root)
     if not root.is_dir():
         raise BundleError(f"{root}: bundle folder not found")
-    meta = _read_json(root / META_FILE, _META_KEYS)
-    release = _read_json(root / RELEASE_FILE, _RELEASE_KEYS)
+    meta, meta_sha256 = _read_json(root / META_FILE, _META_KEYS)
+    release, _ = _read_json(root / RELEASE_FILE, _RELEASE_KEYS)
     features = meta["features"]
     if not isinstance(features, list) or not features or not all(isinstance(f, str) for f in features):
         raise BundleError(f"{root / META_FILE}: 'features' must be a non-empty list of column names")
@@ -92,7 +101,7 @@ def read_bundle(root: str | Path) -> BundleInfo:
         raise BundleError(f"{root / META_FILE}: 'threshold' must be a number in [0, 1], got {threshold!r}")
     schema_path = root / SCHEMA_FILE
     try:
-        schema = yaml.safe_load(schema_path.read_text(encoding="utf-8"))
+        schema = parse_schema_yaml(read_schema_text(schema_path), schema_path)  # bounded: size, aliases, depth
     except FileNotFoundError as exc:
         raise BundleError(f"{schema_path}: file not found (a release bundle needs {SCHEMA_FILE})") from exc
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -100,11 +109,15 @@ def read_bundle(root: str | Path) -> BundleInfo:
     specs = column_specs(schema, features, source=str(schema_path))
     if not (root / MODEL_FILE).is_file():
         raise BundleError(f"{root / MODEL_FILE}: file not found (a release bundle needs {MODEL_FILE})")
-    return BundleInfo(root, meta, release, tuple(specs))
+    return BundleInfo(root, meta, release, tuple(specs), meta_sha256)
 
 
 def load_model(info: BundleInfo) -> Any:
-    """Verify ``model.skops`` against release.json and the meta, then deserialise it (skops, trusted types)."""
+    """Verify ``model.skops``'s signature with the server's trusted keys, then deserialise it (skops, allow-list).
+
+    Raises BundleError (one line) for a file that does not match release.json or the meta, an unsigned bundle,
+    a signature by another key or for other bytes; ArtifactError when skops refuses the verified file.
+    """
     path = info.model_path
     try:
         observed = file_sha256(path)
@@ -121,4 +134,22 @@ def load_model(info: BundleInfo) -> Any:
             f"{path}: sha256 {observed} does not match model.meta.json sha256 {info.meta['sha256']}; "
             "the bundle mixes files from different releases"
         )
-    return load_artifact(path, expected_sha256=recorded, trusted=list(info.meta["trusted_types"]))
+    seal = info.release.get("model_signature")
+    if seal is None:
+        raise BundleError(
+            f"{info.root / RELEASE_FILE}: no 'model_signature': the bundle is unsigned (made by an mlgate older "
+            f"than model signing, or not by mlgate); refusing to load {MODEL_FILE} - rebuild it with `mlgate release`"
+        )
+    try:
+        verify_seal(
+            seal,
+            keys=trusted_keys(include_signing_key=False),  # public keys only, from outside the bundle
+            source=str(path),
+            model_sha256=observed,
+            meta_sha256=info.meta_sha256,
+            run_id=info.release.get("run_id"),
+            model_name=info.release["model_name"],
+        )
+    except SigningError as exc:
+        raise BundleError(f"{exc}; refusing to load it") from exc
+    return load_artifact(path, expected_sha256=observed)  # observed = the sha256 the signature names

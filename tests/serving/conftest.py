@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 
 from pipeline.artifact import save_model
+from pipeline.signing import sign_model
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "schemas" / "german_credit.schema.yaml"
@@ -48,7 +49,7 @@ def _sha256(path: Path) -> str:
 
 
 def write_bundle(dest: Path, pipeline: Any, *, features, numeric, categorical, threshold: float) -> Path:
-    """Write model.skops, model.meta.json, schema.yaml and release.json into ``dest``."""
+    """Write model.skops, model.meta.json, schema.yaml and release.json (signed) into ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
     model_path = dest / "model.skops"
     save_model(
@@ -71,6 +72,12 @@ def write_bundle(dest: Path, pipeline: Any, *, features, numeric, categorical, t
         "created_at": "2026-01-01T00:00:00Z",
         "model_sha256": _sha256(model_path),
     }
+    release["model_signature"] = sign_model(  # with the session's key (tests/conftest.py): the app trusts it
+        release["model_sha256"],
+        meta_sha256=_sha256(dest / "model.meta.json"),
+        model_name=release["model_name"],
+        run_id=release["run_id"],
+    )
     (dest / "release.json").write_text(json.dumps(release, indent=2))
     return dest
 
