@@ -41,6 +41,15 @@ err_console = Console(stderr=True)
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Project config file.")]
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Folder for the report files.")]
 DEFAULT_CONFIG = Path("mlgate.toml")
+LockTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        min=0.0,
+        help="Seconds to wait while another mlgate command holds the store lock (0: fail at once).",
+    ),
+]
+DEFAULT_LOCK_TIMEOUT_S = 300.0  # pipeline.store_lock.DEFAULT_LOCK_TIMEOUT_S (not imported: keep --help light)
 
 
 def _config(path: Path):
@@ -96,10 +105,11 @@ def run(
     out: OutOption = Path("reports"),
     register: Annotated[bool, typer.Option(help="Log and register the candidate in MLflow.")] = True,
     promote: Annotated[bool, typer.Option(help="Move 'champion' to the candidate when every gate passes.")] = True,
+    lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT_S,
 ) -> None:
     """Run the whole gated pipeline and write report.json, report.md, report.html and junit.xml to OUT."""
     project = _config(config)
-    result = _run_with_progress(project, register=register, promote=promote, out=out)
+    result = _run_with_progress(project, register=register, promote=promote, out=out, lock_timeout_s=lock_timeout)
     raise typer.Exit(_show(result.report, result.paths))
 
 
@@ -166,12 +176,13 @@ def rollback(
     config: ConfigOption = DEFAULT_CONFIG,
     workdir: WorkdirOption = None,
     registry_only: Annotated[bool, typer.Option(help="Leave a running deployment as it is.")] = False,
+    lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT_S,
 ) -> None:
     """Move 'champion' back to the previous champion, and serving back to the previous image when deployed."""
     from ci.registration import rollback_release
 
     project = _config(config)
-    out_console.print(rollback_release(project))
+    out_console.print(rollback_release(project, lock_timeout_s=lock_timeout))
     state_dir = _workdir(project, workdir, "deploy")
     if not registry_only and (state_dir / "deploy" / "state.json").exists():
         from ci.release.deploy import rollback as rollback_serving
@@ -188,6 +199,7 @@ def release(
     ),
     workdir: WorkdirOption = None,
     promote: Annotated[bool, typer.Option(help="Move 'champion' to the version once parity holds.")] = True,
+    lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT_S,
 ) -> None:
     """Build, push, pull and parity-test the serving image of a gated model; refuses a report that did not pass."""
     from checks.report import print_summary
@@ -195,7 +207,11 @@ def release(
 
     project = _config(config)
     result, final, paths = release_from_report(
-        project, report_path=report, workdir=_workdir(project, workdir, "release"), promote=promote
+        project,
+        report_path=report,
+        workdir=_workdir(project, workdir, "release"),
+        promote=promote,
+        lock_timeout_s=lock_timeout,
     )
     print_summary(final, out_console)
     out_console.print(f"image: {result.image}@{result.digest}")

@@ -169,15 +169,19 @@ def run_pipeline(
     on_stage: StageHook | None = None,
     registry_factory: Callable[[ProjectConfig], Any] | None = None,
     out: Path | None = None,
+    lock_timeout_s: float | None = None,
 ) -> GatedRun:
     """Run the gated pipeline for ``layers``; register (and maybe promote) the candidate when ``register``.
 
     With ``out``, the report files are written there, and always BEFORE the champion alias moves: the folder
     is checked first (before any work), the reports are written, then logged, then the promotion happens.
     Raises MlgateError subclasses for bad input before anything is written.
+    A registering run holds the store lock (:mod:`pipeline.store_lock`) from before it reads the champion until
+    after the promotion, waiting up to ``lock_timeout_s`` (default 300 s) for another run holding it.
     """
     from checks.report import prepare_out_dir
     from checks.schema import load_schema
+    from pipeline.store_lock import DEFAULT_LOCK_TIMEOUT_S, store_lock
 
     if out is not None:
         prepare_out_dir(out, keep=False)  # an unusable --out is a usage error, found before any work is done
@@ -195,7 +199,9 @@ def run_pipeline(
     candidate = None
     registry = None
     logged = None
-    with tempfile.TemporaryDirectory(prefix="mlgate-") as scratch:
+    timeout = DEFAULT_LOCK_TIMEOUT_S if lock_timeout_s is None else lock_timeout_s
+    lock = store_lock(config, enabled=register, timeout_s=timeout, on_wait=on_stage)
+    with lock, tempfile.TemporaryDirectory(prefix="mlgate-") as scratch:
         if model_layers or register:
             with clock.stage("train"):
                 candidate = train_candidate(config, data, random_state=config.model.random_state)

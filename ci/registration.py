@@ -45,11 +45,12 @@ def make_registry(config: ProjectConfig) -> Registry:
 
 
 def store_exists(config: ProjectConfig) -> bool:
-    """False for a sqlite store whose file does not exist yet (reading must not create it)."""
-    uri = config.tracking_uri
-    if uri.startswith("sqlite:///"):
-        return Path(uri[len("sqlite:///") :]).is_file()
-    return True
+    """Whether there is a store to read: False for a sqlite store whose file does not exist yet, or that an
+    interrupted first run left unfinished and empty (the next run rebuilds it). Reading never creates one."""
+    from pipeline.mlflow_store import StoreState, store_state
+
+    nothing = {StoreState.ABSENT, StoreState.INTERRUPTED}
+    return not any(store_state(uri) in nothing for uri in {config.tracking_uri, config.registry_uri})
 
 
 def champion_evidence(registry: Registry, config: ProjectConfig, *, with_model: bool = True) -> ChampionEvidence | None:
@@ -281,8 +282,17 @@ def finish_registration(
     return report, rendered, paths
 
 
-def rollback_release(config: ProjectConfig) -> str:
-    """Move ``champion`` back to the previous champion; a running deployment follows (when there is one)."""
+def rollback_release(config: ProjectConfig, *, lock_timeout_s: float | None = None) -> str:
+    """Move ``champion`` back to the previous champion; a running deployment follows (when there is one).
+
+    Holds the store lock (:mod:`pipeline.store_lock`) like a gated run, so a rollback never interleaves with a
+    promotion. A missing store is refused before anything (even the lock folder) is created.
+    """
+    from pipeline.store_lock import DEFAULT_LOCK_TIMEOUT_S, store_lock
+
     registry = make_registry(config)
-    demoted, restored = registry.rollback()
+    registry.open()
+    timeout = DEFAULT_LOCK_TIMEOUT_S if lock_timeout_s is None else lock_timeout_s
+    with store_lock(config, timeout_s=timeout):
+        demoted, restored = registry.rollback()
     return f"champion of '{registry.model_name}' moved back from version {demoted} to version {restored}"

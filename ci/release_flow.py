@@ -94,39 +94,53 @@ def build_release_bundle(config: ProjectConfig, report: dict[str, Any], report_s
 
 
 def release_from_report(
-    config: ProjectConfig, *, report_path: Path, workdir: Path, promote: bool = True, out: Path | None = None
+    config: ProjectConfig,
+    *,
+    report_path: Path,
+    workdir: Path,
+    promote: bool = True,
+    out: Path | None = None,
+    lock_timeout_s: float | None = None,
 ) -> tuple[Any, GateReport, dict[str, Path]]:
-    """Run the whole release; return (ReleaseResult, the report with the parity check, written paths)."""
+    """Run the whole release; return (ReleaseResult, the report with the parity check, written paths).
+
+    From reading the champion to promoting, the release holds the store lock (:mod:`pipeline.store_lock`), as a
+    gated run does, waiting up to ``lock_timeout_s`` (default 300 s). A missing store is refused first.
+    """
     from checks.report import write_reports
     from ci.release.publish import release
+    from pipeline.store_lock import DEFAULT_LOCK_TIMEOUT_S, store_lock
 
     report, raw = _read_report(report_path)
     report_sha = hashlib.sha256(raw).hexdigest()
+    registry = make_registry(config)
+    registry.open()  # no store: one line before anything is built or written (a release never creates one)
     workdir.mkdir(parents=True, exist_ok=True)
     bundle = build_release_bundle(config, report, report_sha, workdir / "bundle")
     result = release(config, report_path=report_path, bundle_dir=bundle, workdir=workdir)
 
     section = report["run"]["registry"]
     version = str(section["version"])
-    registry = make_registry(config)
     gate = GateReport.from_dict(report)
-    champion = registry.champion()
-    already = champion is not None and champion.version == version
-    promoted = bool(promote and not already)
-    parity = result.parity_check()
-    will_promote = promoted and not parity.blocks
-    registry_section = {**section, "promoted": will_promote or already}
-    if will_promote:
-        registry_section.update(promoted_by="mlgate release", champion_after=version)
-    run = {
-        **gate.run,
-        "registry": registry_section,
-        "release": {**result.to_dict(), "gate_report_sha256": report_sha, "promoted": will_promote},
-    }
-    final = GateReport.collect([*gate.results, parity], run=run, artifacts=gate.artifacts)
-    paths = write_reports(final, out or report_path.parent / "release")
-    registry.log_artifacts(section["run_id"], paths, folder="release")
-    registry.set_version_tags(version, {"mlgate.image": result.image, "mlgate.image_digest": result.digest})
-    if will_promote and final.passed:
-        registry.promote(version, gate_report_sha256=report_sha)
+    timeout = DEFAULT_LOCK_TIMEOUT_S if lock_timeout_s is None else lock_timeout_s
+    with store_lock(config, timeout_s=timeout):
+        champion = registry.champion()
+        already = champion is not None and champion.version == version
+        promoted = bool(promote and not already)
+        parity = result.parity_check()
+        will_promote = promoted and not parity.blocks
+        registry_section = {**section, "promoted": will_promote or already}
+        if will_promote:
+            registry_section.update(promoted_by="mlgate release", champion_after=version)
+        run = {
+            **gate.run,
+            "registry": registry_section,
+            "release": {**result.to_dict(), "gate_report_sha256": report_sha, "promoted": will_promote},
+        }
+        final = GateReport.collect([*gate.results, parity], run=run, artifacts=gate.artifacts)
+        paths = write_reports(final, out or report_path.parent / "release")
+        registry.log_artifacts(section["run_id"], paths, folder="release")
+        registry.set_version_tags(version, {"mlgate.image": result.image, "mlgate.image_digest": result.digest})
+        if will_promote and final.passed:
+            registry.promote(version, gate_report_sha256=report_sha)
     return result, final, paths

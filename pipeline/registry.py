@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.artifact import ArtifactError, file_sha256, load_meta, meta_path, save_model, seal_path
 from pipeline.artifact import load_model as load_artifact
 from pipeline.errors import MlgateError, RegistryError
+from pipeline.mlflow_store import check_artifact_location, check_pinned_location, prepare_sqlite_store
 from pipeline.redact import redact_text, redact_url, url_secrets
 from pipeline.registry_records import (
     CHALLENGER,
@@ -126,20 +127,43 @@ class Registry:
 
     @property
     def client(self) -> MlflowClient:
+        """The MLflow client on an existing, complete store: reading never creates a store (see :meth:`open`)."""
+        return self.open()
+
+    def open(self, *, create: bool = False) -> MlflowClient:
+        """Check the store(s), then open the MLflow client (once).
+
+        A missing or unfinished sqlite store raises RegistryError ("no MLflow store at <path>; run `mlgate run`
+        first") unless ``create``: only logging a candidate creates one, atomically (:mod:`pipeline.mlflow_store`).
+        """
         if self._cached_client is None:
             for uri in dict.fromkeys((self.tracking_uri, self.registry_uri)):
                 check_reachable(uri)
             with self._errors("opening the MLflow store"):
+                for uri in dict.fromkeys((self.tracking_uri, self.registry_uri)):
+                    prepare_sqlite_store(uri, create=create, artifact_root=self.artifact_location)
                 from mlflow import MlflowClient
 
                 self._cached_client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
         return self._cached_client
 
     def _experiment_id(self) -> str:
+        """The experiment's id, created (pinned to ``artifact_location``) when missing; an existing experiment
+        pinned to another location than the configured one is refused (ConfigError) rather than logged to."""
+        from mlflow.exceptions import MlflowException
+
         found = self.client.get_experiment_by_name(self.experiment)
-        if found is not None:
-            return found.experiment_id
-        return self.client.create_experiment(self.experiment, artifact_location=self.artifact_location)
+        if found is None:
+            try:
+                return self.client.create_experiment(self.experiment, artifact_location=self.artifact_location)
+            except MlflowException as exc:  # created by another process in between
+                if getattr(exc, "error_code", None) != "RESOURCE_ALREADY_EXISTS":
+                    raise
+                found = self.client.get_experiment_by_name(self.experiment)
+                if found is None:
+                    raise
+        check_pinned_location(self.experiment, found.artifact_location, self.artifact_location)
+        return found.experiment_id
 
     def _alias(self, alias: str) -> ModelVersion | None:
         """The version ``alias`` points to; None when the alias or the registered model does not exist."""
@@ -224,6 +248,8 @@ class Registry:
         missing = [f"{key}: {path}" for key, path in artifacts.items() if not Path(path).is_file()]
         if missing:
             raise RegistryError(f"cannot log the candidate: artifact file {missing[0]} not found")
+        if self.artifact_location is not None:  # a config problem: refused before any store, experiment or run
+            check_artifact_location(self.artifact_location)
         workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="mlgate-candidate-"))
         from pipeline.signing import load_signing_key, seal_text, sign_model
 
@@ -232,6 +258,7 @@ class Registry:
         trusted = list(load_meta(staged)["trusted_types"])  # for MLflow's own sklearn flavour
         key = load_signing_key(create=True)  # an unusable key is a one-line error before anything is logged
         with self._errors("creating the candidate run"):
+            self.open(create=True)  # the first run creates the store (atomically)
             run_id = self.client.create_run(self._experiment_id(), tags={**tags, TAG_SHA256: sha}).info.run_id
         seal = seal_text(
             sign_model(
@@ -316,7 +343,11 @@ class Registry:
         except MlflowException as exc:
             if not is_not_found(exc):
                 raise
-            self.client.create_registered_model(self.model_name)
+            try:
+                self.client.create_registered_model(self.model_name)
+            except MlflowException as again:  # created by another process in between
+                if getattr(again, "error_code", None) != "RESOURCE_ALREADY_EXISTS":
+                    raise
 
     def _abandon(self, run_id: str, registered: str | None) -> str:
         """Best effort after a failed log: delete the version, mark the run FAILED; say what happened."""

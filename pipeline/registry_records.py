@@ -150,7 +150,10 @@ def is_not_found(exc: BaseException) -> bool:
 
 
 def check_reachable(uri: str) -> None:
-    """Fail fast with a clear message: an http server that refuses connections, a sqlite folder we cannot create."""
+    """Fail fast with a clear message when an http tracking server refuses connections.
+
+    (A sqlite store is checked, and created only by a run, in :func:`pipeline.mlflow_store.prepare_sqlite_store`.)
+    """
     parsed = urlparse(uri)
     if parsed.scheme in {"http", "https"}:
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
@@ -160,12 +163,4 @@ def check_reachable(uri: str) -> None:
             raise RegistryError(
                 f"the MLflow tracking server {redact_url(uri)} is unreachable ({exc.strerror or exc}); "
                 "start it or set MLGATE_TRACKING_URI / mlflow.tracking_uri"
-            ) from exc
-    elif parsed.scheme == "sqlite" and uri.startswith("sqlite:///") and ":memory:" not in uri:
-        folder = Path(uri[len("sqlite:///") :]).parent
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise RegistryError(
-                f"the MLflow store {redact_url(uri)} is unusable: cannot create folder {folder} ({exc.strerror})"
             ) from exc

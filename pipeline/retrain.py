@@ -13,6 +13,13 @@ runs exactly the gated run's training sequence (:func:`pipeline.candidate.load_d
 config file's own: ``mlgate reproduce`` retrains from a run's logged config, downloaded to a temporary
 folder, on the project's data. Exit codes: 0 written, 2 a known error (config, data, training), printed
 as one line on stderr.
+
+The child never outlives the gated run that started it, even when that run is killed with SIGKILL: the
+parent passes the read end of a pipe (``--parent-pipe FD``) whose write end only it holds; a thread in the
+child blocks reading it, and when the parent dies, for any reason, the kernel closes the write end, the read
+returns end-of-file and the child exits at once (exit 125). An interrupted parent (Ctrl-C) kills the child
+before it re-raises, and a timed-out child is killed. No ``preexec_fn`` (unsafe in a threaded parent) and no
+polling are needed, and it works wherever pipes do.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,11 +41,13 @@ from pipeline.config import ProjectConfig, load_config
 from pipeline.errors import MlgateError
 
 __all__ = [
+    "PARENT_GONE_EXIT",
     "PROBA_FILE",
     "RETRAIN_JSON",
     "THREAD_VARIABLES",
     "RetrainOutput",
     "child_thread_count",
+    "exit_with_parent",
     "main",
     "read_output",
     "retrain",
@@ -50,6 +60,8 @@ PROBA_FILE = "proba_test.npy"
 RETRAIN_JSON = "retrain.json"
 #: Environment variables that set the native thread pools' size in a child process.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+#: Exit code of a child whose parent died (nobody reads it: the parent is gone).
+PARENT_GONE_EXIT = 125
 
 
 @dataclass(frozen=True)
@@ -163,10 +175,18 @@ def retrain_in_fresh_process(
         command = [sys.executable, "-m", "pipeline.retrain", "--config", str(config_path), "--out", str(out)]
         if root is not None:
             command += ["--root", str(root)]
+        lifeline, keep = os.pipe()  # the child reads `lifeline`; `keep` closes when this process dies
         try:
-            done = subprocess.run(command, env=child_env, capture_output=True, text=True, timeout=timeout_s)
+            command += ["--parent-pipe", str(lifeline)]
+            # (subprocess.run kills the child on any exception here, KeyboardInterrupt included, and on timeout)
+            done = subprocess.run(
+                command, env=child_env, capture_output=True, text=True, timeout=timeout_s, pass_fds=(lifeline,)
+            )
         except subprocess.TimeoutExpired as exc:
             raise MlgateError(f"retrain of {config_path} did not finish within {timeout_s:g} s") from exc
+        finally:
+            os.close(lifeline)
+            os.close(keep)
         if done.returncode != 0:
             lines = [line for line in done.stderr.splitlines() if line.strip()]
             last = lines[-1] if lines else "(no output)"
@@ -174,12 +194,38 @@ def retrain_in_fresh_process(
         return read_output(out)
 
 
+def exit_with_parent(fd: int) -> threading.Thread:
+    """Watch the pipe ``fd`` from the parent in a daemon thread; exit this process the moment it closes.
+
+    The parent never writes to it, so a read returns only at end-of-file: when every write end is closed, which
+    happens when the parent exits or is killed (SIGKILL included).
+    """
+
+    def watch() -> None:
+        try:
+            while os.read(fd, 1):
+                pass
+        except OSError:
+            pass
+        try:  # (stderr is a pipe to the dead parent: writing may fail)
+            print("pipeline.retrain: error: the parent process is gone; stopping", file=sys.stderr, flush=True)
+        finally:
+            os._exit(PARENT_GONE_EXIT)
+
+    thread = threading.Thread(target=watch, name="mlgate-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.retrain", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, type=Path, help="Project config file.")
     parser.add_argument("--out", required=True, type=Path, help="Folder for proba_test.npy and retrain.json.")
     parser.add_argument("--root", type=Path, default=None, help="Resolve relative config paths against this.")
+    parser.add_argument("--parent-pipe", type=int, default=None, help="Exit when this pipe closes (the parent died).")
     args = parser.parse_args(argv)
+    if args.parent_pipe is not None:
+        exit_with_parent(args.parent_pipe)
     try:
         config = load_config(args.config)
         if args.root is not None:

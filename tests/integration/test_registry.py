@@ -26,7 +26,9 @@ EXPERIMENT = "registry-tests"
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     root = tmp_path_factory.mktemp("mlflow")
-    return f"sqlite:///{root}/mlflow.db", (root / "artifacts").as_uri()
+    uri = f"sqlite:///{root}/mlflow.db"
+    Registry(uri, experiment=EXPERIMENT, model_name="fixture").open(create=True)  # reading never creates a store
+    return uri, (root / "artifacts").as_uri()
 
 
 @pytest.fixture(scope="module")
@@ -300,7 +302,15 @@ def test_an_unusable_sqlite_path_gives_a_clear_message(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a folder")
     registry = Registry(f"sqlite:///{tmp_path}/file/mlflow.db", experiment="x", model_name="m")
     with pytest.raises(RegistryError, match=r"MLflow store sqlite:///.*/file/mlflow\.db is unusable: cannot create"):
-        registry.champion()
+        registry.open(create=True)
+
+
+def test_reading_a_missing_store_refuses_and_creates_nothing(tmp_path: Path) -> None:
+    registry = Registry(f"sqlite:///{tmp_path}/mlruns/mlflow.db", experiment="x", model_name="m")
+    for read in (registry.champion, registry.history, registry.rollback, lambda: registry.load_model("1")):
+        with pytest.raises(RegistryError, match=r"^no MLflow store at .*/mlruns/mlflow\.db; run `mlgate run` first$"):
+            read()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_from_config_resolves_relative_paths(project_copy: Path, monkeypatch) -> None:
