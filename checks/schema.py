@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-import yaml
 from pandera.engines import pandas_engine
 from pandera.errors import SchemaErrorReason, SchemaErrors
 
 from checks.result import CheckResult, Status
 from checks.schema_infer import infer_for_config, infer_schema, load_prepared, schema_yaml
 from pipeline.errors import SchemaFileError
+from pipeline.schema_file import read_schema_file, validate_schema
 
 if TYPE_CHECKING:
     from checks.evidence import Evidence
@@ -39,25 +39,14 @@ _FRAME_CHECKS = {"column_in_dataframe": "missing", "column_in_schema": "unexpect
 
 
 def load_schema(path: Path) -> pa.DataFrameSchema:
-    """Read a committed pandera YAML schema; every problem is a one-line :class:`SchemaFileError`."""
+    """Read a committed pandera YAML schema; every problem is a one-line :class:`SchemaFileError`.
+
+    The file is read bounded and validated strictly first (:mod:`pipeline.schema_file`): pandera's reader
+    ignores unknown keys and misspelled checks, so a typo would silently disable the check it meant.
+    """
     path = Path(path)
-    hint = "propose one with `mlgate schema infer --out <file>`, review it and commit it"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise SchemaFileError(f"{path}: schema file not found; {hint}") from exc
-    except UnicodeDecodeError as exc:
-        raise SchemaFileError(f"{path}: schema file is not UTF-8 text") from exc
-    except OSError as exc:
-        raise SchemaFileError(f"{path}: cannot read schema file ({exc.strerror})") from exc
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
-        raise SchemaFileError(f"{path}: schema file is not valid YAML{line}") from exc
-    if not isinstance(raw, dict) or not isinstance(raw.get("columns"), dict) or not raw["columns"]:
-        raise SchemaFileError(f"{path}: not a pandera schema: expected a mapping with a non-empty 'columns' key")
+    text, raw = read_schema_file(path)
+    validate_schema(raw, path)
     try:
         schema = pa.DataFrameSchema.from_yaml(text)
     except Exception as exc:  # pandera raises TypeError/ValueError/KeyError/SchemaInitError for bad content

@@ -5,7 +5,9 @@ They must stay fast: nothing heavy is imported at module level, and neither hook
 mlflow (``check-data`` needs pandas and pandera, nothing else).
 
 Exit codes: 0 clean · 1 a data file fails its schema · 2 a user error (bad config, missing or invalid schema
-file, unreadable data), printed as one line ``mlgate: <message>`` on stderr, never a traceback.
+file, unreadable data), printed as one line ``mlgate: <message>`` on stderr, never a traceback. Both hooks
+validate the schema file strictly (:mod:`pipeline.schema_file`): a misspelled check is an error, not a check
+that silently never runs.
 """
 
 from __future__ import annotations
@@ -30,11 +32,14 @@ def _error(message: str) -> None:
 
 
 def check_config(path: Path) -> list[str]:
-    """Problems with one config file: invalid content, or a schema file / data file that does not exist.
+    """Problems with one config file: invalid content, a schema file that does not exist or fails the strict
+    schema-file check (unknown keys or checks, bad values: :mod:`pipeline.schema_file`), a missing data file.
 
     Raises :class:`~pipeline.errors.ConfigError` when the file itself is missing or invalid.
     """
     from pipeline.config import load_config
+    from pipeline.errors import SchemaFileError
+    from pipeline.schema_file import load_schema_file
 
     config = load_config(path)
     problems = []
@@ -43,6 +48,11 @@ def check_config(path: Path) -> list[str]:
             f"{path}: schema file '{config.schema_file}' (key 'schema') not found at {config.schema_path}; "
             "propose one with `mlgate schema infer --out <file>`"
         )
+    else:
+        try:
+            load_schema_file(config.schema_path)
+        except SchemaFileError as exc:
+            problems.append(str(exc))
     if config.data.resolved_format != "sql" and not Path(config.data_source).is_file():
         problems.append(
             f"{path}: data file '{config.data.source}' (key 'data.source') not found at {config.data_source}"

@@ -43,6 +43,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from pipeline.errors import SchemaFileError
+from pipeline.schema_file import ColumnFile, validate_schema
 
 __all__ = [
     "BATCH_TOO_LARGE",
@@ -62,9 +63,6 @@ _BOUNDS = {
     "less_than": "lt",
     "less_than_or_equal_to": "le",
 }
-_ALIASES = {"gt": "greater_than", "ge": "greater_than_or_equal_to", "lt": "less_than", "le": "less_than_or_equal_to"}
-_COLUMN_KEYS = {"dtype", "nullable", "checks", "unique", "coerce", "required", "regex", "description", "title"}
-_COLUMN_KEYS |= {"metadata", "drop_invalid_rows", "default", "name"}
 
 
 class SchemaTranslationError(SchemaFileError):
@@ -102,40 +100,35 @@ def _kind(dtype: object, column: str, source: str) -> Literal["int", "float", "s
     )
 
 
-def _column_checks(spec: dict[str, Any]) -> dict[str, Any]:
-    """The column's checks: pandera >= 0.20 writes them as keys of the column, older versions under ``checks``."""
-    checks = {k: v for k, v in spec.items() if k not in _COLUMN_KEYS}
-    nested = spec.get("checks") or {}
-    if isinstance(nested, dict):
-        checks.update(nested)
-    return checks
-
-
-def _column_spec(name: str, spec: dict[str, Any], source: str) -> ColumnSpec:
-    kind = _kind(spec.get("dtype", "object"), name, source)
-    fields: dict[str, Any] = {"name": name, "kind": kind, "nullable": bool(spec.get("nullable", False))}
+def _column_spec(column: ColumnFile, source: str) -> ColumnSpec:
+    """The request field for one validated schema column (checks already normalised: aliases resolved)."""
+    name = column.name
+    kind = _kind(column.dtype or "object", name, source)
+    fields: dict[str, Any] = {"name": name, "kind": kind, "nullable": column.nullable}
     bounds: list[tuple[str, float]] = []
-    for check, value in _column_checks(spec).items():
-        check = _ALIASES.get(check, check)
-        if check in _BOUNDS and kind in {"int", "float"}:
-            bounds.append((_BOUNDS[check], float(value)))
-        elif check == "in_range" and kind in {"int", "float"}:
-            low, high = value["min_value"], value["max_value"]
-            bounds.append(("ge" if value.get("include_min", True) else "gt", float(low)))
-            bounds.append(("le" if value.get("include_max", True) else "lt", float(high)))
-        elif check == "isin":
-            fields["allowed"] = tuple(value)
-        elif check == "equal_to":
-            fields["allowed"] = (value,)
-        elif check == "notin":
-            fields["forbidden"] = tuple(value)
-        elif check == "str_length" and kind == "str":
-            fields["min_length"], fields["max_length"] = value.get("min_value"), value.get("max_value")
-        elif check == "str_matches" and kind == "str":
-            fields["pattern"] = value if isinstance(value, str) else value["pattern"]
+    for check in column.checks:
+        params = check.params
+        if check.name in _BOUNDS and kind in {"int", "float"}:
+            bounds.append((_BOUNDS[check.name], float(params.get("min_value", params.get("max_value")))))
+        elif check.name == "in_range" and kind in {"int", "float"}:
+            bounds.append(("ge" if params["include_min"] else "gt", float(params["min_value"])))
+            bounds.append(("le" if params["include_max"] else "lt", float(params["max_value"])))
+        elif check.name == "isin":
+            fields["allowed"] = tuple(params["allowed_values"])
+        elif check.name == "equal_to":
+            fields["allowed"] = (params["value"],)
+        elif check.name == "notin":
+            fields["forbidden"] = tuple(params["forbidden_values"])
+        elif check.name == "str_length" and kind == "str":
+            exact = params.get("exact_value")
+            fields["min_length"] = params.get("min_value", exact)
+            fields["max_length"] = params.get("max_value", exact)
+        elif check.name == "str_matches" and kind == "str":
+            fields["pattern"] = params["pattern"]
         else:
+            shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
             raise SchemaTranslationError(
-                f"{source}: column '{name}' has check {check!r} ({value!r}) that the serving app cannot "
+                f"{source}: column '{name}' has check {check.name!r} ({shown}) that the serving app cannot "
                 "enforce on a request; supported: isin, notin, equal_to, in_range, greater_than[_or_equal_to], "
                 "less_than[_or_equal_to], str_length, str_matches"
             )
@@ -144,16 +137,22 @@ def _column_spec(name: str, spec: dict[str, Any], source: str) -> ColumnSpec:
 
 
 def column_specs(schema: dict[str, Any], features: list[str], *, source: str = "schema.yaml") -> list[ColumnSpec]:
-    """The request fields for ``features`` (in that order) from a parsed pandera YAML schema."""
+    """The request fields for ``features`` (in that order) from a parsed pandera YAML schema.
+
+    The schema is validated strictly first (:func:`pipeline.schema_file.validate_schema`): an unknown key or
+    check, a missing option or a bad value refuses the bundle at start-up (:class:`SchemaFileError`, one line
+    naming the file and key) instead of serving without the check the file meant.
+    """
     columns = schema.get("columns") if isinstance(schema, dict) else None
     if not isinstance(columns, dict):
         raise SchemaTranslationError(f"{source}: not a pandera DataFrameSchema YAML (no 'columns' mapping)")
-    missing = [f for f in features if f not in columns]
+    validated = validate_schema(schema, source)
+    missing = [f for f in features if f not in validated.columns]
     if missing:
         raise SchemaTranslationError(
             f"{source}: model feature '{missing[0]}' is not a column of the schema (schema columns: {sorted(columns)})"
         )
-    return [_column_spec(name, columns[name] or {}, source) for name in features]
+    return [_column_spec(validated.columns[name], source) for name in features]
 
 
 def _not_in(forbidden: tuple[Any, ...]):

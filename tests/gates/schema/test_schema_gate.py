@@ -225,7 +225,10 @@ def test_validate_does_not_change_the_callers_frame(frame: pd.DataFrame, schema)
         ("columns: [unclosed", r"schema file is not valid YAML at line 1"),
         ("- a\n- b\n", r"not a pandera schema: expected a mapping with a non-empty 'columns' key"),
         ("schema_type: dataframe\ncolumns: {}\n", r"non-empty 'columns' key"),
-        ("schema_type: dataframe\ncolumns:\n  age:\n    dtype: no_such_type\n", r"not a valid pandera schema: "),
+        (
+            "schema_type: dataframe\ncolumns:\n  age:\n    dtype: no_such_type\n",
+            r"columns\.age\.dtype: unknown dtype 'no_such_type'",
+        ),
         ("\xff\xfe", r"not UTF-8 text"),
     ],
 )
