@@ -11,7 +11,8 @@
 # password (scram-sha-256); the server listens on 127.0.0.1 only.
 # PostgreSQL refuses to run as root: as root the server runs as the `postgres` system user (created when
 # missing), so DIR must be reachable by it (a folder under /tmp, not under a private home or pytest's tmp).
-# Every wait is bounded (30 s). Binaries: the newest /usr/lib/postgresql/*/bin, or $PG_BINDIR.
+# Every wait is bounded (30 s). Binaries: the newest /usr/lib/postgresql/*/bin, or $PG_BINDIR. A free port is
+# picked with $PYTHON (default python3).
 set -euo pipefail
 
 usage() { echo "usage: $0 start|stop|url DIR [ROLE] [DB]" >&2; exit 2; }
@@ -32,7 +33,7 @@ as_server() {  # run a command as the user the server runs as
 }
 
 free_port() {
-  python3 - <<'EOF'
+  "${PYTHON:-python3}" - <<'EOF'
 import socket
 with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
