@@ -210,6 +210,10 @@ def test_bad_urls(
 LIVE_CASES = [
     pytest.param("DROP TABLE credit", {}, REFUSED.format(what="DROP statement"), id="live-drop-table"),
     pytest.param("DELETE FROM credit", {}, REFUSED.format(what="DELETE statement"), id="live-delete"),
+    pytest.param("UPDATE credit SET age = 0", {}, REFUSED.format(what="UPDATE statement"), id="live-update"),
+    pytest.param(
+        "INSERT INTO credit SELECT * FROM credit", {}, REFUSED.format(what="INSERT statement"), id="live-insert"
+    ),
     pytest.param(
         "SELECT * FROM credit; DROP TABLE credit",
         {},
@@ -280,6 +284,10 @@ def test_live_postgres_wrong_password(run_cli, project_copy: Path, german_credit
 SQLITE_CASES = [
     pytest.param("DROP TABLE credit", {}, REFUSED.format(what="DROP statement"), id="sqlite-drop-table"),
     pytest.param("DELETE FROM credit", {}, REFUSED.format(what="DELETE statement"), id="sqlite-delete"),
+    pytest.param("UPDATE credit SET age = 0", {}, REFUSED.format(what="UPDATE statement"), id="sqlite-update"),
+    pytest.param(
+        "INSERT INTO credit SELECT * FROM credit", {}, REFUSED.format(what="INSERT statement"), id="sqlite-insert"
+    ),
     pytest.param(
         "SELECT * FROM credit; DELETE FROM credit",
         {},
