@@ -45,6 +45,7 @@ def build(work: Path) -> tuple[Path, str, list[dict]]:
     from pipeline.artifact import file_sha256, save_model
     from pipeline.candidate import load_data, train_candidate
     from pipeline.config import load_config
+    from pipeline.signing import sign_model
 
     config = load_config(ROOT / "mlgate.toml")
     data = load_data(config)
@@ -63,6 +64,8 @@ def build(work: Path) -> tuple[Path, str, list[dict]]:
     )
     shutil.copy2(config.schema_path, bundle / "schema.yaml")
     release = {"model_name": "german-credit", "model_version": "bench", "run_id": None, "model_sha256": sha}
+    meta_sha = file_sha256(bundle / "model.meta.json")  # signed with this machine's key; the server trusts it (below)
+    release["model_signature"] = sign_model(sha, meta_sha256=meta_sha, model_name="german-credit", run_id=None)
     (bundle / "release.json").write_text(json.dumps(release))
     assert file_sha256(bundle / "model.skops") == sha
 
@@ -162,11 +165,14 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from pipeline.signing import ENV_TRUSTED_KEYS, trusted_keys, trusted_keys_text
+
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mlgate-bench-serving-") as tmp, ExitStack() as stack:
         work = Path(tmp)
         bundle, model_uri, rows = build(work)
         env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}"}
+        env[ENV_TRUSTED_KEYS] = trusted_keys_text(trusted_keys())  # the signing key's public half
         # mlflow starts `uvicorn` from PATH: make it the virtualenv's
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         mlgate_port, mlflow_port = _free_port(), _free_port()

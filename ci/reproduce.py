@@ -125,7 +125,7 @@ def _load_logged_model(client, run_id: str, seal: str | None, dest: Path):
         )
     folder = Path(client.download_artifacts(run_id, MODEL_DIR, dst_path=str(dest)))
     try:
-        return load_model(folder / MODEL_FILE, seal=seal, run_id=run_id)
+        return load_model(folder / MODEL_FILE, seal=seal, run_id=run_id, name=f"{MODEL_DIR}/{MODEL_FILE}")
     except ArtifactError as exc:
         raise RegistryError(f"run {run_id}: {exc}; refusing to load it") from exc
 

@@ -205,7 +205,7 @@ def _read_seal(path: Path) -> dict[str, Any]:
         raise ArtifactError(str(exc)) from exc
 
 
-def _deserialise(path: Path, data: bytes) -> Any:
+def _deserialise(path: Path | str, data: bytes) -> Any:
     """skops, trusting exactly the allow-listed types this file needs; anything else refused before building."""
     import skops.io as sio
     from skops.io.exceptions import UntrustedTypesFoundException
@@ -236,6 +236,7 @@ def load_model(
     run_id: str | None = None,
     model_name: str | None = None,
     keys: Mapping[str, Ed25519PublicKey] | None = None,
+    name: str | None = None,
 ) -> Any:
     """Verify ``path``, then deserialise it with skops trusting only the allow-listed types it needs.
 
@@ -247,8 +248,11 @@ def load_model(
     * otherwise the signature record ``seal`` (default: ``model.sig.json`` beside the file) must verify with
       ``keys`` (default: :func:`pipeline.signing.trusted_keys`) and name this file's sha256 (the meta file's
       too when it exists), and ``run_id`` / ``model_name`` when given. An unsigned file is refused.
+
+    ``name`` names the file in messages (default: its path; a registry download names it by its artifact path).
     """
     path = Path(path)
+    label = name or str(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError as exc:
@@ -258,7 +262,7 @@ def load_model(
     observed = hashlib.sha256(data).hexdigest()
     if expected_sha256 is not None and observed != expected_sha256:
         raise ArtifactError(
-            f"{path}: sha256 {observed} does not match the recorded sha256 {expected_sha256}; the model file was "
+            f"{label}: sha256 {observed} does not match the recorded sha256 {expected_sha256}; the model file was "
             "changed or corrupted after it was saved - download it again from the registry"
         )
     if expected_sha256 is None or seal is not None:
@@ -273,9 +277,9 @@ def load_model(
                 record,
                 model_sha256=observed,
                 keys=trusted_keys() if keys is None else keys,
-                source=str(path),
+                source=label,
                 **checks,
             )
         except SigningError as exc:
             raise ArtifactError(str(exc)) from exc
-    return _deserialise(path, data)
+    return _deserialise(label, data)

@@ -440,7 +440,7 @@ class Registry:
             found = self._version(version_or_alias)
             path, sha, _ = self._download(found, Path(scratch))
             try:
-                return load_artifact(path, expected_sha256=sha)  # sha256 from the verified signature
+                return load_artifact(path, expected_sha256=sha, name=f"{MODEL_DIR}/{MODEL_FILE}")  # sha: signed
             except ArtifactError as exc:
                 raise RegistryError(f"version {found.version} of '{self.model_name}': {exc}") from exc
 
