@@ -240,7 +240,13 @@ def _forget_engine(uri: str) -> None:
 
 
 def _fsync(path: Path, *, folder: bool = False) -> None:
-    descriptor = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if folder else 0))
+    """Flush ``path`` (a file, or a folder's entries) to disk; a folder that cannot be opened (Windows) is skipped."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if folder else 0))
+    except OSError:
+        if folder:
+            return
+        raise
     try:
         os.fsync(descriptor)
     finally:

@@ -12,6 +12,9 @@ candidate, ``champion`` = the model serving builds from (stages are deprecated i
 
 Crash safety:
 
+* The store: a new sqlite store is created (by :meth:`Registry.log_candidate` only, never by a reader) in a
+  temporary file and moved into place once MLflow's migrations completed, and an artifact location MLflow could
+  not write to is refused before any store, experiment or run exists (:mod:`pipeline.mlflow_store`).
 * ``log_candidate`` registers the version only after everything else is logged; if any step fails it deletes
   the version it created, marks the run FAILED and raises :class:`RegistryError`. A process killed between
   registering and the ``challenger`` alias leaves a version no alias points to: harmless, nothing reads it.

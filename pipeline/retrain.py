@@ -177,10 +177,13 @@ def retrain_in_fresh_process(
             command += ["--root", str(root)]
         lifeline, keep = os.pipe()  # the child reads `lifeline`; `keep` closes when this process dies
         try:
-            command += ["--parent-pipe", str(lifeline)]
+            passed: tuple[int, ...] = ()
+            if os.name == "posix":  # (pass_fds is POSIX only)
+                command += ["--parent-pipe", str(lifeline)]
+                passed = (lifeline,)
             # (subprocess.run kills the child on any exception here, KeyboardInterrupt included, and on timeout)
             done = subprocess.run(
-                command, env=child_env, capture_output=True, text=True, timeout=timeout_s, pass_fds=(lifeline,)
+                command, env=child_env, capture_output=True, text=True, timeout=timeout_s, pass_fds=passed
             )
         except subprocess.TimeoutExpired as exc:
             raise MlgateError(f"retrain of {config_path} did not finish within {timeout_s:g} s") from exc

@@ -297,3 +297,27 @@ def test_the_cli_default_lock_timeout_is_the_library_default() -> None:
     from ci import cli
 
     assert cli.DEFAULT_LOCK_TIMEOUT_S == DEFAULT_LOCK_TIMEOUT_S
+
+
+# -- the retrain child never outlives its parent (the real kills are in tests/integration/test_store_safety.py) --
+
+CHILD = """
+import sys, time
+from pipeline.retrain import exit_with_parent
+exit_with_parent(int(sys.argv[1]))
+print("watching", flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_retrain_child_exits_when_its_parent_end_of_the_pipe_closes() -> None:
+    from pipeline.retrain import PARENT_GONE_EXIT
+
+    lifeline, keep = os.pipe()
+    command = [sys.executable, "-c", CHILD, str(lifeline)]
+    with subprocess.Popen(command, cwd=REPO, pass_fds=(lifeline,), stdout=subprocess.PIPE, text=True) as child:
+        os.close(lifeline)
+        assert child.stdout is not None and child.stdout.readline().strip() == "watching"
+        assert child.poll() is None  # alive while the parent's end is open
+        os.close(keep)  # what the kernel does when the parent dies, SIGKILL included
+        assert child.wait(timeout=10) == PARENT_GONE_EXIT
