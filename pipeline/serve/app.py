@@ -8,6 +8,11 @@ mismatch, unreadable file, untrusted type) the process keeps serving: ``/health`
 Routes: ``POST /predict`` (one record, or ``{"records": [...]}``), ``GET /health``, ``GET /ready``,
 ``GET /model``, ``GET /metrics`` (Prometheus). Every rejected input gets a 4xx with a ``detail``; only a bug
 gives a 500, and that is logged with its traceback.
+
+The ``/predict`` body is read by :mod:`pipeline.serve.body`, not by FastAPI: bounded (byte limit, a pre-scan
+that bounds what the parse allocates, nesting depth), strict (duplicate keys, non-UTF-8, wrong content type are
+refused) and answered with at most ``max_errors`` (20) errors plus ``errors_total``. The request schema in the
+OpenAPI document is still the generated one (``openapi_extra``).
 """
 
 import logging
@@ -22,17 +27,22 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipeline.errors import MlgateError
+from pipeline.serve.body import BodyLimits, BodyRejected, clean_errors, read_body, screen_keys, validate_body
 from pipeline.serve.loader import BundleInfo, file_sha256, load_model, read_bundle
 from pipeline.serve.metrics import CONTENT_TYPE_LATEST, MetricsMiddleware, ServingMetrics
-from pipeline.serve.models import BATCH_TOO_LARGE, BatchPredictResponse, ColumnSpec, PredictResponse, build_models
+from pipeline.serve.models import ApiModels, BatchPredictResponse, ColumnSpec, PredictResponse, build_models
 
 __all__ = ["DEFAULT_MAX_BATCH", "DEFAULT_MAX_BODY_BYTES", "create_app"]
 
 DEFAULT_MAX_BATCH = 10_000
-DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+#: 10,000 German credit records are 1.7 MB of JSON; the pre-scan in pipeline.serve.body bounds what a body of
+#: this size can allocate (see benchmarks/bench_api_limits.py for the measured peak per request).
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+MAX_ERRORS = 20
 
 _ROUTES = frozenset({"/predict", "/health", "/ready", "/model", "/metrics"})
 log = logging.getLogger("pipeline.serve")
@@ -40,6 +50,19 @@ log = logging.getLogger("pipeline.serve")
 
 class Detail(BaseModel):
     detail: str
+
+
+class ErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Invalid(BaseModel):
+    """A 422: the first errors (at most 20) and how many there are in all."""
+
+    detail: list[ErrorItem]
+    errors_total: int
 
 
 class Status(BaseModel):
@@ -123,21 +146,6 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
 
-def _clean_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """FastAPI's error list without echoed inputs, the union tag dropped from ``loc`` ("body", "age")."""
-    cleaned = []
-    for error in errors:
-        loc = list(error.get("loc", ()))
-        if len(loc) > 1 and loc[0] == "body" and loc[1] in {"record", "batch"}:
-            del loc[1]
-        message = error.get("msg", "invalid value")
-        if error.get("type") == "json_invalid":
-            reason = (error.get("ctx") or {}).get("error")
-            message = f"{message}: {reason}" if reason else message
-        cleaned.append({"loc": loc, "msg": message, "type": error.get("type", "value_error")})
-    return cleaned
-
-
 def _column(values: list[Any], spec: ColumnSpec) -> pd.Series:
     """One request column with the dtype the model was fitted on; a missing value is NaN, never None.
 
@@ -157,6 +165,51 @@ def _predict_frame(records: list[BaseModel], specs: tuple[ColumnSpec, ...]) -> p
     return pd.DataFrame(columns, columns=[spec.name for spec in specs])
 
 
+def _add_error_handlers(app: FastAPI, metrics: ServingMetrics) -> None:
+    """Every refusal answers ``{"detail": ...}`` (422s add ``errors_total``); a bug is a logged 500."""
+
+    @app.exception_handler(BodyRejected)
+    async def _rejected(request: Request, exc: BodyRejected) -> JSONResponse:
+        metrics.validation_failures.labels(route="/predict", kind="too_large" if exc.status == 413 else "invalid").inc()
+        content: dict[str, Any] = {"detail": exc.detail}
+        if isinstance(exc.detail, list):
+            content["errors_total"] = exc.total
+        return JSONResponse(content, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:  # routes other than /predict
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        metrics.validation_failures.labels(route=route, kind="invalid").inc()
+        errors = list(exc.errors())
+        return JSONResponse({"detail": clean_errors(errors[:MAX_ERRORS]), "errors_total": len(errors)}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"detail": f"internal error ({type(exc).__name__}); see the server log"}, 500)
+
+
+def _document_request_body(app: FastAPI, api: ApiModels) -> dict[str, Any]:
+    """The OpenAPI ``requestBody`` of ``/predict`` (the body is read by pipeline.serve.body, not by a FastAPI
+    parameter, so FastAPI would not document it): the generated schema, and its models added to the document's
+    components."""
+    schema = api.body_adapter.json_schema(ref_template="#/components/schemas/{model}")
+    models = schema.pop("$defs", {})
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            generate().setdefault("components", {}).setdefault("schemas", {}).update(models)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return {"content": {"application/json": {"schema": {**schema, "title": "Body"}}}, "required": True}
+
+
 def create_app(
     bundle_dir: str | Path,
     *,
@@ -170,6 +223,7 @@ def create_app(
     """
     info: BundleInfo = read_bundle(bundle_dir)
     api = build_models(list(info.specs), max_batch=max_batch)
+    limits = BodyLimits(frozenset(s.name for s in info.specs), max_batch, max_errors=MAX_ERRORS)
     metrics = ServingMetrics()
     loaded = _Loaded()
     features, threshold = info.features, info.threshold
@@ -206,29 +260,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes, metrics=metrics)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        errors = list(exc.errors())
-        too_large = next((e for e in errors if e.get("type") == BATCH_TOO_LARGE), None)
-        if too_large is not None:
-            metrics.validation_failures.labels(route=route, kind="too_large").inc()
-            return JSONResponse({"detail": too_large["msg"]}, status_code=413)
-        metrics.validation_failures.labels(route=route, kind="invalid").inc()
-        return JSONResponse({"detail": _clean_errors(errors)}, status_code=422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail = exc.detail
-        if exc.status_code == 400 and detail == "There was an error parsing the body":  # FastAPI's words
-            detail = "the request body could not be read as JSON text (is it UTF-8?)"
-            metrics.validation_failures.labels(route="/predict", kind="invalid").inc()
-        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
-
-    @app.exception_handler(Exception)
-    async def _bug(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return JSONResponse({"detail": f"internal error ({type(exc).__name__}); see the server log"}, 500)
+    _add_error_handlers(app, metrics)
 
     not_ready = {503: {"model": Detail, "description": "The model is not loaded or failed verification."}}
 
@@ -263,27 +295,36 @@ def create_app(
     def prometheus() -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.post(
-        "/predict",
-        response_model=PredictResponse | BatchPredictResponse,
-        responses={
-            400: {"model": Detail, "description": "The body is not readable JSON text."},
-            413: {"model": Detail, "description": f"More than {max_batch} records or {max_body_bytes} bytes."},
-            **not_ready,
-        },
-        summary='Predict one record (a JSON object) or a batch ({"records": [...]}).',
-    )
-    # The body type is generated at run time: this module must not use `from __future__ import annotations`.
-    def predict(body: api.body) -> Any:  # type: ignore[valid-type]
-        if loaded.model is None:
-            return JSONResponse({"detail": f"model not ready: {loaded.error}"}, status_code=503)
-        single = isinstance(body, api.record)
-        records = [body] if single else body.records
+    def answer(raw: bytes, content_type: str | None) -> dict[str, Any]:
+        """Read, validate and score one body (in a worker thread: parsing and scoring are CPU work)."""
+        body = read_body(raw, content_type, limits)
+        screen_keys(body, limits)
+        single, records = validate_body(body, api, limits)
+        del body  # the record models hold copies of the values
         frame = _predict_frame(records, info.specs)
         proba = np.asarray(loaded.model.predict_proba(frame)[:, loaded.positive_index], dtype=np.float64)
         decision = (proba >= threshold).astype(np.int64)
         metrics.observe_predictions(proba, decision)
         answers = [{"prediction": d, "probability": p} for d, p in zip(decision.tolist(), proba.tolist(), strict=True)]
         return {**head, **answers[0]} if single else {**head, "predictions": answers}
+
+    @app.post(
+        "/predict",
+        response_model=PredictResponse | BatchPredictResponse,
+        responses={
+            400: {"model": Detail, "description": "The body is not UTF-8 text."},
+            413: {"model": Detail, "description": f"More than {max_batch} records or {max_body_bytes} bytes."},
+            415: {"model": Detail, "description": "The Content-Type is not application/json."},
+            422: {"model": Invalid, "description": f"Invalid JSON or records: the first {MAX_ERRORS} errors."},
+            **not_ready,
+        },
+        openapi_extra={"requestBody": _document_request_body(app, api)},
+        summary='Predict one record (a JSON object) or a batch ({"records": [...]}).',
+    )
+    async def predict(request: Request) -> Any:
+        if loaded.model is None:
+            return JSONResponse({"detail": f"model not ready: {loaded.error}"}, status_code=503)
+        raw = await request.body()
+        return await run_in_threadpool(answer, raw, request.headers.get("content-type"))
 
     return app

@@ -37,6 +37,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     Tag,
+    TypeAdapter,
     create_model,
     model_validator,
 )
@@ -244,13 +245,16 @@ class BatchPredictResponse(_ResponseHead):
 
 @dataclass(frozen=True)
 class ApiModels:
-    """The generated models: ``Record`` (one row), ``Batch`` and the ``/predict`` body type."""
+    """The generated models: ``Record`` (one row), ``Batch`` and the ``/predict`` body type, with their
+    validators (built once: a TypeAdapter compiles its core schema)."""
 
     record: type[BaseModel]
     batch: type[BaseModel]
     body: Any
     specs: tuple[ColumnSpec, ...]
     max_batch: int
+    body_adapter: TypeAdapter[Any]
+    record_adapter: TypeAdapter[Any]
 
 
 def _batch_kind(value: Any) -> str | None:
@@ -293,4 +297,4 @@ def build_models(specs: list[ColumnSpec], *, max_batch: int = 10_000) -> ApiMode
             custom_error_message='the body must be a JSON object: one record, or {"records": [...]} for a batch',
         ),
     ]
-    return ApiModels(record, Batch, body, tuple(specs), max_batch)
+    return ApiModels(record, Batch, body, tuple(specs), max_batch, TypeAdapter(body), TypeAdapter(record))

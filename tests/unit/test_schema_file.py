@@ -212,3 +212,20 @@ def test_duplicate_keys_and_aliases_are_refused_by_the_reader() -> None:
     with pytest.raises(SchemaFileError, match=r"x\.yaml: line 2: YAML alias \*x is not allowed"):
         parse_schema_yaml("base: &x {dtype: int64}\ncolumns: {a: *x}\n", "x.yaml")
     assert parse_schema_yaml("columns: {a: {dtype: int64}}\n", "x.yaml") == {"columns": {"a": {"dtype": "int64"}}}
+
+
+def test_the_serving_app_reads_schema_files_without_pandera() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import pipeline.serve.app, pipeline.schema_file\n"
+        "from pipeline.serve.models import column_specs\n"
+        "import yaml\n"
+        f"schema = yaml.safe_load(open({str(COMMITTED[0])!r}))\n"
+        "column_specs(schema, ['age', 'sex'])\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pandera', 'sklearn', 'mlflow'}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.strip() == "[]", done.stderr
