@@ -53,6 +53,8 @@ def _round_out(value: float, *, down: bool, digits: int = 3) -> float:
     if scale == 0.0 or not math.isfinite(value / scale):  # subnormal values: 10**-326 underflows to 0
         return float(value)
     rounded = (math.floor if down else math.ceil)(value / scale) * scale
+    if not math.isfinite(rounded):  # rounding 1.79e308 up overflows: a bound must stay finite
+        return float(value)
     return float(round(rounded, max(0, -math.floor(math.log10(scale)))))
 
 
@@ -64,6 +66,8 @@ def numeric_range(column: pd.Series, *, margin: float) -> tuple[float, float] | 
     low, high = float(values.min()), float(values.max())
     spread = (high - low) or abs(low)
     lower, upper = low - margin * spread, high + margin * spread
+    if not math.isfinite(lower) or not math.isfinite(upper):  # widening past the float range: keep the data's
+        lower, upper = (lower if math.isfinite(lower) else low), (upper if math.isfinite(upper) else high)
     if low >= 0:
         lower = max(lower, 0.0)
     if pd.api.types.is_integer_dtype(column.dtype):

@@ -17,6 +17,7 @@ import datetime as dt
 import difflib
 import math
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -87,6 +88,7 @@ _SPECS: dict[str, tuple[str | None, dict[str, str], frozenset[str]]] = {
 }
 KNOWN_CHECKS = frozenset(_SPECS)
 _SCALARS = (str, int, float, bool, dt.date)
+_LARGEST = int(sys.float_info.max)
 
 
 @dataclass(frozen=True)
@@ -144,8 +146,8 @@ def _number(value: Any, where: str) -> int | float:
         raise KeyProblem(where, f"must be a number, got {type_name(value)} {show(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise KeyProblem(where, f"must be a finite number, got {value}")
-    if isinstance(value, int) and not -(2**63) <= value < 2**64:
-        raise KeyProblem(where, f"{value} is outside the 64-bit integer range")
+    if isinstance(value, int) and abs(value) > _LARGEST:  # float() of it would overflow
+        raise KeyProblem(where, f"the number ({len(str(abs(value)))} digits) is too large for a bound or value")
     return value
 
 
@@ -188,8 +190,8 @@ def _param(kind: str, value: Any, where: str, dtype_kind: str) -> Any:
     if kind == "scalar":
         return value_of(value, where, dtype_kind)
     if kind == "values":
-        if not isinstance(value, list) or not value:
-            raise KeyProblem(where, f"must be a non-empty list of values, got {type_name(value)} {show(value)}")
+        if not isinstance(value, list):  # may be empty: `isin: []` is what infer writes for an all-missing column
+            raise KeyProblem(where, f"must be a list of values, got {type_name(value)} {show(value)}")
         return [value_of(v, f"{where}[{i}]", dtype_kind) for i, v in enumerate(value)]
     if kind == "length":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:

@@ -202,8 +202,8 @@ def _annotation(spec: ColumnSpec) -> Any:
             for op, bound in spec.bounds:
                 constraints[op] = int(bound) if spec.kind == "int" and bound.is_integer() else bound
         if spec.kind == "int":  # the model frame is int64: a larger integer would overflow there
-            constraints.setdefault("ge", -(2**63))
-            constraints.setdefault("le", 2**63 - 1)
+            constraints["ge"] = max(constraints.get("ge", -(2**63)), -(2**63))
+            constraints["le"] = min(constraints.get("le", 2**63 - 1), 2**63 - 1)
         if spec.kind == "float":
             constraints["allow_inf_nan"] = False
         if spec.kind == "str":
