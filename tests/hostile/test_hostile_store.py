@@ -134,6 +134,35 @@ def test_an_unfinished_store_is_refused_by_readers_with_the_repair(
     assert _store(project_copy).read_bytes() == before  # a reader changes nothing
 
 
+def _leave_a_journal(db: Path) -> None:
+    """Put beside ``db`` the rollback journal a writer killed mid-transaction leaves."""
+    import sqlite3
+
+    journal, kept = db.with_name(db.name + "-journal"), db.with_name("kept-journal")
+    connection = sqlite3.connect(db, isolation_level=None)
+    connection.execute("BEGIN IMMEDIATE")
+    connection.execute("DELETE FROM workspaces")
+    shutil.copy2(journal, kept)
+    connection.execute("ROLLBACK")
+    connection.close()
+    kept.rename(journal)
+
+
+def test_an_interrupted_empty_store_is_rebuilt_by_the_next_run(project_copy: Path, template_store: Path) -> None:
+    from ci.registration import store_exists
+
+    config = load_config(_set_mlflow(project_copy))
+    db = _store(project_copy)
+    _unfinished(template_store, db, with_data=False)
+    _leave_a_journal(db)
+    assert store_state(f"sqlite:///{db}") is StoreState.INTERRUPTED
+    assert not store_exists(config)  # so the run reads no champion and the logging step rebuilds the store
+    Registry.from_config(config).open(create=True)
+    assert store_state(f"sqlite:///{db}") is StoreState.READY
+    assert not db.with_name("mlflow.db-journal").exists()  # never left to be replayed into the new file
+    assert store_exists(config)
+
+
 def test_a_store_with_data_is_never_rebuilt(project_copy: Path, template_store: Path) -> None:
     _unfinished(template_store, _store(project_copy), with_data=True)
     uri = f"sqlite:///{_store(project_copy)}"
