@@ -71,10 +71,14 @@ class BodyRejected(Exception):
         self.total = total if total is not None else (len(detail) if isinstance(detail, list) else None)
 
 
-def _cut(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > _SHOWN:
-        return value[: _SHOWN - 3] + "..."
-    return value
+def _cut(value: Any, limit: int = _SHOWN) -> Any:
+    """A key or message as shown in an answer: at most ``limit`` characters, and encodable as UTF-8 (JSON's
+    ``"\\ud800"`` is a lone surrogate, which would make the answer itself fail to encode)."""
+    if not isinstance(value, str):
+        return value
+    if len(value) > limit:
+        value = value[: limit - 3] + "..."
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _error(loc: list[Any], msg: str, kind: str) -> dict[str, Any]:
@@ -245,7 +249,8 @@ def clean_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
         loc = list(error.get("loc", ()))
         if loc and loc[0] in {"record", "batch"}:
             del loc[0]
-        cleaned.append(_error(loc, str(error.get("msg", "invalid value"))[:300], str(error.get("type", "value_error"))))
+        message = _cut(str(error.get("msg", "invalid value")), 300)
+        cleaned.append(_error(loc, message, str(error.get("type", "value_error"))))
     return cleaned
 
 

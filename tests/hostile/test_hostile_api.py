@@ -61,6 +61,8 @@ DUPLICATE_IN_RECORD = (
     b'{"records": [' + j(GOOD) + b", " + j(GOOD).replace(b'"sex": "female"', b'"sex": "a", "sex": "b"') + b"]}"
 )
 
+SURROGATE_KEYS = b"{" + b"".join(b'"\\ud800%d": 1, ' % i for i in range(25)) + j(GOOD)[1:]  # JSON-legal, not UTF-8-able
+
 # (id, body, headers, status, regex over json.dumps(detail), errors_total or None)
 CASES: list[tuple[str, bytes, dict[str, str], int, str, int | None]] = [
     (
@@ -154,6 +156,15 @@ CASES: list[tuple[str, bytes, dict[str, str], int, str, int | None]] = [
         1,
     ),
     ("1MB-key", j({**GOOD, "k" * 1_000_000: 1}), JSON, 422, r'"loc": \["body", "k{57}\.\.\."\]', 1),
+    (
+        "lone-surrogate-key",
+        b'{"\\ud800": 1, ' + j(GOOD)[1:],
+        JSON,
+        422,
+        r'"loc": \["body"\], "msg": "Input should be a valid string, unable to parse raw data as a unicode string"',
+        1,
+    ),
+    ("25-lone-surrogate-keys", SURROGATE_KEYS, JSON, 422, r'"loc": \["body", "\\\\ud8000"\]', 25),
     ("empty-body", b"", {}, 422, r'^\[\{"loc": \["body"\], "msg": "Field required", "type": "missing"\}\]$', 1),
     (
         "wrong-content-type",
