@@ -302,13 +302,18 @@ def _top(raw: dict[Any, Any]) -> None:
             raise KeyProblem("unique", f"{show(missing[0])} is not a column of the schema")
 
 
+def _label(name: Any) -> str:
+    """A column name in a key path: as written when short and printable, else quoted (no terminal escapes)."""
+    return name if isinstance(name, str) and name.isprintable() and len(name) <= 60 else show(name)
+
+
 def validate_schema(raw: Any, source: str | Path) -> SchemaFile:
     """Check a parsed schema file strictly; one :class:`SchemaFileError` ``<source>: <key path>: <problem>``."""
     if not isinstance(raw, dict) or not isinstance(raw.get("columns"), dict) or not raw["columns"]:
         raise SchemaFileError(f"{source}: not a pandera schema: expected a mapping with a non-empty 'columns' key")
     try:
         _top(raw)
-        columns = {name: _column(name, spec, f"columns.{name}") for name, spec in raw["columns"].items()}
+        columns = {name: _column(name, spec, f"columns.{_label(name)}") for name, spec in raw["columns"].items()}
         frame_checks = parse_checks({"checks": raw.get("checks")}, "", "any", flat_keys=frozenset({"checks"}))
     except KeyProblem as bad:
         where = bad.where.lstrip(".")

@@ -131,6 +131,11 @@ CASES = [
         r"columns\.age\.in_range: pandera ignores checks written as column keys when the column also has 'checks:'",
     ),
     (
+        "terminal-escape-in-column-name",
+        edit("  age:\n", '  "bad\\e[31mname":\n    in_rnage: 1\n  age:\n'),
+        r"columns\.'bad\\x1b\[31mname': unknown key 'in_rnage'",
+    ),
+    (
         "duplicate-column",
         edit("  age:\n", "  age:\n    dtype: float64\n  age:\n"),
         r"line \d+: duplicate key 'age' \(YAML would keep only the last\)",
