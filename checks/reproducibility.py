@@ -260,7 +260,8 @@ def check_artifact_roundtrip(evidence: Evidence, artifact: LoggedArtifact | None
 
     path = Path(artifact.local_path)
     try:
-        # the sha256 comes from the registry record; the trusted types from the meta file saved with the model
+        # the sha256 comes from the registry record (verified against its signature when it was downloaded);
+        # the types skops may build come from mlgate's own allow-list, never from the file
         model = load_model(path, expected_sha256=artifact.sha256)
     except Exception as exc:  # a tampered file, an untrusted type, a missing file: all mean "cannot serve it"
         return CheckResult(

@@ -65,7 +65,10 @@ def _mlflow_errors(action: str, uri: str) -> Iterator[None]:
             raise
         except Exception as exc:
             line = (str(getattr(exc, "message", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise RegistryError(f"{action} at {uri} failed: {type(exc).__name__}: {line[:300]}") from exc
+            from pipeline.redact import redact_text, redact_url, url_secrets
+
+            reason = redact_text(line[:300], url_secrets(uri))
+            raise RegistryError(f"{action} at {redact_url(uri)} failed: {type(exc).__name__}: {reason}") from exc
 
 
 def _client(tracking_uri: str, registry_uri: str | None):

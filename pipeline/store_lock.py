@@ -31,6 +31,7 @@ from pathlib import Path
 from pipeline.config import ProjectConfig
 from pipeline.errors import RegistryError, StoreBusyError
 from pipeline.mlflow_store import LOCK_DIR, sqlite_file
+from pipeline.redact import redact_url
 
 __all__ = ["DEFAULT_LOCK_TIMEOUT_S", "lock_path", "read_owner", "store_lock"]
 
@@ -103,7 +104,7 @@ def store_lock(
     from filelock import FileLock, Timeout
 
     path = lock_path(config)
-    target = f"model '{config.mlflow.model_name}' at {config.tracking_uri}"
+    target = f"model '{config.mlflow.model_name}' at {redact_url(config.tracking_uri)}"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(path, thread_local=False, fallback_to_soft=False)

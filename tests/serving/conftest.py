@@ -32,7 +32,7 @@ from pipeline.signing import sign_model
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "schemas" / "german_credit.schema.yaml"
-SERVER_MAX_BATCH = 1_000  # the session server's limits (defaults: 10,000 records, 32 MiB; see test_app_models)
+SERVER_MAX_BATCH = 1_000  # the session server's limits (defaults: 10,000 records, 8 MiB; see test_app_models)
 SERVER_MAX_BODY_BYTES = 2_000_000
 
 
