@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib.util
 import io
 import json
 import os
 import re
 import shutil
-import sys
 import uuid
 import zipfile
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ import numpy as np
 import pytest
 import skops.io as sio
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hostile_helpers import assert_one_line_error
 
 from pipeline.artifact import ArtifactError, file_sha256, load_model, meta_path, save_model, seal_path
 from pipeline.candidate import load_data
@@ -45,18 +44,6 @@ from pipeline.train import build_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "schemas" / "german_credit.schema.yaml"
-
-
-def assert_one_line_error(*args: Any) -> None:
-    """tests/hostile/conftest.py's helper, loaded by path (``from conftest import`` picks whichever conftest
-    module was imported first when several test folders run together)."""
-    module = sys.modules.get("hostile_conftest")
-    if module is None:
-        spec = importlib.util.spec_from_file_location("hostile_conftest", Path(__file__).with_name("conftest.py"))
-        assert spec is not None and spec.loader is not None
-        module = sys.modules["hostile_conftest"] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    module.assert_one_line_error(*args)
 
 
 # -- hostile files ------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import assert_one_line_error
+from hostile_helpers import assert_one_line_error
 
 from pipeline.errors import RegistryError
 from pipeline.registry import Registry

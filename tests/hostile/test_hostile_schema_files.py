@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hostile_helpers import assert_one_line_error
 
 from ci.hooks import check_config_main, check_data_main
 from pipeline.errors import SchemaFileError
@@ -173,14 +174,6 @@ CASES = [
     ),
 ]
 PARAMS = [pytest.param(make, pattern, id=case_id) for case_id, make, pattern in CASES]
-
-
-def assert_one_line_error(result, code: int, pattern: str) -> None:
-    """As tests/hostile/conftest.py's helper (not imported: ``from conftest import`` finds tests/serving's
-    conftest when both folders are collected in one session with serving's loaded last)."""
-    assert "Traceback" not in result.stderr + result.stdout, result.stderr
-    assert result.code == code, f"exit {result.code}, expected {code}; stderr:\n{result.stderr}"
-    assert re.search(pattern, result.error_line), f"{result.error_line!r} does not match {pattern!r}"
 
 
 @pytest.fixture

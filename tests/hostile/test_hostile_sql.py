@@ -21,8 +21,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import assert_one_line_error
 from fixtures.postgres import credit_rows
+from hostile_helpers import assert_one_line_error
 
 FAKE_PASSWORD = "Tr0ub4dor-and-3"
 REFUSED = r"^mlgate: error: data\.query refused: {what} \(mlgate runs one read-only SELECT query; nothing was sent"

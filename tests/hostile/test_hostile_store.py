@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import assert_one_line_error
+from hostile_helpers import assert_one_line_error
 
 from pipeline.config import load_config
 from pipeline.errors import StoreBusyError
