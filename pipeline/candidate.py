@@ -14,8 +14,9 @@ import pandas as pd
 
 from pipeline import evaluate as ev
 from pipeline.config import ProjectConfig
+from pipeline.errors import TrainingError
 from pipeline.ingest import Dataset, load
-from pipeline.prepare import Prepared, prepare
+from pipeline.prepare import Prepared, group_columns, prepare
 from pipeline.slices import group_labels
 from pipeline.split import Split, split
 from pipeline.train import TrainedModel, fit
@@ -48,8 +49,8 @@ class Candidate:
 
 def load_data(config: ProjectConfig) -> DataBundle:
     dataset = load(config.data, source=config.data_source)
-    prepared = prepare(dataset.frame, config.data, config.features, source=dataset.source)
-    parts = split(prepared, config.split, random_state=config.split.random_state)
+    prepared = prepare(dataset.frame, config.data, config.features, source=dataset.source, groups=group_columns(config))
+    parts = split(prepared, config.split, random_state=config.split.random_state, source=dataset.source)
     return DataBundle(dataset, prepared, parts)
 
 
@@ -67,14 +68,19 @@ def train_candidate(
     """Fit on the training split, choose the threshold (never on test), score the test split."""
     settings = model_settings or config.model
     prepared, parts = data.prepared, data.split
-    trained = fit(
-        settings,
-        parts.train[prepared.features],
-        parts.y_train,
-        numeric=prepared.numeric,
-        categorical=prepared.categorical,
-        random_state=random_state,
-    )
+    try:
+        trained = fit(
+            settings,
+            parts.train[prepared.features],
+            parts.y_train,
+            numeric=prepared.numeric,
+            categorical=prepared.categorical,
+            random_state=random_state,
+        )
+    except TrainingError as exc:
+        if model_settings is not None or config.path is None:
+            raise
+        raise TrainingError(f"{config.path}: {exc}") from exc  # the config file whose model.* key is named
     proba_validation = None
     quality = config.quality
     if parts.validation is not None:

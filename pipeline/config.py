@@ -16,6 +16,25 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pipeline.config_rules import (
+    Columns,
+    Delimiter,
+    Encoding,
+    Label,
+    OpenUnit,
+    Probability,
+    Seed,
+    Text,
+    Threshold,
+    WaiverPattern,
+    check_bands,
+    check_features,
+    check_finite,
+    check_project,
+    check_quality,
+    error_lines,
+    refuse,
+)
 from pipeline.errors import ConfigError
 
 __all__ = [
@@ -38,32 +57,31 @@ __all__ = [
     "load_config",
 ]
 
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-OpenUnit = Annotated[float, Field(gt=0.0, lt=1.0)]
-
 
 class _Strict(BaseModel):
-    """Every section forbids unknown keys, so a typo is an error, not a silently ignored setting."""
+    """Every section forbids unknown keys, so a typo is an error, not a silently ignored setting; and no number
+    anywhere may be NaN or ±inf (``allow_inf_nan``, inherited by every section and nested field): a NaN bound
+    compares false with everything, so it would silently disable the check it configures."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class DataSettings(_Strict):
     """Where the data comes from and what the label is."""
 
-    source: str = Field(description="Path to a CSV or Parquet file, or an SQLAlchemy URL (with `query`).")
+    source: Text = Field(description="Path to a CSV or Parquet file, or an SQLAlchemy URL (with `query`).")
     format: Literal["auto", "csv", "parquet", "sql"] = "auto"
     query: str | None = Field(None, description="SQL query; required when `source` is an SQLAlchemy URL.")
     query_timeout_s: Annotated[float, Field(gt=0, le=86_400)] = Field(
         300.0, description="Limit for the SQL query (PostgreSQL statement_timeout, SQLite progress handler)."
     )
-    delimiter: str = ","
-    encoding: str = "utf-8"
-    target: str
-    positive_label: str | int | bool = Field(description="The label value of the positive class.")
+    delimiter: Delimiter = ","
+    encoding: Encoding = "utf-8"
+    target: Text
+    positive_label: Label = Field(description="The label value of the positive class.")
     missing_values: list[str] = Field(default_factory=list, description="Sentinel strings meaning missing.")
     drop_duplicates: bool = True
-    event_time_column: str | None = None
+    event_time_column: Text | None = None
 
     @model_validator(mode="after")
     def _sql_needs_query(self) -> DataSettings:
@@ -84,15 +102,16 @@ class DataSettings(_Strict):
 class FeatureSettings(_Strict):
     """Which columns feed the model. `include` lists them; or `exclude` means "all but"."""
 
-    include: list[str] | None = None
-    exclude: list[str] = Field(default_factory=list)
-    categorical: list[str] | None = Field(None, description="Override the dtype-based guess.")
-    numeric: list[str] | None = Field(None, description="Override the dtype-based guess.")
+    include: Columns | None = None
+    exclude: Columns = Field(default_factory=list)
+    categorical: Columns | None = Field(None, description="Override the dtype-based guess.")
+    numeric: Columns | None = Field(None, description="Override the dtype-based guess.")
 
     @model_validator(mode="after")
     def _one_way(self) -> FeatureSettings:
         if self.include is not None and self.exclude:
             raise ValueError("give either `include` or `exclude`, not both")
+        check_features(self)
         return self
 
 
@@ -100,7 +119,7 @@ class SplitSettings(_Strict):
     test_size: OpenUnit = 0.25
     validation_size: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.2
     stratify: bool = True
-    random_state: int = 42
+    random_state: Seed = 42
 
 
 class SearchSettings(_Strict):
@@ -109,17 +128,30 @@ class SearchSettings(_Strict):
     enabled: bool = False
     n_iter: Annotated[int, Field(ge=1)] = 10
     cv: Annotated[int, Field(ge=2)] = 3
-    scoring: str = "roc_auc"
+    scoring: Text = "roc_auc"
     param_distributions: dict[str, list[Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _candidates(self) -> SearchSettings:
+        for name, values in self.param_distributions.items():
+            if not values:
+                raise refuse(f"param_distributions.{name}", "has no candidate values")
+        check_finite(self.param_distributions, "param_distributions")
+        return self
 
 
 class ModelSettings(_Strict):
     """The estimator: a short name (see ``pipeline.train.ESTIMATORS``) or a dotted class path."""
 
-    estimator: str = "hist_gradient_boosting"
+    estimator: Text = "hist_gradient_boosting"
     params: dict[str, Any] = Field(default_factory=dict)
-    random_state: int = 42
+    random_state: Seed = 42
     search: SearchSettings = SearchSettings()
+
+    @model_validator(mode="after")
+    def _finite_params(self) -> ModelSettings:
+        check_finite(self.params, "params")
+        return self
 
 
 class SensitiveAttribute(_Strict):
@@ -128,11 +160,11 @@ class SensitiveAttribute(_Strict):
     A numeric column (e.g. age) is judged in bands: give `bins` (edges) and optionally `labels`.
     """
 
-    column: str
+    column: Text
     reference: dict[str, Probability]
     tolerance: Probability = 0.05
     bins: list[float] | None = None
-    labels: list[str] | None = None
+    labels: Columns | None = None
 
     @model_validator(mode="after")
     def _check(self) -> SensitiveAttribute:
@@ -140,10 +172,7 @@ class SensitiveAttribute(_Strict):
         if abs(total - 1.0) > 0.01:
             raise ValueError(f"reference shares of '{self.column}' sum to {total:.3f}, expected 1.0")
         if self.bins is not None:
-            if len(self.bins) < 2 or sorted(self.bins) != self.bins:
-                raise ValueError(f"`bins` of '{self.column}' must be at least two increasing edges")
-            if self.labels is not None and len(self.labels) != len(self.bins) - 1:
-                raise ValueError(f"'{self.column}' has {len(self.bins) - 1} bins but {len(self.labels)} labels")
+            check_bands(self.column, self.bins, self.labels, self.reference)
         return self
 
 
@@ -151,6 +180,14 @@ class BalanceSettings(_Strict):
     min_minority_share: Probability = 0.2
     confidence: OpenUnit = 0.95
     sensitive: list[SensitiveAttribute] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _once_each(self) -> BalanceSettings:
+        columns = [attribute.column for attribute in self.sensitive]
+        for index, column in enumerate(columns):
+            if column in columns[:index]:
+                raise refuse(f"sensitive[{index}].column", f"'{column}' is declared twice in balance.sensitive")
+        return self
 
 
 class DriftSettings(_Strict):
@@ -160,12 +197,19 @@ class DriftSettings(_Strict):
     correction: Literal["holm", "bh", "none"] = "holm"
     numeric_effect_floor: Probability = 0.1
     categorical_effect_floor: Probability = 0.1
-    columns: list[str] | None = Field(None, description="Default: every feature.")
+    columns: Columns | None = Field(None, description="Default: every feature.")
     blocking: bool = True
+
+    @field_validator("columns")
+    @classmethod
+    def _not_empty(cls, value: list[str] | None) -> list[str] | None:
+        if value == []:
+            raise ValueError("is empty: list the features to test, or leave it out to test every feature")
+        return value
 
 
 class SliceSettings(_Strict):
-    columns: list[str] = Field(default_factory=list)
+    columns: Columns = Field(default_factory=list)
     min_size: Annotated[int, Field(ge=1)] = 30
 
 
@@ -177,6 +221,8 @@ class MetricBound(_Strict):
     def _one(self) -> MetricBound:
         if self.min is None and self.max is None:
             raise ValueError("a metric bound needs `min` or `max`")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min = {self.min:g} is above max = {self.max:g}: no value can pass")
         return self
 
 
@@ -188,6 +234,18 @@ class CostMatrix(_Strict):
     true_positive: float = 0.0
     true_negative: float = 0.0
 
+    @model_validator(mode="after")
+    def _errors_cost_more(self) -> CostMatrix:
+        # an error cheaper than the right decision on the same row would make the cost gate reward mistakes
+        for error, right in (("false_positive", "true_negative"), ("false_negative", "true_positive")):
+            if getattr(self, error) < getattr(self, right):
+                raise refuse(
+                    error,
+                    f"{getattr(self, error):g} is below {right} = {getattr(self, right):g}: "
+                    "an error may not cost less than the right decision on the same row",
+                )
+        return self
+
 
 class QualitySettings(_Strict):
     thresholds: dict[str, MetricBound] = Field(default_factory=dict)
@@ -195,7 +253,7 @@ class QualitySettings(_Strict):
     max_group_gap: dict[str, float] = Field(default_factory=dict)
     cost_matrix: CostMatrix | None = None
     max_expected_cost: float | None = None
-    decision_threshold: float | Literal["optimize"] = 0.5
+    decision_threshold: Threshold = 0.5
     baseline_margin: float = 0.0
     baseline_cost_margin: float = Field(
         0.0, description="How much more expected cost per row than a baseline's the candidate may have."
@@ -203,15 +261,22 @@ class QualitySettings(_Strict):
     baseline_metric: str = "roc_auc"
     champion_metric: str = "roc_auc"
     champion_margin: float = 0.02
-    bootstrap_resamples: Annotated[int, Field(ge=100)] = 1000
+    bootstrap_resamples: Annotated[int, Field(ge=100, le=100_000)] = 1000
     bootstrap_confidence: OpenUnit = 0.95
-    random_state: int = 0
+    random_state: Seed = 0
+
+    @model_validator(mode="after")
+    def _meaningful(self) -> QualitySettings:
+        check_quality(self)
+        return self
 
 
 class ReproducibilitySettings(_Strict):
     enabled: bool = True
     tolerance: Annotated[float, Field(ge=0.0)] = 0.0
-    retrain_timeout_s: Annotated[float, Field(gt=0)] = Field(600.0, description="Limit for the fresh-process retrain.")
+    retrain_timeout_s: Annotated[float, Field(gt=0, le=86_400)] = Field(
+        600.0, description="Limit for the fresh-process retrain."
+    )
 
 
 class StalenessSettings(_Strict):
@@ -220,19 +285,29 @@ class StalenessSettings(_Strict):
     max_data_change: Probability = 0.05
     max_event_lag_days: Annotated[float, Field(gt=0)] | None = None
 
+    @model_validator(mode="after")
+    def _warn_before_fail(self) -> StalenessSettings:
+        if self.warn_age_days > self.max_age_days:
+            raise refuse(
+                "warn_age_days",
+                f"{self.warn_age_days:g} is above staleness.max_age_days = {self.max_age_days:g}: "
+                "the warning would come after the failure",
+            )
+        return self
+
 
 class Waiver(_Strict):
-    check: str
-    slice: str | None = None
-    reason: str
-    owner: str
+    check: WaiverPattern
+    slice: Text | None = None
+    reason: Text
+    owner: Text
     expires: date
 
 
 class MlflowSettings(_Strict):
-    tracking_uri: str = "sqlite:///mlruns/mlflow.db"
+    tracking_uri: Text = "sqlite:///mlruns/mlflow.db"
     registry_uri: str | None = None
-    experiment: str = "mlgate"
+    experiment: Text = "mlgate"
     model_name: str = "mlgate-model"
     artifact_location: str | None = "mlruns/artifacts"
 
@@ -250,7 +325,7 @@ class ProjectConfig(_Strict):
 
     name: str = "mlgate-project"
     data: DataSettings
-    schema_file: str = Field("schema.yaml", alias="schema", description="The committed pandera schema.")
+    schema_file: Text = Field("schema.yaml", alias="schema", description="The committed pandera schema.")
     features: FeatureSettings = FeatureSettings()
     split: SplitSettings = SplitSettings()
     model: ModelSettings = ModelSettings()
@@ -268,7 +343,7 @@ class ProjectConfig(_Strict):
     path: Path | None = Field(None, exclude=True)
     sha256: str = Field("", exclude=True)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
     @field_validator("name")
     @classmethod
@@ -276,6 +351,11 @@ class ProjectConfig(_Strict):
         if not value.strip():
             raise ValueError("must not be empty")
         return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProjectConfig:
+        check_project(self)
+        return self
 
     @property
     def root(self) -> Path:
@@ -315,25 +395,8 @@ class ProjectConfig(_Strict):
         return str(self.resolve(self.data.source))
 
 
-def _format_location(loc: tuple[Any, ...]) -> str:
-    key = ""
-    for item in loc:
-        key += f"[{item}]" if isinstance(item, int) else (f".{item}" if key else str(item))
-    return key or "(top level)"
-
-
 def _first_error(path: Path, exc: ValidationError) -> ConfigError:
-    lines = []
-    for err in exc.errors():
-        key = _format_location(err["loc"])
-        if err["type"] == "extra_forbidden":
-            lines.append(f"unknown key '{key}'")
-        elif err["type"] == "missing":
-            lines.append(f"missing required key '{key}'")
-        else:
-            got = err.get("input")
-            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-            lines.append(f"key '{key}': {err['msg']}{shown}")
+    lines = error_lines(exc)
     more = f" (+{len(lines) - 1} more)" if len(lines) > 1 else ""
     return ConfigError(f"{path}: {lines[0]}{more}")
 

@@ -1,6 +1,7 @@
 """Evaluate: metrics on held-out data, overall and per slice, plus the business metric (expected cost).
 
-Any scikit-learn metric can be named: ``roc_auc`` resolves to ``sklearn.metrics.roc_auc_score``,
+The metrics that can be named are those of :data:`pipeline.metric_names.METRIC_RANGES` (the config refuses any
+other at load); each resolves to its scikit-learn function: ``roc_auc`` to ``sklearn.metrics.roc_auc_score``,
 ``log_loss`` to ``sklearn.metrics.log_loss``. Metrics in :data:`PROBABILITY_METRICS` get the positive-class
 probability; all others get the 0/1 decision at the chosen threshold.
 """
@@ -17,6 +18,7 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from pipeline.config import CostMatrix
+from pipeline.metric_names import metric_problem
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -64,9 +66,12 @@ def positive_proba(model: Any, X: pd.DataFrame) -> np.ndarray:
 
 
 def metric_function(name: str) -> Callable[..., float]:
-    """The scikit-learn function behind a metric name; raises KeyError for an unknown name."""
+    """The scikit-learn function behind a metric name; raises KeyError for a name mlgate does not compute."""
     if name == "expected_cost":
         raise KeyError("expected_cost needs a cost matrix; use expected_cost()")
+    problem = metric_problem(name)
+    if problem is not None:
+        raise KeyError(problem)
     for candidate in (f"{name}_score", name, f"{name}_loss"):
         fn = getattr(skm, candidate, None)
         if callable(fn) and not isinstance(fn, type):

@@ -9,8 +9,12 @@ data a model learns from, so it must not make a champion look stale.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import errno
 import hashlib
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,13 +58,91 @@ def fingerprint(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
+def _check_file(path: Path) -> None:
+    """A regular, non-empty file, or a DataError saying what the path is instead (loop, directory, FIFO...)."""
+    try:
+        info = path.stat()  # follows symlinks: ELOOP for a loop, FileNotFoundError for a dangling link
+    except FileNotFoundError as exc:
+        if path.is_symlink():
+            raise DataError(f"{path}: a symlink to {os.readlink(path)}, which does not exist") from exc
+        raise DataError(f"{path}: data file not found") from exc
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DataError(
+                f"{path}: symlink loop (the link leads back to itself); point data.source at the file"
+            ) from exc
+        raise DataError(f"{path}: cannot read the data file ({exc.strerror})") from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise DataError(f"{path}: a directory, not a data file; set data.source to the file")
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(info.st_mode) else "not a regular file"
+        kind = "a socket" if stat.S_ISSOCK(info.st_mode) else kind
+        kind = "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else kind
+        raise DataError(f"{path}: {kind}; data.source must be a regular CSV or Parquet file")
+    if info.st_size == 0:
+        raise DataError(f"{path}: the file is empty")
+
+
+def _locate_decode_error(path: Path, encoding: str) -> tuple[int, int, bytes] | None:
+    """(byte offset in the file, line number, the bytes) of the first undecodable byte, by decoding the file here.
+
+    pandas' UnicodeDecodeError counts from the start of the chunk it was decoding, which is not a position a user
+    can find. Reads the file in 1 MiB chunks with the codec's incremental decoder; None when it decodes.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset, line = 0, 1
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(1 << 20)
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                # exc.object is the chunk plus any bytes held back from the previous one: it ends where the chunk ends
+                start = offset + len(chunk) - len(exc.object) + exc.start
+                before = codecs.decode(exc.object[: exc.start], encoding, errors="replace")
+                return start, line + before.count("\n"), exc.object[exc.start : exc.end]
+            if not chunk:
+                return None
+            line += text.count("\n")
+            offset += len(chunk)
+
+
+def _column_at(path: Path, settings: DataSettings, offset: int) -> str | None:
+    """The header name of the CSV column holding byte ``offset``, when the encoding is ASCII-compatible."""
+    if "\n".encode(settings.encoding, errors="ignore") != b"\n":
+        return None
+    with path.open("rb") as handle:
+        header = handle.readline(1 << 16)
+        handle.seek(max(0, offset - (1 << 16)))
+        before = handle.read(offset - handle.tell()).rsplit(b"\n", 1)[-1]
+
+    def fields(raw: bytes) -> list[str]:
+        text = raw.decode(settings.encoding, errors="replace").rstrip("\r\n")
+        return next(csv.reader([text], delimiter=settings.delimiter), [""])
+
+    names, index = fields(header), len(fields(before)) - 1
+    return names[index].strip() if 0 <= index < len(names) else None
+
+
+def _decode_error(path: Path, settings: DataSettings, exc: UnicodeError) -> DataError:
+    where = _locate_decode_error(path, settings.encoding)
+    if where is None:  # pandas failed where a plain decode does not (e.g. a BOM-less UTF-16 stream)
+        return DataError(f"{path}: not readable as {settings.encoding} ({exc}); set data.encoding in the config")
+    offset, line, raw = where
+    column = _column_at(path, settings, offset)
+    in_column = f", column '{column}'" if column else ""
+    return DataError(
+        f"{path}: not readable as {settings.encoding}: byte {' '.join(f'0x{b:02x}' for b in raw[:4])} at offset "
+        f"{offset} of the file "
+        f"(line {line}{in_column}); set data.encoding in the config (e.g. 'latin-1' or 'cp1252')"
+    )
+
+
 def _read_csv(path: Path, settings: DataSettings) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, sep=settings.delimiter, encoding=settings.encoding)
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{path}: not readable as {settings.encoding} (byte {exc.start}); set data.encoding in the config"
-        ) from exc
+    except UnicodeError as exc:
+        raise _decode_error(path, settings, exc) from exc
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path}: the file is empty") from exc
     except (pd.errors.ParserError, csv.Error) as exc:
@@ -99,16 +181,13 @@ def load(settings: DataSettings, *, source: str) -> Dataset:
         source = redact_url(source)  # what is shown and stored (Dataset.source, messages) never holds a password
     else:
         path = Path(source)
-        if not path.exists():
-            raise DataError(f"{path}: data file not found")
-        if not path.is_file():
-            raise DataError(f"{path}: not a file")
-        if path.stat().st_size == 0:
-            raise DataError(f"{path}: the file is empty")
+        _check_file(path)
         try:
             frame = _read_parquet(path) if fmt == "parquet" else _read_csv(path, settings)
         except PermissionError as exc:
             raise DataError(f"{path}: cannot read the data file (permission denied)") from exc
+        except OSError as exc:  # an I/O error while reading (not a parse error: those are wrapped above)
+            raise DataError(f"{path}: cannot read the data file ({exc.strerror or exc})") from exc
     if frame.empty:
         raise DataError(f"{source}: no data rows")
     frame.columns = [str(c).strip() for c in frame.columns]

@@ -3,20 +3,26 @@
 Nothing is dropped silently: sentinel strings turned into missing values, values that could not be coerced
 to a numeric column, duplicate rows and rows without a label are all counted in :class:`PrepareReport`.
 Missing *feature* values are kept (the model's imputer handles them); rows without a label are dropped.
+Values no model can use are refused with the column and row named (:class:`DataError`): an integer beyond 64
+bits, ±inf in a numeric feature. Slice and sensitive-attribute columns are kept beside the features (a
+sensitive attribute need not be a feature to be judged per group).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from pipeline.config import DataSettings, FeatureSettings
+from pipeline.config import DataSettings, FeatureSettings, ProjectConfig
 from pipeline.errors import DataError
 
-__all__ = ["PrepareReport", "Prepared", "binary_target", "prepare", "resolve_features"]
+__all__ = ["PrepareReport", "Prepared", "binary_target", "group_columns", "prepare", "resolve_features"]
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,21 @@ class Prepared:
         return self.frame[self.features]
 
 
+def group_columns(config: ProjectConfig) -> dict[str, str]:
+    """The columns the gates group rows by (slices, sensitive attributes), each with the config key naming it."""
+    keys = {column: f"slices.columns[{i}]" for i, column in enumerate(config.slices.columns)}
+    for i, attribute in enumerate(config.balance.sensitive):
+        keys.setdefault(attribute.column, f"balance.sensitive[{i}].column")
+    return keys
+
+
+def _not_found(source: str, column: str, key: str, columns: list[str]) -> DataError:
+    """``column`` named by ``key`` is not in the data: list the real columns (and how pandas names a blank header)."""
+    unnamed = [c for c in columns if c.startswith("Unnamed: ")]
+    hint = f" (a blank header cell is read as '{unnamed[0]}')" if unnamed else ""
+    return DataError(f"{source}: column '{column}' ({key}) not found; columns are {', '.join(columns)}{hint}")
+
+
 def resolve_features(
     columns: list[str], features: FeatureSettings, *, target: str, source: str, ignore: tuple[str, ...] = ()
 ) -> list[str]:
@@ -65,13 +86,13 @@ def resolve_features(
     if features.include is not None:
         missing = [c for c in features.include if c not in columns]
         if missing:
-            raise DataError(f"{source}: feature column '{missing[0]}' (features.include) not found")
+            raise _not_found(source, missing[0], "features.include", columns)
         if target in features.include:
             raise DataError(f"{source}: the target '{target}' cannot also be a feature (features.include)")
         return list(features.include)
     unknown = [c for c in features.exclude if c not in columns]
     if unknown:
-        raise DataError(f"{source}: column '{unknown[0]}' in features.exclude not found")
+        raise _not_found(source, unknown[0], "features.exclude", columns)
     dropped = {target, *features.exclude, *ignore}
     chosen = [c for c in columns if c not in dropped]
     if not chosen:
@@ -98,12 +119,15 @@ def binary_target(values: pd.Series, positive_label: object, *, source: str) -> 
     return (values == matches[0]).astype(np.int64).rename(values.name)
 
 
-def _split_kinds(frame: pd.DataFrame, features: list[str], settings: FeatureSettings) -> tuple[list, list]:
-    declared_numeric = set(settings.numeric or [])
-    declared_categorical = set(settings.categorical or [])
-    for name in declared_numeric | declared_categorical:
-        if name not in features:
-            raise DataError(f"feature '{name}' (features.numeric/categorical) is not among the features")
+def _split_kinds(
+    frame: pd.DataFrame, features: list[str], settings: FeatureSettings, *, source: str
+) -> tuple[list, list]:
+    declared_numeric = settings.numeric or []
+    declared_categorical = settings.categorical or []
+    for key, names in (("features.numeric", declared_numeric), ("features.categorical", declared_categorical)):
+        for name in names:
+            if name not in features:
+                raise DataError(f"{source}: '{name}' ({key}) is not among the features ({', '.join(features)})")
     numeric, categorical = [], []
     for name in features:
         if name in declared_categorical:
@@ -115,27 +139,90 @@ def _split_kinds(frame: pd.DataFrame, features: list[str], settings: FeatureSett
     return numeric, categorical
 
 
-def prepare(frame: pd.DataFrame, data: DataSettings, features: FeatureSettings, *, source: str) -> Prepared:
-    """Clean ``frame`` (a copy) as configured and report every change."""
-    rows_in = len(frame)
-    ignore = (data.event_time_column,) if data.event_time_column else ()
-    feature_names = resolve_features(list(frame.columns), features, target=data.target, source=source, ignore=ignore)
-    keep = [data.target, *feature_names, *[c for c in ignore if c in frame.columns]]
-    if data.event_time_column and data.event_time_column not in frame.columns:
-        raise DataError(f"{source}: event-time column '{data.event_time_column}' not found")
-    out = frame[keep].copy()
+def _first_row(mask: pd.Series) -> int:
+    """The 1-based data row (header not counted) of the first True in ``mask``."""
+    return int(np.flatnonzero(mask.to_numpy(dtype=bool))[0]) + 1
 
+
+def _beyond_int64(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and not _INT64_MIN <= value <= _INT64_MAX
+
+
+def _refuse_huge_integers(frame: pd.DataFrame, source: str) -> None:
+    """An integer beyond 64 bits makes pandas read its column as Python objects (or as uint64): no model input."""
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype == object:
+            huge = column.map(_beyond_int64)
+        elif column.dtype == np.uint64:
+            huge = column > _INT64_MAX
+        else:
+            continue
+        if huge.any():
+            row = _first_row(huge)
+            raise DataError(
+                f"{source}: column '{name}', data row {row}: the integer {column.iloc[row - 1]} does not fit in 64 "
+                f"bits ({int(huge.sum())} such value(s)); correct it, or make the column text"
+            )
+
+
+def _refuse_infinite(frame: pd.DataFrame, numeric: list[str], source: str) -> None:
+    for name in numeric:
+        infinite = pd.Series(np.isinf(frame[name].to_numpy(dtype=np.float64, na_value=np.nan)), index=frame.index)
+        if infinite.any():
+            row = _first_row(infinite)
+            raise DataError(
+                f"{source}: numeric column '{name}' holds {frame[name].iloc[row - 1]} (data row {row}; "
+                f"{int(infinite.sum())} infinite value(s)): a model cannot use it; correct it or leave the cell empty"
+            )
+
+
+def _replace_sentinels(out: pd.DataFrame, missing_values: list[str]) -> dict[str, int]:
+    """Strip string cells and turn sentinel strings into missing values, in place; the count per column."""
     sentinels: dict[str, int] = {}
     for name in out.columns:
         column = out[name]
-        if pd.api.types.is_string_dtype(column.dtype) or column.dtype == object:
-            stripped = column.str.strip() if pd.api.types.is_string_dtype(column.dtype) else column
-            hits = stripped.isin(data.missing_values) if data.missing_values else pd.Series(False, out.index)
-            if hits.any():
-                sentinels[name] = int(hits.sum())
-            out[name] = stripped.mask(hits)
+        if column.dtype == object:  # mixed Python objects: strip the strings only
+            stripped = column.map(lambda v: v.strip() if isinstance(v, str) else v)
+        elif pd.api.types.is_string_dtype(column.dtype):
+            stripped = column.str.strip()
+        else:
+            continue
+        hits = stripped.isin(missing_values) if missing_values else pd.Series(False, out.index)
+        if hits.any():
+            sentinels[name] = int(hits.sum())
+        out[name] = stripped.mask(hits)
+    return sentinels
 
-    numeric, categorical = _split_kinds(out, feature_names, features)
+
+def prepare(
+    frame: pd.DataFrame,
+    data: DataSettings,
+    features: FeatureSettings,
+    *,
+    source: str,
+    groups: Mapping[str, str] | None = None,
+) -> Prepared:
+    """Clean ``frame`` (a copy) as configured and report every change.
+
+    ``groups`` maps the columns the gates group rows by (see :func:`group_columns`) to the config key naming
+    each; they must exist and are kept beside the features.
+    """
+    rows_in = len(frame)
+    columns = list(frame.columns)
+    ignore = (data.event_time_column,) if data.event_time_column else ()
+    feature_names = resolve_features(columns, features, target=data.target, source=source, ignore=ignore)
+    if data.event_time_column and data.event_time_column not in columns:
+        raise _not_found(source, data.event_time_column, "data.event_time_column", columns)
+    for column, key in (groups or {}).items():
+        if column not in columns:
+            raise _not_found(source, column, key, columns)
+    keep = list(dict.fromkeys([data.target, *feature_names, *(groups or {}), *ignore]))
+    out = frame[keep].copy()
+    _refuse_huge_integers(out, source)
+    sentinels = _replace_sentinels(out, data.missing_values)
+
+    numeric, categorical = _split_kinds(out, feature_names, features, source=source)
     coerced: dict[str, int] = {}
     for name in numeric:
         if not pd.api.types.is_numeric_dtype(out[name].dtype):
@@ -144,11 +231,14 @@ def prepare(frame: pd.DataFrame, data: DataSettings, features: FeatureSettings, 
             lost = int((before & out[name].isna()).sum())
             if lost:
                 coerced[name] = lost
+    _refuse_infinite(out, numeric, source)
     for name in categorical:
         if pd.api.types.is_numeric_dtype(out[name].dtype):
             out[name] = out[name].astype("string").astype(object).where(out[name].notna(), None)
 
     missing_target = out[data.target].isna()
+    if missing_target.all():
+        raise DataError(f"{source}: target column '{data.target}' has no values (every row is missing its label)")
     out = out.loc[~missing_target]
     dupes = out.duplicated() if data.drop_duplicates else pd.Series(False, index=out.index)
     out = out.loc[~dupes].reset_index(drop=True)

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from itertools import pairwise
-
 import pandas as pd
 
 from pipeline.config import SensitiveAttribute
+from pipeline.config_rules import band_labels as config_band_labels
 
 __all__ = ["band_labels", "group_labels"]
 
 
 def band_labels(attribute: SensitiveAttribute) -> list[str]:
-    """Labels of a binned attribute's bands: the declared ones, or ``[lo, hi)`` from the edges."""
+    """Labels of a binned attribute's bands: the declared ones, or ``[lo, hi)`` from the edges (the names the
+    config's ``reference`` keys were checked against at load)."""
     assert attribute.bins is not None
-    if attribute.labels is not None:
-        return list(attribute.labels)
-    edges = [int(b) if float(b).is_integer() else b for b in attribute.bins]
-    return [f"[{lo}, {hi})" for lo, hi in pairwise(edges)]
+    return config_band_labels(attribute.bins, attribute.labels)
 
 
 def group_labels(frame: pd.DataFrame, attribute: SensitiveAttribute) -> pd.Series:

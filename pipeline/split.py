@@ -27,15 +27,19 @@ class Split:
     random_state: int
 
 
-def split(prepared: Prepared, settings: SplitSettings, *, random_state: int) -> Split:
-    """Split rows into train/test (and validation, carved out of train, when `validation_size` > 0)."""
+def split(prepared: Prepared, settings: SplitSettings, *, random_state: int, source: str = "") -> Split:
+    """Split rows into train/test (and validation, carved out of train, when `validation_size` > 0).
+
+    ``source`` (the data file or URL) prefixes error messages.
+    """
     frame, y = prepared.frame, prepared.y
+    where = f"{source}: " if source else ""
     stratify = y if settings.stratify else None
     counts = y.value_counts()
     if settings.stratify and counts.min() < 3:
         raise DataError(
-            f"target '{prepared.target}' has only {int(counts.min())} rows of one class; "
-            "need at least 3 per class for a stratified split"
+            f"{where}target '{prepared.target}' has only {int(counts.min())} rows of one class; "
+            "need at least 3 per class for a stratified split (split.stratify)"
         )
     try:
         train, test, y_train, y_test = train_test_split(
@@ -51,5 +55,8 @@ def split(prepared: Prepared, settings: SplitSettings, *, random_state: int) -> 
                 random_state=random_state,
             )
     except ValueError as exc:
-        raise DataError(f"cannot split {len(frame)} rows as configured (split.*): {exc}") from exc
+        raise DataError(
+            f"{where}cannot split {len(frame)} rows with split.test_size = {settings.test_size:g} and "
+            f"split.validation_size = {settings.validation_size:g}: {exc}"
+        ) from exc
     return Split(train, test, validation, y_train, y_test, y_validation, random_state)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -57,6 +59,59 @@ def _estimator_class(name: str) -> type:
     return cls
 
 
+def _reason(exc: BaseException) -> str:
+    """A third-party message on one line: its first line, and its last when it spans several (the cause)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip() and not line.startswith("Traceback")]
+    if not lines:
+        return type(exc).__name__
+    return lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}"
+
+
+def _no_such_parameter(owner: str, name: str, known: list[str]) -> str:
+    guess = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean '{guess[0]}'?" if guess else ""
+    return f"{owner} has no parameter '{name}'{hint} (its parameters: {', '.join(sorted(known))})"
+
+
+def _check_params(estimator: BaseEstimator, settings: ModelSettings) -> None:
+    """Check ``model.params`` and every ``model.search.param_distributions`` candidate against the estimator's own
+    parameter constraints before fitting, so a bad value is named by its key (``model.params.C``) rather than
+    surfacing from inside a fit or a search."""
+    owner = type(estimator).__name__
+    known = list(estimator.get_params(deep=False))
+    validate = getattr(estimator, "_validate_params", None)  # scikit-learn's own checks; absent in some third parties
+    if validate is not None:
+        try:
+            validate()
+        except (TypeError, ValueError) as exc:
+            named = re.search(r"The '(\w+)' parameter", str(exc))
+            key = f"model.params.{named.group(1)}" if named and named.group(1) in settings.params else "model.params"
+            raise TrainingError(f"{key}: {_reason(exc)}") from exc
+    for name, values in settings.search.param_distributions.items():
+        key = f"model.search.param_distributions.{name}"
+        if name not in known:
+            raise TrainingError(f"{key}: {_no_such_parameter(owner, name, known)}")
+        for index, value in enumerate(values):
+            candidate = clone(estimator).set_params(**{name: value})
+            try:
+                getattr(candidate, "_validate_params", lambda: None)()
+            except (TypeError, ValueError) as exc:
+                raise TrainingError(f"{key}[{index}]: {_reason(exc)}") from exc
+
+
+def _check_scoring(scoring: str) -> None:
+    from sklearn.metrics import get_scorer_names
+
+    names = get_scorer_names()
+    if scoring not in names:
+        guess = difflib.get_close_matches(scoring, names, n=1)
+        hint = f"; did you mean '{guess[0]}'?" if guess else ""
+        raise TrainingError(
+            f"model.search.scoring: '{scoring}' is not a scikit-learn scorer name{hint} (e.g. roc_auc, "
+            "average_precision, neg_log_loss, accuracy, f1; all: sklearn.metrics.get_scorer_names())"
+        )
+
+
 def build_pipeline(
     settings: ModelSettings, numeric: list[str], categorical: list[str], *, random_state: int | None
 ) -> Pipeline:
@@ -66,12 +121,17 @@ def build_pipeline(
     """
     cls = _estimator_class(settings.estimator)
     params = dict(settings.params)
-    if "random_state" in inspect.signature(cls).parameters and "random_state" not in params:
+    accepted = inspect.signature(cls).parameters
+    for name in params:
+        if name not in accepted:
+            raise TrainingError(f"model.params.{name}: {_no_such_parameter(cls.__name__, name, list(accepted))}")
+    if "random_state" in accepted and "random_state" not in params:
         params["random_state"] = random_state
     try:
         estimator = cls(**params)
-    except TypeError as exc:
-        raise TrainingError(f"model.params do not fit {cls.__name__}: {exc}") from exc
+    except (TypeError, ValueError) as exc:
+        raise TrainingError(f"model.params do not fit {cls.__name__}: {_reason(exc)}") from exc
+    _check_params(estimator, settings)
     scale = issubclass(cls, _SCALED)
     return Pipeline([("features", build_preprocessor(numeric, categorical, scale=scale)), ("model", estimator)])
 
@@ -90,6 +150,7 @@ def fit(
     search_info: dict[str, Any] = {}
     try:
         if settings.search.enabled and settings.search.param_distributions:
+            _check_scoring(settings.search.scoring)
             distributions = {f"model__{k}": v for k, v in settings.search.param_distributions.items()}
             search = RandomizedSearchCV(
                 pipeline,
@@ -111,7 +172,7 @@ def fit(
             }
         else:
             pipeline.fit(X, y)
-    except ValueError as exc:
-        raise TrainingError(f"fitting {settings.estimator} failed: {exc}") from exc
+    except (TypeError, ValueError) as exc:
+        raise TrainingError(f"fitting {settings.estimator} failed: {_reason(exc)}") from exc
     params = {k: v for k, v in pipeline.named_steps["model"].get_params(deep=False).items()}
     return TrainedModel(pipeline, settings.estimator, params, search_info)

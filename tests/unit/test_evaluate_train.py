@@ -54,10 +54,54 @@ def test_estimator_names_and_errors() -> None:
         build_pipeline(ModelSettings(estimator="sklearn.nope.Thing"), [], ["a"], random_state=0)
     with pytest.raises(TrainingError, match="not a scikit-learn classifier"):
         build_pipeline(ModelSettings(estimator="sklearn.preprocessing.StandardScaler"), [], ["a"], random_state=0)
-    with pytest.raises(TrainingError, match="model.params do not fit LogisticRegression"):
+    with pytest.raises(TrainingError, match=r"^model\.params\.depth: LogisticRegression has no parameter 'depth'"):
         build_pipeline(ModelSettings(estimator="logistic_regression", params={"depth": 3}), [], ["a"], random_state=0)
     pipe = build_pipeline(ModelSettings(estimator="sklearn.ensemble.ExtraTreesClassifier"), ["n"], [], random_state=5)
     assert pipe.named_steps["model"].random_state == 5
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"params": {"C": "abc"}}, r"^model\.params\.C: The 'C' parameter of LogisticRegression must be a float"),
+        ({"params": {"C": -1.0}}, r"^model\.params\.C: .*Got -1\.0 instead"),
+        ({"params": {"Cc": 1.0}}, r"^model\.params\.Cc: .*no parameter 'Cc'; did you mean 'C'\?"),
+        (
+            {"search": {"enabled": True, "param_distributions": {"depth": [1, 2]}}},
+            r"^model\.search\.param_distributions\.depth: LogisticRegression has no parameter 'depth'",
+        ),
+        (
+            {"search": {"enabled": True, "param_distributions": {"C": [1.0, "x"]}}},
+            r"^model\.search\.param_distributions\.C\[1\]: The 'C' parameter .* Got 'x' instead",
+        ),
+    ],
+)
+def test_estimator_parameters_are_checked_before_fitting_and_named_by_key(settings: dict, message: str) -> None:
+    model = ModelSettings.model_validate({"estimator": "logistic_regression", **settings})
+    with pytest.raises(TrainingError, match=message) as info:
+        build_pipeline(model, ["n"], [], random_state=0)
+    assert "Traceback" not in str(info.value) and "\n" not in str(info.value)
+
+
+def test_an_unknown_search_scoring_is_named_before_the_search() -> None:
+    X = pd.DataFrame({"n": np.arange(20.0)})
+    y = pd.Series([0, 1] * 10)
+    settings = ModelSettings.model_validate(
+        {
+            "estimator": "logistic_regression",
+            "search": {"enabled": True, "scoring": "rocauc", "param_distributions": {"C": [1.0]}},
+        }
+    )
+    with pytest.raises(
+        TrainingError, match=r"^model\.search\.scoring: 'rocauc' is not a scikit-learn scorer name; did you"
+    ):
+        fit(settings, X, y, numeric=["n"], categorical=[], random_state=0)
+
+
+def test_metric_names_outside_the_table_are_refused_even_if_sklearn_has_them() -> None:
+    for name in ("confusion_matrix", "auc", "roc_auc_score"):
+        with pytest.raises(KeyError):
+            metric_function(name)
 
 
 def test_seeded_search_is_reproducible() -> None:

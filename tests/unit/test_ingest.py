@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -87,3 +88,84 @@ def test_bad_sql_query_names_the_url(tmp_path: Path) -> None:
     settings = SETTINGS.model_copy(update={"source": "sqlite:///empty.db", "query": "SELECT * FROM nope"})
     with pytest.raises(DataError, match="query failed: no such table: nope"):
         load(settings, source=f"sqlite:///{tmp_path / 'empty.db'}")
+
+
+def _symlink_loop(folder: Path) -> Path:
+    (folder / "a.csv").symlink_to(folder / "b.csv")
+    (folder / "b.csv").symlink_to(folder / "a.csv")
+    return folder / "a.csv"
+
+
+def _fifo(folder: Path) -> Path:
+    path = folder / "pipe.csv"
+    os.mkfifo(path)
+    return path
+
+
+def _dangling(folder: Path) -> Path:
+    (folder / "link.csv").symlink_to(folder / "gone.csv")
+    return folder / "link.csv"
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (_symlink_loop, r"a\.csv: symlink loop"),
+        (_fifo, r"pipe\.csv: a FIFO \(named pipe\); data\.source must be a regular CSV or Parquet file"),
+        (_dangling, r"link\.csv: a symlink to .*gone\.csv, which does not exist"),
+        (lambda folder: folder, r": a directory, not a data file"),
+    ],
+)
+def test_paths_that_are_not_regular_files_say_what_they_are(tmp_path: Path, make, message: str) -> None:
+    path = make(tmp_path)
+    with pytest.raises(DataError, match=message) as info:
+        load(SETTINGS, source=str(path))
+    assert "not found" not in str(info.value) or "symlink to" in str(info.value)
+
+
+def test_a_symlink_to_a_real_file_is_read(tmp_path: Path, repo_root: Path) -> None:
+    (tmp_path / "link.csv").symlink_to(repo_root / "data" / "german_credit.csv")
+    assert load(SETTINGS, source=str(tmp_path / "link.csv")).n_rows == 1000
+
+
+def test_an_unreadable_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # tests may run as root, which chmod cannot lock out: make the read itself fail as it would for a user
+    path = tmp_path / "data.csv"
+    path.write_text("risk,sex\n1,male\n")
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(pd, "read_csv", denied)
+    with pytest.raises(DataError, match=r"data\.csv: cannot read the data file \(permission denied\)"):
+        load(SETTINGS, source=str(path))
+
+
+def test_a_decoding_error_names_the_offset_in_the_file_the_line_and_the_column(tmp_path: Path) -> None:
+    # far past pandas' first read chunk, inside a cell: pandas' own offset would count from the chunk, not the file
+    rows = [f"{i % 2},male,{'x' * 50}" for i in range(5000)]
+    rows[4321] = "1,m\u00e4nnlich,plain"
+    head = b"risk,sex,note\n"
+    body = "\n".join(rows).encode("latin-1") + b"\n"
+    path = tmp_path / "data.csv"
+    path.write_bytes(head + body)
+    offset = (head + body).index(b"\xe4")
+    with pytest.raises(DataError) as info:
+        load(SETTINGS, source=str(path))
+    assert str(info.value) == (
+        f"{path}: not readable as utf-8: byte 0xe4 at offset {offset} of the file (line 4323, column 'sex'); "
+        "set data.encoding in the config (e.g. 'latin-1' or 'cp1252')"
+    )
+    assert load(SETTINGS.model_copy(update={"encoding": "latin-1"}), source=str(path)).n_rows == 5000
+
+
+def test_the_decoding_error_is_found_across_chunk_boundaries(tmp_path: Path) -> None:
+    from pipeline.ingest import _locate_decode_error
+
+    path = tmp_path / "data.csv"
+    # a two-byte UTF-8 character split by the 1 MiB chunk boundary, then a bad byte after it
+    good = b"a" * ((1 << 20) - 1) + "\u00e4".encode() + b"\nb\n"
+    path.write_bytes(good + b"\xff")
+    assert _locate_decode_error(path, "utf-8") == (len(good), 3, b"\xff")
+    path.write_bytes(good)
+    assert _locate_decode_error(path, "utf-8") is None

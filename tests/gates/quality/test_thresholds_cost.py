@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 from quality_helpers import settings
 
 from checks.quality import check_business_cost, check_thresholds
 from checks.quality_common import Scored
 from checks.result import Status
+from pipeline.config import MetricBound
 
 # AUC of these scores is exactly 3/4: the 0.4 positive beats the 0.1 negative but not the 0.6 one.
 Y = np.array([0, 0, 1, 1])
@@ -41,8 +43,12 @@ def test_loss_above_maximum_fails() -> None:
     assert "above the maximum 0.300 (quality.thresholds.log_loss)" in result.message
 
 
-def test_unknown_metric_is_an_error_naming_it() -> None:
-    (result,) = check_thresholds(Y, SCORED, settings=settings(thresholds={"rocauc": {"min": 0.8}}))
+def test_unknown_metric_is_refused_by_the_config_and_an_error_if_it_gets_past() -> None:
+    with pytest.raises(ValidationError, match="unknown metric 'rocauc'; did you mean 'roc_auc'"):
+        settings(thresholds={"rocauc": {"min": 0.8}})
+    # settings built without validation (an API caller): the gate still names the metric instead of crashing
+    unchecked = settings().model_copy(update={"thresholds": {"rocauc": MetricBound(min=0.8)}})
+    (result,) = check_thresholds(Y, SCORED, settings=unchecked)
     assert result.status is Status.ERROR
     assert "quality.thresholds.rocauc: unknown metric 'rocauc'" in result.message
 
