@@ -4,9 +4,10 @@ point at nothing, and estimator settings scikit-learn refuses.
 Every case is one changed line of the bundled ``mlgate.toml`` and must be refused with exit 2 and one line
 ``mlgate: error: <config file>: key '<key>': <why>`` — before any data is read for config problems
 (``mlgate gate --layer schema``), before any fit for estimator settings (``mlgate gate --layer quality``; those
-name ``model.*`` keys). Before issue 7, 21 of these ended in a traceback with exit 1 (which CI cannot tell from a
-gate failure) and 33 were accepted silently (a NaN cost bound disabled the cost check; an infinite champion
-margin meant the champion check could never fail).
+name ``model.*`` keys). Run against the code before issue 7, 47 of these were accepted (exit 0: a NaN cost bound
+disabled the cost check, an infinite champion margin meant the champion check could never fail), 6 ended in a
+traceback with exit 1 (which CI cannot tell from a gate failure; under ``mlgate run`` so did the unknown and
+non-scalar metric names) and 16 gave exit 2 with a message that named no key or the wrong one.
 """
 
 from __future__ import annotations

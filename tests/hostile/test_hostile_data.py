@@ -3,9 +3,11 @@
 Every case is the bundled project with its CSV (or its path, or one column name in the config) broken, run through
 ``mlgate gate --layer schema`` in-process: all of these are found while the data is read and prepared, before any
 gate or model. Each must end with exit 2 and one line naming the file and the column (or what the path is).
-Before issue 7, seven of these ended in a traceback with exit 1 (a 20-digit integer, ±inf in a feature, a slice
-or sensitive column missing from the data or excluded from the features), and four gave a wrong or vague message
-(a symlink loop read "data file not found"; a latin-1 byte was placed by its offset inside pandas' chunk).
+Run against the code before issue 7, 3 of these ended in a traceback with exit 1 (integers beyond 64 bits), 6 got
+through this command as exit 0 or a gate failure, 5 of which crashed ``mlgate run`` (±inf in a feature, a slice or
+sensitive column missing from the data), and 14 gave a wrong or vague message (a symlink loop read "data file not
+found"; a latin-1 byte was placed by its offset inside pandas' read chunk; missing columns were named without the
+columns that do exist).
 """
 
 from __future__ import annotations
