@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 import pytest
+from hostile_helpers import assert_one_line_error
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = (ROOT / "mlgate.toml").read_text(encoding="utf-8")
@@ -518,13 +519,6 @@ MODEL_CASES = [
         r"model\.estimator 'os\.system' is not a scikit-learn classifier",
     ),
 ]
-
-
-def assert_one_line_error(result, code: int, pattern: str) -> None:
-    """As tests/hostile/conftest.py's helper (not imported: ``from conftest import`` can find another folder's)."""
-    assert "Traceback" not in result.stderr + result.stdout, result.stderr
-    assert result.code == code, f"exit {result.code}, expected {code}; stderr:\n{result.stderr}"
-    assert re.search(pattern, result.error_line), f"{result.error_line!r} does not match {pattern!r}"
 
 
 def broken(project: Path, old: str, new: str) -> Path:

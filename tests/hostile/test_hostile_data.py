@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hostile_helpers import assert_one_line_error
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = (ROOT / "mlgate.toml").read_text(encoding="utf-8")
@@ -255,13 +256,6 @@ CASES: list[tuple[str, Callable[[Path], None], str]] = [
         r"german_credit\.csv: no feature columns left after excluding \['risk'\]",
     ),
 ]
-
-
-def assert_one_line_error(result, code: int, pattern: str) -> None:
-    """As tests/hostile/conftest.py's helper (not imported: ``from conftest import`` can find another folder's)."""
-    assert "Traceback" not in result.stderr + result.stdout, result.stderr
-    assert result.code == code, f"exit {result.code}, expected {code}; stderr:\n{result.stderr}"
-    assert re.search(pattern, result.error_line), f"{result.error_line!r} does not match {pattern!r}"
 
 
 @pytest.mark.parametrize(("make", "pattern"), [pytest.param(m, p, id=case_id) for case_id, m, p in CASES])
