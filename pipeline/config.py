@@ -157,13 +157,14 @@ class ModelSettings(_Strict):
 class SensitiveAttribute(_Strict):
     """A sensitive attribute and the share of each group expected in the data.
 
-    A numeric column (e.g. age) is judged in bands: give `bins` (edges) and optionally `labels`.
+    A numeric column (e.g. age) is judged in bands: give `bins` (edges) and optionally `labels`. The outer edges
+    may be open (`-inf` first, `inf` last); every other edge is finite.
     """
 
     column: Text
     reference: dict[str, Probability]
     tolerance: Probability = 0.05
-    bins: list[float] | None = None
+    bins: list[Annotated[float, Field(allow_inf_nan=True)]] | None = None
     labels: Columns | None = None
 
     @model_validator(mode="after")

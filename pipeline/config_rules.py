@@ -192,7 +192,14 @@ def band_labels(bins: list[float], labels: list[str] | None) -> list[str]:
 
 
 def check_bands(column: str, bins: list[float], labels: list[str] | None, reference: Mapping[str, float]) -> None:
-    """Bins strictly increasing, one label per band, and every ``reference`` key the name of a band."""
+    """Bins strictly increasing (finite but for an open first or last edge), one label per band, and every
+    ``reference`` key the name of a band."""
+    for index, edge in enumerate(bins):
+        open_end = (index == 0 and edge == -math.inf) or (index == len(bins) - 1 and edge == math.inf)
+        if not math.isfinite(edge) and not open_end:
+            raise refuse(
+                f"bins[{index}]", f"must be a finite number (got {edge}); only the first edge may be -inf, the last inf"
+            )
     if len(bins) < 2 or any(lo >= hi for lo, hi in pairwise(bins)):
         raise refuse("bins", f"`bins` of '{column}' must be at least two strictly increasing edges")
     if labels is not None and len(labels) != len(bins) - 1:

@@ -106,11 +106,18 @@ CASES: list[tuple[str, tuple[str, str], tuple[str, ...], str, str]] = [
     ),
     ("tolerance-nan", ("tolerance = 0.05", "tolerance = nan"), DATA_LAYERS, "balance.sensitive[0].tolerance", FINITE),
     (
-        "bins-inf",
-        ("bins = [18, 25, 35, 50, 120]", "bins = [18, 25, 35, 50, inf]"),
+        "bins-inner-inf",
+        ("bins = [18, 25, 35, 50, 120]", "bins = [18, 25, inf, 50, 120]"),
+        DATA_LAYERS,
+        "balance.sensitive[1].bins[2]",
+        r"must be a finite number \(got inf\); only the first edge may be -inf, the last inf",
+    ),
+    (
+        "bins-nan",
+        ("bins = [18, 25, 35, 50, 120]", "bins = [18, 25, 35, 50, nan]"),
         DATA_LAYERS,
         "balance.sensitive[1].bins[4]",
-        FINITE,
+        r"must be a finite number \(got nan\)",
     ),
     ("drift-alpha-nan", ("alpha = 0.05", "alpha = nan"), DATA_LAYERS, "drift.alpha", FINITE),
     (
@@ -560,3 +567,12 @@ def test_the_unbroken_config_passes_the_same_command(run_cli, project_copy: Path
     """The control: every case above is the bundled config with one line changed, and that config is accepted."""
     result = run_cli(*DATA_LAYERS, "--config", str(project_copy / "mlgate.toml"), "--out", str(project_copy / "r"))
     assert result.code == 0, result.stderr
+
+
+def test_open_outer_bins_are_accepted(run_cli, project_copy: Path) -> None:
+    """The control for the bins cases: an open last edge (`inf`) is a band like any other."""
+    config = broken(project_copy, "bins = [18, 25, 35, 50, 120]", "bins = [18, 25, 35, 50, inf]")
+    result = run_cli("gate", "--layer", "balance", "--config", str(config), "--out", str(project_copy / "r"))
+    assert result.code == 0, result.stderr
+    report = (project_copy / "r" / "report.json").read_text()
+    assert "50+" in report
