@@ -44,7 +44,7 @@ def render_all(report: GateReport) -> dict[str, str]:
 
 
 def _reason(exc: OSError) -> str:
-    return exc.strerror or type(exc).__name__
+    return exc.strerror or str(exc) or type(exc).__name__
 
 
 def prepare_out_dir(out_dir: Path, *, keep: bool = True) -> Path:

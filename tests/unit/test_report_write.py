@@ -12,6 +12,7 @@ from fixtures.report_samples import passing_report
 from checks.report import write as write_module
 from checks.report import write_reports
 from checks.result import CheckResult, GateReport, Status
+from pipeline.errors import OutputError
 
 
 @pytest.fixture
@@ -64,6 +65,24 @@ def test_write_reports_cleans_up_when_writing_fails(tmp_path: Path, monkeypatch,
         raise OSError("disk full")
 
     monkeypatch.setattr(write_module.os, "replace", no_rename)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(OutputError, match=r"--out .*: writing the report files failed \(disk full\)"):
         write_reports(small_report, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_prepare_out_dir_without_keep_leaves_nothing_behind(tmp_path: Path) -> None:
+    from checks.report import prepare_out_dir
+
+    target = tmp_path / "a" / "b" / "reports"
+    assert prepare_out_dir(target, keep=False) == target
+    assert list(tmp_path.iterdir()) == []
+    assert prepare_out_dir(target).is_dir()
+
+
+def test_prepare_out_dir_refuses_a_file(tmp_path: Path) -> None:
+    from checks.report import prepare_out_dir
+
+    taken = tmp_path / "taken"
+    taken.write_text("x")
+    with pytest.raises(OutputError, match=r"--out .*taken: exists and is not a folder"):
+        prepare_out_dir(taken)
