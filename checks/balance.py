@@ -26,7 +26,7 @@ from __future__ import annotations
 import pandas as pd
 
 from checks.evidence import Evidence
-from checks.result import CheckResult, Interval, Status
+from checks.result import CheckResult, Interval, Reason, Status
 from checks.stats import wilson_interval
 from pipeline.config import BalanceSettings, SensitiveAttribute
 from pipeline.slices import band_labels, group_labels
@@ -56,6 +56,7 @@ def minority_share_check(y: pd.Series, *, min_share: float, confidence: float, s
             status=Status.SKIPPED,
             message=f"no {_rows(split)} with a label '{target}'; class balance not judged",
             details={"split": split, "n": 0},
+            reason=Reason.NO_ROWS,
         )
     positives = int((y == 1).sum())
     minority_class, count = (1, positives) if positives <= n - positives else (0, n - positives)
@@ -67,14 +68,15 @@ def minority_share_check(y: pd.Series, *, min_share: float, confidence: float, s
         f"({count} rows; {confidence:.0%} CI {_pct(low)}–{_pct(high)}); minimum "
         f"balance.min_minority_share = {_pct(min_share)}"
     )
+    reason: Reason | None = None
     if high < min_share:
-        status = Status.FAIL
+        status, reason = Status.FAIL, Reason.BELOW_BOUND
         message = (
             f"{shown}: the whole interval is below the minimum. Collect or re-sample rows of class "
             f"{minority_class}, or lower min_minority_share if this imbalance is expected"
         )
     elif share < min_share:
-        status = Status.WARN
+        status, reason = Status.WARN, Reason.BELOW_BOUND_POINT_ONLY
         message = f"{shown}: below the minimum, but the interval reaches it (inconclusive with {n} rows)"
     else:
         status = Status.PASS
@@ -96,6 +98,7 @@ def minority_share_check(y: pd.Series, *, min_share: float, confidence: float, s
             "min_share": min_share,
             "split": split,
         },
+        reason=reason,
     )
 
 
@@ -152,6 +155,7 @@ def group_share_checks(
                     "count": count,
                     "split": split,
                 },
+                reason=Reason.UNDECLARED_GROUP,
             )
         )
     return results
@@ -180,6 +184,7 @@ def _missing_result(column: str, n_missing: int, n_rows: int, attribute: Sensiti
         observed=n_missing / n_rows,
         expected=0.0,
         details={"column": column, "missing": n_missing, "n": n_rows, "split": split},
+        reason=Reason.MISSING_GROUP,
     )
 
 
@@ -206,15 +211,16 @@ def _group_result(
         f"(allowed {_pct(band_low)}–{_pct(band_high)})"
     )
     side = "under" if share < band_low else "over"
+    reason: Reason | None = None
     if high < band_low or low > band_high:
-        status = Status.FAIL
+        status, reason = Status.FAIL, Reason.OUTSIDE_REFERENCE
         message = (
             f"{shown}: the whole interval is outside the allowed band, the data {side}-represents "
             f"this group. Fix the sampling, or update balance.sensitive.reference if the population "
             "changed"
         )
     elif not band_low <= share <= band_high:
-        status = Status.WARN
+        status, reason = Status.WARN, Reason.OUTSIDE_REFERENCE_POINT_ONLY
         message = f"{shown}: outside the band, but the interval overlaps it (inconclusive with {n} rows)"
     else:
         status = Status.PASS
@@ -239,6 +245,7 @@ def _group_result(
             "split": split,
             "per_interval_confidence": 1.0 - (1.0 - confidence) / k,
         },
+        reason=reason,
     )
 
 
@@ -268,6 +275,7 @@ def check_balance(frame: pd.DataFrame, y: pd.Series, settings: BalanceSettings, 
                         f"{split} data; fix balance.sensitive in the config"
                     ),
                     details={"column": attribute.column, "split": split},
+                    reason=Reason.INVALID_CONFIG,
                 )
             )
             continue

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from checks.evidence import Evidence
-from checks.result import CheckResult, Status
+from checks.result import CheckResult, Reason, Status
 from checks.stats import (
     TwoSampleTest,
     adjust_pvalues,
@@ -101,6 +101,7 @@ def compare(
                     Status.ERROR,
                     f"feature '{column}' ({label}): column missing from the {absent[0]} data; cannot test it for drift",
                     {},
+                    reason=Reason.MISSING_COLUMN,
                 )
             )
             continue
@@ -114,6 +115,7 @@ def compare(
                     f"feature '{column}' ({label}): no rows to compare (reference "
                     f"{len(reference)}, current {len(current)})",
                     {},
+                    reason=Reason.NO_ROWS,
                 )
             )
             continue
@@ -133,7 +135,15 @@ def compare(
 
 
 def _result(
-    id_prefix: str, column: str, settings: DriftSettings, status: Status, message: str, details: dict, **fields: object
+    id_prefix: str,
+    column: str,
+    settings: DriftSettings,
+    status: Status,
+    message: str,
+    details: dict,
+    *,
+    reason: Reason | None,
+    **fields: object,
 ) -> CheckResult:
     return CheckResult(
         id=f"{id_prefix}[{column}]",
@@ -142,6 +152,7 @@ def _result(
         message=message,
         blocking=settings.blocking,
         details={"column": column, **details},
+        reason=reason,
         **fields,
     )
 
@@ -169,8 +180,9 @@ def _judge(
         f"{correction}); "
         f"n = {out.n_reference} vs {out.n_current}{_missing_note(out)}"
     )
+    reason: Reason | None = None
     if significant and large:
-        status = Status.FAIL
+        status, reason = Status.FAIL, Reason.SIGNIFICANT_ABOVE_FLOOR
         message = (
             f"feature '{column}' drifted ({label}): {figures}. Expected {effect_name} < {floor:g} or "
             f"adjusted p >= {settings.alpha:g}. Check how the data was collected or split; if the "
@@ -215,6 +227,7 @@ def _judge(
         status,
         message,
         details,
+        reason=reason,
         observed=round(out.effect, 6),
         expected=f"{out.effect_name} < {floor:g} or p_adjusted >= {settings.alpha:g}",
     )
@@ -259,6 +272,7 @@ def run(evidence: Evidence) -> list[CheckResult]:
                 f"drift.columns names '{column}', which is not a feature (features: "
                 f"{', '.join(evidence.prepared.features)}); fix drift.columns in the config",
                 {},
+                reason=Reason.INVALID_CONFIG,
             )
         )
     return results

@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Callable, Iterable
 
 from checks.evidence import Evidence
-from checks.result import LAYERS, CheckResult, Status
+from checks.result import LAYERS, CheckResult, Reason, Status
 
 __all__ = ["DATA_LAYERS", "MODEL_LAYERS", "layer_function", "run_layer", "run_layers"]
 
@@ -40,6 +40,7 @@ def run_layer(layer: str, evidence: Evidence) -> list[CheckResult]:
                 layer=layer,
                 status=Status.ERROR,
                 message=f"the {layer} layer raised {type(exc).__name__}: {exc}{where}",
+                reason=Reason.CHECK_ERROR,
             )
         ]
 

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from checks.bootstrap import Bootstrap, bootstrap_metric
+from checks.result import Reason
 from pipeline.config import MetricBound, QualitySettings
 from pipeline.evaluate import metric_function
 
-__all__ = ["LAYER", "Scored", "bound_text", "check_metric_name", "fmt", "interval_of", "within"]
+__all__ = ["LAYER", "Scored", "bound_reason", "bound_text", "check_metric_name", "fmt", "interval_of", "within"]
 
 LAYER = "quality"
 
@@ -39,6 +40,13 @@ def bound_text(bound: MetricBound) -> str:
 def within(value: float, bound: MetricBound) -> bool:
     """Bounds are inclusive: a value exactly at ``min`` or ``max`` passes."""
     return (bound.min is None or value >= bound.min) and (bound.max is None or value <= bound.max)
+
+
+def bound_reason(value: float, bound: MetricBound) -> Reason | None:
+    """None when ``value`` is within ``bound``, else which side it left (``below_bound`` / ``above_bound``)."""
+    if within(value, bound):
+        return None
+    return Reason.BELOW_BOUND if bound.min is not None and value < bound.min else Reason.ABOVE_BOUND
 
 
 def check_metric_name(name: str, settings: QualitySettings) -> str | None:

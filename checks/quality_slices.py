@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from checks.bootstrap import TWO_CLASS_METRICS, Bootstrap, resample_counts, resample_indices, weighted_metric
-from checks.quality_common import LAYER, Scored, bound_text, check_metric_name, fmt, interval_of, within
-from checks.result import CheckResult, Interval, Status
+from checks.quality_common import LAYER, Scored, bound_reason, bound_text, check_metric_name, fmt, interval_of
+from checks.result import CheckResult, Interval, Reason, Status
 from pipeline.config import MetricBound, QualitySettings
 from pipeline.evaluate import greater_is_better
 
@@ -61,6 +61,7 @@ def _unknown_keys(settings: QualitySettings, groups: Mapping[str, pd.Series]) ->
             Status.WARN,
             f"quality.slice_thresholds key '{key}' names no slice column or group "
             f"(columns: {', '.join(groups) or 'none'}): fix the key, it is not applied",
+            reason=Reason.INVALID_CONFIG,
         )
         for key in settings.slice_thresholds
         if key not in known
@@ -71,9 +72,16 @@ def _slice_metric(name: str, bound: MetricBound, label: str, y: np.ndarray, boot
     check_id = f"quality.slice_metric[{label}][{name}]"
     if isinstance(boot, str):
         return CheckResult(
-            check_id, LAYER, Status.SKIPPED, f"slice {label}: {boot}", expected=bound_text(bound), slice=label
+            check_id,
+            LAYER,
+            Status.SKIPPED,
+            f"slice {label}: {boot}",
+            expected=bound_text(bound),
+            slice=label,
+            reason=Reason.TOO_SMALL,
         )
-    ok = within(boot.estimate, bound)
+    reason = bound_reason(boot.estimate, bound)
+    ok = reason is None
     where = f"slice {label}: {name} is {boot.describe()} on n={len(y)} test rows ({int(y.sum())} positives)"
     if ok:
         message = f"{where}: {bound_text(bound)} required"
@@ -92,6 +100,7 @@ def _slice_metric(name: str, bound: MetricBound, label: str, y: np.ndarray, boot
         interval=boot.interval,
         slice=label,
         details={"metric": name, "n": len(y), "positives": int(y.sum()), "bootstrap": boot.to_dict()},
+        reason=reason,
     )
 
 
@@ -113,6 +122,7 @@ def _group_gap(
             f"({len(eligible)} of {len(eligible) + len(skipped)}; slices.min_size)",
             expected=limit,
             details={"skipped_groups": skipped},
+            reason=Reason.TOO_SMALL,
         )
     estimates: dict[str, float] = {}
     draws = []
@@ -159,6 +169,7 @@ def _group_gap(
         expected=limit,
         interval=Interval(boot.low, boot.high, boot.confidence),
         details={"metric": name, "groups": estimates, "worst": worst, "best": best, "skipped_groups": skipped},
+        reason=None if ok else Reason.GROUP_GAP,
     )
 
 
@@ -189,7 +200,14 @@ def check_slices(
                 problem = check_metric_name(name, settings)
                 if problem is not None:
                     results.append(
-                        CheckResult(f"quality.slice_metric[{label}][{name}]", LAYER, Status.ERROR, problem, slice=label)
+                        CheckResult(
+                            f"quality.slice_metric[{label}][{name}]",
+                            LAYER,
+                            Status.ERROR,
+                            problem,
+                            slice=label,
+                            reason=Reason.INVALID_CONFIG,
+                        )
                     )
                     continue
                 reason = _too_small(name, y_g, min_size)
@@ -206,7 +224,11 @@ def check_slices(
             if problem is not None:
                 results.append(
                     CheckResult(
-                        f"quality.group_gap[{column}][{name}]", LAYER, Status.ERROR, f"quality.max_group_gap: {problem}"
+                        f"quality.group_gap[{column}][{name}]",
+                        LAYER,
+                        Status.ERROR,
+                        f"quality.max_group_gap: {problem}",
+                        reason=Reason.INVALID_CONFIG,
                     )
                 )
                 continue

@@ -18,10 +18,12 @@ __all__ = [
     "CheckResult",
     "GateReport",
     "Interval",
+    "Reason",
     "Status",
 ]
 
-REPORT_VERSION = "1.0"
+#: 1.1: every result carries ``reason`` (a :class:`Reason` value, ``null`` for a pass).
+REPORT_VERSION = "1.1"
 
 #: The gate layers in the order they run and are reported.
 LAYERS: tuple[str, ...] = ("schema", "balance", "drift", "quality", "reproducibility", "staleness")
@@ -39,6 +41,72 @@ class Status(enum.StrEnum):
     def blocks(self) -> bool:
         """Whether this status, on a blocking check, stops the release."""
         return self in (Status.FAIL, Status.ERROR)
+
+
+class Reason(enum.StrEnum):
+    """Why a result did not pass: a machine-readable code next to the English message (pandera's
+    ``SchemaErrorReason`` is the model), so reports, JUnit and dashboards can group and count without parsing
+    messages. The values are a contract of the JSON report and the JUnit ``type`` attribute: add new ones,
+    never rename or reuse one. ``docs/REPORT.md`` lists them with the checks that produce them.
+
+    A PASS carries no reason. A WAIVED result keeps the reason of the failure it excuses (the status says it
+    was waived).
+    """
+
+    # a value against a configured bound or reference
+    BELOW_BOUND = "below_bound"
+    BELOW_BOUND_POINT_ONLY = "below_bound_point_only"
+    ABOVE_BOUND = "above_bound"
+    OUTSIDE_REFERENCE = "outside_reference"
+    OUTSIDE_REFERENCE_POINT_ONLY = "outside_reference_point_only"
+    UNDECLARED_GROUP = "undeclared_group"
+    MISSING_GROUP = "missing_group"
+    SIGNIFICANT_ABOVE_FLOOR = "significant_above_floor"
+    # the committed data schema
+    MISSING_COLUMN = "missing_column"
+    UNEXPECTED_COLUMN = "unexpected_column"
+    WRONG_DTYPE = "wrong_dtype"
+    NULL_VALUES = "null_values"
+    OUT_OF_RANGE = "out_of_range"
+    NOT_IN_SET = "not_in_set"
+    CHECK_FAILED = "check_failed"
+    # comparisons with other models
+    WORSE_THAN_BASELINE = "worse_than_baseline"
+    WORSE_THAN_CHAMPION = "worse_than_champion"
+    GROUP_GAP = "group_gap"
+    # reproducibility and provenance
+    NOT_REPRODUCIBLE = "not_reproducible"
+    DATA_CHANGED = "data_changed"
+    ARTIFACT_MISMATCH = "artifact_mismatch"
+    ARTIFACT_UNLOADABLE = "artifact_unloadable"
+    SERVING_MISMATCH = "serving_mismatch"
+    PROVENANCE_MISSING = "provenance_missing"
+    PROVENANCE_INVALID = "provenance_invalid"
+    UNCOMMITTED_CHANGES = "uncommitted_changes"
+    # staleness
+    STALE = "stale"
+    EVENT_LAG = "event_lag"
+    NO_EVENT_TIME = "no_event_time"
+    CLOCK_SKEW = "clock_skew"
+    # waivers
+    WAIVER_EXPIRED = "waiver_expired"
+    WAIVER_UNMATCHED = "waiver_unmatched"
+    WAIVER_UNNEEDED = "waiver_unneeded"
+    # a check that could not judge (ERROR)
+    INVALID_CONFIG = "invalid_config"
+    UNDEFINED_METRIC = "undefined_metric"
+    TRAINING_FAILED = "training_failed"
+    RETRAIN_FAILED = "retrain_failed"
+    CHAMPION_UNUSABLE = "champion_unusable"
+    CHECK_ERROR = "check_error"
+    # nothing to judge (SKIPPED)
+    NO_ROWS = "no_rows"
+    TOO_SMALL = "too_small"
+    NO_CANDIDATE = "no_candidate"
+    NO_CHAMPION = "no_champion"
+    NO_CONFIG_FILE = "no_config_file"
+    NOT_CONFIGURED = "not_configured"
+    DISABLED = "disabled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +128,7 @@ class CheckResult:
     ``id`` is stable across runs (``drift.feature[credit_amount]``,
     ``balance.sensitive_share[sex=female]``) so that waivers, reports and CI history can refer to it.
     ``message`` says what failed, expected vs observed, and how to fix it, naming the column or slice.
+    ``reason`` says why it did not pass, as a stable code (:class:`Reason`); None for a pass.
     """
 
     id: str
@@ -72,24 +141,32 @@ class CheckResult:
     slice: str | None = None
     blocking: bool = True
     details: Mapping[str, Any] = field(default_factory=dict)
+    reason: Reason | None = None
 
     def __post_init__(self) -> None:
         if self.layer not in LAYERS:
             raise ValueError(f"unknown layer {self.layer!r}; expected one of {', '.join(LAYERS)}")
+        if self.status is Status.PASS and self.reason is not None:
+            raise ValueError(f"{self.id}: a pass carries no reason (got {self.reason.value!r})")
 
     @property
     def blocks(self) -> bool:
         return self.blocking and self.status.blocks
 
-    def with_status(self, status: Status, message: str | None = None, **details: Any) -> CheckResult:
+    def with_status(
+        self, status: Status, message: str | None = None, *, reason: Reason | None = None, **details: Any
+    ) -> CheckResult:
+        """A copy with another status; the reason is kept unless given (and dropped for a pass)."""
         merged = {**self.details, **details}
-        return replace(self, status=status, message=message or self.message, details=merged)
+        why = None if status is Status.PASS else (reason or self.reason)
+        return replace(self, status=status, message=message or self.message, details=merged, reason=why)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "layer": self.layer,
             "status": self.status.value,
+            "reason": self.reason.value if self.reason is not None else None,
             "blocking": self.blocking,
             "message": self.message,
             "observed": _jsonable(self.observed),
@@ -102,6 +179,7 @@ class CheckResult:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
         interval = data.get("interval")
+        reason = data.get("reason")  # absent in reports before 1.1
         return cls(
             id=data["id"],
             layer=data["layer"],
@@ -113,6 +191,7 @@ class CheckResult:
             slice=data.get("slice"),
             blocking=data.get("blocking", True),
             details=data.get("details") or {},
+            reason=Reason(reason) if reason is not None else None,
         )
 
 

@@ -21,7 +21,7 @@ import pandera.pandas as pa
 from pandera.engines import pandas_engine
 from pandera.errors import SchemaErrorReason, SchemaErrors
 
-from checks.result import CheckResult, Status
+from checks.result import CheckResult, Reason, Status
 from checks.schema_infer import infer_for_config, infer_schema, load_prepared, schema_yaml
 from pipeline.errors import SchemaFileError
 from pipeline.schema_file import read_schema_file, validate_schema
@@ -253,9 +253,8 @@ def _column_result(
     rid = f"{LAYER}.column[{name}]"
     expected = _expected(column)
     if name not in frame.columns:
-        return CheckResult(
-            rid, LAYER, Status.SKIPPED, f"column '{name}': missing from {source} (see schema.columns)", None, expected
-        )
+        text = f"column '{name}': missing from {source} (see schema.columns)"
+        return CheckResult(rid, LAYER, Status.SKIPPED, text, None, expected, reason=Reason.MISSING_COLUMN)
     series = frame[name]
     observed_dtype = str(series.dtype)
     if cases.empty and not errors:
@@ -299,7 +298,16 @@ def _column_result(
             "rows": rows[:MAX_EXAMPLES].tolist(),
             "counts": counts,
         },
+        reason=_column_reason(names),
     )
+
+
+def _column_reason(failing: list[str]) -> Reason:
+    """The most basic failing check of a column decides its reason (a wrong dtype explains the rest)."""
+    order = {"dtype": Reason.WRONG_DTYPE, "coerce_dtype": Reason.WRONG_DTYPE, "not_nullable": Reason.NULL_VALUES}
+    order |= {**dict.fromkeys(_BOUNDS, Reason.OUT_OF_RANGE), "isin": Reason.NOT_IN_SET}
+    found = [reason for name, reason in order.items() if name in failing]
+    return found[0] if found else Reason.CHECK_FAILED if set(failing) - {"check_error"} else Reason.CHECK_ERROR
 
 
 def _frame_result(
@@ -332,6 +340,8 @@ def _frame_result(
             parts.append(f"unexpected column(s) {shown} (the schema is strict: add them to it or drop them)")
         else:
             parts.append(f"{check} failed ({shown})")
+    kinds = {"missing": Reason.MISSING_COLUMN, "unexpected": Reason.UNEXPECTED_COLUMN}
+    reason = next((kinds[kind] for kind in kinds if kind in found), Reason.CHECK_FAILED)
     return CheckResult(
         rid,
         LAYER,
@@ -340,6 +350,7 @@ def _frame_result(
         observed,
         expected,
         details={"source": source, **found},
+        reason=reason,
     )
 
 

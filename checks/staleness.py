@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from checks.evidence import ChampionEvidence, Evidence
-from checks.result import CheckResult, Status
+from checks.result import CheckResult, Reason, Status
 from pipeline.config import ProjectConfig
 from pipeline.ingest import row_hashes
 
@@ -99,8 +99,12 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _result(check: str, status: Status, message: str, *, blocking: bool, **fields: Any) -> CheckResult:
-    return CheckResult(id=f"{LAYER}.{check}", layer=LAYER, status=status, message=message, blocking=blocking, **fields)
+def _result(
+    check: str, status: Status, message: str, *, blocking: bool, reason: Reason | None = None, **fields: Any
+) -> CheckResult:
+    return CheckResult(
+        id=f"{LAYER}.{check}", layer=LAYER, status=status, message=message, blocking=blocking, reason=reason, **fields
+    )
 
 
 def check_age(
@@ -121,6 +125,7 @@ def check_age(
             Status.WARN,
             f"{who} has a training time in the future ({trained.isoformat()}); check the registry clock",
             blocking=blocking,
+            reason=Reason.CLOCK_SKEW,
             **fields,
         )
     if age > settings.max_age_days:
@@ -130,6 +135,7 @@ def check_age(
             f"{who} is stale: trained {age:.1f} days ago ({trained:%Y-%m-%d}), more than "
             f"staleness.max_age_days = {settings.max_age_days:g}; retrain due",
             blocking=blocking,
+            reason=Reason.STALE,
             **fields,
         )
     if age > settings.warn_age_days:
@@ -139,6 +145,7 @@ def check_age(
             f"{who} was trained {age:.1f} days ago ({trained:%Y-%m-%d}), more than staleness.warn_age_days = "
             f"{settings.warn_age_days:g} (fails after {settings.max_age_days:g}); plan a retrain",
             blocking=blocking,
+            reason=Reason.STALE,
             **fields,
         )
     return _result(
@@ -168,6 +175,7 @@ def check_data_changed(
             Status.WARN,
             f"{who} has no recorded data fingerprint: cannot tell whether the data changed since it was trained",
             blocking=blocking,
+            reason=Reason.PROVENANCE_MISSING,
             observed=fingerprint,
         )
     if champion.data_fingerprint == fingerprint:
@@ -188,6 +196,7 @@ def check_data_changed(
             f"{changed}, but the champion's row hashes (data/row_hashes.npy) were not recorded, so how much "
             f"changed is unknown (bound {bound:.1%}); retrain to be safe",
             blocking=blocking,
+            reason=Reason.PROVENANCE_MISSING,
             observed=fingerprint,
             expected=champion.data_fingerprint,
         )
@@ -212,6 +221,7 @@ def check_data_changed(
             f"champion is stale: {changed}: {counts}, a change of {change.share:.1%} > staleness.max_data_change "
             f"{bound:.1%}; retrain due",
             blocking=blocking,
+            reason=Reason.DATA_CHANGED,
             **fields,
         )
     detail = counts if change.share > 0 else "same rows; column names or dtypes changed"
@@ -220,6 +230,7 @@ def check_data_changed(
         Status.WARN,
         f"{changed}: {detail}, a change of {change.share:.1%} <= staleness.max_data_change {bound:.1%}",
         blocking=blocking,
+        reason=Reason.DATA_CHANGED,
         **fields,
     )
 
@@ -238,7 +249,11 @@ def check_event_lag(
     bound = config.staleness.max_event_lag_days
     if column is None:
         return _result(
-            "event_lag", Status.SKIPPED, "data.event_time_column is not set: no event lag to judge", blocking=blocking
+            "event_lag",
+            Status.SKIPPED,
+            "data.event_time_column is not set: no event lag to judge",
+            blocking=blocking,
+            reason=Reason.NOT_CONFIGURED,
         )
     if column not in frame.columns:
         return _result(
@@ -246,12 +261,19 @@ def check_event_lag(
             Status.FAIL,
             f"data.event_time_column '{column}' is not a column of the current data",
             blocking=blocking,
+            reason=Reason.MISSING_COLUMN,
         )
     newest = event_time_max(frame, column)
     recorded = champion.tags.get(EVENT_TIME_MAX_TAG)
     who = f"champion {champion.name} v{champion.version}"
     if newest is None:
-        return _result("event_lag", Status.FAIL, f"column '{column}' holds no parseable event time", blocking=blocking)
+        return _result(
+            "event_lag",
+            Status.FAIL,
+            f"column '{column}' holds no parseable event time",
+            blocking=blocking,
+            reason=Reason.NO_EVENT_TIME,
+        )
     if not recorded:
         return _result(
             "event_lag",
@@ -259,6 +281,7 @@ def check_event_lag(
             f"{who} has no tag {EVENT_TIME_MAX_TAG}: its training window is unknown (newest event now "
             f"{newest.isoformat()})",
             blocking=blocking,
+            reason=Reason.PROVENANCE_MISSING,
             observed=newest.isoformat(),
         )
     try:
@@ -269,6 +292,7 @@ def check_event_lag(
             Status.WARN,
             f"{who} tag {EVENT_TIME_MAX_TAG} = {recorded!r} is not an ISO 8601 time",
             blocking=blocking,
+            reason=Reason.PROVENANCE_INVALID,
         )
     lag = (newest - window_end).total_seconds() / _DAY_S
     fields = {
@@ -284,6 +308,7 @@ def check_event_lag(
             Status.SKIPPED,
             f"{where}; no bound set (staleness.max_event_lag_days)",
             blocking=blocking,
+            reason=Reason.NOT_CONFIGURED,
             **fields,
         )
     if lag > bound:
@@ -292,6 +317,7 @@ def check_event_lag(
             Status.FAIL,
             f"champion is stale: {where}, more than staleness.max_event_lag_days = {bound:g}; retrain due",
             blocking=blocking,
+            reason=Reason.EVENT_LAG,
             **fields,
         )
     return _result("event_lag", Status.PASS, f"{where} (allowed {bound:g})", blocking=blocking, **fields)
@@ -308,6 +334,7 @@ def run(evidence: Evidence, *, now: datetime | None = None) -> list[CheckResult]
                 Status.SKIPPED,
                 "no champion yet: nothing can be stale (the first promoted candidate becomes the champion)",
                 blocking=blocking,
+                reason=Reason.NO_CHAMPION,
             )
             for check in ("champion_age", "data_changed", "event_lag")
         ]

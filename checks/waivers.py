@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 
-from checks.result import LAYERS, CheckResult, Status
+from checks.result import LAYERS, CheckResult, Reason, Status
 from pipeline.config import Waiver
 
 __all__ = ["apply_waivers", "matches", "waiver_id"]
@@ -89,6 +89,7 @@ def apply_waivers(results: list[CheckResult], waivers: list[Waiver], *, today: d
                     Status.WARN,
                     f"{_describe(waiver)}: matches no check of this run; fix the check id or remove the waiver",
                     details={"waiver": info},
+                    reason=Reason.WAIVER_UNMATCHED,
                 )
             )
         elif expired and failing:
@@ -103,6 +104,7 @@ def apply_waivers(results: list[CheckResult], waivers: list[Waiver], *, today: d
                     observed=today.isoformat(),
                     expected=f"expires >= {today.isoformat()}",
                     details={"waiver": info, "failures": [out[i].id for i in failing]},
+                    reason=Reason.WAIVER_EXPIRED,
                 )
             )
         elif expired or not failing:
@@ -114,6 +116,7 @@ def apply_waivers(results: list[CheckResult], waivers: list[Waiver], *, today: d
                     Status.WARN,
                     f"{_describe(waiver)}: {why}; the {len(matched)} check(s) it names did not fail; remove it",
                     details={"waiver": info, "matched": [r.id for r in matched]},
+                    reason=Reason.WAIVER_EXPIRED if expired else Reason.WAIVER_UNNEEDED,
                 )
             )
         else:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from checks.reproducibility import compare_metrics, compare_predictions
-from checks.result import CheckResult, Status
+from checks.result import CheckResult, Reason, Status
 from pipeline.config import ProjectConfig, load_config
 from pipeline.errors import MlgateError, RegistryError
 from pipeline.retrain import child_thread_count, retrain_in_fresh_process, thread_counts
@@ -51,8 +51,10 @@ MODEL_DIR, MODEL_FILE = "mlgate_model", "model.skops"
 _SKIP_DIRS = {MODEL_DIR, "model", "reports"}
 
 
-def _result(check: str, status: Status, message: str, **fields: Any) -> CheckResult:
-    return CheckResult(id=f"{LAYER}.reproduce_{check}", layer=LAYER, status=status, message=message, **fields)
+def _result(check: str, status: Status, message: str, *, reason: Reason | None = None, **fields: Any) -> CheckResult:
+    return CheckResult(
+        id=f"{LAYER}.reproduce_{check}", layer=LAYER, status=status, message=message, reason=reason, **fields
+    )
 
 
 @contextmanager
@@ -177,6 +179,7 @@ def reproduce(
                     f"run {run_id} has no {TAG_CONFIG_SHA256} tag: using its logged "
                     f"config {Path(config_file).name} unverified",
                     observed=config_sha,
+                    reason=Reason.PROVENANCE_MISSING,
                 )
             )
         elif recorded_sha != config_sha:
@@ -188,6 +191,7 @@ def reproduce(
                     f"{config_sha[:12]}, the run recorded {recorded_sha[:12]}; the artifact store was changed",
                     observed=config_sha,
                     expected=recorded_sha,
+                    reason=Reason.ARTIFACT_MISMATCH,
                 )
             )
         else:
@@ -220,10 +224,14 @@ def reproduce(
                     "trained on: restore that snapshot and run again",
                     observed=current_fp,
                     expected=recorded_fp,
+                    reason=Reason.PROVENANCE_MISSING if recorded_fp is None else Reason.DATA_CHANGED,
                 )
             )
             skipped = f"not attempted: the data differs from run {run_id}'s"
-            results += [_result(name, Status.SKIPPED, skipped) for name in ("predictions", "metrics")]
+            results += [
+                _result(name, Status.SKIPPED, skipped, reason=Reason.DATA_CHANGED)
+                for name in ("predictions", "metrics")
+            ]
             return results
         results.append(
             _result(
@@ -263,6 +271,7 @@ def reproduce(
                     "metrics",
                     Status.FAIL,
                     f"run {run_id} logged none of the metrics {', '.join(names)}: nothing to compare the retrain with",
+                    reason=Reason.PROVENANCE_MISSING,
                 )
             )
         else:

@@ -3,6 +3,11 @@
 One ``<testsuite>`` per layer that ran, one ``<testcase classname="mlgate.<layer>" name="<check id>">`` per
 check. fail -> ``<failure>``, error -> ``<error>``, skipped -> ``<skipped>``; warn and waived pass, with their
 message (and for a waiver, who waived it and until when) in ``<system-out>``.
+
+The ``type`` attribute of ``<failure>``, ``<error>`` and ``<skipped>`` is the result's reason code
+(:class:`checks.result.Reason`, e.g. ``below_bound``), so a CI system can group failures by cause; warn and
+waived name it in ``<system-out>`` (``WARN [outside_reference_point_only]: ...``). A result without a reason
+(read from a report older than 1.1) keeps the old types: ``blocking``/``non-blocking`` and ``error``.
 """
 
 from __future__ import annotations
@@ -41,16 +46,16 @@ def _body(result: CheckResult) -> str:
 def _testcase(suite: ET.Element, result: CheckResult) -> None:
     case = ET.SubElement(suite, "testcase", classname=f"mlgate.{result.layer}", name=_text(result.id), time="0")
     message = _text(result.message)
+    reason = result.reason.value if result.reason is not None else None
     if result.status is Status.FAIL:
-        ET.SubElement(
-            case, "failure", message=message, type="blocking" if result.blocking else "non-blocking"
-        ).text = _body(result)
+        kind = reason or ("blocking" if result.blocking else "non-blocking")
+        ET.SubElement(case, "failure", message=message, type=kind).text = _body(result)
     elif result.status is Status.ERROR:
-        ET.SubElement(case, "error", message=message, type="error").text = _body(result)
+        ET.SubElement(case, "error", message=message, type=reason or "error").text = _body(result)
     elif result.status is Status.SKIPPED:
-        ET.SubElement(case, "skipped", message=message)
+        ET.SubElement(case, "skipped", message=message, **({"type": reason} if reason else {}))
     elif result.status in (Status.WARN, Status.WAIVED):
-        text = f"{result.status.value.upper()}: {_body(result)}"
+        text = f"{result.status.value.upper()}{f' [{reason}]' if reason else ''}: {_body(result)}"
         if result.status is Status.WAIVED:
             text += "\n" + _text(waiver_note(result) or "waived (no waiver details recorded)")
         ET.SubElement(case, "system-out").text = text

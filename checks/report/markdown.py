@@ -36,7 +36,7 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _item(result: CheckResult) -> str:
-    tags = [result.layer]
+    tags = [result.layer] + ([result.reason.value] if result.reason is not None else [])
     if not result.blocking:
         tags.append("non-blocking")
     if result.slice:

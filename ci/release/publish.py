@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from checks.result import CheckResult, Status
+from checks.result import CheckResult, Reason, Status
 from ci.release.base import ensure_base_image
 from ci.release.bundle import read_golden, read_release, sha256_file
 from ci.release.errors import ParityError, ReleaseError, ReleaseRefused
@@ -69,6 +69,7 @@ class ReleaseResult:
             observed={"mismatches": p.mismatches, "max_abs_diff": p.max_abs_diff},
             expected={"mismatches": 0},
             details=self.to_dict(),
+            reason=None if p.passed else Reason.SERVING_MISMATCH,
         )
 
 
