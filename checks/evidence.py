@@ -1,7 +1,10 @@
 """Evidence: everything the gates judge, produced by the pipeline and assembled by the gated run.
 
 Data layers (schema, balance, drift) need only the data fields; model layers also need ``model`` and,
-for comparisons, ``champion``. A field a layer needs but lacks makes that layer report SKIPPED.
+for comparisons, ``champion``, ``baselines`` (the simpler models, trained by the gated run) and ``retrain``
+(how the fresh-process retrain ended). A field a layer needs but lacks makes that layer report SKIPPED (or
+ERROR, when the run should have produced it). Checks only judge: every model here was produced by the pipeline
+(:mod:`pipeline.records` types), none by a check.
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.candidate import Candidate
 from pipeline.config import ProjectConfig
 from pipeline.ingest import Dataset
 from pipeline.prepare import Prepared
+from pipeline.records import BaselineOutput, Candidate, RetrainOutcome
 from pipeline.split import Split
 
 __all__ = ["ChampionEvidence", "Evidence", "LoggedArtifact", "ModelEvidence"]
@@ -60,6 +63,8 @@ class Evidence:
     champion: ChampionEvidence | None = None
     artifact: LoggedArtifact | None = None
     run: dict[str, Any] = field(default_factory=dict)
+    baselines: dict[str, BaselineOutput] | None = None  # name -> test-split output, from train_baselines
+    retrain: RetrainOutcome | None = None  # the fresh-process retrain, when the run launched one
 
     @property
     def train_frame(self) -> pd.DataFrame:

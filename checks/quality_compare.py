@@ -1,8 +1,9 @@
 """Comparisons on the same test rows: simpler baselines (must lose) and the champion (must not credibly win).
 
-* Baselines — a majority-class model (class prior) and a default logistic regression — are fitted with
-  :func:`pipeline.train.fit` on the SAME training split and features, with the same ``model.random_state``,
-  and their decision thresholds chosen the same way as the candidate's (see :func:`train_baselines`).
+* Baselines — a majority-class model (class prior) and a default logistic regression — are fitted by the gated
+  run (:func:`pipeline.candidate.train_baselines`) on the SAME training split and features, with the same
+  ``model.random_state``, and their decision thresholds chosen the same way as the candidate's; this module only
+  judges their test probabilities, carried in ``Evidence.baselines``.
   ``quality.baseline[<name>]`` passes when the candidate's improvement on ``quality.baseline_metric`` (point
   estimate) is at least ``quality.baseline_margin``; the paired-bootstrap interval is reported.
 * ``quality.champion`` fails only when the paired-bootstrap interval of (candidate − champion) on
@@ -23,45 +24,33 @@ import pandas as pd
 from checks.bootstrap import Bootstrap, paired_difference, weighted_metric
 from checks.evidence import ChampionEvidence
 from checks.quality_common import LAYER, Scored, check_metric_name, fmt
-from checks.result import CheckResult, Reason, Status
-from pipeline.candidate import DataBundle, train_candidate
-from pipeline.config import ModelSettings, ProjectConfig, QualitySettings
-from pipeline.errors import MlgateError
+from checks.result import CheckResult, Status
+from pipeline.config import QualitySettings
 from pipeline.evaluate import positive_proba
+from pipeline.records import BaselineOutput
 
-__all__ = ["BASELINES", "check_baselines", "check_champion", "score_champion", "train_baselines"]
-
-#: The simpler models a candidate must beat: estimator short name -> its parameters.
-BASELINES: dict[str, dict[str, object]] = {
-    "majority_class": {"strategy": "prior"},  # predicts the majority class, probability = the class share
-    "logistic_regression": {"max_iter": 1000},  # scikit-learn defaults (C=1.0), enough iterations to converge
-}
+__all__ = ["check_baselines", "check_champion", "score_champion", "scored_baselines"]
 
 
-def train_baselines(config: ProjectConfig, data: DataBundle) -> tuple[dict[str, Scored], list[CheckResult]]:
-    """Fit every baseline like the candidate; a baseline that cannot be fitted becomes an ERROR result.
+def scored_baselines(outputs: Mapping[str, BaselineOutput]) -> tuple[dict[str, Scored], list[CheckResult]]:
+    """The baselines the gated run trained (:func:`pipeline.candidate.train_baselines`), as scores to compare.
 
-    Same training rows, features and ``model.random_state`` as the candidate; the threshold is chosen the same
-    way (on the validation split when ``quality.decision_threshold = "optimize"``, else the fixed value).
+    A baseline that could not be trained becomes an ERROR result naming the reason.
     """
     scored: dict[str, Scored] = {}
     errors: list[CheckResult] = []
-    for name, params in BASELINES.items():
-        settings = ModelSettings(estimator=name, params=params, random_state=config.model.random_state)
-        try:  # the candidate's own sequence: fit, threshold (never on test), score the test split
-            fitted = train_candidate(config, data, random_state=config.model.random_state, model_settings=settings)
-        except MlgateError as exc:
+    for name, output in outputs.items():
+        if output.error is not None or output.proba_test is None or output.threshold is None:
             errors.append(
                 CheckResult(
                     f"quality.baseline[{name}]",
                     LAYER,
                     Status.ERROR,
-                    f"the {name} baseline could not be trained: {exc}",
-                    reason=Reason.TRAINING_FAILED,
+                    f"the {name} baseline could not be trained: {output.error}",
                 )
             )
             continue
-        scored[name] = Scored(name, fitted.proba_test, fitted.threshold, fitted.threshold_source)
+        scored[name] = Scored(name, output.proba_test, output.threshold, str(output.threshold_source))
     return scored, errors
 
 
@@ -98,11 +87,7 @@ def check_baselines(
         check_id = f"quality.baseline[{name}]"
         problem = check_metric_name(metric, settings)
         if problem is not None:
-            results.append(
-                CheckResult(
-                    check_id, LAYER, Status.ERROR, f"quality.baseline_metric: {problem}", reason=Reason.INVALID_CONFIG
-                )
-            )
+            results.append(CheckResult(check_id, LAYER, Status.ERROR, f"quality.baseline_metric: {problem}"))
             continue
         diff = _paired(metric, y, candidate, base, settings)
         cand_value, base_value = _value(metric, y, candidate, settings), _value(metric, y, base, settings)
@@ -111,11 +96,7 @@ def check_baselines(
             f"same {len(y)} test rows): improvement {diff.describe(signed=True)}"
         )
         if not np.isfinite(diff.estimate):
-            results.append(
-                CheckResult(
-                    check_id, LAYER, Status.ERROR, f"{where}: undefined, cannot judge", reason=Reason.UNDEFINED_METRIC
-                )
-            )
+            results.append(CheckResult(check_id, LAYER, Status.ERROR, f"{where}: undefined, cannot judge"))
             continue
         ok = diff.estimate >= margin
         if ok:
@@ -142,7 +123,6 @@ def check_baselines(
                     "difference": diff.to_dict(),
                     "judged_on": "estimate",
                 },
-                reason=None if ok else Reason.WORSE_THAN_BASELINE,
             )
         )
     return results
@@ -175,9 +155,7 @@ def check_champion(
     label = f"champion {champion.name} v{champion.version}"
     problem = check_metric_name(metric, settings)
     if problem is not None:
-        return CheckResult(
-            check_id, LAYER, Status.ERROR, f"quality.champion_metric: {problem}", reason=Reason.INVALID_CONFIG
-        )
+        return CheckResult(check_id, LAYER, Status.ERROR, f"quality.champion_metric: {problem}")
     try:
         champ = score_champion(champion, features, default_threshold=candidate.threshold)
     except Exception as exc:  # a champion that cannot score the test rows cannot vouch for or against
@@ -187,7 +165,6 @@ def check_champion(
             Status.ERROR,
             f"{label} could not score the {len(features)} test rows ({type(exc).__name__}: {exc}): cannot compare; "
             "check that the champion was trained on the same features",
-            reason=Reason.CHAMPION_UNUSABLE,
         )
     y = np.asarray(y, dtype=np.float64)
     diff = _paired(metric, y, candidate, champ, settings)
@@ -197,9 +174,7 @@ def check_champion(
         f"difference {diff.describe(signed=True)} ({diff.resamples} paired resamples, seed {settings.random_state})"
     )
     if not np.isfinite(diff.high):
-        return CheckResult(
-            check_id, LAYER, Status.ERROR, f"{where}: undefined, cannot judge", reason=Reason.UNDEFINED_METRIC
-        )
+        return CheckResult(check_id, LAYER, Status.ERROR, f"{where}: undefined, cannot judge")
     ok = diff.high >= -margin
     if ok:
         message = f"{where}; fails only when the whole interval is below {-margin:+.3f} (quality.champion_margin)"
@@ -226,5 +201,4 @@ def check_champion(
             "difference": diff.to_dict(),
             "judged_on": "upper end of the paired interval",
         },
-        reason=None if ok else Reason.WORSE_THAN_CHAMPION,
     )

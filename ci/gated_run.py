@@ -7,12 +7,13 @@ memory and written atomically at the end; promotion is the last registry write a
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -22,8 +23,9 @@ from typing import Any
 from checks.evidence import Evidence, LoggedArtifact
 from checks.layers import DATA_LAYERS, MODEL_LAYERS, run_layer
 from checks.result import LAYERS, CheckResult, GateReport
-from pipeline.candidate import Candidate, DataBundle, load_data, train_candidate
+from pipeline.candidate import Candidate, DataBundle, load_data, train_baselines, train_candidate
 from pipeline.config import ProjectConfig
+from pipeline.retrain import PendingRetrain, child_thread_count, start_retrain, thread_counts
 
 __all__ = ["GatedRun", "build_data_evidence", "environment_record", "git_commit", "run_gates", "run_pipeline"]
 
@@ -100,14 +102,39 @@ def build_data_evidence(config: ProjectConfig, data: DataBundle | None = None) -
     return Evidence(config=config, dataset=data.dataset, prepared=data.prepared, split=data.split)
 
 
-def run_gates(evidence: Evidence, layers: Sequence[str], clock: _Clock | None = None) -> list[CheckResult]:
-    """Run ``layers`` (in LAYERS order) on ``evidence``; the one implementation the CLI and pytest share."""
+def run_gates(
+    evidence: Evidence,
+    layers: Sequence[str],
+    clock: _Clock | None = None,
+    retrain: PendingRetrain | None = None,
+) -> list[CheckResult]:
+    """Run ``layers`` (in LAYERS order) on ``evidence``; the one implementation the CLI and pytest share.
+
+    A ``retrain`` started earlier (:func:`start_retrain_for`) is waited for only when the reproducibility layer
+    is about to run, and its outcome handed to it in ``Evidence.retrain``.
+    """
     clock = clock or _Clock(None)
     results: list[CheckResult] = []
     for layer in (name for name in LAYERS if name in layers):
+        if layer == "reproducibility" and retrain is not None and evidence.retrain is None:
+            with clock.stage("reproducibility: wait for retrain"):
+                outcome = retrain.outcome(parent_threads=max(thread_counts().values(), default=1))
+            evidence = dataclasses.replace(evidence, retrain=outcome)
         with clock.stage(f"{layer} gate"):
             results.extend(run_layer(layer, evidence))
     return results
+
+
+def start_retrain_for(config: ProjectConfig, layers: Sequence[str]) -> PendingRetrain | None:
+    """Start the reproducibility gate's fresh-process retrain now, when this run will judge it; else None.
+
+    Started as soon as the data is split, it runs concurrently with training, the registry and the other gates
+    (the child runs at another native thread count than this process: see :mod:`checks.reproducibility`).
+    """
+    if "reproducibility" not in layers or not config.reproducibility.enabled or config.path is None:
+        return None
+    threads = child_thread_count(thread_counts())
+    return start_retrain(config.path, threads=threads, timeout_s=config.reproducibility.retrain_timeout_s)
 
 
 def _run_metadata(
@@ -181,7 +208,6 @@ def run_pipeline(
     """
     from checks.report import prepare_out_dir
     from checks.schema import load_schema
-    from pipeline.store_lock import DEFAULT_LOCK_TIMEOUT_S, store_lock
 
     if out is not None:
         prepare_out_dir(out, keep=False)  # an unusable --out is a usage error, found before any work is done
@@ -192,10 +218,38 @@ def run_pipeline(
         load_schema(config.schema_path)  # a missing or broken schema file is a usage error: fail first
     with clock.stage("ingest + prepare + split"):
         data = load_data(config)
+    model_layers = [name for name in layers if name in MODEL_LAYERS]
+    cleanup = ExitStack()  # kills an early-started retrain whatever happens below (Ctrl-C included)
+    retrain = cleanup.enter_context(start_retrain_for(config, model_layers) or ExitStack())
+    with cleanup:
+        return _gated(config, data, layers, model_layers, retrain, clock, started, commit,
+                      register=register, promote=promote, on_stage=on_stage, registry_factory=registry_factory,
+                      out=out, lock_timeout_s=lock_timeout_s)  # fmt: skip
+
+
+def _gated(
+    config: ProjectConfig,
+    data: DataBundle,
+    layers: Sequence[str],
+    model_layers: list[str],
+    retrain: PendingRetrain | ExitStack,
+    clock: _Clock,
+    started: datetime,
+    commit: str | None,
+    *,
+    register: bool,
+    promote: bool,
+    on_stage: StageHook | None,
+    registry_factory: Callable[[ProjectConfig], Any] | None,
+    out: Path | None,
+    lock_timeout_s: float | None,
+) -> GatedRun:
+    """:func:`run_pipeline` once the data is loaded (and the retrain, when judged, started)."""
+    from pipeline.store_lock import DEFAULT_LOCK_TIMEOUT_S, store_lock
+
+    pending = retrain if isinstance(retrain, PendingRetrain) else None
     evidence = build_data_evidence(config, data)
     results = run_gates(evidence, [name for name in layers if name in DATA_LAYERS], clock)
-
-    model_layers = [name for name in layers if name in MODEL_LAYERS]
     candidate = None
     registry = None
     logged = None
@@ -205,6 +259,10 @@ def run_pipeline(
         if model_layers or register:
             with clock.stage("train"):
                 candidate = train_candidate(config, data, random_state=config.model.random_state)
+            baselines = None
+            if "quality" in model_layers:
+                with clock.stage("train baselines"):
+                    baselines = train_baselines(config, data)
             run_meta = _run_metadata(config, data, candidate, started, commit)
             run_meta["environment"] = environment_record(config)
             from ci.registration import champion_evidence, make_registry, store_exists
@@ -237,8 +295,9 @@ def run_pipeline(
                 champion=champion,
                 artifact=artifact,
                 run=run_meta,
+                baselines=baselines,
             )
-            results += run_gates(evidence, model_layers, clock)
+            results += run_gates(evidence, model_layers, clock, retrain=pending)
         else:
             run_meta = _run_metadata(config, data, None, started, commit)
 

@@ -7,44 +7,30 @@ runs exactly the code the gated run ran.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
-import pandas as pd
-
 from pipeline import evaluate as ev
-from pipeline.config import ProjectConfig
-from pipeline.errors import TrainingError
-from pipeline.ingest import Dataset, load
-from pipeline.prepare import Prepared, group_columns, prepare
-from pipeline.slices import group_labels
-from pipeline.split import Split, split
-from pipeline.train import TrainedModel, fit
+from pipeline.config import ModelSettings, ProjectConfig
+from pipeline.errors import MlgateError, TrainingError
+from pipeline.ingest import load
+from pipeline.prepare import group_columns, prepare
+from pipeline.records import BaselineOutput, Candidate, DataBundle, evaluation_groups
+from pipeline.split import split
+from pipeline.train import fit
 
-__all__ = ["Candidate", "DataBundle", "evaluation_groups", "load_data", "train_candidate"]
+__all__ = [
+    "BASELINES",
+    "Candidate",
+    "DataBundle",
+    "evaluation_groups",
+    "load_data",
+    "train_baselines",
+    "train_candidate",
+]
 
-
-@dataclass(frozen=True)
-class DataBundle:
-    dataset: Dataset
-    prepared: Prepared
-    split: Split
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A fitted model with its decision threshold and its scores on the test split."""
-
-    trained: TrainedModel
-    threshold: float
-    threshold_source: str  # "fixed" or "validation"
-    proba_test: np.ndarray
-    evaluation: ev.Evaluation
-    proba_validation: np.ndarray | None = None
-
-    @property
-    def pipeline(self):
-        return self.trained.pipeline
+#: The simpler models a candidate must beat: estimator short name -> its parameters.
+BASELINES: dict[str, dict[str, object]] = {
+    "majority_class": {"strategy": "prior"},  # predicts the majority class, probability = the class share
+    "logistic_regression": {"max_iter": 1000},  # scikit-learn defaults (C=1.0), enough iterations to converge
+}
 
 
 def load_data(config: ProjectConfig) -> DataBundle:
@@ -52,14 +38,6 @@ def load_data(config: ProjectConfig) -> DataBundle:
     prepared = prepare(dataset.frame, config.data, config.features, source=dataset.source, groups=group_columns(config))
     parts = split(prepared, config.split, random_state=config.split.random_state, source=dataset.source)
     return DataBundle(dataset, prepared, parts)
-
-
-def evaluation_groups(config: ProjectConfig, frame: pd.DataFrame) -> dict[str, pd.Series]:
-    """Slice columns and sensitive attributes (banded) as named groupings of ``frame``'s rows."""
-    groups: dict[str, pd.Series] = {c: frame[c].astype("string") for c in config.slices.columns}
-    for attribute in config.balance.sensitive:
-        groups[attribute.column] = group_labels(frame, attribute)
-    return groups
 
 
 def train_candidate(
@@ -108,3 +86,21 @@ def train_candidate(
         groups=evaluation_groups(config, parts.test),
     )
     return Candidate(trained, threshold, source, proba_test, evaluation, proba_validation)
+
+
+def train_baselines(config: ProjectConfig, data: DataBundle) -> dict[str, BaselineOutput]:
+    """Fit every baseline like the candidate; one that cannot be fitted carries the reason in ``error``.
+
+    Same training rows, features and ``model.random_state`` as the candidate; the threshold is chosen the same
+    way (on the validation split when ``quality.decision_threshold = "optimize"``, else the fixed value).
+    """
+    outputs: dict[str, BaselineOutput] = {}
+    for name, params in BASELINES.items():
+        settings = ModelSettings(estimator=name, params=params, random_state=config.model.random_state)
+        try:  # the candidate's own sequence: fit, threshold (never on test), score the test split
+            fitted = train_candidate(config, data, random_state=config.model.random_state, model_settings=settings)
+        except MlgateError as exc:
+            outputs[name] = BaselineOutput(name, None, None, None, error=str(exc))
+            continue
+        outputs[name] = BaselineOutput(name, fitted.proba_test, fitted.threshold, fitted.threshold_source)
+    return outputs

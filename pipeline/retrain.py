@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +39,15 @@ import numpy as np
 
 from pipeline.config import ProjectConfig, load_config
 from pipeline.errors import MlgateError
+from pipeline.records import RetrainOutcome, RetrainOutput
 
 __all__ = [
     "PARENT_GONE_EXIT",
     "PROBA_FILE",
     "RETRAIN_JSON",
     "THREAD_VARIABLES",
+    "PendingRetrain",
+    "RetrainOutcome",
     "RetrainOutput",
     "child_thread_count",
     "exit_with_parent",
@@ -52,6 +55,7 @@ __all__ = [
     "read_output",
     "retrain",
     "retrain_in_fresh_process",
+    "start_retrain",
     "thread_counts",
     "write_output",
 ]
@@ -62,31 +66,6 @@ RETRAIN_JSON = "retrain.json"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 #: Exit code of a child whose parent died (nobody reads it: the parent is gone).
 PARENT_GONE_EXIT = 125
-
-
-@dataclass(frozen=True)
-class RetrainOutput:
-    """What one retrain produced, as written to (and read back from) its output folder."""
-
-    proba_test: np.ndarray
-    metrics: dict[str, float | None]
-    threshold: float
-    threshold_source: str
-    data_fingerprint: str
-    config_sha256: str
-    n_test: int
-    threads: dict[str, int]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "metrics": self.metrics,
-            "threshold": self.threshold,
-            "threshold_source": self.threshold_source,
-            "data_fingerprint": self.data_fingerprint,
-            "config_sha256": self.config_sha256,
-            "n_test": self.n_test,
-            "threads": self.threads,
-        }
 
 
 def thread_counts() -> dict[str, int]:
@@ -155,6 +134,106 @@ def child_thread_count(parent: dict[str, int]) -> int:
     return 1 if max(parent.values(), default=1) > 1 else 2
 
 
+class PendingRetrain:
+    """A retrain running in a fresh process, started by :func:`start_retrain`; :meth:`wait` reads its output.
+
+    The caller MUST end it: :meth:`wait` (or :meth:`outcome`) once, or :meth:`cancel`; use it as a context
+    manager so that an exception (Ctrl-C included) kills the child. The child exits by itself as soon as this
+    process dies (the pipe lifeline, see the module docstring).
+    """
+
+    def __init__(self, config_path: Path, *, threads: int, root: Path | None, timeout_s: float, env: dict[str, str]):
+        self.config_path = config_path
+        self.timeout_s = timeout_s
+        self._scratch = tempfile.TemporaryDirectory(prefix="mlgate-retrain-")
+        self._out = Path(self._scratch.name) / "out"
+        self._stderr = (Path(self._scratch.name) / "stderr.txt").open("w+b")
+        command = [sys.executable, "-m", "pipeline.retrain", "--config", str(config_path), "--out", str(self._out)]
+        if root is not None:
+            command += ["--root", str(root)]
+        lifeline, self._keep = os.pipe()  # the child reads `lifeline`; `_keep` closes when this process dies
+        passed: tuple[int, ...] = ()
+        if os.name == "posix":  # (pass_fds is POSIX only)
+            command += ["--parent-pipe", str(lifeline)]
+            passed = (lifeline,)
+        self._started = time.monotonic()
+        try:
+            self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+                command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr,
+                pass_fds=passed,
+            )  # fmt: skip
+        except OSError as exc:
+            self._process = None
+            self._error: str | None = f"retrain of {config_path} could not start: {exc}"
+        else:
+            self._error = None
+        finally:
+            os.close(lifeline)
+
+    def wait(self) -> RetrainOutput:
+        """Wait for the child (up to ``timeout_s`` from its start) and read its output; failures raise MlgateError."""
+        try:
+            if self._process is None:
+                raise MlgateError(self._error or f"retrain of {self.config_path} did not start")
+            remaining = max(0.0, self.timeout_s - (time.monotonic() - self._started))
+            try:
+                code = self._process.wait(timeout=remaining)
+            except subprocess.TimeoutExpired as exc:
+                raise MlgateError(f"retrain of {self.config_path} did not finish within {self.timeout_s:g} s") from exc
+            if code != 0:
+                self._stderr.seek(0)
+                text = self._stderr.read().decode("utf-8", errors="replace")
+                lines = [line for line in text.splitlines() if line.strip()]
+                last = lines[-1] if lines else "(no output)"
+                raise MlgateError(f"retrain of {self.config_path} failed in a fresh process (exit {code}): {last}")
+            return read_output(self._out)
+        finally:
+            self.cancel()
+
+    def outcome(self, parent_threads: int) -> RetrainOutcome:
+        """:meth:`wait` as a record: the output, or the one-line reason it failed."""
+        try:
+            return RetrainOutcome(self.wait(), None, parent_threads)
+        except MlgateError as exc:
+            return RetrainOutcome(None, str(exc), parent_threads)
+
+    def cancel(self) -> None:
+        """Kill the child if it still runs and free everything; safe to call more than once."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        if self._keep >= 0:
+            os.close(self._keep)
+            self._keep = -1
+        if not self._stderr.closed:
+            self._stderr.close()
+        self._scratch.cleanup()
+
+    def __enter__(self) -> PendingRetrain:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()
+
+
+def start_retrain(
+    config_path: Path,
+    *,
+    threads: int,
+    root: Path | None = None,
+    timeout_s: float = 600.0,
+    env: dict[str, str] | None = None,
+) -> PendingRetrain:
+    """Start ``python -m pipeline.retrain`` in a new interpreter with ``threads`` native threads; do not wait.
+
+    The child inherits ``env`` (default: this process's environment) with the thread variables replaced. It runs
+    concurrently with whatever the caller does next; :meth:`PendingRetrain.wait` collects it.
+    """
+    child_env = dict(os.environ if env is None else env)
+    child_env.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
+    return PendingRetrain(config_path, threads=threads, root=root, timeout_s=timeout_s, env=child_env)
+
+
 def retrain_in_fresh_process(
     config_path: Path,
     *,
@@ -163,38 +242,9 @@ def retrain_in_fresh_process(
     timeout_s: float = 600.0,
     env: dict[str, str] | None = None,
 ) -> RetrainOutput:
-    """Run ``python -m pipeline.retrain`` in a new interpreter with ``threads`` native threads; read its output.
-
-    The child inherits ``env`` (default: this process's environment) with the thread variables replaced.
-    A failed or timed-out child raises :class:`MlgateError` quoting the last line of its stderr.
-    """
-    child_env = dict(os.environ if env is None else env)
-    child_env.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
-    with tempfile.TemporaryDirectory(prefix="mlgate-retrain-") as scratch:
-        out = Path(scratch) / "out"
-        command = [sys.executable, "-m", "pipeline.retrain", "--config", str(config_path), "--out", str(out)]
-        if root is not None:
-            command += ["--root", str(root)]
-        lifeline, keep = os.pipe()  # the child reads `lifeline`; `keep` closes when this process dies
-        try:
-            passed: tuple[int, ...] = ()
-            if os.name == "posix":  # (pass_fds is POSIX only)
-                command += ["--parent-pipe", str(lifeline)]
-                passed = (lifeline,)
-            # (subprocess.run kills the child on any exception here, KeyboardInterrupt included, and on timeout)
-            done = subprocess.run(
-                command, env=child_env, capture_output=True, text=True, timeout=timeout_s, pass_fds=passed
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise MlgateError(f"retrain of {config_path} did not finish within {timeout_s:g} s") from exc
-        finally:
-            os.close(lifeline)
-            os.close(keep)
-        if done.returncode != 0:
-            lines = [line for line in done.stderr.splitlines() if line.strip()]
-            last = lines[-1] if lines else "(no output)"
-            raise MlgateError(f"retrain of {config_path} failed in a fresh process (exit {done.returncode}): {last}")
-        return read_output(out)
+    """:func:`start_retrain` and wait: a failed or timed-out child raises :class:`MlgateError` quoting its stderr."""
+    with start_retrain(config_path, threads=threads, root=root, timeout_s=timeout_s, env=env) as pending:
+        return pending.wait()
 
 
 def exit_with_parent(fd: int) -> threading.Thread:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from quality_helpers import make_evidence
+from quality_helpers import baselines_for, make_evidence
 
 from checks.quality import run
 from checks.quality_common import Scored
-from checks.quality_compare import train_baselines
+from checks.quality_compare import scored_baselines
 from pipeline.candidate import Candidate, DataBundle, load_data, train_candidate
 from pipeline.config import ProjectConfig, load_config
 
@@ -32,7 +32,7 @@ def german_candidate(german_config: ProjectConfig, german_data: DataBundle) -> C
 
 @pytest.fixture(scope="session")
 def german_baselines(german_config: ProjectConfig, german_data: DataBundle) -> dict[str, Scored]:
-    baselines, errors = train_baselines(german_config, german_data)
+    baselines, errors = scored_baselines(baselines_for(german_config, german_data))
     assert errors == []
     return baselines
 

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 
 from checks.evidence import ChampionEvidence, Evidence
-from pipeline.candidate import Candidate, DataBundle
+from pipeline.candidate import Candidate, DataBundle, train_baselines
 from pipeline.config import ProjectConfig, QualitySettings
+from pipeline.records import BaselineOutput
 
 
 class FixedModel:
@@ -51,6 +52,7 @@ def make_evidence(
     *,
     champion: ChampionEvidence | None = None,
 ) -> Evidence:
+    """The evidence the gated run would assemble, baselines trained the way it trains them (once per data)."""
     return Evidence(
         config=config,
         dataset=data.dataset,
@@ -58,7 +60,20 @@ def make_evidence(
         split=data.split,
         model=candidate,
         champion=champion,
+        baselines=baselines_for(config, data),
     )
+
+
+_BASELINES: dict[int, tuple[DataBundle, dict[str, BaselineOutput]]] = {}
+
+
+def baselines_for(config: ProjectConfig, data: DataBundle) -> dict[str, BaselineOutput]:
+    """:func:`pipeline.candidate.train_baselines` on ``data``, cached per bundle (the tests reuse a few)."""
+    cached = _BASELINES.get(id(data))
+    if cached is None or cached[0] is not data:
+        cached = (data, train_baselines(config, data))
+        _BASELINES[id(data)] = cached
+    return cached[1]
 
 
 def with_proba(candidate: Candidate, proba: np.ndarray) -> Candidate:

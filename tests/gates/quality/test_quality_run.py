@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -9,6 +10,7 @@ from quality_helpers import FixedModel, champion_with, make_evidence, noisy, wit
 
 from checks.quality import run
 from checks.result import GateReport, Status
+from pipeline.records import BaselineOutput
 
 
 def by_id(results):
@@ -95,3 +97,21 @@ def test_candidate_that_loses_to_logistic_regression_fails(german_config, german
     assert verdict.status is Status.FAIL
     assert "the simpler logistic_regression model does as well" in verdict.message
     assert verdict.observed < 0
+
+
+def test_a_baseline_that_could_not_be_trained_is_an_error_naming_why(
+    german_config, german_data, german_candidate
+) -> None:
+    evidence = make_evidence(german_config, german_data, german_candidate)
+    broken = BaselineOutput("logistic_regression", None, None, None, error="model.params: solver 'x' is unknown")
+    results = by_id(run(dataclasses.replace(evidence, baselines={**evidence.baselines, broken.name: broken})))
+    result = results["quality.baseline[logistic_regression]"]
+    assert result.status is Status.ERROR
+    assert result.message == "the logistic_regression baseline could not be trained: " + broken.error
+    assert results["quality.baseline[majority_class]"].status is Status.PASS
+
+
+def test_evidence_without_baselines_is_an_error_not_a_pass(german_config, german_data, german_candidate) -> None:
+    evidence = dataclasses.replace(make_evidence(german_config, german_data, german_candidate), baselines=None)
+    result = by_id(run(evidence))["quality.baseline"]
+    assert result.status is Status.ERROR and "the gated run trains them" in result.message

@@ -15,10 +15,11 @@ import pytest
 from checks import reproducibility as repro
 from checks.evidence import Evidence, LoggedArtifact
 from checks.result import Status
+from ci.gated_run import start_retrain_for
 from pipeline.artifact import save_model
 from pipeline.candidate import load_data, train_candidate
 from pipeline.config import ProjectConfig, load_config
-from pipeline.retrain import RetrainOutput, child_thread_count
+from pipeline.retrain import RetrainOutcome, RetrainOutput, child_thread_count, thread_counts
 
 HERE = Path(__file__).resolve().parent
 
@@ -30,10 +31,21 @@ PROVENANCE = {
 }
 
 
+def _retrain(config: ProjectConfig) -> RetrainOutcome:
+    """The fresh-process retrain as the gated run starts it (:func:`ci.gated_run.start_retrain_for`) and waits."""
+    pending = start_retrain_for(config, ["reproducibility"])
+    assert pending is not None
+    with pending:
+        return pending.outcome(parent_threads=max(thread_counts().values(), default=1))
+
+
 def _evidence(config: ProjectConfig, *, run: dict | None = None) -> Evidence:
+    """The evidence the gated run assembles: the candidate trained here, the retrain from a fresh process."""
     bundle = load_data(config)
     candidate = train_candidate(config, bundle, random_state=config.model.random_state)
-    return Evidence(config, bundle.dataset, bundle.prepared, bundle.split, model=candidate, run=run or {})
+    return Evidence(
+        config, bundle.dataset, bundle.prepared, bundle.split, model=candidate, run=run or {}, retrain=_retrain(config)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +129,7 @@ params = {{ n_estimators = 15, max_depth = 4 }}
 def test_a_failing_retrain_is_an_error_naming_the_cause(tmp_path: Path, german: Evidence) -> None:
     gone = tmp_path / "moved-away.toml"  # fails at load_config, before the child imports pandas or sklearn
     config = german.config.model_copy(update={"path": gone})
-    by_id = _by_id(repro._retrain_checks(dataclasses.replace(german, config=config)))
+    by_id = _by_id(repro._retrain_checks(dataclasses.replace(german, config=config, retrain=_retrain(config))))
     assert {r.status for r in by_id.values()} == {Status.ERROR}
     message = by_id["retrain_predictions"].message
     assert "cannot check reproducibility: retrain of " in message

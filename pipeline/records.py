@@ -1,0 +1,104 @@
+"""What the pipeline produces, as plain typed records: the only pipeline outputs ``checks`` may import.
+
+The records hold arrays, numbers and strings, never training code: :mod:`checks` judges them without importing
+:mod:`pipeline.train`, :mod:`pipeline.candidate` or :mod:`pipeline.retrain` (an import-linter contract in
+pyproject.toml says so). The producers are :func:`pipeline.candidate.train_candidate` (the candidate),
+:func:`pipeline.candidate.train_baselines` (the simpler models it must beat) and :mod:`pipeline.retrain` (the
+fresh-process retrain), all called by the gated run (:mod:`ci.gated_run`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import ProjectConfig
+from pipeline.ingest import Dataset
+from pipeline.prepare import Prepared
+from pipeline.slices import group_labels
+from pipeline.split import Split
+
+if TYPE_CHECKING:  # (types only: importing them would import scikit-learn)
+    from pipeline.evaluate import Evaluation
+    from pipeline.train import TrainedModel
+
+__all__ = ["BaselineOutput", "Candidate", "DataBundle", "RetrainOutcome", "RetrainOutput", "evaluation_groups"]
+
+
+@dataclass(frozen=True)
+class DataBundle:
+    dataset: Dataset
+    prepared: Prepared
+    split: Split
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A fitted model with its decision threshold and its scores on the test split."""
+
+    trained: TrainedModel
+    threshold: float
+    threshold_source: str  # "fixed" or "validation"
+    proba_test: np.ndarray
+    evaluation: Evaluation
+    proba_validation: np.ndarray | None = None
+
+    @property
+    def pipeline(self) -> Any:
+        return self.trained.pipeline
+
+
+@dataclass(frozen=True)
+class BaselineOutput:
+    """One baseline as trained next to the candidate: its test probabilities and threshold, or why it failed."""
+
+    name: str
+    proba_test: np.ndarray | None
+    threshold: float | None
+    threshold_source: str | None
+    error: str | None = None  # set (and the rest None) when the baseline could not be trained
+
+
+@dataclass(frozen=True)
+class RetrainOutput:
+    """What one retrain produced, as written to (and read back from) its output folder."""
+
+    proba_test: np.ndarray
+    metrics: dict[str, float | None]
+    threshold: float
+    threshold_source: str
+    data_fingerprint: str
+    config_sha256: str
+    n_test: int
+    threads: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "metrics": self.metrics,
+            "threshold": self.threshold,
+            "threshold_source": self.threshold_source,
+            "data_fingerprint": self.data_fingerprint,
+            "config_sha256": self.config_sha256,
+            "n_test": self.n_test,
+            "threads": self.threads,
+        }
+
+
+@dataclass(frozen=True)
+class RetrainOutcome:
+    """How the fresh-process retrain ended: its output, or the one-line reason it failed; and the parent's threads."""
+
+    output: RetrainOutput | None
+    error: str | None
+    parent_threads: int
+
+
+def evaluation_groups(config: ProjectConfig, frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """Slice columns and sensitive attributes (banded) as named groupings of ``frame``'s rows."""
+    groups: dict[str, pd.Series] = {c: frame[c].astype("string") for c in config.slices.columns}
+    for attribute in config.balance.sensitive:
+        groups[attribute.column] = group_labels(frame, attribute)
+    return groups
