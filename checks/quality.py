@@ -34,10 +34,10 @@ import numpy as np
 
 from checks.bootstrap import paired_difference, weighted_metric
 from checks.evidence import Evidence
-from checks.quality_common import LAYER, Scored, bound_text, check_metric_name, fmt, interval_of, within
+from checks.quality_common import LAYER, Scored, bound_reason, bound_text, check_metric_name, fmt, interval_of
 from checks.quality_compare import check_baselines, check_champion, scored_baselines
 from checks.quality_slices import check_slices
-from checks.result import CheckResult, Status
+from checks.result import CheckResult, Reason, Status
 from pipeline.config import QualitySettings
 from pipeline.records import evaluation_groups
 
@@ -59,7 +59,12 @@ def check_thresholds(y: np.ndarray, candidate: Scored, *, settings: QualitySetti
         if problem is not None:
             results.append(
                 CheckResult(
-                    check_id, LAYER, Status.ERROR, f"quality.thresholds.{name}: {problem}", expected=bound_text(bound)
+                    check_id,
+                    LAYER,
+                    Status.ERROR,
+                    f"quality.thresholds.{name}: {problem}",
+                    expected=bound_text(bound),
+                    reason=Reason.INVALID_CONFIG,
                 )
             )
             continue
@@ -73,10 +78,12 @@ def check_thresholds(y: np.ndarray, candidate: Scored, *, settings: QualitySetti
                     Status.ERROR,
                     f"{where} is undefined (the test split holds one class only): cannot judge it",
                     expected=bound_text(bound),
+                    reason=Reason.UNDEFINED_METRIC,
                 )
             )
             continue
-        ok = within(boot.estimate, bound)
+        reason = bound_reason(boot.estimate, bound)
+        ok = reason is None
         if ok:
             message = f"{where} is {boot.describe()}: {bound_text(bound)} required (quality.thresholds.{name})"
         else:
@@ -96,6 +103,7 @@ def check_thresholds(y: np.ndarray, candidate: Scored, *, settings: QualitySetti
                 expected=bound_text(bound),
                 interval=boot.interval,
                 details={"metric": name, "n": len(y), "bootstrap": boot.to_dict(), "judged_on": "estimate"},
+                reason=reason,
             )
         )
     return results
@@ -113,7 +121,11 @@ def check_business_cost(
     costs = settings.cost_matrix
     if costs is None:
         return CheckResult(
-            check_id, LAYER, Status.SKIPPED, "no quality.cost_matrix configured: the business cost is not judged"
+            check_id,
+            LAYER,
+            Status.SKIPPED,
+            "no quality.cost_matrix configured: the business cost is not judged",
+            reason=Reason.NOT_CONFIGURED,
         )
     y = np.asarray(y)
     boot = interval_of("expected_cost", y, candidate, settings)
@@ -122,7 +134,9 @@ def check_business_cost(
     if costs.true_positive or costs.true_negative:
         prices += f", TP={costs.true_positive:g}, TN={costs.true_negative:g}"
     problems: list[str] = []
+    reason: Reason | None = None
     if settings.max_expected_cost is not None and boot.estimate > settings.max_expected_cost:
+        reason = Reason.ABOVE_BOUND
         problems.append(f"above the maximum {fmt(settings.max_expected_cost)} (quality.max_expected_cost)")
     compared: dict[str, dict[str, object]] = {}
     parts: list[str] = []
@@ -147,6 +161,7 @@ def check_business_cost(
         compared[name] = {"expected_cost": base_cost, "threshold": base.threshold, "saving": saving.to_dict()}
         parts.append(f"{name} baseline {fmt(base_cost)}: candidate saves {saving.describe(signed=True)}")
         if -saving.estimate > settings.baseline_cost_margin:
+            reason = reason or Reason.WORSE_THAN_BASELINE
             problems.append(
                 f"costlier than the {name} baseline ({fmt(base_cost)}) by {fmt(-saving.estimate)} "
                 f"(allowed {fmt(settings.baseline_cost_margin)}, quality.baseline_cost_margin)"
@@ -177,6 +192,7 @@ def check_business_cost(
             "baselines": compared,
             "judged_on": "estimate",
         },
+        reason=reason,
     )
 
 
@@ -189,6 +205,7 @@ def run(evidence: Evidence) -> list[CheckResult]:
                 LAYER,
                 Status.SKIPPED,
                 "no candidate model in the evidence: the quality layer judges a trained model (run it after training)",
+                reason=Reason.NO_CANDIDATE,
             )
         ]
     config, settings, model = evidence.config, evidence.config.quality, evidence.model
@@ -203,6 +220,7 @@ def run(evidence: Evidence) -> list[CheckResult]:
                 LAYER,
                 Status.ERROR,
                 "no baselines in the evidence: the gated run trains them (pipeline.candidate.train_baselines)",
+                reason=Reason.CHECK_ERROR,
             )
         ]
     else:

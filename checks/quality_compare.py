@@ -24,7 +24,7 @@ import pandas as pd
 from checks.bootstrap import Bootstrap, paired_difference, weighted_metric
 from checks.evidence import ChampionEvidence
 from checks.quality_common import LAYER, Scored, check_metric_name, fmt
-from checks.result import CheckResult, Status
+from checks.result import CheckResult, Reason, Status
 from pipeline.config import QualitySettings
 from pipeline.evaluate import positive_proba
 from pipeline.records import BaselineOutput
@@ -47,6 +47,7 @@ def scored_baselines(outputs: Mapping[str, BaselineOutput]) -> tuple[dict[str, S
                     LAYER,
                     Status.ERROR,
                     f"the {name} baseline could not be trained: {output.error}",
+                    reason=Reason.TRAINING_FAILED,
                 )
             )
             continue
@@ -87,7 +88,11 @@ def check_baselines(
         check_id = f"quality.baseline[{name}]"
         problem = check_metric_name(metric, settings)
         if problem is not None:
-            results.append(CheckResult(check_id, LAYER, Status.ERROR, f"quality.baseline_metric: {problem}"))
+            results.append(
+                CheckResult(
+                    check_id, LAYER, Status.ERROR, f"quality.baseline_metric: {problem}", reason=Reason.INVALID_CONFIG
+                )
+            )
             continue
         diff = _paired(metric, y, candidate, base, settings)
         cand_value, base_value = _value(metric, y, candidate, settings), _value(metric, y, base, settings)
@@ -96,7 +101,11 @@ def check_baselines(
             f"same {len(y)} test rows): improvement {diff.describe(signed=True)}"
         )
         if not np.isfinite(diff.estimate):
-            results.append(CheckResult(check_id, LAYER, Status.ERROR, f"{where}: undefined, cannot judge"))
+            results.append(
+                CheckResult(
+                    check_id, LAYER, Status.ERROR, f"{where}: undefined, cannot judge", reason=Reason.UNDEFINED_METRIC
+                )
+            )
             continue
         ok = diff.estimate >= margin
         if ok:
@@ -123,6 +132,7 @@ def check_baselines(
                     "difference": diff.to_dict(),
                     "judged_on": "estimate",
                 },
+                reason=None if ok else Reason.WORSE_THAN_BASELINE,
             )
         )
     return results
@@ -155,7 +165,9 @@ def check_champion(
     label = f"champion {champion.name} v{champion.version}"
     problem = check_metric_name(metric, settings)
     if problem is not None:
-        return CheckResult(check_id, LAYER, Status.ERROR, f"quality.champion_metric: {problem}")
+        return CheckResult(
+            check_id, LAYER, Status.ERROR, f"quality.champion_metric: {problem}", reason=Reason.INVALID_CONFIG
+        )
     try:
         champ = score_champion(champion, features, default_threshold=candidate.threshold)
     except Exception as exc:  # a champion that cannot score the test rows cannot vouch for or against
@@ -165,6 +177,7 @@ def check_champion(
             Status.ERROR,
             f"{label} could not score the {len(features)} test rows ({type(exc).__name__}: {exc}): cannot compare; "
             "check that the champion was trained on the same features",
+            reason=Reason.CHAMPION_UNUSABLE,
         )
     y = np.asarray(y, dtype=np.float64)
     diff = _paired(metric, y, candidate, champ, settings)
@@ -174,7 +187,9 @@ def check_champion(
         f"difference {diff.describe(signed=True)} ({diff.resamples} paired resamples, seed {settings.random_state})"
     )
     if not np.isfinite(diff.high):
-        return CheckResult(check_id, LAYER, Status.ERROR, f"{where}: undefined, cannot judge")
+        return CheckResult(
+            check_id, LAYER, Status.ERROR, f"{where}: undefined, cannot judge", reason=Reason.UNDEFINED_METRIC
+        )
     ok = diff.high >= -margin
     if ok:
         message = f"{where}; fails only when the whole interval is below {-margin:+.3f} (quality.champion_margin)"
@@ -201,4 +216,5 @@ def check_champion(
             "difference": diff.to_dict(),
             "judged_on": "upper end of the paired interval",
         },
+        reason=None if ok else Reason.WORSE_THAN_CHAMPION,
     )

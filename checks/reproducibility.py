@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from checks.evidence import Evidence, LoggedArtifact
-from checks.result import CheckResult, Status
+from checks.result import CheckResult, Reason, Status
 from pipeline.records import RetrainOutput
 
 __all__ = [
@@ -68,8 +68,13 @@ def compare_predictions(
     what: str = "the fresh-process retrain",
     fix: str = _FIX_SEED,
     details: Mapping[str, Any] | None = None,
+    reason: Reason = Reason.NOT_REPRODUCIBLE,
 ) -> CheckResult:
-    """Compare two probability vectors row by row: exact when ``tolerance`` is 0, else ``|a - b| <= tolerance``."""
+    """Compare two probability vectors row by row: exact when ``tolerance`` is 0, else ``|a - b| <= tolerance``.
+
+    ``reason`` is what differing rows mean (``not_reproducible``; ``artifact_mismatch`` for a saved model); a
+    different number of rows means the test split changed (``data_changed``).
+    """
     expected = np.asarray(expected, dtype=np.float64)
     observed = np.asarray(observed, dtype=np.float64)
     info = {"rule": _rule(tolerance), "tolerance": tolerance, "n": int(expected.size), **(details or {})}
@@ -85,6 +90,7 @@ def compare_predictions(
             observed=int(observed.size),
             expected=int(expected.size),
             details=info,
+            reason=Reason.DATA_CHANGED,
         )
     difference = np.abs(expected - observed)
     both_nan = np.isnan(expected) & np.isnan(observed)
@@ -117,6 +123,7 @@ def compare_predictions(
         observed=max_diff,
         expected=tolerance,
         details={**info, "first_rows": np.flatnonzero(differs)[:20].tolist()},
+        reason=reason,
     )
 
 
@@ -171,6 +178,7 @@ def compare_metrics(
         observed=dict(observed),
         expected=dict(expected),
         details=info,
+        reason=Reason.NOT_REPRODUCIBLE,
     )
 
 
@@ -210,6 +218,7 @@ def compare_retrain(evidence: Evidence, retrained: RetrainOutput, *, parent_thre
             ),
             observed=observed_fp,
             expected=expected_fp,
+            reason=Reason.DATA_CHANGED,
         )
     metrics = {**retrained.metrics, "threshold": retrained.threshold}
     return [
@@ -221,15 +230,19 @@ def compare_retrain(evidence: Evidence, retrained: RetrainOutput, *, parent_thre
     ]
 
 
+def _skipped(check_id: str, message: str, reason: Reason) -> CheckResult:
+    return CheckResult(id=check_id, layer=LAYER, status=Status.SKIPPED, message=message, reason=reason)
+
+
 def _retrain_checks(evidence: Evidence) -> list[CheckResult]:
     ids = [f"{LAYER}.retrain_data", f"{LAYER}.retrain_predictions", f"{LAYER}.retrain_metrics"]
     config = evidence.config
     if evidence.model is None:
-        reason = "no candidate model in this run (data gates only): nothing to retrain"
-        return [CheckResult(id=i, layer=LAYER, status=Status.SKIPPED, message=reason) for i in ids]
+        why = "no candidate model in this run (data gates only): nothing to retrain"
+        return [_skipped(i, why, Reason.NO_CANDIDATE) for i in ids]
     if config.path is None:
-        reason = "the config was not loaded from a file, so a fresh process cannot read it"
-        return [CheckResult(id=i, layer=LAYER, status=Status.SKIPPED, message=reason) for i in ids]
+        why = "the config was not loaded from a file, so a fresh process cannot read it"
+        return [_skipped(i, why, Reason.NO_CONFIG_FILE) for i in ids]
     outcome = evidence.retrain
     if outcome is None:  # the gated run launches it (pipeline.retrain.start_retrain) whenever this layer runs
         error = "no fresh-process retrain in the evidence (the gated run starts one when this layer runs)"
@@ -237,7 +250,13 @@ def _retrain_checks(evidence: Evidence) -> list[CheckResult]:
         error = outcome.error
     if outcome is None or outcome.output is None:
         return [
-            CheckResult(id=i, layer=LAYER, status=Status.ERROR, message=f"cannot check reproducibility: {error}")
+            CheckResult(
+                id=i,
+                layer=LAYER,
+                status=Status.ERROR,
+                message=f"cannot check reproducibility: {error}",
+                reason=Reason.RETRAIN_FAILED,
+            )
             for i in ids
         ]
     return compare_retrain(evidence, outcome.output, parent_threads=outcome.parent_threads)
@@ -253,6 +272,7 @@ def check_artifact_roundtrip(evidence: Evidence, artifact: LoggedArtifact | None
             layer=LAYER,
             status=Status.SKIPPED,
             message="no saved model in this run (data gates only): nothing to load back",
+            reason=Reason.NO_CANDIDATE,
         )
     from pipeline.artifact import load_model
     from pipeline.evaluate import positive_proba
@@ -270,6 +290,7 @@ def check_artifact_roundtrip(evidence: Evidence, artifact: LoggedArtifact | None
             message=f"the saved model {path} cannot be loaded the way serving loads it: {type(exc).__name__}: {exc}",
             expected=artifact.sha256,
             details={"model_uri": artifact.model_uri},
+            reason=Reason.ARTIFACT_UNLOADABLE,
         )
     proba = positive_proba(model, evidence.test_frame[evidence.prepared.features])
     return compare_predictions(
@@ -280,6 +301,7 @@ def check_artifact_roundtrip(evidence: Evidence, artifact: LoggedArtifact | None
         what=f"the saved model {path.name} loaded back ({artifact.model_uri})",
         fix="the saved file does not hold the fitted model the gates judged; check pipeline.artifact.save_model",
         details={"model_uri": artifact.model_uri, "sha256": artifact.sha256},
+        reason=Reason.ARTIFACT_MISMATCH,
     )
 
 
@@ -316,6 +338,7 @@ def check_provenance(run: Mapping[str, Any]) -> CheckResult:
             ),
             observed=recorded,
             expected=[key for key, _ in REQUIRED_PROVENANCE],
+            reason=Reason.PROVENANCE_MISSING,
         )
     commit = recorded["git_commit"]
     if not commit:
@@ -325,6 +348,7 @@ def check_provenance(run: Mapping[str, Any]) -> CheckResult:
             status=Status.WARN,
             message="no git commit recorded (not a git checkout?): the code that trained the model is not traceable",
             observed=recorded,
+            reason=Reason.PROVENANCE_MISSING,
         )
     if str(commit).endswith("-dirty"):
         return CheckResult(
@@ -334,6 +358,7 @@ def check_provenance(run: Mapping[str, Any]) -> CheckResult:
             message=f"git commit {commit}: uncommitted changes were present, so the code is not exactly traceable; "
             "commit before a release run",
             observed=recorded,
+            reason=Reason.UNCOMMITTED_CHANGES,
         )
     return CheckResult(
         id=check_id,
@@ -352,6 +377,7 @@ def run(evidence: Evidence) -> list[CheckResult]:
                 layer=LAYER,
                 status=Status.SKIPPED,
                 message="reproducibility.enabled = false in the config: the layer was not run",
+                reason=Reason.DISABLED,
             )
         ]
     return [*_retrain_checks(evidence), check_artifact_roundtrip(evidence), check_provenance(evidence.run)]
