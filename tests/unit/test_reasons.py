@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fixtures.reason_audit import PACKAGE_ROOTS, reasonless_results
 
-from checks.report import render_json, render_junit, render_markdown
+from checks.report import render_html, render_json, render_junit, render_markdown
 from checks.result import REPORT_VERSION, CheckResult, GateReport, Reason, Status
 from checks.waivers import apply_waivers
 from pipeline.config import Waiver
@@ -240,9 +240,10 @@ def test_junit_without_a_reason_keeps_the_old_types() -> None:
     assert ET.fromstring(render_junit(legacy)).find(".//failure").get("type") == "non-blocking"
 
 
-def test_markdown_names_the_reason() -> None:
-    text = render_markdown(_report())
-    assert "`schema.column[age]` (schema, out_of_range)" in text
+def test_markdown_and_html_name_the_reason() -> None:
+    assert "`schema.column[age]` (schema, out_of_range)" in render_markdown(_report())
+    html = render_html(_report())
+    assert '<code>schema.column[age]</code>\n      <span class="layer">schema · out_of_range</span>' in html
 
 
 def test_waivers_keep_the_reason_and_their_own_results_carry_one() -> None:
