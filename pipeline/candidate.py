@@ -7,6 +7,8 @@ runs exactly the code the gated run ran.
 
 from __future__ import annotations
 
+import numpy as np
+
 from pipeline import evaluate as ev
 from pipeline.config import ModelSettings, ProjectConfig
 from pipeline.errors import MlgateError, TrainingError
@@ -14,7 +16,7 @@ from pipeline.ingest import load
 from pipeline.prepare import group_columns, prepare
 from pipeline.records import BaselineOutput, Candidate, DataBundle, evaluation_groups
 from pipeline.split import split
-from pipeline.train import fit
+from pipeline.train import TrainedModel, fit
 
 __all__ = [
     "BASELINES",
@@ -43,7 +45,29 @@ def load_data(config: ProjectConfig) -> DataBundle:
 def train_candidate(
     config: ProjectConfig, data: DataBundle, *, random_state: int | None, model_settings=None
 ) -> Candidate:
-    """Fit on the training split, choose the threshold (never on test), score the test split."""
+    """Fit on the training split, choose the threshold (never on test), score and evaluate the test split."""
+    trained, threshold, source, proba_test, proba_validation = _fit_and_score(
+        config, data, random_state=random_state, model_settings=model_settings
+    )
+    quality, parts = config.quality, data.split
+    metrics = tuple(dict.fromkeys((*ev.DEFAULT_METRICS, *quality.thresholds)))
+    metrics = tuple(m for m in metrics if m != "expected_cost")
+    evaluation = ev.evaluate(
+        parts.y_test,
+        proba_test,
+        threshold=threshold,
+        metrics=metrics,
+        costs=quality.cost_matrix,
+        groups=evaluation_groups(config, parts.test),
+    )
+    return Candidate(trained, threshold, source, proba_test, evaluation, proba_validation)
+
+
+def _fit_and_score(
+    config: ProjectConfig, data: DataBundle, *, random_state: int | None, model_settings: ModelSettings | None
+) -> tuple[TrainedModel, float, str, np.ndarray, np.ndarray | None]:
+    """Fit, choose the threshold (never on test), score the test split: (model, threshold, its source, test
+    probabilities, validation probabilities). The candidate and the baselines share it."""
     settings = model_settings or config.model
     prepared, parts = data.prepared, data.split
     try:
@@ -75,17 +99,7 @@ def train_candidate(
     else:
         threshold, source = float(quality.decision_threshold), "fixed"
     proba_test = ev.positive_proba(trained.pipeline, parts.test[prepared.features])
-    metrics = tuple(dict.fromkeys((*ev.DEFAULT_METRICS, *quality.thresholds)))
-    metrics = tuple(m for m in metrics if m != "expected_cost")
-    evaluation = ev.evaluate(
-        parts.y_test,
-        proba_test,
-        threshold=threshold,
-        metrics=metrics,
-        costs=quality.cost_matrix,
-        groups=evaluation_groups(config, parts.test),
-    )
-    return Candidate(trained, threshold, source, proba_test, evaluation, proba_validation)
+    return trained, threshold, source, proba_test, proba_validation
 
 
 def train_baselines(config: ProjectConfig, data: DataBundle) -> dict[str, BaselineOutput]:
@@ -98,9 +112,11 @@ def train_baselines(config: ProjectConfig, data: DataBundle) -> dict[str, Baseli
     for name, params in BASELINES.items():
         settings = ModelSettings(estimator=name, params=params, random_state=config.model.random_state)
         try:  # the candidate's own sequence: fit, threshold (never on test), score the test split
-            fitted = train_candidate(config, data, random_state=config.model.random_state, model_settings=settings)
+            _, threshold, source, proba_test, _ = _fit_and_score(
+                config, data, random_state=config.model.random_state, model_settings=settings
+            )  # (no evaluation: the quality gate computes what it compares from the test probabilities)
         except MlgateError as exc:
             outputs[name] = BaselineOutput(name, None, None, None, error=str(exc))
             continue
-        outputs[name] = BaselineOutput(name, fitted.proba_test, fitted.threshold, fitted.threshold_source)
+        outputs[name] = BaselineOutput(name, proba_test, threshold, source)
     return outputs

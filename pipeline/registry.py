@@ -319,9 +319,13 @@ class Registry:
             params=[Param(k, str(v)[:6000]) for k, v in params.items()],
             synchronous=True,
         )
+        # one upload: every file staged where it goes in the run (config/mlgate.toml, mlgate_model/model.skops, ...)
+        root = model_dir.parent / "run-artifacts"
         for folder, path in artifacts.items():
-            self.client.log_artifact(run_id, str(path), artifact_path=folder)
-        self.client.log_artifacts(run_id, str(model_dir), artifact_path=MODEL_DIR)
+            (root / folder).mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, root / folder / Path(path).name)
+        shutil.copytree(model_dir, root / MODEL_DIR, dirs_exist_ok=True)
+        self.client.log_artifacts(run_id, str(root))
 
     def _log_sklearn(self, run_id: str, model: Any, trusted: list[str], example: Any) -> tuple[str, str | None]:
         import mlflow
@@ -371,9 +375,10 @@ class Registry:
 
     def log_artifacts(self, run_id: str, files: Mapping[str, Path], *, folder: str = "reports") -> None:
         """Add files to a run after the gates ran (``{"report.json": path}``, logged under ``folder``)."""
-        with self._errors(f"logging {len(files)} files to run {run_id}"):
-            for path in files.values():
-                self.client.log_artifact(run_id, str(path), artifact_path=folder)
+        with self._errors(f"logging {len(files)} files to run {run_id}"), tempfile.TemporaryDirectory() as scratch:
+            for path in files.values():  # staged in one folder, uploaded in one call
+                shutil.copy2(path, Path(scratch) / Path(path).name)
+            self.client.log_artifacts(run_id, scratch, artifact_path=folder)
 
     def download_artifact(self, run_id: str, path: str, dest: Path) -> Path:
         """One run artifact (a file or a folder, e.g. ``data/row_hashes.npy``) downloaded into ``dest``."""
