@@ -115,7 +115,8 @@ NON_FINITE = [
     ("baseline_cost_margin = 0.0", "baseline_cost_margin = nan", "quality.baseline_cost_margin"),
     ("alpha = 0.05", "alpha = nan", "drift.alpha"),
     ("tolerance = 0.05", "tolerance = nan", "balance.sensitive[0].tolerance"),
-    ("bins = [18, 25, 35, 50, 120]", "bins = [18, 25, 35, 50, inf]", "balance.sensitive[1].bins[4]"),
+    ("bins = [18, 25, 35, 50, 120]", "bins = [18, 25, 35, 50, nan]", "balance.sensitive[1].bins[4]"),
+    ("bins = [18, 25, 35, 50, 120]", "bins = [18, inf, 35, 50, 120]", "balance.sensitive[1].bins[1]"),
     ("test_size = 0.3", "test_size = nan", "split.test_size"),
     ("params = { C = 0.1, max_iter = 1000 }", "params = { C = inf }", "model.params.C"),
 ]
