@@ -26,7 +26,7 @@ import sklearn
 
 from checks.result import Interval
 from pipeline.config import CostMatrix
-from pipeline.evaluate import PROBABILITY_METRICS, greater_is_better, metric_function
+from pipeline.evaluate import PROBABILITY_METRICS, confusion_cost, greater_is_better, metric_function
 
 __all__ = [
     "TWO_CLASS_METRICS",
@@ -150,8 +150,7 @@ def _vectorised(
         return _divide(2 * tp, 2 * tp + fp + fn, zero=0.0)
     if costs is None:
         raise KeyError("expected_cost needs a cost matrix (quality.cost_matrix)")
-    cost = fp * costs.false_positive + fn * costs.false_negative + tp * costs.true_positive + tn * costs.true_negative
-    return _divide(cost, total, zero=np.nan)
+    return _divide(confusion_cost(tp, fp, tn, fn, costs), total, zero=np.nan)
 
 
 def _looped(name: str, y: np.ndarray, proba: np.ndarray, w: np.ndarray, threshold: float) -> np.ndarray:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 import traceback
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
 from checks.evidence import Evidence
 from checks.result import LAYERS, CheckResult, Reason, Status
@@ -45,8 +47,23 @@ def run_layer(layer: str, evidence: Evidence) -> list[CheckResult]:
         ]
 
 
-def run_layers(evidence: Evidence, layers: Iterable[str] = LAYERS) -> list[CheckResult]:
+def run_layers(
+    evidence: Evidence,
+    layers: Iterable[str] = LAYERS,
+    *,
+    stage: Callable[[str], AbstractContextManager[Any]] | None = None,
+    before: Callable[[str, Evidence], Evidence] | None = None,
+) -> list[CheckResult]:
+    """Run ``layers`` in the given order: the one layer loop (the gated run and the benchmarks call it).
+
+    ``stage(name)`` wraps each layer (the gated run times it as ``"<layer> gate"``); ``before(layer, evidence)``
+    returns the evidence that layer sees, so the orchestrator can add what it produces just in time (the
+    gated run waits for the fresh-process retrain only when the reproducibility layer is next).
+    """
     results: list[CheckResult] = []
     for layer in layers:
-        results.extend(run_layer(layer, evidence))
+        if before is not None:
+            evidence = before(layer, evidence)
+        with stage(f"{layer} gate") if stage is not None else nullcontext():
+            results.extend(run_layer(layer, evidence))
     return results

@@ -127,11 +127,9 @@ def schema_yaml(schema: pa.DataFrameSchema, *, source: str = "unknown data", on:
 
 def load_prepared(config: ProjectConfig) -> Prepared:
     """Ingest and prepare the configured data (no split, no sklearn import): what the schema gate validates."""
-    from pipeline.ingest import load
-    from pipeline.prepare import group_columns, prepare
+    from pipeline.dataload import load_prepared as load_configured
 
-    dataset = load(config.data, source=config.data_source)
-    return prepare(dataset.frame, config.data, config.features, source=dataset.source, groups=group_columns(config))
+    return load_configured(config)
 
 
 def infer_for_config(config: ProjectConfig, *, margin: float = 0.1, on: date | None = None) -> str:

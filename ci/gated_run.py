@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from checks.evidence import Evidence, LoggedArtifact
-from checks.layers import DATA_LAYERS, MODEL_LAYERS, run_layer
+from checks.layers import DATA_LAYERS, MODEL_LAYERS, run_layers
 from checks.result import LAYERS, CheckResult, GateReport
 from pipeline.candidate import Candidate, DataBundle, load_data, train_baselines, train_candidate
 from pipeline.config import ProjectConfig
@@ -114,15 +114,16 @@ def run_gates(
     is about to run, and its outcome handed to it in ``Evidence.retrain``.
     """
     clock = clock or _Clock(None)
-    results: list[CheckResult] = []
-    for layer in (name for name in LAYERS if name in layers):
-        if layer == "reproducibility" and retrain is not None and evidence.retrain is None:
-            with clock.stage("reproducibility: wait for retrain"):
-                outcome = retrain.outcome(parent_threads=max(thread_counts().values(), default=1))
-            evidence = dataclasses.replace(evidence, retrain=outcome)
-        with clock.stage(f"{layer} gate"):
-            results.extend(run_layer(layer, evidence))
-    return results
+
+    def before(layer: str, evidence: Evidence) -> Evidence:
+        if layer != "reproducibility" or retrain is None or evidence.retrain is not None:
+            return evidence
+        with clock.stage("reproducibility: wait for retrain"):
+            outcome = retrain.outcome(parent_threads=max(thread_counts().values(), default=1))
+        return dataclasses.replace(evidence, retrain=outcome)
+
+    ordered = [name for name in LAYERS if name in layers]
+    return run_layers(evidence, ordered, stage=clock.stage, before=before)
 
 
 def start_retrain_for(config: ProjectConfig, layers: Sequence[str]) -> PendingRetrain | None:

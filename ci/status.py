@@ -64,7 +64,8 @@ def collect_status(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Everything ``mlgate status`` shows. ``registry`` defaults to :meth:`pipeline.registry.Registry.from_config`."""
-    from pipeline.ingest import load, row_hashes
+    from pipeline.dataload import load_dataset
+    from pipeline.ingest import row_hashes
 
     if registry is None:
         from pipeline.registry import Registry
@@ -73,7 +74,7 @@ def collect_status(
     now = now or datetime.now(UTC)
     champion = champion_evidence(registry)
     history = registry.history()
-    dataset = load(config.data, source=config.data_source)
+    dataset = load_dataset(config)
     status: dict[str, Any] = {
         "project": config.name,
         "model_name": config.mlflow.model_name,

@@ -11,11 +11,9 @@ import numpy as np
 
 from pipeline import evaluate as ev
 from pipeline.config import ModelSettings, ProjectConfig
+from pipeline.dataload import load_data
 from pipeline.errors import MlgateError, TrainingError
-from pipeline.ingest import load
-from pipeline.prepare import group_columns, prepare
 from pipeline.records import BaselineOutput, Candidate, DataBundle, evaluation_groups
-from pipeline.split import split
 from pipeline.train import TrainedModel, fit
 
 __all__ = [
@@ -33,13 +31,6 @@ BASELINES: dict[str, dict[str, object]] = {
     "majority_class": {"strategy": "prior"},  # predicts the majority class, probability = the class share
     "logistic_regression": {"max_iter": 1000},  # scikit-learn defaults (C=1.0), enough iterations to converge
 }
-
-
-def load_data(config: ProjectConfig) -> DataBundle:
-    dataset = load(config.data, source=config.data_source)
-    prepared = prepare(dataset.frame, config.data, config.features, source=dataset.source, groups=group_columns(config))
-    parts = split(prepared, config.split, random_state=config.split.random_state, source=dataset.source)
-    return DataBundle(dataset, prepared, parts)
 
 
 def train_candidate(

@@ -26,6 +26,7 @@ __all__ = [
     "Evaluation",
     "choose_threshold",
     "confusion",
+    "confusion_cost",
     "evaluate",
     "expected_cost",
     "metric_function",
@@ -107,16 +108,19 @@ def confusion(y: np.ndarray, decision: np.ndarray) -> dict[str, int]:
     return {"tp": int((y & d).sum()), "fp": int((~y & d).sum()), "tn": int((~y & ~d).sum()), "fn": int((y & ~d).sum())}
 
 
+def confusion_cost(tp: Any, fp: Any, tn: Any, fn: Any, costs: CostMatrix) -> Any:
+    """Total cost of confusion counts (numbers or arrays of them alike): THE expected-cost formula.
+
+    :func:`expected_cost`, :func:`choose_threshold` and the bootstrap's weighted metric
+    (:func:`checks.bootstrap.weighted_metric`) all price decisions through it.
+    """
+    return fp * costs.false_positive + fn * costs.false_negative + tp * costs.true_positive + tn * costs.true_negative
+
+
 def expected_cost(y: np.ndarray, decision: np.ndarray, costs: CostMatrix) -> float:
     """Mean cost per row of acting on ``decision`` (1 = positive predicted)."""
     c = confusion(y, decision)
-    total = (
-        c["fp"] * costs.false_positive
-        + c["fn"] * costs.false_negative
-        + c["tp"] * costs.true_positive
-        + c["tn"] * costs.true_negative
-    )
-    return total / max(len(y), 1)
+    return confusion_cost(c["tp"], c["fp"], c["tn"], c["fn"], costs) / max(len(y), 1)
 
 
 def choose_threshold(y: np.ndarray, proba: np.ndarray, costs: CostMatrix) -> float:
@@ -137,7 +141,7 @@ def choose_threshold(y: np.ndarray, proba: np.ndarray, costs: CostMatrix) -> flo
     fp = n_pos_pred - tp
     fn = y.sum() - tp
     tn = len(y) - n_pos_pred - fn
-    cost = fp * costs.false_positive + fn * costs.false_negative + tp * costs.true_positive + tn * costs.true_negative
+    cost = confusion_cost(tp, fp, tn, fn, costs)
     best = int(np.argmin(cost))
     return float(candidates[best])
 

@@ -19,10 +19,10 @@ from pipeline.config import ProjectConfig
 from pipeline.ingest import Dataset
 from pipeline.prepare import Prepared
 from pipeline.slices import group_labels
-from pipeline.split import Split
 
 if TYPE_CHECKING:  # (types only: importing them would import scikit-learn)
     from pipeline.evaluate import Evaluation
+    from pipeline.split import Split
     from pipeline.train import TrainedModel
 
 __all__ = ["BaselineOutput", "Candidate", "DataBundle", "RetrainOutcome", "RetrainOutput", "evaluation_groups"]

@@ -1,0 +1,42 @@
+"""Load the configured data: the ONE way mlgate reads ``[data]`` and ``[features]`` (ingest -> prepare -> split).
+
+Three depths, each built on the one before, for the callers that need less: :func:`load_dataset` (the rows as
+ingested, with their fingerprint: ``mlgate status``), :func:`load_prepared` (cleaned and typed: the schema gate
+and ``mlgate schema infer``, without importing scikit-learn) and :func:`load_data` (split as well: the gated run,
+the retrain, the release flow).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pipeline.config import ProjectConfig
+from pipeline.ingest import Dataset, load
+from pipeline.prepare import Prepared, group_columns, prepare
+
+if TYPE_CHECKING:
+    from pipeline.records import DataBundle
+
+__all__ = ["load_data", "load_dataset", "load_prepared"]
+
+
+def load_dataset(config: ProjectConfig) -> Dataset:
+    """The configured source's rows as ingested (raises DataError naming the source)."""
+    return load(config.data, source=config.data_source)
+
+
+def load_prepared(config: ProjectConfig, dataset: Dataset | None = None) -> Prepared:
+    """The configured data, ingested (unless ``dataset`` is given) and prepared; no split, no sklearn import."""
+    dataset = dataset or load_dataset(config)
+    return prepare(dataset.frame, config.data, config.features, source=dataset.source, groups=group_columns(config))
+
+
+def load_data(config: ProjectConfig) -> DataBundle:
+    """Ingest, prepare and split the configured data with ``split.random_state``."""
+    from pipeline.records import DataBundle
+    from pipeline.split import split
+
+    dataset = load_dataset(config)
+    prepared = load_prepared(config, dataset)
+    parts = split(prepared, config.split, random_state=config.split.random_state, source=dataset.source)
+    return DataBundle(dataset, prepared, parts)
