@@ -220,9 +220,10 @@ def run_pipeline(
     with clock.stage("ingest + prepare + split"):
         data = load_data(config)
     model_layers = [name for name in layers if name in MODEL_LAYERS]
-    cleanup = ExitStack()  # kills an early-started retrain whatever happens below (Ctrl-C included)
-    retrain = cleanup.enter_context(start_retrain_for(config, model_layers) or ExitStack())
-    with cleanup:
+    with ExitStack() as cleanup:  # kills an early-started retrain whatever happens below (Ctrl-C included)
+        retrain = start_retrain_for(config, model_layers)
+        if retrain is not None:
+            cleanup.enter_context(retrain)
         return _gated(config, data, layers, model_layers, retrain, clock, started, commit,
                       register=register, promote=promote, on_stage=on_stage, registry_factory=registry_factory,
                       out=out, lock_timeout_s=lock_timeout_s)  # fmt: skip
@@ -233,7 +234,7 @@ def _gated(
     data: DataBundle,
     layers: Sequence[str],
     model_layers: list[str],
-    retrain: PendingRetrain | ExitStack,
+    pending: PendingRetrain | None,
     clock: _Clock,
     started: datetime,
     commit: str | None,
@@ -248,7 +249,6 @@ def _gated(
     """:func:`run_pipeline` once the data is loaded (and the retrain, when judged, started)."""
     from pipeline.store_lock import DEFAULT_LOCK_TIMEOUT_S, store_lock
 
-    pending = retrain if isinstance(retrain, PendingRetrain) else None
     evidence = build_data_evidence(config, data)
     results = run_gates(evidence, [name for name in layers if name in DATA_LAYERS], clock)
     candidate = None
