@@ -16,7 +16,7 @@ $(UV):
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml
-	$(UV) sync --frozen --all-extras --group dev
+	$(UV) sync --frozen --all-extras --group dev --compile-bytecode
 	@touch $@
 
 setup: $(VENV)/.synced
