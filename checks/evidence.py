@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,9 @@ from pipeline.config import ProjectConfig
 from pipeline.ingest import Dataset
 from pipeline.prepare import Prepared
 from pipeline.records import BaselineOutput, Candidate, RetrainOutcome
-from pipeline.split import Split
+
+if TYPE_CHECKING:  # pipeline.split imports scikit-learn: the data gates must not pay for it (light imports)
+    from pipeline.split import Split
 
 __all__ = ["ChampionEvidence", "Evidence", "LoggedArtifact", "ModelEvidence"]
 

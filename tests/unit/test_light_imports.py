@@ -1,0 +1,48 @@
+"""Light imports on light paths (house style 21): a hook or a data gate imports what it uses.
+
+Each module is imported in a fresh interpreter, and the heavy stacks it must not load are looked for in
+``sys.modules``: scikit-learn and MLflow load only where a model is involved, matplotlib only where a report is
+drawn. A module that starts importing one of them (directly or through another module) fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("sklearn", "mlflow", "matplotlib")
+
+LIGHT = {
+    "checks.schema": HEAVY,
+    "checks.balance": HEAVY,
+    "checks.drift": HEAVY,
+    "checks.evidence": HEAVY,
+    "checks.layers": HEAVY,
+    "ci.hooks": (*HEAVY, "pandas", "pandera"),
+    "ci.cli": (*HEAVY, "pandas", "pandera"),
+    "pipeline.config": (*HEAVY, "pandas"),
+    "pipeline.schema_file": (*HEAVY, "pandas", "pandera"),
+}
+
+
+def loaded_after_import(module: str) -> list[str]:
+    code = (
+        "import importlib, json, sys; importlib.import_module(sys.argv[1]); "
+        "print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))"
+    )
+    done = subprocess.run([sys.executable, "-c", code, module], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("module", sorted(LIGHT))
+def test_module_imports_no_heavy_stack(module: str) -> None:
+    loaded = set(loaded_after_import(module))
+    assert not loaded & set(LIGHT[module]), f"import {module} loads {sorted(loaded & set(LIGHT[module]))}"
+
+
+def test_the_check_can_fail() -> None:
+    assert "sklearn" in loaded_after_import("pipeline.split")
