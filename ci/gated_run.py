@@ -207,11 +207,11 @@ def run_pipeline(
     A registering run holds the store lock (:mod:`pipeline.store_lock`) from before it reads the champion until
     after the promotion, waiting up to ``lock_timeout_s`` (default 300 s) for another run holding it.
     """
-    from checks.report import prepare_out_dir
+    from checks.report import check_out_dir
     from checks.schema import load_schema
 
     if out is not None:
-        prepare_out_dir(out, keep=False)  # an unusable --out is a usage error, found before any work is done
+        check_out_dir(out)  # an unusable --out is a usage error, found before any work is done
     started = datetime.now(UTC)
     clock = _Clock(on_stage)
     commit = git_commit(config.root)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import enum
 import os
 import sqlite3
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +34,7 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from pipeline.errors import ConfigError, RegistryError
+from pipeline.folders import Problem, folder_problem
 
 __all__ = [
     "LOCK_DIR",
@@ -326,23 +326,17 @@ def check_artifact_location(location: str, *, key: str = "mlflow.artifact_locati
                 f"use a local folder or one of {', '.join(s + '://' for s in schemes if s != 'file')}"
             )
         return
-    path = path.expanduser().absolute()
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        if existing.is_symlink():
-            raise ConfigError(f"{key} {path}: {existing} is a broken symbolic link")
-        existing = existing.parent
-    if not existing.is_dir():
-        what = "is" if existing == path else f"needs the folder {existing}, which is"
+    problem = folder_problem(path)
+    if problem is None:
+        return
+    path, at = problem.path, problem.at
+    if problem.kind is Problem.BROKEN_LINK:
+        raise ConfigError(f"{key} {path}: {at} is a broken symbolic link")
+    if problem.kind is not Problem.NOT_WRITABLE:
+        what = "is" if problem.exists else f"needs the folder {at}, which is"
         raise ConfigError(f"{key} {path} {what} a file, not a folder; point it at a folder")
-    try:
-        probe = tempfile.mkdtemp(prefix=".mlgate-probe-", dir=existing)
-    except OSError as exc:
-        action = "cannot write into it" if existing == path else f"cannot create it in {existing}"
-        raise ConfigError(
-            f"{key} {path}: {action} ({exc.strerror or exc}); choose a writable folder or fix its permissions"
-        ) from exc
-    os.rmdir(probe)
+    action = "cannot write into it" if problem.exists else f"cannot create it in {at}"
+    raise ConfigError(f"{key} {path}: {action} ({problem.reason}); choose a writable folder or fix its permissions")
 
 
 def _normalised(location: str) -> str:

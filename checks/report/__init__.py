@@ -13,12 +13,12 @@ from checks.report.jsonfile import render_json
 from checks.report.junit import render_junit
 from checks.report.markdown import GITHUB_COMMENT_LIMIT, render_markdown
 from checks.report.terminal import print_summary
-from checks.report.write import REPORT_FILES, prepare_out_dir, render_all, write_reports
+from checks.report.write import REPORT_FILES, check_out_dir, render_all, write_reports
 
 __all__ = [
     "GITHUB_COMMENT_LIMIT",
     "REPORT_FILES",
-    "prepare_out_dir",
+    "check_out_dir",
     "print_summary",
     "render_all",
     "render_html",

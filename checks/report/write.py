@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import tempfile
@@ -14,9 +13,10 @@ from checks.report.junit import render_junit
 from checks.report.markdown import render_markdown
 from checks.result import GateReport
 from pipeline.errors import OutputError
+from pipeline.folders import Problem, folder_problem
 from pipeline.redact import redact_text
 
-__all__ = ["REPORT_FILES", "prepare_out_dir", "render_all", "write_reports"]
+__all__ = ["REPORT_FILES", "check_out_dir", "render_all", "write_reports"]
 
 #: Report kind -> file name inside the output directory.
 REPORT_FILES: dict[str, str] = {
@@ -47,30 +47,22 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
 
 
-def prepare_out_dir(out_dir: Path, *, keep: bool = True) -> Path:
-    """Create ``out_dir`` and prove it can take the report files (a file is created there and removed).
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse (OutputError, exit 2) a report folder that is not, and cannot become, a writable folder.
 
-    Raises :class:`OutputError` (exit 2) naming the folder when it is a file, cannot be created, or is not
-    writable. With ``keep=False`` the folders this call created are removed again: a gated run checks ``--out``
-    this way before any work, so bad input later in the run still leaves nothing behind, and it never
-    registers or promotes a model whose report it then cannot write.
+    Creates nothing (:func:`pipeline.folders.folder_problem`): a gated run checks ``--out`` this way before any
+    work, so bad input later in the run still leaves nothing behind, and it never registers or promotes a model
+    whose report it then cannot write.
     """
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
+    problem = folder_problem(out_dir)
+    if problem is None:
+        return
+    if problem.kind is Problem.NOT_A_FOLDER:
         raise OutputError(f"--out {out_dir}: exists and is not a folder; give a folder for the report files")
-    created = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()]
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(prefix=".mlgate-probe-", dir=out_dir, delete=True)  # noqa: SIM115
-        probe.close()
-    except OSError as exc:
-        raise OutputError(f"--out {out_dir}: cannot write report files there ({_reason(exc)})") from exc
-    finally:
-        if not keep:
-            for folder in created:  # deepest first
-                with contextlib.suppress(OSError):
-                    folder.rmdir()
-    return out_dir
+    reason = problem.reason or (
+        f"{problem.at} is a broken symbolic link" if problem.kind is Problem.BROKEN_LINK else f"{problem.at} is a file"
+    )
+    raise OutputError(f"--out {out_dir}: cannot write report files there ({reason})")
 
 
 def write_reports(report: GateReport, out_dir: Path, *, rendered: dict[str, str] | None = None) -> dict[str, Path]:
@@ -82,8 +74,10 @@ def write_reports(report: GateReport, out_dir: Path, *, rendered: dict[str, str]
     half-written one.
     """
     rendered = rendered or render_all(report)
-    out_dir = prepare_out_dir(out_dir)
+    out_dir = Path(out_dir)
+    check_out_dir(out_dir)
     try:
+        out_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".mlgate-report-", dir=out_dir))
     except OSError as exc:
         raise OutputError(f"--out {out_dir}: cannot write report files there ({_reason(exc)})") from exc

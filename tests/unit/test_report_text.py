@@ -29,7 +29,7 @@ def test_public_names_are_exported() -> None:
     assert sorted(checks.report.__all__) == [
         "GITHUB_COMMENT_LIMIT",
         "REPORT_FILES",
-        "prepare_out_dir",
+        "check_out_dir",
         "print_summary",
         "render_all",
         "render_html",

@@ -70,19 +70,20 @@ def test_write_reports_cleans_up_when_writing_fails(tmp_path: Path, monkeypatch,
     assert list(tmp_path.iterdir()) == []
 
 
-def test_prepare_out_dir_without_keep_leaves_nothing_behind(tmp_path: Path) -> None:
-    from checks.report import prepare_out_dir
+def test_check_out_dir_leaves_nothing_behind(tmp_path: Path) -> None:
+    from checks.report import check_out_dir
 
-    target = tmp_path / "a" / "b" / "reports"
-    assert prepare_out_dir(target, keep=False) == target
+    check_out_dir(tmp_path / "a" / "b" / "reports")
     assert list(tmp_path.iterdir()) == []
-    assert prepare_out_dir(target).is_dir()
 
 
-def test_prepare_out_dir_refuses_a_file(tmp_path: Path) -> None:
-    from checks.report import prepare_out_dir
+def test_check_out_dir_refuses_a_file(tmp_path: Path) -> None:
+    from checks.report import check_out_dir
 
     taken = tmp_path / "taken"
     taken.write_text("x")
     with pytest.raises(OutputError, match=r"--out .*taken: exists and is not a folder"):
-        prepare_out_dir(taken)
+        check_out_dir(taken)
+    pattern = r"--out .*taken/reports: cannot write report files there \(.*taken is a file\)"
+    with pytest.raises(OutputError, match=pattern):
+        check_out_dir(taken / "reports")
