@@ -40,7 +40,7 @@ unit gates serving integration: setup
 	$(BIN)/python -m pytest -q tests/$@
 
 image-e2e: setup system-deps
-	$(BIN)/python -m ci.release.e2e --workdir $(OUT)/release-e2e
+	$(BIN)/python -m mlgate.ci.release.e2e --workdir $(OUT)/release-e2e
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py

@@ -27,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.serve.app import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES  # noqa: E402
+from mlgate.pipeline.serve.app import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES  # noqa: E402
 
 GOOD = {
     "sex": "female",
@@ -77,11 +77,11 @@ def build(work: Path) -> tuple[Path, dict[str, str]]:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-    from pipeline import signing
-    from pipeline.artifact import file_sha256, save_model
-    from pipeline.candidate import load_data
-    from pipeline.config import ModelSettings, load_config
-    from pipeline.train import build_pipeline
+    from mlgate.pipeline import signing
+    from mlgate.pipeline.artifact import file_sha256, save_model
+    from mlgate.pipeline.candidate import load_data
+    from mlgate.pipeline.config import ModelSettings, load_config
+    from mlgate.pipeline.train import build_pipeline
 
     key = Ed25519PrivateKey.generate()
     key_file = work / "signing-key.pem"
@@ -118,7 +118,7 @@ def server(bundle: Path, env: dict[str, str], args: list[str], log: Path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    command = [sys.executable, "-m", "pipeline.serve", "--bundle", str(bundle), "--port", str(port), *args]
+    command = [sys.executable, "-m", "mlgate.pipeline.serve", "--bundle", str(bundle), "--port", str(port), *args]
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env}, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"

@@ -34,16 +34,16 @@ LAYERS = ("schema", "balance", "drift")
 
 
 def _available_layers() -> tuple[str, ...]:
-    return tuple(layer for layer in LAYERS if importlib.util.find_spec(f"checks.{layer}") is not None)
+    return tuple(layer for layer in LAYERS if importlib.util.find_spec(f"mlgate.checks.{layer}") is not None)
 
 
 def _evidence(rows: int):
-    from checks.evidence import Evidence
-    from pipeline.candidate import load_data
-    from pipeline.config import load_config
-    from pipeline.ingest import Dataset
-    from pipeline.prepare import prepare
-    from pipeline.split import split
+    from mlgate.checks.evidence import Evidence
+    from mlgate.pipeline.candidate import load_data
+    from mlgate.pipeline.config import load_config
+    from mlgate.pipeline.ingest import Dataset
+    from mlgate.pipeline.prepare import prepare
+    from mlgate.pipeline.split import split
 
     config = load_config(CONFIG)
     if rows == 0:  # the bundled data
@@ -57,12 +57,12 @@ def _evidence(rows: int):
 
 
 def worker(rows: int, repeats: int) -> dict:
-    from checks.layers import run_layers
+    from mlgate.checks.layers import run_layers
 
     layers = _available_layers()
     started = time.perf_counter()
     for layer in layers:
-        importlib.import_module(f"checks.{layer}")
+        importlib.import_module(f"mlgate.checks.{layer}")
     import_seconds = time.perf_counter() - started
     started = time.perf_counter()
     evidence = _evidence(rows)
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"statuses at {'bundled' if size == 0 else f'{size:,}'}: {shown}")
     missing = [layer for layer in LAYERS if layer not in layers]
     if missing:
-        console.print(f"not measured (module not written yet): {', '.join(f'checks.{m}' for m in missing)}")
+        console.print(f"not measured (module not written yet): {', '.join(f'mlgate.checks.{m}' for m in missing)}")
     console.print(f"layer import time (once per process, not in the totals): {rows_out[0]['import_seconds']:.2f} s")
     return 0
 

@@ -28,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _synthetic import CATEGORICAL, NUMERIC, Profile, profile
 
-from checks.drift import compare
-from checks.result import Status
-from checks.stats import wilson_interval
-from pipeline.config import DriftSettings
+from mlgate.checks.drift import compare
+from mlgate.checks.result import Status
+from mlgate.checks.stats import wilson_interval
+from mlgate.pipeline.config import DriftSettings
 
 SETTINGS = DriftSettings()
 NAIVE = DriftSettings(correction="none", numeric_effect_floor=0.0, categorical_effect_floor=0.0)

@@ -33,16 +33,16 @@ def main(argv: list[str] | None = None) -> int:
         print("bench_rollout: skipped (podman is not installed)")
         return 0
 
-    from checks.result import CheckResult, GateReport, Status
-    from ci.release import deploy, reconcile, release, rollback, rolling_update, teardown
-    from ci.release.bundle import make_bundle, sha256_file
-    from ci.release.deploy import load_state
-    from ci.release.image import derive_image
-    from ci.release.load import LoadGenerator
-    from ci.release.podman import Podman
-    from ci.release.registry import free_port
-    from pipeline.candidate import load_data, train_candidate
-    from pipeline.config import load_config
+    from mlgate.checks.result import CheckResult, GateReport, Status
+    from mlgate.ci.release import deploy, reconcile, release, rollback, rolling_update, teardown
+    from mlgate.ci.release.bundle import make_bundle, sha256_file
+    from mlgate.ci.release.deploy import load_state
+    from mlgate.ci.release.image import derive_image
+    from mlgate.ci.release.load import LoadGenerator
+    from mlgate.ci.release.podman import Podman
+    from mlgate.ci.release.registry import free_port
+    from mlgate.pipeline.candidate import load_data, train_candidate
+    from mlgate.pipeline.config import load_config
 
     base = load_config(ROOT / "mlgate.toml")
     replicas = args.replicas or (2 if args.quick else 3)

@@ -42,10 +42,10 @@ def build(work: Path) -> tuple[Path, str, list[dict]]:
     import mlflow
     import mlflow.sklearn
 
-    from pipeline.artifact import file_sha256, save_model
-    from pipeline.candidate import load_data, train_candidate
-    from pipeline.config import load_config
-    from pipeline.signing import sign_model
+    from mlgate.pipeline.artifact import file_sha256, save_model
+    from mlgate.pipeline.candidate import load_data, train_candidate
+    from mlgate.pipeline.config import load_config
+    from mlgate.pipeline.signing import sign_model
 
     config = load_config(ROOT / "mlgate.toml")
     data = load_data(config)
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from pipeline.signing import ENV_TRUSTED_KEYS, trusted_keys, trusted_keys_text
+    from mlgate.pipeline.signing import ENV_TRUSTED_KEYS, trusted_keys, trusted_keys_text
 
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mlgate-bench-serving-") as tmp, ExitStack() as stack:
@@ -176,7 +176,15 @@ def main(argv: list[str] | None = None) -> int:
         # mlflow starts `uvicorn` from PATH: make it the virtualenv's
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         mlgate_port, mlflow_port = _free_port(), _free_port()
-        mlgate_cmd = [sys.executable, "-m", "pipeline.serve", "--bundle", str(bundle), "--port", str(mlgate_port)]
+        mlgate_cmd = [
+            sys.executable,
+            "-m",
+            "mlgate.pipeline.serve",
+            "--bundle",
+            str(bundle),
+            "--port",
+            str(mlgate_port),
+        ]
         mlgate_cmd += ["--log-level", "warning"]
         mlflow_cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local"]
         mlflow_cmd += ["-h", "127.0.0.1", "-p", str(mlflow_port), "-w", "1"]

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from checks.evidence import Evidence
-from checks.result import CheckResult, Interval, Reason, Status
-from checks.stats import wilson_interval
-from pipeline.config import BalanceSettings, SensitiveAttribute
-from pipeline.slices import band_labels, group_labels
+from mlgate.checks.evidence import Evidence
+from mlgate.checks.result import CheckResult, Interval, Reason, Status
+from mlgate.checks.stats import wilson_interval
+from mlgate.pipeline.config import BalanceSettings, SensitiveAttribute
+from mlgate.pipeline.slices import band_labels, group_labels
 
 __all__ = ["check_balance", "group_share_checks", "minority_share_check", "run"]
 

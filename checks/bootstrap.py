@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import sklearn
 
-from checks.result import Interval
-from pipeline.config import CostMatrix
-from pipeline.evaluate import PROBABILITY_METRICS, confusion_cost, greater_is_better, metric_function
+from mlgate.checks.result import Interval
+from mlgate.pipeline.config import CostMatrix
+from mlgate.pipeline.evaluate import PROBABILITY_METRICS, confusion_cost, greater_is_better, metric_function
 
 __all__ = [
     "TWO_CLASS_METRICS",

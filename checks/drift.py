@@ -52,9 +52,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from checks.evidence import Evidence
-from checks.result import CheckResult, Reason, Status
-from checks.stats import (
+from mlgate.checks.evidence import Evidence
+from mlgate.checks.result import CheckResult, Reason, Status
+from mlgate.checks.stats import (
     TwoSampleTest,
     adjust_pvalues,
     category_counts,
@@ -62,7 +62,7 @@ from checks.stats import (
     ks_two_sample,
     numeric_values,
 )
-from pipeline.config import DriftSettings
+from mlgate.pipeline.config import DriftSettings
 
 __all__ = ["compare", "run"]
 

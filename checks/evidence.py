@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from pipeline.config import ProjectConfig
-from pipeline.ingest import Dataset
-from pipeline.prepare import Prepared
-from pipeline.records import BaselineOutput, Candidate, RetrainOutcome
+from mlgate.pipeline.config import ProjectConfig
+from mlgate.pipeline.ingest import Dataset
+from mlgate.pipeline.prepare import Prepared
+from mlgate.pipeline.records import BaselineOutput, Candidate, RetrainOutcome
 
 if TYPE_CHECKING:  # pipeline.split imports scikit-learn: the data gates must not pay for it (light imports)
-    from pipeline.split import Split
+    from mlgate.pipeline.split import Split
 
 __all__ = ["ChampionEvidence", "Evidence", "LoggedArtifact", "ModelEvidence"]
 

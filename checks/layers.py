@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from checks.evidence import Evidence
-from checks.result import LAYERS, CheckResult, Reason, Status
+from mlgate.checks.evidence import Evidence
+from mlgate.checks.result import LAYERS, CheckResult, Reason, Status
 
 __all__ = ["DATA_LAYERS", "MODEL_LAYERS", "layer_function", "run_layer", "run_layers"]
 
@@ -27,7 +27,7 @@ def layer_function(layer: str) -> LayerFunction:
     """``checks.<layer>.run``; imported lazily so one layer's job does not import the others."""
     if layer not in LAYERS:
         raise KeyError(f"unknown layer {layer!r}; expected one of {', '.join(LAYERS)}")
-    return importlib.import_module(f"checks.{layer}").run
+    return importlib.import_module(f"mlgate.checks.{layer}").run
 
 
 def run_layer(layer: str, evidence: Evidence) -> list[CheckResult]:

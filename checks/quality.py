@@ -32,14 +32,14 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from checks.bootstrap import paired_difference, weighted_metric
-from checks.evidence import Evidence
-from checks.quality_common import LAYER, Scored, bound_reason, bound_text, check_metric_name, fmt, interval_of
-from checks.quality_compare import check_baselines, check_champion, scored_baselines
-from checks.quality_slices import check_slices
-from checks.result import CheckResult, Reason, Status
-from pipeline.config import QualitySettings
-from pipeline.records import evaluation_groups
+from mlgate.checks.bootstrap import paired_difference, weighted_metric
+from mlgate.checks.evidence import Evidence
+from mlgate.checks.quality_common import LAYER, Scored, bound_reason, bound_text, check_metric_name, fmt, interval_of
+from mlgate.checks.quality_compare import check_baselines, check_champion, scored_baselines
+from mlgate.checks.quality_slices import check_slices
+from mlgate.checks.result import CheckResult, Reason, Status
+from mlgate.pipeline.config import QualitySettings
+from mlgate.pipeline.records import evaluation_groups
 
 __all__ = ["check_business_cost", "check_thresholds", "run"]
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from checks.bootstrap import Bootstrap, bootstrap_metric
-from checks.result import Reason
-from pipeline.config import MetricBound, QualitySettings
-from pipeline.evaluate import metric_function
+from mlgate.checks.bootstrap import Bootstrap, bootstrap_metric
+from mlgate.checks.result import Reason
+from mlgate.pipeline.config import MetricBound, QualitySettings
+from mlgate.pipeline.evaluate import metric_function
 
 __all__ = ["LAYER", "Scored", "bound_reason", "bound_text", "check_metric_name", "fmt", "interval_of", "within"]
 

@@ -21,13 +21,13 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from checks.bootstrap import Bootstrap, paired_difference, weighted_metric
-from checks.evidence import ChampionEvidence
-from checks.quality_common import LAYER, Scored, check_metric_name, fmt
-from checks.result import CheckResult, Reason, Status
-from pipeline.config import QualitySettings
-from pipeline.evaluate import positive_proba
-from pipeline.records import BaselineOutput
+from mlgate.checks.bootstrap import Bootstrap, paired_difference, weighted_metric
+from mlgate.checks.evidence import ChampionEvidence
+from mlgate.checks.quality_common import LAYER, Scored, check_metric_name, fmt
+from mlgate.checks.result import CheckResult, Reason, Status
+from mlgate.pipeline.config import QualitySettings
+from mlgate.pipeline.evaluate import positive_proba
+from mlgate.pipeline.records import BaselineOutput
 
 __all__ = ["check_baselines", "check_champion", "score_champion", "scored_baselines"]
 

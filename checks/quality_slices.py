@@ -18,11 +18,11 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from checks.bootstrap import TWO_CLASS_METRICS, Bootstrap, resample_counts, resample_indices, weighted_metric
-from checks.quality_common import LAYER, Scored, bound_reason, bound_text, check_metric_name, fmt, interval_of
-from checks.result import CheckResult, Interval, Reason, Status
-from pipeline.config import MetricBound, QualitySettings
-from pipeline.evaluate import greater_is_better
+from mlgate.checks.bootstrap import TWO_CLASS_METRICS, Bootstrap, resample_counts, resample_indices, weighted_metric
+from mlgate.checks.quality_common import LAYER, Scored, bound_reason, bound_text, check_metric_name, fmt, interval_of
+from mlgate.checks.result import CheckResult, Interval, Reason, Status
+from mlgate.pipeline.config import MetricBound, QualitySettings
+from mlgate.pipeline.evaluate import greater_is_better
 
 __all__ = ["check_slices", "group_masks", "slice_bounds"]
 

@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from checks.evidence import Evidence, LoggedArtifact
-from checks.result import CheckResult, Reason, Status
-from pipeline.records import RetrainOutput
+from mlgate.checks.evidence import Evidence, LoggedArtifact
+from mlgate.checks.result import CheckResult, Reason, Status
+from mlgate.pipeline.records import RetrainOutput
 
 __all__ = [
     "LAYER",
@@ -274,8 +274,8 @@ def check_artifact_roundtrip(evidence: Evidence, artifact: LoggedArtifact | None
             message="no saved model in this run (data gates only): nothing to load back",
             reason=Reason.NO_CANDIDATE,
         )
-    from pipeline.artifact import load_model
-    from pipeline.evaluate import positive_proba
+    from mlgate.pipeline.artifact import load_model
+    from mlgate.pipeline.evaluate import positive_proba
 
     path = Path(artifact.local_path)
     try:

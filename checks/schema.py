@@ -21,13 +21,13 @@ import pandera.pandas as pa
 from pandera.engines import pandas_engine
 from pandera.errors import SchemaErrorReason, SchemaErrors
 
-from checks.result import CheckResult, Reason, Status
-from checks.schema_infer import infer_for_config, infer_schema, load_prepared, schema_yaml
-from pipeline.errors import SchemaFileError
-from pipeline.schema_file import read_schema_file, validate_schema
+from mlgate.checks.result import CheckResult, Reason, Status
+from mlgate.checks.schema_infer import infer_for_config, infer_schema, load_prepared, schema_yaml
+from mlgate.pipeline.errors import SchemaFileError
+from mlgate.pipeline.schema_file import read_schema_file, validate_schema
 
 if TYPE_CHECKING:
-    from checks.evidence import Evidence
+    from mlgate.checks.evidence import Evidence
 
 __all__ = ["infer_for_config", "infer_schema", "load_prepared", "load_schema", "run", "schema_yaml", "validate"]
 

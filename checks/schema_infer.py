@@ -22,8 +22,8 @@ import pandas as pd
 import pandera.pandas as pa
 
 if TYPE_CHECKING:
-    from pipeline.config import ProjectConfig
-    from pipeline.prepare import Prepared
+    from mlgate.pipeline.config import ProjectConfig
+    from mlgate.pipeline.prepare import Prepared
 
 __all__ = ["infer_for_config", "infer_schema", "load_prepared", "schema_yaml"]
 
@@ -127,7 +127,7 @@ def schema_yaml(schema: pa.DataFrameSchema, *, source: str = "unknown data", on:
 
 def load_prepared(config: ProjectConfig) -> Prepared:
     """Ingest and prepare the configured data (no split, no sklearn import): what the schema gate validates."""
-    from pipeline.dataload import load_prepared as load_configured
+    from mlgate.pipeline.dataload import load_prepared as load_configured
 
     return load_configured(config)
 

@@ -32,10 +32,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from checks.evidence import ChampionEvidence, Evidence
-from checks.result import CheckResult, Reason, Status
-from pipeline.config import ProjectConfig
-from pipeline.ingest import row_hashes
+from mlgate.checks.evidence import ChampionEvidence, Evidence
+from mlgate.checks.result import CheckResult, Reason, Status
+from mlgate.pipeline.config import ProjectConfig
+from mlgate.pipeline.ingest import row_hashes
 
 __all__ = [
     "EVENT_TIME_MAX_TAG",

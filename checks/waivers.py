@@ -29,8 +29,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 
-from checks.result import LAYERS, CheckResult, Reason, Status
-from pipeline.config import Waiver
+from mlgate.checks.result import LAYERS, CheckResult, Reason, Status
+from mlgate.pipeline.config import Waiver
 
 __all__ = ["apply_waivers", "matches", "waiver_id"]
 

@@ -14,8 +14,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from checks.result import LAYERS
-from pipeline.errors import MlgateError
+from mlgate.checks.result import LAYERS
+from mlgate.pipeline.errors import MlgateError
 
 __all__ = ["app", "main"]
 
@@ -53,7 +53,7 @@ DEFAULT_LOCK_TIMEOUT_S = 300.0  # pipeline.store_lock.DEFAULT_LOCK_TIMEOUT_S (no
 
 
 def _config(path: Path):
-    from pipeline.config import load_config
+    from mlgate.pipeline.config import load_config
 
     return load_config(path)
 
@@ -67,7 +67,7 @@ def _progress():
 
 
 def _run_with_progress(config, **kwargs):
-    from ci.gated_run import run_pipeline
+    from mlgate.ci.gated_run import run_pipeline
 
     with _progress() as progress:
         current: list[int] = []
@@ -85,13 +85,13 @@ def _run_with_progress(config, **kwargs):
 
 
 def _finish(report, out: Path) -> int:
-    from checks.report import write_reports
+    from mlgate.checks.report import write_reports
 
     return _show(report, write_reports(report, out))
 
 
 def _show(report, paths: dict[str, Path]) -> int:
-    from checks.report import print_summary
+    from mlgate.checks.report import print_summary
 
     print_summary(report, out_console)
     for kind, path in paths.items():
@@ -136,7 +136,7 @@ def schema_infer(
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Propose a pandera schema from the configured data, for a human to review and commit."""
-    from checks.schema import infer_for_config
+    from mlgate.checks.schema import infer_for_config
 
     text = infer_for_config(_config(config), margin=margin)
     if out is None:
@@ -154,7 +154,7 @@ def schema_infer(
 @app.command()
 def status(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Show the champion, its age and data fingerprint, and which staleness rules it passes."""
-    from ci.status import collect_status, print_status
+    from mlgate.ci.status import collect_status, print_status
 
     found = collect_status(_config(config))
     print_status(found, out_console)
@@ -179,13 +179,13 @@ def rollback(
     lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT_S,
 ) -> None:
     """Move 'champion' back to the previous champion, and serving back to the previous image when deployed."""
-    from ci.registration import rollback_release
+    from mlgate.ci.registration import rollback_release
 
     project = _config(config)
     out_console.print(rollback_release(project, lock_timeout_s=lock_timeout))
     state_dir = _workdir(project, workdir, "deploy")
     if not registry_only and (state_dir / "deploy" / "state.json").exists():
-        from ci.release.deploy import rollback as rollback_serving
+        from mlgate.ci.release.deploy import rollback as rollback_serving
 
         state = rollback_serving(project, workdir=state_dir)
         out_console.print(f"serving rolled back to {state.image} on 127.0.0.1:{state.port}")
@@ -202,8 +202,8 @@ def release(
     lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT_S,
 ) -> None:
     """Build, push, pull and parity-test the serving image of a gated model; refuses a report that did not pass."""
-    from checks.report import print_summary
-    from ci.release_flow import release_from_report
+    from mlgate.checks.report import print_summary
+    from mlgate.ci.release_flow import release_from_report
 
     project = _config(config)
     result, final, paths = release_from_report(
@@ -224,7 +224,7 @@ ImageOption = Annotated[str | None, typer.Option("--image", help="Image referenc
 
 
 def _champion_image(project) -> str:
-    from ci.registration import make_registry
+    from mlgate.ci.registration import make_registry
 
     champion = make_registry(project).champion()
     image = champion.tags.get("mlgate.image") if champion else None
@@ -241,7 +241,7 @@ def deploy_up(
     workdir: WorkdirOption = None,
 ) -> None:
     """Start N replicas of the image and the load balancer."""
-    from ci.release.deploy import deploy
+    from mlgate.ci.release.deploy import deploy
 
     project = _config(config)
     state = deploy(
@@ -258,7 +258,7 @@ def deploy_update(
     config: ConfigOption = DEFAULT_CONFIG, image: ImageOption = None, workdir: WorkdirOption = None
 ) -> None:
     """Rolling update: replace replicas one at a time; roll back if a new one never becomes ready."""
-    from ci.release.deploy import rolling_update
+    from mlgate.ci.release.deploy import rolling_update
 
     project = _config(config)
     state = rolling_update(
@@ -277,7 +277,7 @@ def deploy_canary(
     workdir: WorkdirOption = None,
 ) -> None:
     """Send a share of traffic to a canary replica of the new image."""
-    from ci.release.deploy import canary
+    from mlgate.ci.release.deploy import canary
 
     project = _config(config)
     state = canary(
@@ -292,7 +292,7 @@ def deploy_canary(
 @deploy_app.command("promote-canary")
 def deploy_promote_canary(config: ConfigOption = DEFAULT_CONFIG, workdir: WorkdirOption = None) -> None:
     """Roll the canary's image out to every replica."""
-    from ci.release.deploy import promote_canary
+    from mlgate.ci.release.deploy import promote_canary
 
     project = _config(config)
     state = promote_canary(project, workdir=_workdir(project, workdir, "deploy"))
@@ -302,7 +302,7 @@ def deploy_promote_canary(config: ConfigOption = DEFAULT_CONFIG, workdir: Workdi
 @deploy_app.command("abort-canary")
 def deploy_abort_canary(config: ConfigOption = DEFAULT_CONFIG, workdir: WorkdirOption = None) -> None:
     """Remove the canary; all traffic goes back to the stable replicas."""
-    from ci.release.deploy import abort_canary
+    from mlgate.ci.release.deploy import abort_canary
 
     project = _config(config)
     state = abort_canary(project, workdir=_workdir(project, workdir, "deploy"))
@@ -312,7 +312,7 @@ def deploy_abort_canary(config: ConfigOption = DEFAULT_CONFIG, workdir: WorkdirO
 @deploy_app.command("down")
 def deploy_down(config: ConfigOption = DEFAULT_CONFIG, workdir: WorkdirOption = None) -> None:
     """Stop every replica and the load balancer."""
-    from ci.release.deploy import teardown
+    from mlgate.ci.release.deploy import teardown
 
     project = _config(config)
     teardown(_workdir(project, workdir, "deploy"))
@@ -326,8 +326,8 @@ def reproduce(
     out: OutOption = Path("reports/reproduce"),
 ) -> None:
     """Re-run a past run from its logged config and data and report whether it matches."""
-    from checks.result import GateReport
-    from ci.reproduce import reproduce as do_reproduce
+    from mlgate.checks.result import GateReport
+    from mlgate.ci.reproduce import reproduce as do_reproduce
 
     project = _config(config)
     results = do_reproduce(project.path, run_id, tracking_uri=project.tracking_uri)

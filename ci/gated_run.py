@@ -20,12 +20,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from checks.evidence import Evidence, LoggedArtifact
-from checks.layers import DATA_LAYERS, MODEL_LAYERS, run_layers
-from checks.result import LAYERS, CheckResult, GateReport
-from pipeline.candidate import Candidate, DataBundle, load_data, train_baselines, train_candidate
-from pipeline.config import ProjectConfig
-from pipeline.retrain import PendingRetrain, child_thread_count, start_retrain, thread_counts
+from mlgate.checks.evidence import Evidence, LoggedArtifact
+from mlgate.checks.layers import DATA_LAYERS, MODEL_LAYERS, run_layers
+from mlgate.checks.result import LAYERS, CheckResult, GateReport
+from mlgate.pipeline.candidate import Candidate, DataBundle, load_data, train_baselines, train_candidate
+from mlgate.pipeline.config import ProjectConfig
+from mlgate.pipeline.retrain import PendingRetrain, child_thread_count, start_retrain, thread_counts
 
 __all__ = ["GatedRun", "build_data_evidence", "environment_record", "git_commit", "run_gates", "run_pipeline"]
 
@@ -181,7 +181,7 @@ def _run_metadata(
 
 def _local_artifact(candidate: Candidate, data: DataBundle, folder: Path) -> LoggedArtifact:
     """Save the candidate the way the registry does, for runs that do not register (``mlgate gate``)."""
-    from pipeline.artifact import save_model
+    from mlgate.pipeline.artifact import save_model
 
     path = folder / "model.skops"
     sha = save_model(candidate.pipeline, path)
@@ -207,8 +207,8 @@ def run_pipeline(
     A registering run holds the store lock (:mod:`pipeline.store_lock`) from before it reads the champion until
     after the promotion, waiting up to ``lock_timeout_s`` (default 300 s) for another run holding it.
     """
-    from checks.report import check_out_dir
-    from checks.schema import load_schema
+    from mlgate.checks.report import check_out_dir
+    from mlgate.checks.schema import load_schema
 
     if out is not None:
         check_out_dir(out)  # an unusable --out is a usage error, found before any work is done
@@ -247,7 +247,7 @@ def _gated(
     lock_timeout_s: float | None,
 ) -> GatedRun:
     """:func:`run_pipeline` once the data is loaded (and the retrain, when judged, started)."""
-    from pipeline.store_lock import DEFAULT_LOCK_TIMEOUT_S, store_lock
+    from mlgate.pipeline.store_lock import DEFAULT_LOCK_TIMEOUT_S, store_lock
 
     evidence = build_data_evidence(config, data)
     results = run_gates(evidence, [name for name in layers if name in DATA_LAYERS], clock)
@@ -266,7 +266,7 @@ def _gated(
                     baselines = train_baselines(config, data)
             run_meta = _run_metadata(config, data, candidate, started, commit)
             run_meta["environment"] = environment_record(config)
-            from ci.registration import champion_evidence, make_registry, store_exists
+            from mlgate.ci.registration import champion_evidence, make_registry, store_exists
 
             champion = None
             if register or store_exists(config):
@@ -274,7 +274,7 @@ def _gated(
                 with clock.stage("registry: champion"):
                     champion = champion_evidence(registry, config)
             if register:
-                from ci.registration import log_candidate
+                from mlgate.ci.registration import log_candidate
 
                 with clock.stage("registry: log candidate"):
                     logged = log_candidate(registry, config, data, candidate, run_meta, Path(scratch))
@@ -302,7 +302,7 @@ def _gated(
         else:
             run_meta = _run_metadata(config, data, None, started, commit)
 
-        from checks.waivers import apply_waivers
+        from mlgate.checks.waivers import apply_waivers
 
         results = apply_waivers(results, list(config.waivers), today=started.date())
         run_meta["layers_run"] = [name for name in LAYERS if name in layers]
@@ -313,7 +313,7 @@ def _gated(
         rendered = None
         paths: dict[str, Path] = {}
         if registry is not None and logged is not None:
-            from ci.registration import finish_registration
+            from mlgate.ci.registration import finish_registration
 
             with clock.stage("registry: report + promotion"):
                 report, rendered, paths = finish_registration(
@@ -327,7 +327,7 @@ def _gated(
                     out=out,
                 )
         elif out is not None:
-            from checks.report import write_reports
+            from mlgate.checks.report import write_reports
 
             paths = write_reports(report, out)
     return GatedRun(report=report, evidence=evidence, timings=clock.timings, rendered=rendered, paths=paths)

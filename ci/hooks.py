@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from checks.result import CheckResult
-    from pipeline.config import ProjectConfig
+    from mlgate.checks.result import CheckResult
+    from mlgate.pipeline.config import ProjectConfig
 
 __all__ = ["check_config", "check_config_main", "check_data", "check_data_main", "configs_for_file"]
 
@@ -37,9 +37,9 @@ def check_config(path: Path) -> list[str]:
 
     Raises :class:`~pipeline.errors.ConfigError` when the file itself is missing or invalid.
     """
-    from pipeline.config import load_config
-    from pipeline.errors import SchemaFileError
-    from pipeline.schema_file import load_schema_file
+    from mlgate.pipeline.config import load_config
+    from mlgate.pipeline.errors import SchemaFileError
+    from mlgate.pipeline.schema_file import load_schema_file
 
     config = load_config(path)
     problems = []
@@ -67,7 +67,7 @@ def check_config_main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("filenames", nargs="*", type=Path, help=f"config files (default: {DEFAULT_CONFIG})")
     args = parser.parse_args(argv)
-    from pipeline.errors import MlgateError
+    from mlgate.pipeline.errors import MlgateError
 
     problems: list[str] = []
     for path in args.filenames or [Path(DEFAULT_CONFIG)]:
@@ -101,8 +101,8 @@ def check_data(config: ProjectConfig) -> list[CheckResult]:
 
     Raises :class:`~pipeline.errors.SchemaFileError` / :class:`~pipeline.errors.DataError` for bad input.
     """
-    from checks.result import Status
-    from checks.schema import load_prepared, load_schema, validate
+    from mlgate.checks.result import Status
+    from mlgate.checks.schema import load_prepared, load_schema, validate
 
     schema = load_schema(config.schema_path)
     prepared = load_prepared(config)
@@ -127,8 +127,8 @@ def check_data_main(argv: Sequence[str] | None = None) -> int:
         help=f"project config; repeat for several (default: {DEFAULT_CONFIG})",
     )
     args = parser.parse_args(argv)
-    from pipeline.config import load_config
-    from pipeline.errors import MlgateError
+    from mlgate.pipeline.config import load_config
+    from mlgate.pipeline.errors import MlgateError
 
     try:
         configs = [load_config(path) for path in args.configs or [Path(DEFAULT_CONFIG)]]

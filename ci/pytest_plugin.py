@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from checks.result import LAYERS, CheckResult, Status
+from mlgate.checks.result import LAYERS, CheckResult, Status
 
 _RESULTS = pytest.StashKey[dict[str, list[CheckResult]]]()
 
@@ -71,9 +71,9 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 class ProjectConfigFile(pytest.File):
     def collect(self) -> Any:
-        from ci.gated_run import run_pipeline
-        from pipeline.config import load_config
-        from pipeline.errors import MlgateError
+        from mlgate.ci.gated_run import run_pipeline
+        from mlgate.pipeline.config import load_config
+        from mlgate.pipeline.errors import MlgateError
 
         cache = self.config.stash.setdefault(_RESULTS, {})
         key = str(self.path)

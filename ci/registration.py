@@ -21,14 +21,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from checks.evidence import ChampionEvidence
-from checks.result import GateReport
-from pipeline.candidate import Candidate, DataBundle
-from pipeline.config import ProjectConfig
-from pipeline.errors import RegistryError
-from pipeline.ingest import row_hashes
-from pipeline.redact import redact_text, redact_url, url_secrets
-from pipeline.registry import LoggedModel, Registry
+from mlgate.checks.evidence import ChampionEvidence
+from mlgate.checks.result import GateReport
+from mlgate.pipeline.candidate import Candidate, DataBundle
+from mlgate.pipeline.config import ProjectConfig
+from mlgate.pipeline.errors import RegistryError
+from mlgate.pipeline.ingest import row_hashes
+from mlgate.pipeline.redact import redact_text, redact_url, url_secrets
+from mlgate.pipeline.registry import LoggedModel, Registry
 
 __all__ = [
     "champion_evidence",
@@ -47,7 +47,7 @@ def make_registry(config: ProjectConfig) -> Registry:
 def store_exists(config: ProjectConfig) -> bool:
     """Whether there is a store to read: False for a sqlite store whose file does not exist yet, or that an
     interrupted first run left unfinished and empty (the next run rebuilds it). Reading never creates one."""
-    from pipeline.mlflow_store import StoreState, store_state
+    from mlgate.pipeline.mlflow_store import StoreState, store_state
 
     nothing = {StoreState.ABSENT, StoreState.INTERRUPTED}
     return not any(store_state(uri) in nothing for uri in {config.tracking_uri, config.registry_uri})
@@ -56,7 +56,7 @@ def store_exists(config: ProjectConfig) -> bool:
 def champion_evidence(registry: Registry, config: ProjectConfig, *, with_model: bool = True) -> ChampionEvidence | None:
     """The champion as the gates see it (tags, row hashes and, for comparisons, its model), or None when there
     is no champion or no store yet (reading never creates a sqlite store)."""
-    from ci.status import champion_evidence as staleness_view
+    from mlgate.ci.status import champion_evidence as staleness_view
 
     if not store_exists(config):
         return None
@@ -210,7 +210,7 @@ def _registry_section(
 
 
 def _stage_reports(rendered: dict[str, str], folder: Path) -> dict[str, Path]:
-    from checks.report import REPORT_FILES
+    from mlgate.checks.report import REPORT_FILES
 
     folder.mkdir(parents=True, exist_ok=True)
     files = {}
@@ -240,7 +240,7 @@ def finish_registration(
     happen and why, and a RegistryError says so. Returns the final report, its rendered files (the bytes logged
     to the run, so the sha256 in the registry matches the files written) and the written paths.
     """
-    from checks.report import render_all, write_reports
+    from mlgate.checks.report import render_all, write_reports
 
     will_promote = bool(promote and report.passed)
     section = _registry_section(
@@ -288,7 +288,7 @@ def rollback_release(config: ProjectConfig, *, lock_timeout_s: float | None = No
     Holds the store lock (:mod:`pipeline.store_lock`) like a gated run, so a rollback never interleaves with a
     promotion. A missing store is refused before anything (even the lock folder) is created.
     """
-    from pipeline.store_lock import DEFAULT_LOCK_TIMEOUT_S, store_lock
+    from mlgate.pipeline.store_lock import DEFAULT_LOCK_TIMEOUT_S, store_lock
 
     registry = make_registry(config)
     registry.open()

@@ -19,16 +19,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from checks.result import GateReport
-from ci.registration import make_registry
-from ci.release.errors import ReleaseRefused
-from pipeline.config import ProjectConfig
+from mlgate.checks.result import GateReport
+from mlgate.ci.registration import make_registry
+from mlgate.ci.release.errors import ReleaseRefused
+from mlgate.pipeline.config import ProjectConfig
 
 __all__ = ["build_release_bundle", "release_from_report"]
 
 
 def _read_report(report_path: Path) -> tuple[dict[str, Any], bytes]:
-    from ci.release.publish import check_release_inputs
+    from mlgate.ci.release.publish import check_release_inputs
 
     try:
         raw = report_path.read_bytes()
@@ -49,10 +49,10 @@ def _read_report(report_path: Path) -> tuple[dict[str, Any], bytes]:
 
 def build_release_bundle(config: ProjectConfig, report: dict[str, Any], report_sha256: str, dest: Path) -> Path:
     """The bundle for the report's registered version, with a golden set from the same data."""
-    from ci.release.bundle import make_bundle
-    from pipeline.artifact import load_meta, load_model
-    from pipeline.candidate import load_data
-    from pipeline.evaluate import positive_proba
+    from mlgate.ci.release.bundle import make_bundle
+    from mlgate.pipeline.artifact import load_meta, load_model
+    from mlgate.pipeline.candidate import load_data
+    from mlgate.pipeline.evaluate import positive_proba
 
     section = report["run"]["registry"]
     version = str(section["version"])
@@ -107,9 +107,9 @@ def release_from_report(
     From reading the champion to promoting, the release holds the store lock (:mod:`pipeline.store_lock`), as a
     gated run does, waiting up to ``lock_timeout_s`` (default 300 s). A missing store is refused first.
     """
-    from checks.report import write_reports
-    from ci.release.publish import release
-    from pipeline.store_lock import DEFAULT_LOCK_TIMEOUT_S, store_lock
+    from mlgate.checks.report import write_reports
+    from mlgate.ci.release.publish import release
+    from mlgate.pipeline.store_lock import DEFAULT_LOCK_TIMEOUT_S, store_lock
 
     report, raw = _read_report(report_path)
     report_sha = hashlib.sha256(raw).hexdigest()

@@ -25,11 +25,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from checks.reproducibility import compare_metrics, compare_predictions
-from checks.result import CheckResult, Reason, Status
-from pipeline.config import ProjectConfig, load_config
-from pipeline.errors import MlgateError, RegistryError
-from pipeline.retrain import child_thread_count, retrain_in_fresh_process, thread_counts
+from mlgate.checks.reproducibility import compare_metrics, compare_predictions
+from mlgate.checks.result import CheckResult, Reason, Status
+from mlgate.pipeline.config import ProjectConfig, load_config
+from mlgate.pipeline.errors import MlgateError, RegistryError
+from mlgate.pipeline.retrain import child_thread_count, retrain_in_fresh_process, thread_counts
 
 __all__ = [
     "MODEL_DIR",
@@ -67,7 +67,7 @@ def _mlflow_errors(action: str, uri: str) -> Iterator[None]:
             raise
         except Exception as exc:
             line = (str(getattr(exc, "message", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
-            from pipeline.redact import redact_text, redact_url, url_secrets
+            from mlgate.pipeline.redact import redact_text, redact_url, url_secrets
 
             reason = redact_text(line[:300], url_secrets(uri))
             raise RegistryError(f"{action} at {redact_url(uri)} failed: {type(exc).__name__}: {reason}") from exc
@@ -75,7 +75,7 @@ def _mlflow_errors(action: str, uri: str) -> Iterator[None]:
 
 def _client(tracking_uri: str, registry_uri: str | None):
     """The MLflow client, once the store is known to exist: reproduce only reads, it never creates a store."""
-    from pipeline.mlflow_store import prepare_sqlite_store
+    from mlgate.pipeline.mlflow_store import prepare_sqlite_store
 
     for uri in dict.fromkeys((tracking_uri, registry_uri or tracking_uri)):
         prepare_sqlite_store(uri, create=False)  # missing or unfinished: one line, nothing created
@@ -121,7 +121,7 @@ def logged_metric(logged: Mapping[str, float], name: str) -> float | None:
 
 def _load_logged_model(client, run_id: str, seal: str | None, dest: Path):
     """The run's model, after its signature verified (trusted key, this run, these bytes); RegistryError if not."""
-    from pipeline.artifact import ArtifactError, load_model
+    from mlgate.pipeline.artifact import ArtifactError, load_model
 
     if not seal:
         raise RegistryError(
@@ -149,8 +149,8 @@ def reproduce(
     Raises :class:`RegistryError` when the store or the run cannot be read, :class:`MlgateError` when the
     run lacks what is needed (config file, model).
     """
-    from pipeline.candidate import load_data
-    from pipeline.evaluate import positive_proba
+    from mlgate.pipeline.candidate import load_data
+    from mlgate.pipeline.evaluate import positive_proba
 
     project: ProjectConfig | None = load_config(config_path_or_None) if config_path_or_None is not None else None
     root = project.root if project is not None else Path.cwd()

@@ -16,11 +16,11 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from checks import staleness
-from checks.evidence import ChampionEvidence
-from checks.result import Status
-from pipeline.config import ProjectConfig
-from pipeline.redact import redact_text, redact_url
+from mlgate.checks import staleness
+from mlgate.checks.evidence import ChampionEvidence
+from mlgate.checks.result import Status
+from mlgate.pipeline.config import ProjectConfig
+from mlgate.pipeline.redact import redact_text, redact_url
 
 __all__ = ["ROW_HASHES_ARTIFACT", "TAG_DATA_FINGERPRINT", "champion_evidence", "collect_status", "print_status"]
 
@@ -64,11 +64,11 @@ def collect_status(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Everything ``mlgate status`` shows. ``registry`` defaults to :meth:`pipeline.registry.Registry.from_config`."""
-    from pipeline.dataload import load_dataset
-    from pipeline.ingest import row_hashes
+    from mlgate.pipeline.dataload import load_dataset
+    from mlgate.pipeline.ingest import row_hashes
 
     if registry is None:
-        from pipeline.registry import Registry
+        from mlgate.pipeline.registry import Registry
 
         registry = Registry.from_config(config)
     now = now or datetime.now(UTC)

@@ -36,8 +36,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.errors import MlgateError
-from pipeline.signing import SigningError, parse_seal, trusted_keys, verify_seal
+from mlgate.pipeline.errors import MlgateError
+from mlgate.pipeline.signing import SigningError, parse_seal, trusted_keys, verify_seal
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey

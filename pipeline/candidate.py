@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline import evaluate as ev
-from pipeline.config import ModelSettings, ProjectConfig
-from pipeline.dataload import load_data
-from pipeline.errors import MlgateError, TrainingError
-from pipeline.records import BaselineOutput, Candidate, DataBundle, evaluation_groups
-from pipeline.train import TrainedModel, fit
+from mlgate.pipeline import evaluate as ev
+from mlgate.pipeline.config import ModelSettings, ProjectConfig
+from mlgate.pipeline.dataload import load_data
+from mlgate.pipeline.errors import MlgateError, TrainingError
+from mlgate.pipeline.records import BaselineOutput, Candidate, DataBundle, evaluation_groups
+from mlgate.pipeline.train import TrainedModel, fit
 
 __all__ = [
     "BASELINES",
@@ -80,7 +80,7 @@ def _fit_and_score(
         proba_validation = ev.positive_proba(trained.pipeline, parts.validation[prepared.features])
     if quality.decision_threshold == "optimize":
         if proba_validation is None or quality.cost_matrix is None:
-            from pipeline.errors import ConfigError
+            from mlgate.pipeline.errors import ConfigError
 
             raise ConfigError(
                 "quality.decision_threshold = 'optimize' needs split.validation_size > 0 and quality.cost_matrix"

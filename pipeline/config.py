@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipeline.config_rules import (
+from mlgate.pipeline.config_rules import (
     Columns,
     Delimiter,
     Encoding,
@@ -35,7 +35,7 @@ from pipeline.config_rules import (
     error_lines,
     refuse,
 )
-from pipeline.errors import ConfigError
+from mlgate.pipeline.errors import ConfigError
 
 __all__ = [
     "BalanceSettings",

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from pipeline.metric_names import METRIC_RANGES, metric_problem
+from mlgate.pipeline.metric_names import METRIC_RANGES, metric_problem
 
 __all__ = [
     "Columns",

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pipeline.config import ProjectConfig
-from pipeline.ingest import Dataset, load
-from pipeline.prepare import Prepared, group_columns, prepare
+from mlgate.pipeline.config import ProjectConfig
+from mlgate.pipeline.ingest import Dataset, load
+from mlgate.pipeline.prepare import Prepared, group_columns, prepare
 
 if TYPE_CHECKING:
-    from pipeline.records import DataBundle
+    from mlgate.pipeline.records import DataBundle
 
 __all__ = ["load_data", "load_dataset", "load_prepared"]
 
@@ -33,8 +33,8 @@ def load_prepared(config: ProjectConfig, dataset: Dataset | None = None) -> Prep
 
 def load_data(config: ProjectConfig) -> DataBundle:
     """Ingest, prepare and split the configured data with ``split.random_state``."""
-    from pipeline.records import DataBundle
-    from pipeline.split import split
+    from mlgate.pipeline.records import DataBundle
+    from mlgate.pipeline.split import split
 
     dataset = load_dataset(config)
     prepared = load_prepared(config, dataset)

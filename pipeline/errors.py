@@ -7,23 +7,23 @@ code, ``pipeline`` never imports ``ci``)::
     ├── ConfigError               the project config is missing, unreadable or invalid                  (exit 2)
     ├── DataError                 a data source is missing, unreadable or unusable                      (exit 2)
     │   └── SchemaFileError       the committed schema file is missing or invalid                       (exit 2)
-    │       └── SchemaTranslationError  [pipeline.serve.models] the schema cannot become request
+    │       └── SchemaTranslationError  [mlgate.pipeline.serve.models] the schema cannot become request
     │                             models (unknown dtype or check, missing feature)                      (exit 2)
     ├── OutputError               an output folder or file (--out, a report) cannot be written          (exit 2)
     ├── TrainingError             the configured estimator could not be built or fitted                 (exit 2)
-    ├── ArtifactError             [pipeline.artifact] a model file cannot be written or loaded: unsigned,
+    ├── ArtifactError             [mlgate.pipeline.artifact] a model file cannot be written or loaded: unsigned,
     │                             untrusted type, hash mismatch, unreadable                             (exit 2)
-    ├── SigningError              [pipeline.signing] a signing key is missing or unusable, or a signature
+    ├── SigningError              [mlgate.pipeline.signing] a signing key is missing or unusable, or a signature
     │                             is missing, untrusted or wrong                                        (exit 2)
-    ├── BundleError               [pipeline.serve.loader] a release bundle is incomplete, unreadable or
+    ├── BundleError               [mlgate.pipeline.serve.loader] a release bundle is incomplete, unreadable or
     │                             does not match its recorded hash                                      (exit 2)
     ├── RegistryError             the MLflow tracking store or registry refused an operation            (exit 3)
     │   └── StoreBusyError        another mlgate command holds the store lock (--lock-timeout)          (exit 3)
-    └── ReleaseError              [ci.release.errors] building, pushing, running or deploying the
+    └── ReleaseError              [mlgate.ci.release.errors] building, pushing, running or deploying the
         │                         serving image failed                                                  (exit 1)
-        ├── ReleaseRefused        [ci.release.errors] the gate report did not pass or does not match    (exit 1)
-        ├── ParityError           [ci.release.errors] served probabilities differ from offline ones     (exit 1)
-        └── RolloutFailed         [ci.release.errors] a new replica never became ready; rolled back     (exit 1)
+        ├── ReleaseRefused        [mlgate.ci.release.errors] the gate report did not pass or does not match    (exit 1)
+        ├── ParityError           [mlgate.ci.release.errors] served probabilities differ from offline ones     (exit 1)
+        └── RolloutFailed         [mlgate.ci.release.errors] a new replica never became ready; rolled back     (exit 1)
 
 An ``ArtifactError`` or ``SigningError`` about a model read from the MLflow store is re-raised as a
 ``RegistryError`` (exit 3): the store holds something mlgate refuses to load. The same errors about a release
@@ -31,11 +31,11 @@ bundle become a ``BundleError`` (exit 2).
 
 Exceptions that never reach a user as themselves (not MlgateError)::
 
-    KeyProblem                    [pipeline.schema_checks] one bad key of a schema file; re-raised as a
+    KeyProblem                    [mlgate.pipeline.schema_checks] one bad key of a schema file; re-raised as a
                                   SchemaFileError naming the file                                       (exit 2)
-    BodyRejected                  [pipeline.serve.body] a refused request body; the serving app answers
+    BodyRejected                  [mlgate.pipeline.serve.body] a refused request body; the serving app answers
                                   it with its status and detail                      (HTTP 400/413/415/422)
-    GateCheckFailed               [ci.pytest_plugin] a blocking check, as a failed pytest item          (exit 1)
+    GateCheckFailed               [mlgate.ci.pytest_plugin] a blocking check, as a failed pytest item          (exit 1)
 
 A user never sees a traceback for these: the command line prints ``str(error)`` on one line and exits
 with ``error.exit_code``. Third-party errors are wrapped with ``raise XError(...) from exc``.

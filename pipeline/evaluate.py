@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from pipeline.config import CostMatrix
-from pipeline.metric_names import metric_problem
+from mlgate.pipeline.config import CostMatrix
+from mlgate.pipeline.metric_names import metric_problem
 
 __all__ = [
     "DEFAULT_METRICS",

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.config import DataSettings
-from pipeline.errors import DataError
-from pipeline.redact import redact_url
+from mlgate.pipeline.config import DataSettings
+from mlgate.pipeline.errors import DataError
+from mlgate.pipeline.redact import redact_url
 
 __all__ = ["Dataset", "fingerprint", "load", "row_hashes"]
 
@@ -167,7 +167,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 def _read_sql(url: str, settings: DataSettings) -> pd.DataFrame:
     """The query's rows, read-only and with credentials redacted from every message (see pipeline.sql_source)."""
-    from pipeline.sql_source import read_sql
+    from mlgate.pipeline.sql_source import read_sql
 
     assert settings.query is not None  # enforced by the config model
     return read_sql(url, settings.query, timeout_s=settings.query_timeout_s)

@@ -33,8 +33,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-from pipeline.errors import ConfigError, RegistryError
-from pipeline.folders import Problem, folder_problem
+from mlgate.pipeline.errors import ConfigError, RegistryError
+from mlgate.pipeline.folders import Problem, folder_problem
 
 __all__ = [
     "LOCK_DIR",
@@ -264,7 +264,7 @@ def _build(path: Path, artifact_root: str | None) -> None:
     from mlflow.store.tracking import DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
-    from pipeline.registry_records import quiet_mlflow
+    from mlgate.pipeline.registry_records import quiet_mlflow
 
     prefix = f".{path.name}.init-"
     for leftover in path.parent.glob(prefix + "*"):  # from a creator killed earlier: we hold the lock

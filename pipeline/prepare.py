@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.config import DataSettings, FeatureSettings, ProjectConfig
-from pipeline.errors import DataError
+from mlgate.pipeline.config import DataSettings, FeatureSettings, ProjectConfig
+from mlgate.pipeline.errors import DataError
 
 __all__ = ["PrepareReport", "Prepared", "binary_target", "group_columns", "prepare", "resolve_features"]
 

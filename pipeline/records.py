@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from pipeline.config import ProjectConfig
-from pipeline.ingest import Dataset
-from pipeline.prepare import Prepared
-from pipeline.slices import group_labels
+from mlgate.pipeline.config import ProjectConfig
+from mlgate.pipeline.ingest import Dataset
+from mlgate.pipeline.prepare import Prepared
+from mlgate.pipeline.slices import group_labels
 
 if TYPE_CHECKING:  # (types only: importing them would import scikit-learn)
-    from pipeline.evaluate import Evaluation
-    from pipeline.split import Split
-    from pipeline.train import TrainedModel
+    from mlgate.pipeline.evaluate import Evaluation
+    from mlgate.pipeline.split import Split
+    from mlgate.pipeline.train import TrainedModel
 
 __all__ = ["BaselineOutput", "Candidate", "DataBundle", "RetrainOutcome", "RetrainOutput", "evaluation_groups"]
 

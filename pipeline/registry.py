@@ -26,7 +26,7 @@ Crash safety:
 * ``rollback`` is the same shape: tag the demoted version ``mlgate.rolled_back_at``, then move the alias to its
   ``mlgate.promoted_from``. Each rollback walks one step back along that chain.
 
-mlflow is imported inside the methods: ``import pipeline.registry`` stays cheap and the data gates never pay
+mlflow is imported inside the methods: ``import mlgate.pipeline.registry`` stays cheap and the data gates never pay
 for it. MLflow's logging is quietened (WARNING) only while a method runs; nothing happens at import time.
 """
 
@@ -41,12 +41,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.artifact import ArtifactError, file_sha256, load_meta, meta_path, save_model, seal_path
-from pipeline.artifact import load_model as load_artifact
-from pipeline.errors import MlgateError, RegistryError
-from pipeline.mlflow_store import check_artifact_location, check_pinned_location, prepare_sqlite_store
-from pipeline.redact import redact_text, redact_url, url_secrets
-from pipeline.registry_records import (
+from mlgate.pipeline.artifact import ArtifactError, file_sha256, load_meta, meta_path, save_model, seal_path
+from mlgate.pipeline.artifact import load_model as load_artifact
+from mlgate.pipeline.errors import MlgateError, RegistryError
+from mlgate.pipeline.mlflow_store import check_artifact_location, check_pinned_location, prepare_sqlite_store
+from mlgate.pipeline.redact import redact_text, redact_url, url_secrets
+from mlgate.pipeline.registry_records import (
     CHALLENGER,
     CHAMPION,
     ChampionRecord,
@@ -67,7 +67,7 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
 
-    from pipeline.config import ProjectConfig
+    from mlgate.pipeline.config import ProjectConfig
 
 __all__ = ["ChampionRecord", "LoggedModel", "PromotionRecord", "Registry", "VersionRecord"]
 
@@ -202,7 +202,7 @@ class Registry:
         Returns (model path, its verified sha256, the seal's JSON text). The seal must be made by a trusted key
         and name this run, this model name and the downloaded model and meta files' sha256.
         """
-        from pipeline.signing import SigningError, trusted_keys, verify_seal
+        from mlgate.pipeline.signing import SigningError, trusted_keys, verify_seal
 
         where = f"version {found.version} of '{self.model_name}'"
         seal = found.tags.get(TAG_SIGNATURE)
@@ -254,7 +254,7 @@ class Registry:
         if self.artifact_location is not None:  # a config problem: refused before any store, experiment or run
             check_artifact_location(self.artifact_location)
         workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="mlgate-candidate-"))
-        from pipeline.signing import load_signing_key, seal_text, sign_model
+        from mlgate.pipeline.signing import load_signing_key, seal_text, sign_model
 
         staged = workdir / "staged" / MODEL_FILE
         sha = save_model(model, staged, **dict(model_meta))  # refuses untrusted types before anything is logged

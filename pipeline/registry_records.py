@@ -17,8 +17,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pipeline.errors import RegistryError
-from pipeline.redact import redact_text, redact_url
+from mlgate.pipeline.errors import RegistryError
+from mlgate.pipeline.redact import redact_text, redact_url
 
 __all__ = [
     "CHALLENGER",

@@ -37,9 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.config import ProjectConfig, load_config
-from pipeline.errors import MlgateError
-from pipeline.records import RetrainOutcome, RetrainOutput
+from mlgate.pipeline.config import ProjectConfig, load_config
+from mlgate.pipeline.errors import MlgateError
+from mlgate.pipeline.records import RetrainOutcome, RetrainOutput
 
 __all__ = [
     "PARENT_GONE_EXIT",
@@ -88,7 +88,7 @@ def _clean_metric(value: Any) -> float | None:
 
 def retrain(config: ProjectConfig) -> RetrainOutput:
     """Load the data and train the candidate exactly as the gated run does."""
-    from pipeline.candidate import load_data, train_candidate
+    from mlgate.pipeline.candidate import load_data, train_candidate
 
     data = load_data(config)
     candidate = train_candidate(config, data, random_state=config.model.random_state)
@@ -148,7 +148,15 @@ class PendingRetrain:
         self._scratch = tempfile.TemporaryDirectory(prefix="mlgate-retrain-")
         self._out = Path(self._scratch.name) / "out"
         self._stderr = (Path(self._scratch.name) / "stderr.txt").open("w+b")
-        command = [sys.executable, "-m", "pipeline.retrain", "--config", str(config_path), "--out", str(self._out)]
+        command = [
+            sys.executable,
+            "-m",
+            "mlgate.pipeline.retrain",
+            "--config",
+            str(config_path),
+            "--out",
+            str(self._out),
+        ]
         if root is not None:
             command += ["--root", str(root)]
         lifeline, self._keep = os.pipe()  # the child reads `lifeline`; `_keep` closes when this process dies
@@ -261,7 +269,7 @@ def exit_with_parent(fd: int) -> threading.Thread:
         except OSError:
             pass
         try:  # (stderr is a pipe to the dead parent: writing may fail)
-            print("pipeline.retrain: error: the parent process is gone; stopping", file=sys.stderr, flush=True)
+            print("mlgate.pipeline.retrain: error: the parent process is gone; stopping", file=sys.stderr, flush=True)
         finally:
             os._exit(PARENT_GONE_EXIT)
 
@@ -285,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
             config = config.model_copy(update={"path": args.root.resolve() / args.config.name})
         write_output(retrain(config), args.out)
     except MlgateError as exc:
-        print(f"pipeline.retrain: error: {exc}", file=sys.stderr)
+        print(f"mlgate.pipeline.retrain: error: {exc}", file=sys.stderr)
         return exc.exit_code
     return 0
 

@@ -32,8 +32,8 @@ from typing import Any
 
 import yaml
 
-from pipeline.errors import SchemaFileError
-from pipeline.schema_checks import (
+from mlgate.pipeline.errors import SchemaFileError
+from mlgate.pipeline.schema_checks import (
     CHECK_ALIASES,
     CHECK_OPTIONS,
     KNOWN_CHECKS,

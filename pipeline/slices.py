@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.config import SensitiveAttribute
-from pipeline.config_rules import band_labels as config_band_labels
+from mlgate.pipeline.config import SensitiveAttribute
+from mlgate.pipeline.config_rules import band_labels as config_band_labels
 
 __all__ = ["band_labels", "group_labels"]
 

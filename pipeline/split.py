@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from pipeline.config import SplitSettings
-from pipeline.errors import DataError
-from pipeline.prepare import Prepared
+from mlgate.pipeline.config import SplitSettings
+from mlgate.pipeline.errors import DataError
+from mlgate.pipeline.prepare import Prepared
 
 __all__ = ["Split", "split"]
 

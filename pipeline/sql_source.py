@@ -34,8 +34,8 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from pipeline.errors import DataError
-from pipeline.redact import redact_text, redact_url, url_secrets
+from mlgate.pipeline.errors import DataError
+from mlgate.pipeline.redact import redact_text, redact_url, url_secrets
 
 __all__ = ["check_read_query", "read_sql", "resolve_env"]
 

@@ -28,10 +28,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline.config import ProjectConfig
-from pipeline.errors import RegistryError, StoreBusyError
-from pipeline.mlflow_store import LOCK_DIR, sqlite_file
-from pipeline.redact import redact_url
+from mlgate.pipeline.config import ProjectConfig
+from mlgate.pipeline.errors import RegistryError, StoreBusyError
+from mlgate.pipeline.mlflow_store import LOCK_DIR, sqlite_file
+from mlgate.pipeline.redact import redact_url
 
 __all__ = ["DEFAULT_LOCK_TIMEOUT_S", "lock_path", "read_owner", "store_lock"]
 

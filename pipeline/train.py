@@ -17,9 +17,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import RandomizedSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
-from pipeline.config import ModelSettings
-from pipeline.errors import TrainingError
-from pipeline.features import build_preprocessor
+from mlgate.pipeline.config import ModelSettings
+from mlgate.pipeline.errors import TrainingError
+from mlgate.pipeline.features import build_preprocessor
 
 __all__ = ["ESTIMATORS", "TrainedModel", "build_pipeline", "fit"]
 

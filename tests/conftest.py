@@ -42,12 +42,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session", autouse=True)
 def signing_key(tmp_path_factory: pytest.TempPathFactory):
     """A model-signing key for the whole session (never the user's own), set in os.environ so that subprocesses
-    (retrains, ``python -m pipeline.serve``, the CLI) inherit it: MLGATE_SIGNING_KEY_FILE for the gated run and
+    (retrains, ``python -m mlgate.pipeline.serve``, the CLI) inherit it: MLGATE_SIGNING_KEY_FILE for the gated run and
     the release tooling, MLGATE_TRUSTED_KEYS (its public half) for the serving app."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-    from pipeline.signing import ENV_SIGNING_KEY_FILE, ENV_TRUSTED_KEYS, ENV_TRUSTED_KEYS_FILE, public_key_text
+    from mlgate.pipeline.signing import ENV_SIGNING_KEY_FILE, ENV_TRUSTED_KEYS, ENV_TRUSTED_KEYS_FILE, public_key_text
 
     key = Ed25519PrivateKey.generate()
     path = tmp_path_factory.mktemp("signing") / "signing-key.pem"

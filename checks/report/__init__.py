@@ -8,12 +8,12 @@
 - :func:`write_reports` -> all four files, written atomically
 """
 
-from checks.report.html import render_html
-from checks.report.jsonfile import render_json
-from checks.report.junit import render_junit
-from checks.report.markdown import GITHUB_COMMENT_LIMIT, render_markdown
-from checks.report.terminal import print_summary
-from checks.report.write import REPORT_FILES, check_out_dir, render_all, write_reports
+from mlgate.checks.report.html import render_html
+from mlgate.checks.report.jsonfile import render_json
+from mlgate.checks.report.junit import render_junit
+from mlgate.checks.report.markdown import GITHUB_COMMENT_LIMIT, render_markdown
+from mlgate.checks.report.terminal import print_summary
+from mlgate.checks.report.write import REPORT_FILES, check_out_dir, render_all, write_reports
 
 __all__ = [
     "GITHUB_COMMENT_LIMIT",

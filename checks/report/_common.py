@@ -11,8 +11,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from checks.result import LAYERS, CheckResult, GateReport, Interval, Status
-from pipeline.redact import redact_url
+from mlgate.checks.result import LAYERS, CheckResult, GateReport, Interval, Status
+from mlgate.pipeline.redact import redact_url
 
 #: Most severe first: the order in which lists and tables show results.
 SEVERITY: tuple[Status, ...] = (

@@ -15,8 +15,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from checks.report import plots, plots_model
-from checks.report._common import (
+from mlgate.checks.report import plots, plots_model
+from mlgate.checks.report._common import (
     SEVERITY,
     STATUS_COLORS,
     by_severity,
@@ -31,7 +31,7 @@ from checks.report._common import (
     verdict,
     waiver_note,
 )
-from checks.result import LAYERS, CheckResult, GateReport, Status
+from mlgate.checks.result import LAYERS, CheckResult, GateReport, Status
 
 __all__ = ["render_html"]
 
@@ -47,7 +47,7 @@ class _Plot:
 @functools.cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("checks.report", "templates"),
+        loader=jinja2.PackageLoader("mlgate.checks.report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

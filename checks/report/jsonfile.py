@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from checks.result import GateReport
+from mlgate.checks.result import GateReport
 
 __all__ = ["render_json"]
 

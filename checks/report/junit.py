@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from checks.report._common import fmt_interval, fmt_value, number, verdict, waiver_note
-from checks.result import CheckResult, GateReport, Status
+from mlgate.checks.report._common import fmt_interval, fmt_value, number, verdict, waiver_note
+from mlgate.checks.result import CheckResult, GateReport, Status
 
 __all__ = ["render_junit"]
 

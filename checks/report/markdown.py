@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from checks.report._common import layer_counts, run_facts, summary_counts, verdict, waiver_note
-from checks.result import CheckResult, GateReport, Status
+from mlgate.checks.report._common import layer_counts, run_facts, summary_counts, verdict, waiver_note
+from mlgate.checks.result import CheckResult, GateReport, Status
 
 __all__ = ["GITHUB_COMMENT_LIMIT", "render_markdown"]
 

@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from checks.report._common import SEVERITY, STATUS_COLORS, number
-from checks.result import CheckResult, Status
+from mlgate.checks.report._common import SEVERITY, STATUS_COLORS, number
+from mlgate.checks.result import CheckResult, Status
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from checks.report._common import STATUS_COLORS, number
-from checks.report.plots import figure, margins, style, to_svg
-from checks.result import Status
+from mlgate.checks.report._common import STATUS_COLORS, number
+from mlgate.checks.report.plots import figure, margins, style, to_svg
+from mlgate.checks.result import Status
 
 __all__ = ["confusion_matrix", "slice_metrics"]
 

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from checks.report._common import (
+from mlgate.checks.report._common import (
     RICH_STYLES,
     by_severity,
     fmt_interval,
@@ -16,7 +16,7 @@ from checks.report._common import (
     verdict,
     waiver_note,
 )
-from checks.result import GateReport, Status
+from mlgate.checks.result import GateReport, Status
 
 __all__ = ["print_summary"]
 

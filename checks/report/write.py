@@ -7,14 +7,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from checks.report.html import render_html
-from checks.report.jsonfile import render_json
-from checks.report.junit import render_junit
-from checks.report.markdown import render_markdown
-from checks.result import GateReport
-from pipeline.errors import OutputError
-from pipeline.folders import Problem, folder_problem
-from pipeline.redact import redact_text
+from mlgate.checks.report.html import render_html
+from mlgate.checks.report.jsonfile import render_json
+from mlgate.checks.report.junit import render_junit
+from mlgate.checks.report.markdown import render_markdown
+from mlgate.checks.result import GateReport
+from mlgate.pipeline.errors import OutputError
+from mlgate.pipeline.folders import Problem, folder_problem
+from mlgate.pipeline.redact import redact_text
 
 __all__ = ["REPORT_FILES", "check_out_dir", "render_all", "write_reports"]
 

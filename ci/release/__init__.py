@@ -5,8 +5,8 @@ See ci/release/e2e.py for the whole sequence and /work/shared/notes/container-im
 
 from __future__ import annotations
 
-from ci.release.bundle import make_bundle
-from ci.release.deploy import (
+from mlgate.ci.release.bundle import make_bundle
+from mlgate.ci.release.deploy import (
     DeployState,
     abort_canary,
     canary,
@@ -17,8 +17,8 @@ from ci.release.deploy import (
     rolling_update,
     teardown,
 )
-from ci.release.errors import ParityError, ReleaseError, ReleaseRefused, RolloutFailed
-from ci.release.publish import ReleaseResult, check_release_inputs, release
+from mlgate.ci.release.errors import ParityError, ReleaseError, ReleaseRefused, RolloutFailed
+from mlgate.ci.release.publish import ReleaseResult, check_release_inputs, release
 
 __all__ = [
     "DeployState",

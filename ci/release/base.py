@@ -13,8 +13,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from ci.release.errors import ReleaseError
-from ci.release.podman import Podman
+from mlgate.ci.release.errors import ReleaseError
+from mlgate.ci.release.podman import Podman
 
 __all__ = ["BASE_PACKAGES", "base_image_tag", "debian_mirror", "ensure_base_image"]
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ci.release.errors import ReleaseError
+from mlgate.ci.release.errors import ReleaseError
 
 __all__ = ["GOLDEN_FILE", "RELEASE_FILE", "RELEASE_KEYS", "make_bundle", "read_golden", "read_release", "sha256_file"]
 
@@ -76,8 +76,8 @@ def _save_model(model: Any, path: Path, meta: Mapping[str, Any], info: Mapping[s
     byte and the signature must verify with the trusted keys for exactly these bytes and ``info``'s run id and
     model name. A fitted model object is saved and signed here with the signing key.
     """
-    from pipeline import artifact
-    from pipeline.signing import SigningError, parse_seal, sign_model, trusted_keys, verify_seal
+    from mlgate.pipeline import artifact
+    from mlgate.pipeline.signing import SigningError, parse_seal, sign_model, trusted_keys, verify_seal
 
     if isinstance(model, Path):
         shutil.copy2(model, path)

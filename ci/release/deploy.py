@@ -14,13 +14,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ci.release.errors import ReleaseError, RolloutFailed
-from ci.release.image import pull_image
-from ci.release.nginx import Upstream, nginx_pid, reload_nginx, start_nginx, stop_nginx
-from ci.release.podman import Podman
-from ci.release.registry import port_free
-from ci.release.smoke import http_json, run_container, wait_ready
-from pipeline.signing import ENV_TRUSTED_KEYS
+from mlgate.ci.release.errors import ReleaseError, RolloutFailed
+from mlgate.ci.release.image import pull_image
+from mlgate.ci.release.nginx import Upstream, nginx_pid, reload_nginx, start_nginx, stop_nginx
+from mlgate.ci.release.podman import Podman
+from mlgate.ci.release.registry import port_free
+from mlgate.ci.release.smoke import http_json, run_container, wait_ready
+from mlgate.pipeline.signing import ENV_TRUSTED_KEYS
 
 __all__ = [
     "DeployState",

@@ -15,15 +15,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import ProjectConfig, load_config
-from pipeline.errors import MlgateError
+from mlgate.pipeline.config import ProjectConfig, load_config
+from mlgate.pipeline.errors import MlgateError
 
 __all__ = ["bundle_from_gated_run", "main", "run_e2e"]
 
 
 def bundle_from_gated_run(config: ProjectConfig, run, *, report_path: Path, dest: Path, version: str) -> Path:
     """Write the report of a gated run to ``report_path`` and a release bundle for its candidate to ``dest``."""
-    from ci.release.bundle import make_bundle, sha256_file
+    from mlgate.ci.release.bundle import make_bundle, sha256_file
 
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(json.dumps(run.report.to_dict(), indent=2, sort_keys=True) + "\n")
@@ -55,7 +55,7 @@ def bundle_from_gated_run(config: ProjectConfig, run, *, report_path: Path, dest
 
 def _free_ports(config: ProjectConfig) -> ProjectConfig:
     """Keep the configured ports when free; otherwise pick free ones (CI machines run other things)."""
-    from ci.release.registry import free_port, port_free
+    from mlgate.ci.release.registry import free_port, port_free
 
     release = config.release
     updates: dict[str, Any] = {}
@@ -70,12 +70,12 @@ def _free_ports(config: ProjectConfig) -> ProjectConfig:
 
 
 def run_e2e(config: ProjectConfig, *, workdir: Path, replicas: int, say=print) -> dict[str, Any]:
-    from ci.gated_run import run_pipeline
-    from ci.release.deploy import deploy, rollback, rolling_update, teardown
-    from ci.release.image import derive_image
-    from ci.release.load import LoadGenerator
-    from ci.release.podman import Podman
-    from ci.release.publish import release
+    from mlgate.ci.gated_run import run_pipeline
+    from mlgate.ci.release.deploy import deploy, rollback, rolling_update, teardown
+    from mlgate.ci.release.image import derive_image
+    from mlgate.ci.release.load import LoadGenerator
+    from mlgate.ci.release.podman import Podman
+    from mlgate.ci.release.publish import release
 
     summary: dict[str, Any] = {"steps": {}}
     clock = time.monotonic()

@@ -11,7 +11,7 @@ Hierarchy::
 
 from __future__ import annotations
 
-from pipeline.errors import MlgateError
+from mlgate.pipeline.errors import MlgateError
 
 __all__ = ["ParityError", "ReleaseError", "ReleaseRefused", "RolloutFailed"]
 

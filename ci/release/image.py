@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ci.release.errors import ReleaseError
-from ci.release.podman import Podman, cache_root
-from pipeline.signing import SigningError, trusted_keys, trusted_keys_text, verify_seal
+from mlgate.ci.release.errors import ReleaseError
+from mlgate.ci.release.podman import Podman, cache_root
+from mlgate.pipeline.signing import SigningError, trusted_keys, trusted_keys_text, verify_seal
 
 __all__ = [
     "CONTAINERFILE",
@@ -125,7 +125,7 @@ def _link_tree(source: Path, dest: Path) -> None:
 
 def _trust(bundle_dir: Path) -> str:
     """The trusted public keys as text, after checking that the bundle's model signature verifies with them."""
-    from ci.release.bundle import read_release, sha256_file
+    from mlgate.ci.release.bundle import read_release, sha256_file
 
     info = read_release(bundle_dir)
     try:

@@ -35,7 +35,7 @@ class LoadResult:
 def run_load(
     url: str, rows: list[dict[str, Any]], *, stop_file: Path, max_seconds: float, max_requests: int, pause: float
 ) -> LoadResult:
-    from ci.release.smoke import http_json, predict_payload
+    from mlgate.ci.release.smoke import http_json, predict_payload
 
     payload = predict_payload(rows)
     upstreams: Counter[str] = Counter()
@@ -69,7 +69,7 @@ class LoadGenerator:
         self.stop_file.unlink(missing_ok=True)
         self.out.unlink(missing_ok=True)
         (folder / "rows.json").write_text(json.dumps(rows))
-        command = [sys.executable, "-m", "ci.release.load", "--url", url, "--rows", str(folder / "rows.json"),
+        command = [sys.executable, "-m", "mlgate.ci.release.load", "--url", url, "--rows", str(folder / "rows.json"),
                    "--stop-file", str(self.stop_file), "--out", str(self.out), "--max-seconds", str(max_seconds),
                    "--pause", str(pause)]  # fmt: skip
         self.process = subprocess.Popen(command)

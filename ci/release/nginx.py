@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ci.release.errors import ReleaseError
-from ci.release.smoke import http_json
+from mlgate.ci.release.errors import ReleaseError
+from mlgate.ci.release.smoke import http_json
 
 __all__ = ["Upstream", "nginx_pid", "reload_nginx", "render_config", "start_nginx", "stop_nginx"]
 

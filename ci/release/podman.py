@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ci.release.errors import ReleaseError
+from mlgate.ci.release.errors import ReleaseError
 
 __all__ = ["Podman", "cache_root", "podman_available"]
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from checks.result import CheckResult, Reason, Status
-from ci.release.base import ensure_base_image
-from ci.release.bundle import read_golden, read_release, sha256_file
-from ci.release.errors import ParityError, ReleaseError, ReleaseRefused
-from ci.release.image import (
+from mlgate.checks.result import CheckResult, Reason, Status
+from mlgate.ci.release.base import ensure_base_image
+from mlgate.ci.release.bundle import read_golden, read_release, sha256_file
+from mlgate.ci.release.errors import ParityError, ReleaseError, ReleaseRefused
+from mlgate.ci.release.image import (
     build_context,
     build_image,
     image_labels,
@@ -22,9 +22,9 @@ from ci.release.image import (
     push_image,
     remove_image,
 )
-from ci.release.podman import Podman
-from ci.release.registry import free_port, local_registry
-from ci.release.smoke import ParityResult, smoke_test
+from mlgate.ci.release.podman import Podman
+from mlgate.ci.release.registry import free_port, local_registry
+from mlgate.ci.release.smoke import ParityResult, smoke_test
 
 __all__ = ["ReleaseResult", "check_release_inputs", "release"]
 

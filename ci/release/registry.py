@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ci.release.errors import ReleaseError
+from mlgate.ci.release.errors import ReleaseError
 
 __all__ = ["LocalRegistry", "free_port", "local_registry", "port_free", "start_registry", "stop_registry"]
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ci.release.errors import ParityError, ReleaseError
-from ci.release.podman import Podman
+from mlgate.ci.release.errors import ParityError, ReleaseError
+from mlgate.ci.release.podman import Podman
 
 __all__ = [
     "ParityResult",

@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-from pipeline.serve.app import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES, create_app
-from pipeline.serve.loader import BundleError, BundleInfo, load_model, read_bundle
-from pipeline.serve.models import SchemaTranslationError, build_models, column_specs
+from mlgate.pipeline.serve.app import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES, create_app
+from mlgate.pipeline.serve.loader import BundleError, BundleInfo, load_model, read_bundle
+from mlgate.pipeline.serve.models import SchemaTranslationError, build_models, column_specs
 
 __all__ = [
     "DEFAULT_MAX_BATCH",

@@ -11,8 +11,8 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline.errors import MlgateError
-from pipeline.serve.app import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES, create_app
+from mlgate.pipeline.errors import MlgateError
+from mlgate.pipeline.serve.app import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES, create_app
 
 __all__ = ["main", "parse_args"]
 

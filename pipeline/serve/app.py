@@ -30,11 +30,11 @@ from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pipeline.errors import MlgateError
-from pipeline.serve.body import BodyLimits, BodyRejected, clean_errors, read_body, screen_keys, validate_body
-from pipeline.serve.loader import BundleInfo, file_sha256, load_model, read_bundle
-from pipeline.serve.metrics import CONTENT_TYPE_LATEST, MetricsMiddleware, ServingMetrics
-from pipeline.serve.models import ApiModels, BatchPredictResponse, ColumnSpec, PredictResponse, build_models
+from mlgate.pipeline.errors import MlgateError
+from mlgate.pipeline.serve.body import BodyLimits, BodyRejected, clean_errors, read_body, screen_keys, validate_body
+from mlgate.pipeline.serve.loader import BundleInfo, file_sha256, load_model, read_bundle
+from mlgate.pipeline.serve.metrics import CONTENT_TYPE_LATEST, MetricsMiddleware, ServingMetrics
+from mlgate.pipeline.serve.models import ApiModels, BatchPredictResponse, ColumnSpec, PredictResponse, build_models
 
 __all__ = ["DEFAULT_MAX_BATCH", "DEFAULT_MAX_BODY_BYTES", "create_app"]
 
@@ -45,7 +45,7 @@ DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_ERRORS = 20
 
 _ROUTES = frozenset({"/predict", "/health", "/ready", "/model", "/metrics"})
-log = logging.getLogger("pipeline.serve")
+log = logging.getLogger("mlgate.pipeline.serve")
 
 
 class Detail(BaseModel):

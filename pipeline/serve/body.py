@@ -31,7 +31,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pipeline.serve.models import BATCH_TOO_LARGE, ApiModels
+from mlgate.pipeline.serve.models import BATCH_TOO_LARGE, ApiModels
 
 __all__ = ["BodyLimits", "BodyRejected", "clean_errors", "read_body", "screen_keys", "validate_body"]
 

@@ -28,12 +28,12 @@ from typing import Any
 
 import yaml
 
-from pipeline.artifact import file_sha256
-from pipeline.artifact import load_model as load_artifact
-from pipeline.errors import MlgateError
-from pipeline.schema_file import parse_schema_yaml, read_schema_text
-from pipeline.serve.models import ColumnSpec, column_specs
-from pipeline.signing import SigningError, trusted_keys, verify_seal
+from mlgate.pipeline.artifact import file_sha256
+from mlgate.pipeline.artifact import load_model as load_artifact
+from mlgate.pipeline.errors import MlgateError
+from mlgate.pipeline.schema_file import parse_schema_yaml, read_schema_text
+from mlgate.pipeline.serve.models import ColumnSpec, column_specs
+from mlgate.pipeline.signing import SigningError, trusted_keys, verify_seal
 
 __all__ = ["BundleError", "BundleInfo", "file_sha256", "load_model", "read_bundle"]
 

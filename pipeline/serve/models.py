@@ -43,8 +43,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from pipeline.errors import SchemaFileError
-from pipeline.schema_file import ColumnFile, validate_schema
+from mlgate.pipeline.errors import SchemaFileError
+from mlgate.pipeline.schema_file import ColumnFile, validate_schema
 
 __all__ = [
     "BATCH_TOO_LARGE",

@@ -21,7 +21,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("MLGATE_TRACKING_URI", raising=False)
 
     def invoke(*args: str) -> CliResult:
-        from ci.cli import main
+        from mlgate.ci.cli import main
 
         capsys.readouterr()
         code = main(list(args))

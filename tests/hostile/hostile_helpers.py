@@ -42,6 +42,11 @@ def run_cli_process(*args: str, cwd: Path, env: dict[str, str] | None = None, ti
     full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
     full_env.pop("MLGATE_TRACKING_URI", None)
     done = subprocess.run(
-        [sys.executable, "-m", "ci.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env
+        [sys.executable, "-m", "mlgate.ci.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
     )
     return CliResult(done.returncode, done.stdout, done.stderr)

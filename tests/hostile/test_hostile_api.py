@@ -23,13 +23,13 @@ from typing import Any
 import httpx
 import pytest
 
-from pipeline.artifact import file_sha256, save_model
-from pipeline.candidate import load_data
-from pipeline.config import ModelSettings, load_config
-from pipeline.serve import create_app
-from pipeline.serve.body import NOT_UTF8
-from pipeline.signing import sign_model
-from pipeline.train import build_pipeline
+from mlgate.pipeline.artifact import file_sha256, save_model
+from mlgate.pipeline.candidate import load_data
+from mlgate.pipeline.config import ModelSettings, load_config
+from mlgate.pipeline.serve import create_app
+from mlgate.pipeline.serve.body import NOT_UTF8
+from mlgate.pipeline.signing import sign_model
+from mlgate.pipeline.train import build_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_BATCH, MAX_BODY = 1_000, 2_000_000

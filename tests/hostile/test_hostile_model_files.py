@@ -34,13 +34,13 @@ import skops.io as sio
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hostile_helpers import assert_one_line_error
 
-from pipeline.artifact import ArtifactError, file_sha256, load_model, meta_path, save_model, seal_path
-from pipeline.candidate import load_data
-from pipeline.config import ModelSettings, load_config
-from pipeline.errors import RegistryError
-from pipeline.registry import TAG_SHA256, TAG_SIGNATURE, Registry
-from pipeline.signing import ENV_TRUSTED_KEYS, seal_text, sign_model
-from pipeline.train import build_pipeline
+from mlgate.pipeline.artifact import ArtifactError, file_sha256, load_model, meta_path, save_model, seal_path
+from mlgate.pipeline.candidate import load_data
+from mlgate.pipeline.config import ModelSettings, load_config
+from mlgate.pipeline.errors import RegistryError
+from mlgate.pipeline.registry import TAG_SHA256, TAG_SIGNATURE, Registry
+from mlgate.pipeline.signing import ENV_TRUSTED_KEYS, seal_text, sign_model
+from mlgate.pipeline.train import build_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "schemas" / "german_credit.schema.yaml"
@@ -320,7 +320,7 @@ async def _get(app, path: str) -> httpx.Response:
     ],
 )  # fmt: skip
 def test_a_tampered_bundle_is_never_ready(tmp_path: Path, legit: Legit, monkeypatch, tamper, message) -> None:
-    from pipeline.serve import create_app
+    from mlgate.pipeline.serve import create_app
 
     bundle, marker = _bundle(tmp_path / "bundle", legit), tmp_path / "marker"
     tamper(bundle, marker, monkeypatch)
@@ -333,7 +333,7 @@ def test_a_tampered_bundle_is_never_ready(tmp_path: Path, legit: Legit, monkeypa
 
 
 def test_an_untampered_bundle_is_ready(tmp_path: Path, legit: Legit) -> None:
-    from pipeline.serve import create_app
+    from mlgate.pipeline.serve import create_app
 
     bundle = _bundle(tmp_path / "bundle", legit)
     response = asyncio.run(_get(create_app(bundle), "/ready"))
@@ -485,7 +485,7 @@ def test_a_model_needing_a_type_outside_the_allow_list_is_refused_before_anythin
 
 
 def _make_bundle(model_file: Path, dest: Path, legit: Legit, registry: Registry, run_id: str) -> Path:
-    from ci.release.bundle import make_bundle
+    from mlgate.ci.release.bundle import make_bundle
 
     info = {"model_name": registry.model_name, "model_version": "1", "run_id": run_id, "data_fingerprint": "x",
             "gate_report_sha256": "r", "git_commit": "c"}  # fmt: skip
@@ -495,8 +495,8 @@ def _make_bundle(model_file: Path, dest: Path, legit: Legit, registry: Registry,
 
 def test_the_release_chain_carries_the_signature_to_the_image(project: Path, legit: Legit, tmp_path: Path) -> None:
     """Known good: download_bundle -> make_bundle -> the build context's trusted keys -> a ready app."""
-    from ci.release.image import _trust
-    from pipeline.serve import create_app
+    from mlgate.ci.release.image import _trust
+    from mlgate.pipeline.serve import create_app
 
     registry = _registry(project, f"m-{uuid.uuid4().hex[:8]}")
     registry.promote(_log(registry, legit, tmp_path), gate_report_sha256="r")
@@ -510,8 +510,8 @@ def test_the_release_chain_carries_the_signature_to_the_image(project: Path, leg
 def test_a_release_refuses_a_model_changed_after_download_or_in_the_bundle(
     project: Path, legit: Legit, tmp_path: Path
 ) -> None:
-    from ci.release.errors import ReleaseError
-    from ci.release.image import _trust
+    from mlgate.ci.release.errors import ReleaseError
+    from mlgate.ci.release.image import _trust
 
     registry = _registry(project, f"m-{uuid.uuid4().hex[:8]}")
     registry.promote(_log(registry, legit, tmp_path), gate_report_sha256="r")

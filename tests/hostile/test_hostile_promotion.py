@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from hostile_helpers import assert_one_line_error
 
-from pipeline.errors import RegistryError
-from pipeline.registry import Registry
+from mlgate.pipeline.errors import RegistryError
+from mlgate.pipeline.registry import Registry
 
 REPORTS = ("report.json", "report.md", "report.html", "junit.xml")
 

@@ -7,7 +7,7 @@ line naming the file and the key (exit 2, nothing written) by every reader of th
 - ``mlgate gate --layer schema`` (in-process, ``run_cli``);
 - the strict reader itself (:func:`pipeline.schema_file.load_schema_file`);
 - both pre-commit hooks (``mlgate-check-config``, ``mlgate-check-data``);
-- the serving app's start-up (``python -m pipeline.serve --bundle``), which does not install pandera.
+- the serving app's start-up (``python -m mlgate.pipeline.serve --bundle``), which does not install pandera.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 from hostile_helpers import assert_one_line_error
 
-from ci.hooks import check_config_main, check_data_main
-from pipeline.errors import SchemaFileError
-from pipeline.schema_file import MAX_SCHEMA_BYTES, load_schema_file
-from pipeline.serve.__main__ import main as serve_main
+from mlgate.ci.hooks import check_config_main, check_data_main
+from mlgate.pipeline.errors import SchemaFileError
+from mlgate.pipeline.schema_file import MAX_SCHEMA_BYTES, load_schema_file
+from mlgate.pipeline.serve.__main__ import main as serve_main
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = (ROOT / "schemas" / "german_credit.schema.yaml").read_text(encoding="utf-8")
@@ -257,7 +257,7 @@ def test_the_committed_schema_passes_every_reader(project: Path, tmp_path: Path,
     assert load_schema_file(project / SCHEMA).columns["age"].checks[0].params["max_value"] == 100
     assert check_config_main(["mlgate.toml"]) == 0
     assert check_data_main(["data/german_credit.csv"]) == 0
-    from pipeline.serve.loader import read_bundle
+    from mlgate.pipeline.serve.loader import read_bundle
 
     bundle = _bundle(tmp_path / "bundle", GOOD.encode())
     assert [spec.name for spec in read_bundle(bundle).specs] == FEATURES

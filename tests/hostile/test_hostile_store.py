@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from hostile_helpers import assert_one_line_error
 
-from pipeline.config import load_config
-from pipeline.errors import StoreBusyError
-from pipeline.mlflow_store import StoreState, store_state
-from pipeline.registry import Registry
-from pipeline.store_lock import DEFAULT_LOCK_TIMEOUT_S, lock_path, store_lock
+from mlgate.pipeline.config import load_config
+from mlgate.pipeline.errors import StoreBusyError
+from mlgate.pipeline.mlflow_store import StoreState, store_state
+from mlgate.pipeline.registry import Registry
+from mlgate.pipeline.store_lock import DEFAULT_LOCK_TIMEOUT_S, lock_path, store_lock
 
 NO_STORE = r"^mlgate: error: no MLflow store at .*/mlruns/mlflow\.db; run `mlgate run` first$"
 REPO = Path(__file__).resolve().parents[2]
@@ -149,7 +149,7 @@ def _leave_a_journal(db: Path) -> None:
 
 
 def test_an_interrupted_empty_store_is_rebuilt_by_the_next_run(project_copy: Path, template_store: Path) -> None:
-    from ci.registration import store_exists
+    from mlgate.ci.registration import store_exists
 
     config = load_config(_set_mlflow(project_copy))
     db = _store(project_copy)
@@ -240,7 +240,7 @@ def test_an_experiment_pinned_elsewhere_is_named_with_both_locations(
 
 
 def test_a_usable_artifact_location_passes(tmp_path: Path) -> None:
-    from pipeline.mlflow_store import check_artifact_location
+    from mlgate.pipeline.mlflow_store import check_artifact_location
 
     for location in (str(tmp_path / "new" / "deeper"), tmp_path.as_uri(), "s3://bucket/prefix"):
         check_artifact_location(location)
@@ -251,8 +251,8 @@ def test_a_usable_artifact_location_passes(tmp_path: Path) -> None:
 
 HOLDER = """
 import sys, time
-from pipeline.config import load_config
-from pipeline.store_lock import store_lock
+from mlgate.pipeline.config import load_config
+from mlgate.pipeline.store_lock import store_lock
 with store_lock(load_config(sys.argv[1])):
     print("held", flush=True)
     time.sleep(120)
@@ -323,7 +323,7 @@ def test_the_lock_is_keyed_on_store_and_model_and_lives_beside_the_store(project
 
 
 def test_the_cli_default_lock_timeout_is_the_library_default() -> None:
-    from ci import cli
+    from mlgate.ci import cli
 
     assert cli.DEFAULT_LOCK_TIMEOUT_S == DEFAULT_LOCK_TIMEOUT_S
 
@@ -332,7 +332,7 @@ def test_the_cli_default_lock_timeout_is_the_library_default() -> None:
 
 CHILD = """
 import sys, time
-from pipeline.retrain import exit_with_parent
+from mlgate.pipeline.retrain import exit_with_parent
 exit_with_parent(int(sys.argv[1]))
 print("watching", flush=True)
 time.sleep(60)
@@ -340,7 +340,7 @@ time.sleep(60)
 
 
 def test_the_retrain_child_exits_when_its_parent_end_of_the_pipe_closes() -> None:
-    from pipeline.retrain import PARENT_GONE_EXIT
+    from mlgate.pipeline.retrain import PARENT_GONE_EXIT
 
     lifeline, keep = os.pipe()
     command = [sys.executable, "-c", CHILD, str(lifeline)]

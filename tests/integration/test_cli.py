@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-MLGATE = [sys.executable, "-m", "ci.cli"]
+MLGATE = [sys.executable, "-m", "mlgate.ci.cli"]
 
 
 def mlgate(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

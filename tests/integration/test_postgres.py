@@ -20,7 +20,12 @@ pytestmark = pytest.mark.postgres
 def _mlgate(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **env}
     return subprocess.run(
-        [sys.executable, "-m", "ci.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=600, env=full_env
+        [sys.executable, "-m", "mlgate.ci.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=full_env,
     )
 
 
@@ -44,7 +49,7 @@ def _store_dump(server, database: str) -> str:
 def test_run_and_status_on_postgres_never_show_a_password(project_copy: Path, german_credit_pg, tmp_path) -> None:
     from mlflow import MlflowClient
 
-    from pipeline.registry_records import quiet_mlflow
+    from mlgate.pipeline.registry_records import quiet_mlflow
 
     server = german_credit_pg
     store = server.create_database("mlflow_team")
@@ -103,9 +108,9 @@ def test_password_from_the_environment_is_never_in_the_config(
     german_credit_pg, monkeypatch: pytest.MonkeyPatch, project_copy: Path
 ) -> None:
     """``${VAR}`` in data.source is resolved when connecting; what is shown and logged keeps the reference."""
-    from ci.registration import _config_artifact
-    from pipeline.config import load_config
-    from pipeline.ingest import load
+    from mlgate.ci.registration import _config_artifact
+    from mlgate.pipeline.config import load_config
+    from mlgate.pipeline.ingest import load
 
     server = german_credit_pg
     monkeypatch.setenv("MLGATE_TEST_PGPASSWORD", server.reader_password)

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from sklearn.pipeline import Pipeline
 
-from pipeline.artifact import ArtifactError, file_sha256, load_meta, meta_path
-from pipeline.candidate import DataBundle, load_data
-from pipeline.config import ModelSettings, load_config
-from pipeline.errors import RegistryError
-from pipeline.registry import Registry
-from pipeline.train import build_pipeline
+from mlgate.pipeline.artifact import ArtifactError, file_sha256, load_meta, meta_path
+from mlgate.pipeline.candidate import DataBundle, load_data
+from mlgate.pipeline.config import ModelSettings, load_config
+from mlgate.pipeline.errors import RegistryError
+from mlgate.pipeline.registry import Registry
+from mlgate.pipeline.train import build_pipeline
 
 EXPERIMENT = "registry-tests"
 

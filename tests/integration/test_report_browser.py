@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from fixtures.report_samples import failing_report
 
-from checks.report import render_html
-from checks.report._common import STATUS_COLORS
-from checks.result import Status
+from mlgate.checks.report import render_html
+from mlgate.checks.report._common import STATUS_COLORS
+from mlgate.checks.result import Status
 
 pytestmark = pytest.mark.browser
 

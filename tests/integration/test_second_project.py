@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from checks.result import LAYERS
+from mlgate.checks.result import LAYERS
 
-MLGATE = [sys.executable, "-m", "ci.cli"]
+MLGATE = [sys.executable, "-m", "mlgate.ci.cli"]
 
 
 def mlgate(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.mlflow_store import StoreState, store_state
-from pipeline.registry import Registry
+from mlgate.pipeline.mlflow_store import StoreState, store_state
+from mlgate.pipeline.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,10 +56,10 @@ elif point == "mid-migration":  # the 20th alembic migration recorded
 
     HeadMaintainer.update_to_step = step
 elif point == "before-commit":  # migrated and checked, not yet moved into place
-    import pipeline.mlflow_store as store
+    import mlgate.pipeline.mlflow_store as store
 
     store._commit = die
-from ci.cli import main
+from mlgate.ci.cli import main
 
 sys.exit(main(sys.argv[2:]))
 """
@@ -84,7 +84,7 @@ def _env() -> dict[str, str]:
 
 
 def _start(config: Path, *args: str, hook: str | None = None) -> subprocess.Popen[str]:
-    prefix = ["-c", HOOKED, hook] if hook else ["-m", "ci.cli"]
+    prefix = ["-c", HOOKED, hook] if hook else ["-m", "mlgate.ci.cli"]
     return subprocess.Popen(
         [sys.executable, *prefix, *args, "--config", str(config)],
         cwd=config.parent,
@@ -112,7 +112,7 @@ def _registry_section(out: Path) -> dict:
 
 
 def _run_in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    from ci.cli import main
+    from mlgate.ci.cli import main
 
     capsys.readouterr()
     code = main(list(args))
@@ -233,7 +233,7 @@ def _retrain_children(parent: int) -> list[int]:
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and "pipeline.retrain" in cmdline:
+        if ppid == parent and "mlgate.pipeline.retrain" in cmdline:
             found.append(int(entry.name))
     return found
 

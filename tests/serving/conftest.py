@@ -1,5 +1,5 @@
 """Serving fixtures: a release bundle built once per session from the bundled German credit project, and the
-app running under a real uvicorn server (``python -m pipeline.serve``) on 127.0.0.1 with a free port.
+app running under a real uvicorn server (``python -m mlgate.pipeline.serve``) on 127.0.0.1 with a free port.
 
 The golden set is the test split with the offline probabilities of the same fitted pipeline: the app must
 return them bit for bit.
@@ -27,8 +27,8 @@ import httpx
 import numpy as np
 import pytest
 
-from pipeline.artifact import save_model
-from pipeline.signing import sign_model
+from mlgate.pipeline.artifact import save_model
+from mlgate.pipeline.signing import sign_model
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "schemas" / "german_credit.schema.yaml"
@@ -88,8 +88,8 @@ def _native(value: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def trained():
-    from pipeline.candidate import load_data, train_candidate
-    from pipeline.config import load_config
+    from mlgate.pipeline.candidate import load_data, train_candidate
+    from mlgate.pipeline.config import load_config
 
     config = load_config(ROOT / "mlgate.toml")
     data = load_data(config)
@@ -137,10 +137,10 @@ def free_port() -> int:
 
 @contextmanager
 def serve(bundle: Path, *args: str, log_dir: Path, timeout: float = 180.0) -> Iterator[str]:
-    """Run ``python -m pipeline.serve`` on a free port; yield its base URL once /health answers; stop it."""
+    """Run ``python -m mlgate.pipeline.serve`` on a free port; yield its base URL once /health answers; stop it."""
     port = free_port()
     log_path = log_dir / f"serve-{port}.log"
-    command = [sys.executable, "-m", "pipeline.serve", "--bundle", str(bundle), "--port", str(port), *args]
+    command = [sys.executable, "-m", "mlgate.pipeline.serve", "--bundle", str(bundle), "--port", str(port), *args]
     env = {**os.environ, "PYTHONWARNINGS": "error::DeprecationWarning"}
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)

@@ -17,10 +17,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-import pipeline.serve as serve
-import pipeline.serve.app as app_module
-from pipeline.serve.__main__ import main
-from pipeline.serve.models import BATCH_TOO_LARGE
+import mlgate.pipeline.serve as serve
+import mlgate.pipeline.serve.app as app_module
+from mlgate.pipeline.serve.__main__ import main
+from mlgate.pipeline.serve.models import BATCH_TOO_LARGE
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "schemas" / "german_credit.schema.yaml"

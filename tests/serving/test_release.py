@@ -12,15 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 
-import ci.release
-from checks.result import CheckResult, GateReport, Status
-from ci.release import ReleaseRefused, check_release_inputs, make_bundle, release
-from ci.release.bundle import read_golden, sha256_file
-from ci.release.deploy import DeployState, Replica, _weights
-from ci.release.errors import ReleaseError
-from ci.release.nginx import Upstream, render_config
-from ci.release.smoke import compare_probabilities
-from pipeline.config import load_config
+import mlgate.ci.release
+from mlgate.checks.result import CheckResult, GateReport, Status
+from mlgate.ci.release import ReleaseRefused, check_release_inputs, make_bundle, release
+from mlgate.ci.release.bundle import read_golden, sha256_file
+from mlgate.ci.release.deploy import DeployState, Replica, _weights
+from mlgate.ci.release.errors import ReleaseError
+from mlgate.ci.release.nginx import Upstream, render_config
+from mlgate.ci.release.smoke import compare_probabilities
+from mlgate.pipeline.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "schemas" / "german_credit.schema.yaml"
@@ -56,8 +56,8 @@ def _bundle(tmp_path: Path, report: Path, **release_overrides) -> Path:
 
 
 def test_public_surface():
-    assert sorted(ci.release.__all__) == ci.release.__all__
-    assert all(hasattr(ci.release, name) for name in ci.release.__all__)
+    assert sorted(mlgate.ci.release.__all__) == mlgate.ci.release.__all__
+    assert all(hasattr(mlgate.ci.release, name) for name in mlgate.ci.release.__all__)
 
 
 def test_release_refuses_a_failing_report_without_podman(tmp_path):

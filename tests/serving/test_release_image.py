@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from checks.result import CheckResult, GateReport, Status
-from ci.release import RolloutFailed, deploy, release, rollback, rolling_update, teardown
-from ci.release.bundle import make_bundle, sha256_file
-from ci.release.deploy import load_state
-from ci.release.image import derive_image
-from ci.release.load import LoadGenerator
-from ci.release.podman import Podman
-from ci.release.registry import free_port
-from pipeline.candidate import load_data, train_candidate
-from pipeline.config import load_config
+from mlgate.checks.result import CheckResult, GateReport, Status
+from mlgate.ci.release import RolloutFailed, deploy, release, rollback, rolling_update, teardown
+from mlgate.ci.release.bundle import make_bundle, sha256_file
+from mlgate.ci.release.deploy import load_state
+from mlgate.ci.release.image import derive_image
+from mlgate.ci.release.load import LoadGenerator
+from mlgate.ci.release.podman import Podman
+from mlgate.ci.release.registry import free_port
+from mlgate.pipeline.candidate import load_data, train_candidate
+from mlgate.pipeline.config import load_config
 
 pytestmark = pytest.mark.image
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,7 +151,7 @@ def test_canary_receives_its_share_then_is_removed(config, released, deployment)
     """Live: nginx names the replica that answered (X-Mlgate-Upstream); the canary gets about its share."""
     import httpx
 
-    from ci.release.deploy import abort_canary, canary
+    from mlgate.ci.release.deploy import abort_canary, canary
 
     result, _, work = released
     state, folder, rows = deployment

@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from pipeline.artifact import (
+from mlgate.pipeline.artifact import (
     ALLOWED_TYPES,
     ArtifactError,
     file_sha256,
@@ -28,11 +28,11 @@ from pipeline.artifact import (
     save_model,
     seal_path,
 )
-from pipeline.candidate import DataBundle, load_data
-from pipeline.config import ModelSettings, load_config
-from pipeline.signing import seal_text, sign_model
-from pipeline.train import ESTIMATORS as SUPPORTED
-from pipeline.train import build_pipeline
+from mlgate.pipeline.candidate import DataBundle, load_data
+from mlgate.pipeline.config import ModelSettings, load_config
+from mlgate.pipeline.signing import seal_text, sign_model
+from mlgate.pipeline.train import ESTIMATORS as SUPPORTED
+from mlgate.pipeline.train import build_pipeline
 
 ESTIMATORS = {
     "logistic_regression": {"C": 0.5, "max_iter": 1000},

@@ -8,14 +8,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sklearn import metrics as skm
 
-from checks.bootstrap import (
+from mlgate.checks.bootstrap import (
     bootstrap_metric,
     paired_difference,
     resample_counts,
     resample_indices,
     weighted_metric,
 )
-from pipeline.config import CostMatrix
+from mlgate.pipeline.config import CostMatrix
 
 COSTS = CostMatrix(false_positive=5, false_negative=1)
 

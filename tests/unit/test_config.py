@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import load_config
-from pipeline.errors import ConfigError
+from mlgate.pipeline.config import load_config
+from mlgate.pipeline.errors import ConfigError
 
 MINIMAL = """
 [data]
@@ -243,9 +243,9 @@ def test_loading_a_config_imports_no_scikit_learn() -> None:
 def test_every_metric_name_a_config_may_use_is_computed_as_one_number() -> None:
     import numpy as np
 
-    from checks.bootstrap import bootstrap_metric
-    from pipeline.config import CostMatrix
-    from pipeline.metric_names import METRIC_RANGES
+    from mlgate.checks.bootstrap import bootstrap_metric
+    from mlgate.pipeline.config import CostMatrix
+    from mlgate.pipeline.metric_names import METRIC_RANGES
 
     y = np.array([0, 0, 1, 1, 0, 1, 1, 0])
     proba = np.array([0.1, 0.6, 0.4, 0.9, 0.2, 0.8, 0.7, 0.3])

@@ -15,10 +15,10 @@ import re
 
 import pytest
 
-import pipeline.errors
-from pipeline.errors import MlgateError
+import mlgate.pipeline.errors
+from mlgate.pipeline.errors import MlgateError
 
-PACKAGES = ("pipeline", "checks", "ci")
+PACKAGES = ("mlgate.pipeline", "mlgate.checks", "mlgate.ci")
 _ENDING = re.compile(r"\((?:exit (?P<code>\d+)|HTTP [\d/]+)\)\s*$")
 
 
@@ -68,7 +68,7 @@ def test_the_scan_finds_the_known_classes(exceptions) -> None:
 
 
 def test_every_exception_class_is_in_the_tree_with_its_exit_code(exceptions) -> None:
-    entries = _entries(pipeline.errors.__doc__ or "")
+    entries = _entries(mlgate.pipeline.errors.__doc__ or "")
     problems = []
     for name, cls in sorted(exceptions.items()):
         if name not in entries:
@@ -79,13 +79,13 @@ def test_every_exception_class_is_in_the_tree_with_its_exit_code(exceptions) -> 
             problems.append(f"{name}: the entry does not end with (exit N) or (HTTP ...)")
         elif issubclass(cls, MlgateError) and ending != f"(exit {cls.exit_code})":
             problems.append(f"{name}: documented {ending}, but its exit_code is {cls.exit_code}")
-        if cls.__module__ != "pipeline.errors" and f"[{cls.__module__}]" not in text:
+        if cls.__module__ != "mlgate.pipeline.errors" and f"[{cls.__module__}]" not in text:
             problems.append(f"{name}: the entry does not name its module [{cls.__module__}]")
     assert not problems, "pipeline/errors.py docstring: " + "; ".join(problems)
 
 
 def test_the_tree_names_no_class_that_does_not_exist(exceptions) -> None:
-    stale = sorted(set(_entries(pipeline.errors.__doc__ or "")) - set(exceptions))
+    stale = sorted(set(_entries(mlgate.pipeline.errors.__doc__ or "")) - set(exceptions))
     assert not stale, f"pipeline/errors.py docstring documents classes the package no longer defines: {stale}"
 
 

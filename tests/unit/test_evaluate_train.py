@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 from hypothesis import given
 
-from pipeline.candidate import load_data, train_candidate
-from pipeline.config import CostMatrix, ModelSettings, load_config
-from pipeline.errors import TrainingError
-from pipeline.evaluate import choose_threshold, evaluate, expected_cost, metric_function
-from pipeline.train import build_pipeline, fit
+from mlgate.pipeline.candidate import load_data, train_candidate
+from mlgate.pipeline.config import CostMatrix, ModelSettings, load_config
+from mlgate.pipeline.errors import TrainingError
+from mlgate.pipeline.evaluate import choose_threshold, evaluate, expected_cost, metric_function
+from mlgate.pipeline.train import build_pipeline, fit
 
 COSTS = CostMatrix(false_positive=5, false_negative=1)
 

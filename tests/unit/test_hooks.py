@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ci.hooks import check_config_main, check_data_main
+from mlgate.ci.hooks import check_config_main, check_data_main
 
 
 @pytest.fixture
@@ -154,9 +154,9 @@ def test_check_data_user_errors_exit_2_with_one_line(
 def test_hooks_do_not_import_sklearn_or_mlflow(project: Path) -> None:
     code = (
         "import sys\n"
-        "import ci.hooks\n"
+        "import mlgate.ci.hooks as hooks\n"
         "light = sorted(m for m in sys.modules if m.split('.')[0] in {'pandas', 'pandera', 'pydantic'})\n"
-        "rc = ci.hooks.check_config_main([]) + ci.hooks.check_data_main(['data/german_credit.csv'])\n"
+        "rc = hooks.check_config_main([]) + hooks.check_data_main(['data/german_credit.csv'])\n"
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'mlflow', 'scipy', 'matplotlib'})\n"
         "print(rc, len(light), heavy)\n"
     )

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from hypothesis import given
 
-from pipeline.config import DataSettings
-from pipeline.errors import DataError
-from pipeline.ingest import fingerprint, load
+from mlgate.pipeline.config import DataSettings
+from mlgate.pipeline.errors import DataError
+from mlgate.pipeline.ingest import fingerprint, load
 
 SETTINGS = DataSettings(source="x", target="risk", positive_label=1)
 
@@ -160,7 +160,7 @@ def test_a_decoding_error_names_the_offset_in_the_file_the_line_and_the_column(t
 
 
 def test_the_decoding_error_is_found_across_chunk_boundaries(tmp_path: Path) -> None:
-    from pipeline.ingest import _locate_decode_error
+    from mlgate.pipeline.ingest import _locate_decode_error
 
     path = tmp_path / "data.csv"
     # a two-byte UTF-8 character split by the 1 MiB chunk boundary, then a bad byte after it

@@ -6,8 +6,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from checks import layers
-from checks.result import CheckResult, Status
+from mlgate.checks import layers
+from mlgate.checks.result import CheckResult, Status
 
 
 @pytest.fixture

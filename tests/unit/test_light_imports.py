@@ -16,15 +16,15 @@ import pytest
 HEAVY = ("sklearn", "mlflow", "matplotlib")
 
 LIGHT = {
-    "checks.schema": HEAVY,
-    "checks.balance": HEAVY,
-    "checks.drift": HEAVY,
-    "checks.evidence": HEAVY,
-    "checks.layers": HEAVY,
-    "ci.hooks": (*HEAVY, "pandas", "pandera"),
-    "ci.cli": (*HEAVY, "pandas", "pandera"),
-    "pipeline.config": (*HEAVY, "pandas"),
-    "pipeline.schema_file": (*HEAVY, "pandas", "pandera"),
+    "mlgate.checks.schema": HEAVY,
+    "mlgate.checks.balance": HEAVY,
+    "mlgate.checks.drift": HEAVY,
+    "mlgate.checks.evidence": HEAVY,
+    "mlgate.checks.layers": HEAVY,
+    "mlgate.ci.hooks": (*HEAVY, "pandas", "pandera"),
+    "mlgate.ci.cli": (*HEAVY, "pandas", "pandera"),
+    "mlgate.pipeline.config": (*HEAVY, "pandas"),
+    "mlgate.pipeline.schema_file": (*HEAVY, "pandas", "pandera"),
 }
 
 
@@ -45,4 +45,4 @@ def test_module_imports_no_heavy_stack(module: str) -> None:
 
 
 def test_the_check_can_fail() -> None:
-    assert "sklearn" in loaded_after_import("pipeline.split")
+    assert "sklearn" in loaded_after_import("mlgate.pipeline.split")

@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.config import DataSettings, FeatureSettings, SplitSettings
-from pipeline.errors import DataError
-from pipeline.prepare import prepare
-from pipeline.split import split
+from mlgate.pipeline.config import DataSettings, FeatureSettings, SplitSettings
+from mlgate.pipeline.errors import DataError
+from mlgate.pipeline.prepare import prepare
+from mlgate.pipeline.split import split
 
 DATA = DataSettings(source="x", target="y", positive_label="good", missing_values=["not_known"])
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from fixtures.reason_audit import PACKAGE_ROOTS, reasonless_results
 
-from checks.report import render_html, render_json, render_junit, render_markdown
-from checks.result import REPORT_VERSION, CheckResult, GateReport, Reason, Status
-from checks.waivers import apply_waivers
-from pipeline.config import Waiver
+from mlgate.checks.report import render_html, render_json, render_junit, render_markdown
+from mlgate.checks.result import REPORT_VERSION, CheckResult, GateReport, Reason, Status
+from mlgate.checks.waivers import apply_waivers
+from mlgate.pipeline.config import Waiver
 
 #: The report's contract: these strings are read by CI systems and dashboards. Add new reasons, never
 #: rename or remove one (a rename is a new major report version).
@@ -136,7 +136,7 @@ def test_the_constructor_scan_flags_what_it_should(source: str, flagged: list[in
 def test_the_runtime_audit_catches_a_reasonless_failure_from_package_code(tmp_path: Path) -> None:
     module = tmp_path / "gate.py"
     module.write_text(
-        "from checks.result import CheckResult, Reason, Status\n"
+        "from mlgate.checks.result import CheckResult, Reason, Status\n"
         "def bad():\n    return CheckResult('schema.x', 'schema', Status.FAIL, 'm')\n"
         "def good():\n    return CheckResult('schema.x', 'schema', Status.FAIL, 'm', reason=Reason.CHECK_FAILED)\n",
         encoding="utf-8",

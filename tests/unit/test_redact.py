@@ -12,7 +12,7 @@ import pytest
 from fixtures.report_samples import failing_report
 from hypothesis import given
 
-from pipeline.redact import redact_text, redact_url, url_secrets
+from mlgate.pipeline.redact import redact_text, redact_url, url_secrets
 
 
 @pytest.mark.parametrize(
@@ -87,7 +87,7 @@ def test_any_password_is_hidden(password: str) -> None:
 
 def test_reports_never_carry_a_password() -> None:
     """The run's data source and any check message quoting a URL: every rendered report file is redacted."""
-    from checks.report import render_all
+    from mlgate.checks.report import render_all
 
     report = failing_report()
     first = dataclasses.replace(report.results[0], message="ran on postgresql://app:hunter22@db/x?token=t0k3n-value")
@@ -104,8 +104,8 @@ def test_reports_never_carry_a_password() -> None:
 
 
 def test_logged_config_is_a_redacted_copy_only_when_it_holds_a_password(tmp_path: Path, repo_root: Path) -> None:
-    from ci.registration import _config_artifact
-    from pipeline.config import load_config
+    from mlgate.ci.registration import _config_artifact
+    from mlgate.pipeline.config import load_config
 
     original = (repo_root / "mlgate.toml").read_text(encoding="utf-8")
     with_password = original.replace(

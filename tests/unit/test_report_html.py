@@ -8,9 +8,9 @@ from dataclasses import replace
 import pytest
 from fixtures.report_samples import failing_report, passing_report
 
-from checks.report import render_html
-from checks.report._common import STATUS_COLORS
-from checks.result import CheckResult, GateReport, Status
+from mlgate.checks.report import render_html
+from mlgate.checks.report._common import STATUS_COLORS
+from mlgate.checks.result import CheckResult, GateReport, Status
 
 EXTERNAL = re.compile(r"""(?:src|href|xlink:href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?(?:https?:)?//""", re.I)
 

@@ -9,8 +9,8 @@ from fixtures.report_samples import failing_report, passing_report
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checks.report import render_junit
-from checks.result import LAYERS, CheckResult, GateReport, Status
+from mlgate.checks.report import render_junit
+from mlgate.checks.result import LAYERS, CheckResult, GateReport, Status
 
 
 def _case(root: ET.Element, name: str) -> ET.Element:

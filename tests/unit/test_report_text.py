@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
-import checks.report
-from checks.report import GITHUB_COMMENT_LIMIT, print_summary, render_json, render_markdown
-from checks.result import LAYERS, CheckResult, GateReport, Interval, Status
+import mlgate.checks.report
+from mlgate.checks.report import GITHUB_COMMENT_LIMIT, print_summary, render_json, render_markdown
+from mlgate.checks.result import LAYERS, CheckResult, GateReport, Interval, Status
 
 FAILING_IDS = [
     "quality.error",
@@ -26,7 +26,7 @@ FAILING_IDS = [
 
 
 def test_public_names_are_exported() -> None:
-    assert sorted(checks.report.__all__) == [
+    assert sorted(mlgate.checks.report.__all__) == [
         "GITHUB_COMMENT_LIMIT",
         "REPORT_FILES",
         "check_out_dir",

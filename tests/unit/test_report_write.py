@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fixtures.report_samples import passing_report
 
-from checks.report import write as write_module
-from checks.report import write_reports
-from checks.result import CheckResult, GateReport, Status
-from pipeline.errors import OutputError
+from mlgate.checks.report import write as write_module
+from mlgate.checks.report import write_reports
+from mlgate.checks.result import CheckResult, GateReport, Status
+from mlgate.pipeline.errors import OutputError
 
 
 @pytest.fixture
@@ -71,14 +71,14 @@ def test_write_reports_cleans_up_when_writing_fails(tmp_path: Path, monkeypatch,
 
 
 def test_check_out_dir_leaves_nothing_behind(tmp_path: Path) -> None:
-    from checks.report import check_out_dir
+    from mlgate.checks.report import check_out_dir
 
     check_out_dir(tmp_path / "a" / "b" / "reports")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_check_out_dir_refuses_a_file(tmp_path: Path) -> None:
-    from checks.report import check_out_dir
+    from mlgate.checks.report import check_out_dir
 
     taken = tmp_path / "taken"
     taken.write_text("x")

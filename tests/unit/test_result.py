@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from checks.result import LAYERS, CheckResult, GateReport, Interval, Status
+from mlgate.checks.result import LAYERS, CheckResult, GateReport, Interval, Status
 
 
 def result(status: Status, layer: str = "drift", blocking: bool = True, id_: str = "x") -> CheckResult:

@@ -21,9 +21,9 @@ from pandera.api.checks import Check
 from pandera.engines import pandas_engine
 from pandera.io import _flat_checks, pandas_io
 
-from checks.schema import infer_schema, schema_yaml
-from pipeline.errors import SchemaFileError
-from pipeline.schema_file import (
+from mlgate.checks.schema import infer_schema, schema_yaml
+from mlgate.pipeline.errors import SchemaFileError
+from mlgate.pipeline.schema_file import (
     CHECK_ALIASES,
     CHECK_OPTIONS,
     COLUMN_KEYS,
@@ -134,8 +134,8 @@ def test_a_pandera_written_schema_with_every_supported_check_passes() -> None:
 
 
 def test_infer_output_passes_for_the_bundled_and_the_churn_project() -> None:
-    from checks.schema import infer_for_config
-    from pipeline.config import load_config
+    from mlgate.checks.schema import infer_for_config
+    from mlgate.pipeline.config import load_config
 
     for config_path in (ROOT / "mlgate.toml", ROOT / "examples" / "churn" / "mlgate.toml"):
         text = infer_for_config(load_config(config_path), on=date(2025, 1, 1))
@@ -247,8 +247,8 @@ def test_the_serving_app_reads_schema_files_without_pandera() -> None:
 
     code = (
         "import sys\n"
-        "import pipeline.serve.app, pipeline.schema_file\n"
-        "from pipeline.serve.models import column_specs\n"
+        "import mlgate.pipeline.serve.app, mlgate.pipeline.schema_file\n"
+        "from mlgate.pipeline.serve.models import column_specs\n"
         "import yaml\n"
         f"schema = yaml.safe_load(open({str(COMMITTED[0])!r}))\n"
         "column_specs(schema, ['age', 'sex'])\n"

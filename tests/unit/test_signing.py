@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from pipeline.signing import (
+from mlgate.pipeline.signing import (
     ENV_SIGNING_KEY_FILE,
     ENV_TRUSTED_KEYS,
     ENV_TRUSTED_KEYS_FILE,

@@ -16,9 +16,9 @@ import pytest
 from fixtures.postgres import credit_rows
 from pydantic import ValidationError
 
-from pipeline.config import DataSettings
-from pipeline.errors import DataError
-from pipeline.sql_source import _engine, check_read_query, read_sql, resolve_env
+from mlgate.pipeline.config import DataSettings
+from mlgate.pipeline.errors import DataError
+from mlgate.pipeline.sql_source import _engine, check_read_query, read_sql, resolve_env
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from scipy import stats
 
-from checks.stats import (
+from mlgate.checks.stats import (
     MISSING,
     adjust_pvalues,
     benjamini_hochberg,

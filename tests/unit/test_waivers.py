@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from checks.result import CheckResult, Status
-from checks.waivers import apply_waivers, matches
-from pipeline.config import Waiver
+from mlgate.checks.result import CheckResult, Status
+from mlgate.checks.waivers import apply_waivers, matches
+from mlgate.pipeline.config import Waiver
 
 TODAY = date(2026, 3, 1)
 

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checks import balance
-from checks.evidence import Evidence
-from checks.result import Status
-from pipeline.candidate import load_data
-from pipeline.config import BalanceSettings, SensitiveAttribute, load_config
-from pipeline.slices import group_labels
+from mlgate.checks import balance
+from mlgate.checks.evidence import Evidence
+from mlgate.checks.result import Status
+from mlgate.pipeline.candidate import load_data
+from mlgate.pipeline.config import BalanceSettings, SensitiveAttribute, load_config
+from mlgate.pipeline.slices import group_labels
 
 SEX = SensitiveAttribute(column="sex", reference={"male": 0.69, "female": 0.31}, tolerance=0.05)
 AGE = SensitiveAttribute(

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from checks import drift
-from checks.evidence import Evidence
-from checks.result import Status
-from pipeline.candidate import load_data
-from pipeline.config import DriftSettings, ProjectConfig, load_config
+from mlgate.checks import drift
+from mlgate.checks.evidence import Evidence
+from mlgate.checks.result import Status
+from mlgate.pipeline.candidate import load_data
+from mlgate.pipeline.config import DriftSettings, ProjectConfig, load_config
 
 SETTINGS = DriftSettings()
 NUMERIC = ["credit_amount", "duration", "age"]

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from quality_helpers import baselines_for, make_evidence
 
-from checks.quality import run
-from checks.quality_common import Scored
-from checks.quality_compare import scored_baselines
-from pipeline.candidate import Candidate, DataBundle, load_data, train_candidate
-from pipeline.config import ProjectConfig, load_config
+from mlgate.checks.quality import run
+from mlgate.checks.quality_common import Scored
+from mlgate.checks.quality_compare import scored_baselines
+from mlgate.pipeline.candidate import Candidate, DataBundle, load_data, train_candidate
+from mlgate.pipeline.config import ProjectConfig, load_config
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from checks.evidence import ChampionEvidence, Evidence
-from pipeline.candidate import Candidate, DataBundle, train_baselines
-from pipeline.config import ProjectConfig, QualitySettings
-from pipeline.records import BaselineOutput
+from mlgate.checks.evidence import ChampionEvidence, Evidence
+from mlgate.pipeline.candidate import Candidate, DataBundle, train_baselines
+from mlgate.pipeline.config import ProjectConfig, QualitySettings
+from mlgate.pipeline.records import BaselineOutput
 
 
 class FixedModel:

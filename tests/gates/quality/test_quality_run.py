@@ -8,9 +8,9 @@ import json
 import numpy as np
 from quality_helpers import FixedModel, champion_with, make_evidence, noisy, with_proba
 
-from checks.quality import run
-from checks.result import GateReport, Status
-from pipeline.records import BaselineOutput
+from mlgate.checks.quality import run
+from mlgate.checks.result import GateReport, Status
+from mlgate.pipeline.records import BaselineOutput
 
 
 def by_id(results):

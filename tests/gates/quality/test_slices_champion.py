@@ -8,10 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from quality_helpers import FixedModel, champion_with, noisy, settings
 
-from checks.quality_common import Scored
-from checks.quality_compare import check_baselines, check_champion
-from checks.quality_slices import check_slices, slice_bounds
-from checks.result import Status
+from mlgate.checks.quality_common import Scored
+from mlgate.checks.quality_compare import check_baselines, check_champion
+from mlgate.checks.quality_slices import check_slices, slice_bounds
+from mlgate.checks.result import Status
 
 RNG = np.random.default_rng(0)
 Y = RNG.integers(0, 2, 120)

@@ -7,10 +7,10 @@ import pytest
 from pydantic import ValidationError
 from quality_helpers import settings
 
-from checks.quality import check_business_cost, check_thresholds
-from checks.quality_common import Scored
-from checks.result import Status
-from pipeline.config import MetricBound
+from mlgate.checks.quality import check_business_cost, check_thresholds
+from mlgate.checks.quality_common import Scored
+from mlgate.checks.result import Status
+from mlgate.pipeline.config import MetricBound
 
 # AUC of these scores is exactly 3/4: the 0.4 positive beats the 0.1 negative but not the 0.6 one.
 Y = np.array([0, 0, 1, 1])

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-import ci.gated_run as gated
-from pipeline.config import load_config
-from pipeline.errors import TrainingError
-from pipeline.records import RetrainOutcome
+import mlgate.ci.gated_run as gated
+from mlgate.pipeline.config import load_config
+from mlgate.pipeline.errors import TrainingError
+from mlgate.pipeline.records import RetrainOutcome
 
 
 class FakePending:

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from checks.result import Status
-from ci import reproduce as rp
-from pipeline.candidate import load_data, train_candidate
-from pipeline.config import ModelSettings, load_config
-from pipeline.errors import RegistryError
-from pipeline.registry import Registry
-from pipeline.retrain import RetrainOutput, retrain
+from mlgate.checks.result import Status
+from mlgate.ci import reproduce as rp
+from mlgate.pipeline.candidate import load_data, train_candidate
+from mlgate.pipeline.config import ModelSettings, load_config
+from mlgate.pipeline.errors import RegistryError
+from mlgate.pipeline.registry import Registry
+from mlgate.pipeline.retrain import RetrainOutput, retrain
 
 # mlflow.sklearn.log_model warns about its own inferred signature (pipeline.registry owns the call).
 pytestmark = pytest.mark.filterwarnings("ignore:.*Any type hint is inferred as AnyType:UserWarning")

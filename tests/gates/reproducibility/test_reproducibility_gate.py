@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checks import reproducibility as repro
-from checks.evidence import Evidence, LoggedArtifact
-from checks.result import Status
-from ci.gated_run import start_retrain_for
-from pipeline.artifact import save_model
-from pipeline.candidate import load_data, train_candidate
-from pipeline.config import ProjectConfig, load_config
-from pipeline.retrain import RetrainOutcome, RetrainOutput, child_thread_count, thread_counts
+from mlgate.checks import reproducibility as repro
+from mlgate.checks.evidence import Evidence, LoggedArtifact
+from mlgate.checks.result import Status
+from mlgate.ci.gated_run import start_retrain_for
+from mlgate.pipeline.artifact import save_model
+from mlgate.pipeline.candidate import load_data, train_candidate
+from mlgate.pipeline.config import ProjectConfig, load_config
+from mlgate.pipeline.retrain import RetrainOutcome, RetrainOutput, child_thread_count, thread_counts
 
 HERE = Path(__file__).resolve().parent
 
@@ -133,7 +133,7 @@ def test_a_failing_retrain_is_an_error_naming_the_cause(tmp_path: Path, german: 
     assert {r.status for r in by_id.values()} == {Status.ERROR}
     message = by_id["retrain_predictions"].message
     assert "cannot check reproducibility: retrain of " in message
-    assert "failed in a fresh process (exit 2): pipeline.retrain: error: " in message
+    assert "failed in a fresh process (exit 2): mlgate.pipeline.retrain: error: " in message
     assert "moved-away.toml: config file not found" in message
 
 

@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from checks.evidence import Evidence
-from checks.result import Status
-from checks.schema import load_prepared, load_schema, run, validate
-from pipeline.candidate import load_data
-from pipeline.config import load_config
-from pipeline.errors import SchemaFileError
+from mlgate.checks.evidence import Evidence
+from mlgate.checks.result import Status
+from mlgate.checks.schema import load_prepared, load_schema, run, validate
+from mlgate.pipeline.candidate import load_data
+from mlgate.pipeline.config import load_config
+from mlgate.pipeline.errors import SchemaFileError
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checks.result import Status
-from checks.schema import infer_for_config, infer_schema, load_schema, schema_yaml, validate
-from checks.schema_infer import numeric_range
-from pipeline.config import load_config
+from mlgate.checks.result import Status
+from mlgate.checks.schema import infer_for_config, infer_schema, load_schema, schema_yaml, validate
+from mlgate.checks.schema_infer import numeric_range
+from mlgate.pipeline.config import load_config
 
 
 def small_frame() -> pd.DataFrame:
@@ -150,7 +150,7 @@ def test_inferred_numeric_schema_always_accepts_its_source(values: list, ints: l
 
 def test_rounding_a_subnormal_bound_keeps_it() -> None:
     """Found by Hypothesis (CI profile): 10**-326 underflows to 0 and the rounding divided by it."""
-    from checks.schema_infer import _round_out
+    from mlgate.checks.schema_infer import _round_out
 
     assert _round_out(5e-324, down=True) == 5e-324
     assert _round_out(-5e-324, down=False) == -5e-324

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checks.result import Status
-from checks.schema import load_prepared, load_schema, validate
-from pipeline.config import load_config
+from mlgate.checks.result import Status
+from mlgate.checks.schema import load_prepared, load_schema, validate
+from mlgate.pipeline.config import load_config
 
 CONFIG = load_config(Path(__file__).resolve().parents[3] / "mlgate.toml")
 SCHEMA = load_schema(CONFIG.schema_path)

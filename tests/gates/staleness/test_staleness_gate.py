@@ -16,12 +16,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from checks import staleness
-from checks.evidence import ChampionEvidence, Evidence
-from checks.result import Status
-from pipeline.candidate import load_data
-from pipeline.config import ProjectConfig, load_config
-from pipeline.ingest import Dataset, fingerprint, row_hashes
+from mlgate.checks import staleness
+from mlgate.checks.evidence import ChampionEvidence, Evidence
+from mlgate.checks.result import Status
+from mlgate.pipeline.candidate import load_data
+from mlgate.pipeline.config import ProjectConfig, load_config
+from mlgate.pipeline.ingest import Dataset, fingerprint, row_hashes
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from ci.status import ROW_HASHES_ARTIFACT, collect_status, print_status
-from pipeline.config import ProjectConfig, load_config
-from pipeline.ingest import fingerprint, load, row_hashes
-from pipeline.registry import ChampionRecord, VersionRecord
+from mlgate.ci.status import ROW_HASHES_ARTIFACT, collect_status, print_status
+from mlgate.pipeline.config import ProjectConfig, load_config
+from mlgate.pipeline.ingest import fingerprint, load, row_hashes
+from mlgate.pipeline.registry import ChampionRecord, VersionRecord
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
