@@ -1,0 +1,316 @@
+"""The sections of the project config (``[data]``, ``[model]``, ``[quality]``, ...), one pydantic model each.
+
+Split from :mod:`pipeline.config`, which assembles them into :class:`~pipeline.config.ProjectConfig`, loads the
+file and re-exports every name here, so callers keep importing from ``mlgate.pipeline.config``. The range and
+consistency rules the models apply live in :mod:`pipeline.config_rules`. Light on purpose: pydantic only, no
+pandas, no scikit-learn; nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mlgate.pipeline.config_rules import (
+    Columns,
+    Delimiter,
+    Encoding,
+    Label,
+    OpenUnit,
+    Probability,
+    Seed,
+    Text,
+    Threshold,
+    WaiverPattern,
+    check_bands,
+    check_features,
+    check_finite,
+    check_quality,
+    refuse,
+)
+
+__all__ = [
+    "BalanceSettings",
+    "CostMatrix",
+    "DataSettings",
+    "DriftSettings",
+    "FeatureSettings",
+    "MetricBound",
+    "MlflowSettings",
+    "ModelSettings",
+    "QualitySettings",
+    "ReleaseSettings",
+    "ReproducibilitySettings",
+    "SearchSettings",
+    "SensitiveAttribute",
+    "SliceSettings",
+    "SplitSettings",
+    "StalenessSettings",
+    "Waiver",
+]
+
+
+class _Strict(BaseModel):
+    """Every section forbids unknown keys, so a typo is an error, not a silently ignored setting; and no number
+    anywhere may be NaN or ±inf (``allow_inf_nan``, inherited by every section and nested field): a NaN bound
+    compares false with everything, so it would silently disable the check it configures."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class DataSettings(_Strict):
+    """Where the data comes from and what the label is."""
+
+    source: Text = Field(description="Path to a CSV or Parquet file, or an SQLAlchemy URL (with `query`).")
+    format: Literal["auto", "csv", "parquet", "sql"] = "auto"
+    query: str | None = Field(None, description="SQL query; required when `source` is an SQLAlchemy URL.")
+    query_timeout_s: Annotated[float, Field(gt=0, le=86_400)] = Field(
+        300.0, description="Limit for the SQL query (PostgreSQL statement_timeout, SQLite progress handler)."
+    )
+    delimiter: Delimiter = ","
+    encoding: Encoding = "utf-8"
+    target: Text
+    positive_label: Label = Field(description="The label value of the positive class.")
+    missing_values: list[str] = Field(default_factory=list, description="Sentinel strings meaning missing.")
+    drop_duplicates: bool = True
+    event_time_column: Text | None = None
+
+    @model_validator(mode="after")
+    def _sql_needs_query(self) -> DataSettings:
+        if self.resolved_format == "sql" and not self.query:
+            raise ValueError("`query` is required when `source` is an SQLAlchemy URL")
+        return self
+
+    @property
+    def resolved_format(self) -> str:
+        if self.format != "auto":
+            return self.format
+        if "://" in self.source:
+            return "sql"
+        suffix = Path(self.source).suffix.lower()
+        return "parquet" if suffix in {".parquet", ".pq"} else "csv"
+
+
+class FeatureSettings(_Strict):
+    """Which columns feed the model. `include` lists them; or `exclude` means "all but"."""
+
+    include: Columns | None = None
+    exclude: Columns = Field(default_factory=list)
+    categorical: Columns | None = Field(None, description="Override the dtype-based guess.")
+    numeric: Columns | None = Field(None, description="Override the dtype-based guess.")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> FeatureSettings:
+        if self.include is not None and self.exclude:
+            raise ValueError("give either `include` or `exclude`, not both")
+        check_features(self)
+        return self
+
+
+class SplitSettings(_Strict):
+    test_size: OpenUnit = 0.25
+    validation_size: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.2
+    stratify: bool = True
+    random_state: Seed = 42
+
+
+class SearchSettings(_Strict):
+    """Optional seeded randomised hyperparameter search on the training split."""
+
+    enabled: bool = False
+    n_iter: Annotated[int, Field(ge=1)] = 10
+    cv: Annotated[int, Field(ge=2)] = 3
+    scoring: Text = "roc_auc"
+    param_distributions: dict[str, list[Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _candidates(self) -> SearchSettings:
+        for name, values in self.param_distributions.items():
+            if not values:
+                raise refuse(f"param_distributions.{name}", "has no candidate values")
+        check_finite(self.param_distributions, "param_distributions")
+        return self
+
+
+class ModelSettings(_Strict):
+    """The estimator: a short name (see ``pipeline.train.ESTIMATORS``) or a dotted class path."""
+
+    estimator: Text = "hist_gradient_boosting"
+    params: dict[str, Any] = Field(default_factory=dict)
+    random_state: Seed = 42
+    search: SearchSettings = SearchSettings()
+
+    @model_validator(mode="after")
+    def _finite_params(self) -> ModelSettings:
+        check_finite(self.params, "params")
+        return self
+
+
+class SensitiveAttribute(_Strict):
+    """A sensitive attribute and the share of each group expected in the data.
+
+    A numeric column (e.g. age) is judged in bands: give `bins` (edges) and optionally `labels`. The outer edges
+    may be open (`-inf` first, `inf` last); every other edge is finite.
+    """
+
+    column: Text
+    reference: dict[str, Probability]
+    tolerance: Probability = 0.05
+    bins: list[Annotated[float, Field(allow_inf_nan=True)]] | None = None
+    labels: Columns | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> SensitiveAttribute:
+        total = sum(self.reference.values())
+        if abs(total - 1.0) > 0.01:
+            raise ValueError(f"reference shares of '{self.column}' sum to {total:.3f}, expected 1.0")
+        if self.bins is not None:
+            check_bands(self.column, self.bins, self.labels, self.reference)
+        return self
+
+
+class BalanceSettings(_Strict):
+    min_minority_share: Probability = 0.2
+    confidence: OpenUnit = 0.95
+    sensitive: list[SensitiveAttribute] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _once_each(self) -> BalanceSettings:
+        columns = [attribute.column for attribute in self.sensitive]
+        for index, column in enumerate(columns):
+            if column in columns[:index]:
+                raise refuse(f"sensitive[{index}].column", f"'{column}' is declared twice in balance.sensitive")
+        return self
+
+
+class DriftSettings(_Strict):
+    """Per-feature two-sample tests with an effect-size floor and a multiple-testing correction."""
+
+    alpha: OpenUnit = 0.05
+    correction: Literal["holm", "bh", "none"] = "holm"
+    numeric_effect_floor: Probability = 0.1
+    categorical_effect_floor: Probability = 0.1
+    columns: Columns | None = Field(None, description="Default: every feature.")
+    blocking: bool = True
+
+    @field_validator("columns")
+    @classmethod
+    def _not_empty(cls, value: list[str] | None) -> list[str] | None:
+        if value == []:
+            raise ValueError("is empty: list the features to test, or leave it out to test every feature")
+        return value
+
+
+class SliceSettings(_Strict):
+    columns: Columns = Field(default_factory=list)
+    min_size: Annotated[int, Field(ge=1)] = 30
+
+
+class MetricBound(_Strict):
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> MetricBound:
+        if self.min is None and self.max is None:
+            raise ValueError("a metric bound needs `min` or `max`")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min = {self.min:g} is above max = {self.max:g}: no value can pass")
+        return self
+
+
+class CostMatrix(_Strict):
+    """Cost of each kind of error; positive = the positive label was predicted."""
+
+    false_positive: float = 1.0
+    false_negative: float = 1.0
+    true_positive: float = 0.0
+    true_negative: float = 0.0
+
+    @model_validator(mode="after")
+    def _errors_cost_more(self) -> CostMatrix:
+        # an error cheaper than the right decision on the same row would make the cost gate reward mistakes
+        for error, right in (("false_positive", "true_negative"), ("false_negative", "true_positive")):
+            if getattr(self, error) < getattr(self, right):
+                raise refuse(
+                    error,
+                    f"{getattr(self, error):g} is below {right} = {getattr(self, right):g}: "
+                    "an error may not cost less than the right decision on the same row",
+                )
+        return self
+
+
+class QualitySettings(_Strict):
+    thresholds: dict[str, MetricBound] = Field(default_factory=dict)
+    slice_thresholds: dict[str, dict[str, MetricBound]] = Field(default_factory=dict)
+    max_group_gap: dict[str, float] = Field(default_factory=dict)
+    cost_matrix: CostMatrix | None = None
+    max_expected_cost: float | None = None
+    decision_threshold: Threshold = 0.5
+    baseline_margin: float = 0.0
+    baseline_cost_margin: float = Field(
+        0.0, description="How much more expected cost per row than a baseline's the candidate may have."
+    )
+    baseline_metric: str = "roc_auc"
+    champion_metric: str = "roc_auc"
+    champion_margin: float = 0.02
+    bootstrap_resamples: Annotated[int, Field(ge=100, le=100_000)] = 1000
+    bootstrap_confidence: OpenUnit = 0.95
+    random_state: Seed = 0
+
+    @model_validator(mode="after")
+    def _meaningful(self) -> QualitySettings:
+        check_quality(self)
+        return self
+
+
+class ReproducibilitySettings(_Strict):
+    enabled: bool = True
+    tolerance: Annotated[float, Field(ge=0.0)] = 0.0
+    retrain_timeout_s: Annotated[float, Field(gt=0, le=86_400)] = Field(
+        600.0, description="Limit for the fresh-process retrain."
+    )
+
+
+class StalenessSettings(_Strict):
+    warn_age_days: Annotated[float, Field(gt=0)] = 30
+    max_age_days: Annotated[float, Field(gt=0)] = 90
+    max_data_change: Probability = 0.05
+    max_event_lag_days: Annotated[float, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _warn_before_fail(self) -> StalenessSettings:
+        if self.warn_age_days > self.max_age_days:
+            raise refuse(
+                "warn_age_days",
+                f"{self.warn_age_days:g} is above staleness.max_age_days = {self.max_age_days:g}: "
+                "the warning would come after the failure",
+            )
+        return self
+
+
+class Waiver(_Strict):
+    check: WaiverPattern
+    slice: Text | None = None
+    reason: Text
+    owner: Text
+    expires: date
+
+
+class MlflowSettings(_Strict):
+    tracking_uri: Text = "sqlite:///mlruns/mlflow.db"
+    registry_uri: str | None = None
+    experiment: Text = "mlgate"
+    model_name: str = "mlgate-model"
+    artifact_location: str | None = "mlruns/artifacts"
+
+
+class ReleaseSettings(_Strict):
+    image_repository: str = "127.0.0.1:5000/mlgate-serve"
+    registry: Literal["local", "external"] = "local"
+    replicas: Annotated[int, Field(ge=1, le=8)] = 2
+    canary_share: Probability = 0.1
+    port: Annotated[int, Field(ge=1024, le=65535)] = 8080
