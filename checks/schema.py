@@ -15,7 +15,6 @@ import copy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.engines import pandas_engine
@@ -23,6 +22,16 @@ from pandera.errors import SchemaErrorReason, SchemaErrors
 
 from mlgate.checks.result import CheckResult, Reason, Status
 from mlgate.checks.schema_infer import infer_for_config, infer_schema, load_prepared, schema_yaml
+from mlgate.checks.schema_messages import (
+    BOUNDS,
+    CASES_PER_CHECK,
+    MAX_EXAMPLES,
+    check_name,
+    describe_check,
+    examples,
+    failing_rows,
+    show,
+)
 from mlgate.pipeline.errors import SchemaFileError
 from mlgate.pipeline.schema_file import read_schema_file, validate_schema
 
@@ -32,9 +41,6 @@ if TYPE_CHECKING:
 __all__ = ["infer_for_config", "infer_schema", "load_prepared", "load_schema", "run", "schema_yaml", "validate"]
 
 LAYER = "schema"
-MAX_EXAMPLES = 5
-#: pandera keeps at most this many failure cases per check; larger counts are recomputed vectorised.
-CASES_PER_CHECK = 1000
 _FRAME_CHECKS = {"column_in_dataframe": "missing", "column_in_schema": "unexpected"}
 
 
@@ -93,141 +99,6 @@ def _capped(schema: pa.DataFrameSchema) -> pa.DataFrameSchema:
     return capped
 
 
-def _check_name(check: str) -> str:
-    return check.split("(", 1)[0]
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return repr(value if len(value) <= 40 else value[:37] + "...")
-    return "missing" if pd.isna(value) else str(value)
-
-
-def _rows(cases: pd.DataFrame) -> np.ndarray:
-    """The sorted distinct row labels of failure cases (sort-based: fast on a million failures)."""
-    index = np.sort(pd.to_numeric(cases["index"], errors="coerce").dropna().to_numpy(dtype="int64"))
-    return index[np.concatenate(([True], index[1:] != index[:-1]))] if index.size else index
-
-
-def _rows_text(rows: np.ndarray) -> str:
-    if not len(rows):
-        return ""
-    return "; first rows: " + ", ".join(str(r) for r in rows[:MAX_EXAMPLES].tolist())
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _examples(values: pd.Series) -> list[Any]:
-    seen: dict[str, Any] = {}
-    for value in values.iloc[:1000]:  # a handful of distinct examples, even among a million failures
-        seen.setdefault(_show(value), value)
-        if len(seen) >= MAX_EXAMPLES:
-            break
-    return list(seen)
-
-
-def _range_parts(
-    cases: pd.DataFrame, series: pd.Series | None, low: Any, high: Any, *, include_min: bool, include_max: bool
-) -> tuple[list[str], int]:
-    """Values below / above the bounds; counts and extremes from ``series`` when the cases were capped."""
-    values = pd.to_numeric(cases["failure_case"], errors="coerce")
-    whole = values if series is None else pd.to_numeric(series, errors="coerce")
-    parts, total = [], 0
-    for bound, is_low, inclusive in ((low, True, include_min), (high, False, include_max)):
-        if bound is None:
-            continue
-        if is_low:
-            hit, hit_all = (values < bound, whole < bound) if inclusive else (values <= bound, whole <= bound)
-        else:
-            hit, hit_all = (values > bound, whole > bound) if inclusive else (values >= bound, whole >= bound)
-        count = int(hit_all.sum())
-        if not count:
-            continue
-        total += count
-        word = ("below" if is_low else "above") if inclusive else ("at or below" if is_low else "at or above")
-        extreme = f"lowest {whole[hit_all].min():g}" if is_low else f"highest {whole[hit_all].max():g}"
-        limit = "min" if is_low else "max"
-        parts.append(
-            f"{_plural(count, 'value')} {word} {bound} ({limit} allowed {bound}, {extreme})"
-            + _rows_text(_rows(cases[hit]))
-        )
-    other = cases[values.isna()]
-    if len(other):
-        total += len(other)
-        parts.append(
-            f"{_plural(len(other), 'value')} not comparable, e.g. {', '.join(_examples(other['failure_case']))}"
-        )
-    return parts, total
-
-
-_BOUNDS = {
-    "in_range": ("min_value", "max_value"),
-    "greater_than_or_equal_to": ("min_value", None),
-    "greater_than": ("min_value", None),
-    "less_than_or_equal_to": (None, "max_value"),
-    "less_than": (None, "max_value"),
-}
-
-
-def _check_index(check_number: Any) -> int | None:
-    try:
-        return int(check_number)
-    except (TypeError, ValueError):
-        return None
-
-
-def _describe(
-    check: str, cases: pd.DataFrame, column: pa.Column, series: pd.Series, nulls: bool
-) -> tuple[list[str], int]:
-    """The message parts and the number of failing values for one failing check of one column."""
-    name = _check_name(check)
-    rows = _rows(cases)
-    count = len(cases)
-    values = cases["failure_case"]
-    if name == "not_nullable":
-        return [f"{_plural(count, 'missing value')} (the column is not nullable)" + _rows_text(rows)], count
-    if name == "dtype":
-        head = f"dtype {series.dtype}, expected {column.dtype}"
-        if not len(rows):
-            return [head], len(series)
-        if nulls and values.isna().all():
-            return [head + " (because of the missing values)"], count
-        return [
-            f"{head}: {_plural(count, 'value')} cannot be read as {column.dtype}, "
-            f"e.g. {', '.join(_examples(values))}" + _rows_text(rows)
-        ], count
-    if name == "coerce_dtype":
-        shown = ", ".join(_examples(values))
-        text = f"{_plural(count, 'value')} cannot be converted to {column.dtype}, e.g. {shown}"
-        return [text + _rows_text(rows)], count
-    number = _check_index(cases["check_number"].iloc[0])
-    the_check = column.checks[number] if number is not None and number < len(column.checks) else None
-    stats = dict(the_check.statistics or {}) if the_check is not None else {}
-    capped = the_check is not None and count >= CASES_PER_CHECK
-    if capped:  # pandera kept only the first cases: count them all, vectorised
-        count = int((~the_check(series).check_output.astype(bool)).sum())
-    if name in _BOUNDS and stats:
-        low_key, high_key = _BOUNDS[name]
-        return _range_parts(
-            cases,
-            series if capped else None,
-            stats.get(low_key) if low_key else None,
-            stats.get(high_key) if high_key else None,
-            include_min=bool(stats.get("include_min", name != "greater_than")),
-            include_max=bool(stats.get("include_max", name != "less_than")),
-        )
-    if name == "isin":
-        allowed = list(stats.get("allowed_values", []))
-        shown = ", ".join(_show(v) for v in allowed[:10]) + (", ..." if len(allowed) > 10 else "")
-        return [
-            f"{_plural(count, 'value')} not among the allowed categories [{shown}] "
-            f"(observed {', '.join(_examples(values))})" + _rows_text(rows)
-        ], count
-    return [f"{_plural(count, 'value')} fail {check}, e.g. {', '.join(_examples(values))}" + _rows_text(rows)], count
-
-
 def _check_text(check: pa.Check) -> str:
     return str(getattr(check, "error", None) or check.name)
 
@@ -270,19 +141,19 @@ def _column_result(
             details={"source": source},
         )
     checks = list(dict.fromkeys(cases["check"].tolist()))
-    nulls = any(_check_name(c) == "not_nullable" for c in checks)
-    dtype_failed = any(_check_name(c) == "dtype" for c in checks)
+    nulls = any(check_name(c) == "not_nullable" for c in checks)
+    dtype_failed = any(check_name(c) == "dtype" for c in checks)
     parts: list[str] = []
     counts: dict[str, int] = {}
     for check in checks:
-        described, counts[check] = _describe(check, cases[cases["check"] == check], column, series, nulls)
+        described, counts[check] = describe_check(check, cases[cases["check"] == check], column, series, nulls)
         parts.extend(described)
     if not dtype_failed:  # a check that cannot run on the wrong dtype only repeats the dtype problem
         parts.extend(errors)
-    rows = _rows(cases)
+    rows = failing_rows(cases)
     # distinct failing rows; when a check had more than CASES_PER_CHECK failures, the largest check count
     failing = max(len(rows), *counts.values()) if counts else len(rows)
-    names = [_check_name(c) for c in checks] + (["check_error"] if errors and not dtype_failed else [])
+    names = [check_name(c) for c in checks] + (["check_error"] if errors and not dtype_failed else [])
     return CheckResult(
         rid,
         LAYER,
@@ -294,7 +165,7 @@ def _column_result(
             "source": source,
             "failing_checks": names,
             "failing_values": failing,
-            "examples": _examples(cases["failure_case"]),
+            "examples": examples(cases["failure_case"]),
             "rows": rows[:MAX_EXAMPLES].tolist(),
             "counts": counts,
         },
@@ -305,7 +176,7 @@ def _column_result(
 def _column_reason(failing: list[str]) -> Reason:
     """The most basic failing check of a column decides its reason (a wrong dtype explains the rest)."""
     order = {"dtype": Reason.WRONG_DTYPE, "coerce_dtype": Reason.WRONG_DTYPE, "not_nullable": Reason.NULL_VALUES}
-    order |= {**dict.fromkeys(_BOUNDS, Reason.OUT_OF_RANGE), "isin": Reason.NOT_IN_SET}
+    order |= {**dict.fromkeys(BOUNDS, Reason.OUT_OF_RANGE), "isin": Reason.NOT_IN_SET}
     found = [reason for name, reason in order.items() if name in failing]
     return found[0] if found else Reason.CHECK_FAILED if set(failing) - {"check_error"} else Reason.CHECK_ERROR
 
@@ -330,8 +201,8 @@ def _frame_result(
     parts = []
     found: dict[str, list[str]] = {}
     for check, group in cases.groupby("check", sort=False):
-        kind = _FRAME_CHECKS.get(_check_name(str(check)))
-        shown = ", ".join(_show(v) for v in group["failure_case"].tolist()[:10])
+        kind = _FRAME_CHECKS.get(check_name(str(check)))
+        shown = ", ".join(show(v) for v in group["failure_case"].tolist()[:10])
         if kind == "missing":
             found["missing"] = [str(v) for v in group["failure_case"]]
             parts.append(f"missing column(s) {shown} required by the schema")
