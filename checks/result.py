@@ -117,7 +117,7 @@ class Interval:
     high: float
     confidence: float
 
-    def to_dict(self) -> dict[str, float]:
+    def to_dict(self) -> dict[str, float | None]:
         return {"low": _clean(self.low), "high": _clean(self.high), "confidence": self.confidence}
 
 

@@ -139,7 +139,8 @@ class TwoSampleTest:
 
 def numeric_values(column: pd.Series) -> np.ndarray:
     """A numeric column as float64 with missing values as NaN."""
-    return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    values: np.ndarray = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    return values
 
 
 def sorted_quantiles(sorted_values: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -151,7 +152,8 @@ def sorted_quantiles(sorted_values: np.ndarray, q: np.ndarray) -> np.ndarray:
     below = np.floor(position).astype(np.int64)
     above = np.minimum(below + 1, n - 1)
     weight = position - below
-    return sorted_values[below] * (1.0 - weight) + sorted_values[above] * weight
+    quantiles: np.ndarray = sorted_values[below] * (1.0 - weight) + sorted_values[above] * weight
+    return quantiles
 
 
 def _sort_missing_last(values: np.ndarray) -> tuple[np.ndarray, int]:

@@ -20,7 +20,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus
+
+if TYPE_CHECKING:  # sqlalchemy is imported only when a URL is parsed
+    from sqlalchemy.engine import URL
 
 __all__ = ["REDACTED", "is_env_reference", "redact_text", "redact_url", "url_secrets"]
 
@@ -62,7 +66,7 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     return _PARAM_RE.sub(_hide, text)
 
 
-def _parse(url: str):  # -> sqlalchemy.engine.URL | None
+def _parse(url: str) -> URL | None:
     try:
         from sqlalchemy.engine import make_url
 

@@ -153,7 +153,8 @@ class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ign
                 raise SchemaFileError(
                     f"line {key_node.start_mark.line + 1}: duplicate key {show(key)} (YAML would keep only the last)"
                 )
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 def parse_schema_yaml(text: str, source: str | Path) -> Any:

@@ -268,7 +268,8 @@ def parse_seal(value: Any, *, source: str) -> dict[str, Any]:
             raise SigningError(f"{source}: the model signature is not JSON ({exc})") from exc
     statement = value.get("statement") if isinstance(value, dict) else None
     if (
-        not isinstance(statement, dict)
+        not isinstance(value, dict)
+        or not isinstance(statement, dict)
         or not isinstance(value.get("signature"), str)
         or not isinstance(value.get("key_id"), str)
     ):
@@ -300,7 +301,8 @@ def verify_seal(
     if seal is None:
         raise SigningError(f"{source}: the model is not signed")
     seal = parse_seal(seal, source=source)
-    statement, kid = seal["statement"], seal["key_id"]
+    statement: dict[str, Any] = seal["statement"]  # parse_seal checked it is an object
+    kid: str = seal["key_id"]
     if not keys:
         raise SigningError(
             f"{source}: no trusted public key is configured to verify the model signature: set {ENV_TRUSTED_KEYS} "

@@ -74,7 +74,7 @@ def _statement_type(statement: Any, leaves: list[Any]) -> str:
     """sqlparse's type, looking inside a leading parenthesis (``(SELECT 1) UNION (SELECT 2)``)."""
     from sqlparse import tokens as T
 
-    kind = statement.get_type()
+    kind: str = statement.get_type()
     if kind == "UNKNOWN" and leaves and leaves[0].value == "(":
         first = next((t for t in leaves if t.ttype in T.Keyword), None)
         kind = first.normalized if first is not None else kind

@@ -53,7 +53,7 @@ def _testcase(suite: ET.Element, result: CheckResult) -> None:
     elif result.status is Status.ERROR:
         ET.SubElement(case, "error", message=message, type=reason or "error").text = _body(result)
     elif result.status is Status.SKIPPED:
-        ET.SubElement(case, "skipped", message=message, **({"type": reason} if reason else {}))
+        ET.SubElement(case, "skipped", {"message": message} | ({"type": reason} if reason else {}))
     elif result.status in (Status.WARN, Status.WAIVED):
         text = f"{result.status.value.upper()}{f' [{reason}]' if reason else ''}: {_body(result)}"
         if result.status is Status.WAIVED:
@@ -79,17 +79,17 @@ def render_junit(report: GateReport) -> str:
     )
     timestamp = report.run.get("started_at")
     for layer, results in report.by_layer().items():
-        suite = ET.SubElement(
-            root,
-            "testsuite",
-            name=f"mlgate.{layer}",
-            tests=str(len(results)),
-            failures=_count(results, Status.FAIL),
-            errors=_count(results, Status.ERROR),
-            skipped=_count(results, Status.SKIPPED),
-            time="0",
-            **({"timestamp": _text(timestamp)} if timestamp else {}),
-        )
+        attributes = {
+            "name": f"mlgate.{layer}",
+            "tests": str(len(results)),
+            "failures": _count(results, Status.FAIL),
+            "errors": _count(results, Status.ERROR),
+            "skipped": _count(results, Status.SKIPPED),
+            "time": "0",
+        }
+        if timestamp:
+            attributes["timestamp"] = _text(timestamp)
+        suite = ET.SubElement(root, "testsuite", attributes)
         properties = ET.SubElement(suite, "properties")
         ET.SubElement(properties, "property", name="verdict", value=verdict(report))
         ET.SubElement(properties, "property", name="layer_status", value=report.layer_status(layer).value)

@@ -22,13 +22,14 @@ from mlgate.checks.result import CheckResult, Status
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 __all__ = ["balance_shares", "drift_distributions", "drift_effects", "figure", "margins", "style", "to_svg"]
 
 REFERENCE_COLOR = "#57606a"
 BAND_COLOR = "#d0d7de"
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {  # the type checker holds every key to matplotlib's rcParams names
     "svg.fonttype": "none",  # keep text as <text>: smaller, selectable, searchable
     "svg.hashsalt": "mlgate",  # deterministic element ids: the same report renders the same bytes
     "font.family": "DejaVu Sans",

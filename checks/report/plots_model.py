@@ -25,7 +25,7 @@ def _groups(slices: Mapping[str, Any], column: str) -> dict[str, Mapping[str, An
 
 
 def _metric_names(slices: Mapping[str, Any], limit: int) -> list[str]:
-    present = set()
+    present: set[str] = set()
     for column in slices:
         for entry in _groups(slices, column).values():
             present.update(k for k, v in entry["metrics"].items() if number(v) is not None)
@@ -104,21 +104,22 @@ def confusion_matrix(confusion: Mapping[str, Any] | None, *, threshold: float | 
     """The 2x2 confusion matrix (counts and share of all rows) at the decision threshold."""
     if not isinstance(confusion, Mapping):
         return None
-    cells = {k: number(confusion.get(k)) for k in ("tp", "fp", "tn", "fn")}
-    if any(v is None for v in cells.values()):
+    read = {k: number(confusion.get(k)) for k in ("tp", "fp", "tn", "fn")}
+    cells = {k: v for k, v in read.items() if v is not None}
+    if len(cells) < len(read):
         return None
-    total = sum(cells.values()) or 1.0  # type: ignore[arg-type]
+    total = sum(cells.values()) or 1.0
     grid = [[cells["tp"], cells["fn"]], [cells["fp"], cells["tn"]]]
     names = [["true positive", "false negative"], ["false positive", "true negative"]]
     with style():
         fig = figure(4.2, 3.5)
         margins(fig, label_chars=8, top=0.55, bottom=0.45)
         ax = fig.add_subplot()
-        ax.imshow(grid, cmap="Blues", vmin=0, vmax=max(max(row) for row in grid) or 1)  # type: ignore[type-var]
+        ax.imshow(grid, cmap="Blues", vmin=0, vmax=max(max(row) for row in grid) or 1)
         for i in range(2):
             for j in range(2):
                 value = grid[i][j] or 0.0
-                dark = value > 0.6 * max(max(row) for row in grid)  # type: ignore[type-var]
+                dark = value > 0.6 * max(max(row) for row in grid)
                 ax.text(
                     j,
                     i,

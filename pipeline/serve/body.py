@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import Message
 from typing import Any
@@ -242,7 +242,7 @@ def screen_keys(body: Any, limits: BodyLimits) -> None:
         raise BodyRejected(422, detail[: limits.max_errors], total)
 
 
-def clean_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def clean_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """pydantic's errors as ``{"loc", "msg", "type"}``: no echoed input, no union tag in ``loc``, keys cut."""
     cleaned = []
     for error in errors:

@@ -23,6 +23,7 @@ The body of ``POST /predict`` is one JSON object: either one record (the feature
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -156,7 +157,7 @@ def column_specs(schema: dict[str, Any], features: list[str], *, source: str = "
     return [_column_spec(validated.columns[name], source) for name in features]
 
 
-def _not_in(forbidden: tuple[Any, ...]):
+def _not_in(forbidden: tuple[Any, ...]) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         if value in forbidden:
             raise ValueError(f"value {value!r} is not allowed (forbidden values: {list(forbidden)})")
@@ -171,7 +172,7 @@ def _not_null(value: Any) -> Any:
     return value
 
 
-def _exact_type(kind: str):
+def _exact_type(kind: str) -> Callable[[Any], Any]:
     """The JSON type must match the column's: no ``"44"`` for an integer, no ``true`` for a number, no ``2``
     for a category. An integral number (``44.0``) is an integer, as in JSON Schema. (Literal values alone
     would compare loosely: ``True == 1 == 1.0``.)"""
@@ -189,13 +190,14 @@ def _exact_type(kind: str):
 
 def _annotation(spec: ColumnSpec) -> Any:
     if spec.allowed is not None:
+        values: tuple[Any, ...]
         if spec.kind == "int":
             values = tuple(int(v) for v in spec.allowed)
         elif spec.kind == "float":
             values = tuple(float(v) for v in spec.allowed)
         else:
             values = tuple(spec.allowed)
-        base: Any = Literal[values]  # type: ignore[valid-type]
+        base: Any = Literal[values]
     else:
         constraints: dict[str, Any] = {}
         if spec.kind in {"int", "float"}:
@@ -290,7 +292,7 @@ def build_models(specs: list[ColumnSpec], *, max_batch: int = 10_000) -> ApiMode
             return data
 
     body = Annotated[
-        Annotated[record, Tag("record")] | Annotated[Batch, Tag("batch")],
+        Annotated[record, Tag("record")] | Annotated[Batch, Tag("batch")],  # type: ignore[valid-type]  # built at run time
         Discriminator(
             _batch_kind,
             custom_error_type="invalid_body",
