@@ -11,9 +11,19 @@ one name on ``sys.path`` and never collides with a user's own ``pipeline`` or ``
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+__all__ = ["__version__"]
 
-try:
-    __version__ = version("mlgate")
-except PackageNotFoundError:  # pragma: no cover - a checkout used without installing it
-    __version__ = "0+unknown"
+
+def __getattr__(name: str) -> str:
+    """``mlgate.__version__``, looked up on first use: importlib.metadata costs every process 30-60 ms
+    (email, zipfile, csv ...) and only ``--version``-like callers need it (light imports, house style 21)."""
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("mlgate")
+    except PackageNotFoundError:  # pragma: no cover - a checkout used without installing it
+        found = "0+unknown"
+    globals()["__version__"] = found  # cached: later lookups do not come back here
+    return found
