@@ -145,7 +145,8 @@ def _vectorised(
     if name == "recall":
         return _divide(tp, tp + fn, zero=0.0)
     if name == "balanced_accuracy":
-        return (_divide(tp, tp + fn, zero=np.nan) + _divide(tn, tn + fp, zero=np.nan)) / 2
+        balanced: np.ndarray = (_divide(tp, tp + fn, zero=np.nan) + _divide(tn, tn + fp, zero=np.nan)) / 2
+        return balanced
     if name == "f1":
         return _divide(2 * tp, 2 * tp + fp + fn, zero=0.0)
     if costs is None:

@@ -48,7 +48,9 @@ so it can lower the false-alarm rate, never raise it. ``benchmarks/bench_drift_r
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -140,10 +142,11 @@ def _result(
     settings: DriftSettings,
     status: Status,
     message: str,
-    details: dict,
+    details: Mapping[str, Any],
     *,
     reason: Reason | None,
-    **fields: object,
+    observed: Any = None,
+    expected: Any = None,
 ) -> CheckResult:
     return CheckResult(
         id=f"{id_prefix}[{column}]",
@@ -153,7 +156,8 @@ def _result(
         blocking=settings.blocking,
         details={"column": column, **details},
         reason=reason,
-        **fields,
+        observed=observed,
+        expected=expected,
     )
 
 

@@ -27,7 +27,8 @@ def layer_function(layer: str) -> LayerFunction:
     """``checks.<layer>.run``; imported lazily so one layer's job does not import the others."""
     if layer not in LAYERS:
         raise KeyError(f"unknown layer {layer!r}; expected one of {', '.join(LAYERS)}")
-    return importlib.import_module(f"mlgate.checks.{layer}").run
+    function: LayerFunction = importlib.import_module(f"mlgate.checks.{layer}").run
+    return function
 
 
 def run_layer(layer: str, evidence: Evidence) -> list[CheckResult]:

@@ -12,14 +12,18 @@ Only files named ``mlgate*.toml`` given on the command line are collected; the p
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from mlgate.checks.result import LAYERS, CheckResult, Status
 
-_RESULTS = pytest.StashKey[dict[str, list[CheckResult]]]()
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr
+
+_RESULTS = pytest.StashKey[dict[str, Sequence[CheckResult]]]()
 
 
 class GateCheckFailed(Exception):
@@ -56,11 +60,18 @@ def _selected_layers(config: pytest.Config) -> list[str]:
         from _pytest.mark.expression import Expression
 
         expression = Expression.compile(markexpr)
-        return [
-            layer for layer in LAYERS if expression.evaluate(lambda name, layer=layer, **_: name in {layer, "mlgate"})
-        ]
+        return [layer for layer in LAYERS if expression.evaluate(_marker_matcher(layer))]
     except Exception:
         return list(LAYERS)
+
+
+def _marker_matcher(layer: str) -> Callable[..., bool]:
+    """Whether a marker name in ``-m`` selects ``layer``'s checks (its layer marker or ``mlgate``)."""
+
+    def matches(name: str, /, **_: str | int | bool | None) -> bool:
+        return name in {layer, "mlgate"}
+
+    return matches
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -105,7 +116,7 @@ class GateCheckItem(pytest.Item):
         if result.blocks:
             raise GateCheckFailed(result.message)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, GateCheckFailed):
             lines = [f"{self.result.id} [{self.result.layer}] {self.result.status.value.upper()}", str(excinfo.value)]
             if self.result.expected is not None or self.result.observed is not None:

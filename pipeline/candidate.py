@@ -34,7 +34,7 @@ BASELINES: dict[str, dict[str, object]] = {
 
 
 def train_candidate(
-    config: ProjectConfig, data: DataBundle, *, random_state: int | None, model_settings=None
+    config: ProjectConfig, data: DataBundle, *, random_state: int | None, model_settings: ModelSettings | None = None
 ) -> Candidate:
     """Fit on the training split, choose the threshold (never on test), score and evaluate the test split."""
     trained, threshold, source, proba_test, proba_validation = _fit_and_score(
@@ -79,7 +79,7 @@ def _fit_and_score(
     if parts.validation is not None:
         proba_validation = ev.positive_proba(trained.pipeline, parts.validation[prepared.features])
     if quality.decision_threshold == "optimize":
-        if proba_validation is None or quality.cost_matrix is None:
+        if proba_validation is None or parts.y_validation is None or quality.cost_matrix is None:
             from mlgate.pipeline.errors import ConfigError
 
             raise ConfigError(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -76,7 +76,7 @@ def metric_function(name: str) -> Callable[..., float]:
     for candidate in (f"{name}_score", name, f"{name}_loss"):
         fn = getattr(skm, candidate, None)
         if callable(fn) and not isinstance(fn, type):
-            return fn
+            return cast(Callable[..., float], fn)  # a sklearn.metrics score or loss: arrays in, one float out
     raise KeyError(f"unknown metric {name!r}: no sklearn.metrics.{name}_score or sklearn.metrics.{name}")
 
 
@@ -120,7 +120,8 @@ def confusion_cost(tp: Any, fp: Any, tn: Any, fn: Any, costs: CostMatrix) -> Any
 def expected_cost(y: np.ndarray, decision: np.ndarray, costs: CostMatrix) -> float:
     """Mean cost per row of acting on ``decision`` (1 = positive predicted)."""
     c = confusion(y, decision)
-    return confusion_cost(c["tp"], c["fp"], c["tn"], c["fn"], costs) / max(len(y), 1)
+    cost: float = confusion_cost(c["tp"], c["fp"], c["tn"], c["fn"], costs) / max(len(y), 1)
+    return cost
 
 
 def choose_threshold(y: np.ndarray, proba: np.ndarray, costs: CostMatrix) -> float:

@@ -46,7 +46,8 @@ class Dataset:
 def row_hashes(frame: pd.DataFrame) -> np.ndarray:
     """One uint64 per row, independent of column order (columns are hashed in name order)."""
     ordered = frame[sorted(frame.columns, key=str)]
-    return pd.util.hash_pandas_object(ordered, index=False).to_numpy(dtype=np.uint64)
+    hashes: np.ndarray = pd.util.hash_pandas_object(ordered, index=False).to_numpy(dtype=np.uint64)
+    return hashes
 
 
 def fingerprint(frame: pd.DataFrame) -> str:

@@ -121,14 +121,15 @@ def binary_target(values: pd.Series, positive_label: object, *, source: str) -> 
 
 def _split_kinds(
     frame: pd.DataFrame, features: list[str], settings: FeatureSettings, *, source: str
-) -> tuple[list, list]:
+) -> tuple[list[str], list[str]]:
     declared_numeric = settings.numeric or []
     declared_categorical = settings.categorical or []
     for key, names in (("features.numeric", declared_numeric), ("features.categorical", declared_categorical)):
         for name in names:
             if name not in features:
                 raise DataError(f"{source}: '{name}' ({key}) is not among the features ({', '.join(features)})")
-    numeric, categorical = [], []
+    numeric: list[str] = []
+    categorical: list[str] = []
     for name in features:
         if name in declared_categorical:
             categorical.append(name)

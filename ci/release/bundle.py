@@ -161,17 +161,18 @@ def make_bundle(
 def read_release(bundle_dir: Path) -> dict[str, Any]:
     path = bundle_dir / RELEASE_FILE
     try:
-        return json.loads(path.read_text())
+        release: dict[str, Any] = json.loads(path.read_text())
     except FileNotFoundError as exc:
         raise ReleaseError(f"{path}: not found; build the bundle with make_bundle") from exc
     except json.JSONDecodeError as exc:
         raise ReleaseError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    return release
 
 
 def read_golden(bundle_dir: Path) -> dict[str, Any]:
     path = bundle_dir / GOLDEN_FILE
     try:
-        golden = json.loads(path.read_text())
+        golden: dict[str, Any] = json.loads(path.read_text())
     except FileNotFoundError as exc:
         raise ReleaseError(f"{path}: not found; build the bundle with make_bundle") from exc
     if len(golden.get("rows", [])) != len(golden.get("proba", [])) or not golden.get("rows"):

@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgate.ci.release.errors import ReleaseError, RolloutFailed
 from mlgate.ci.release.image import pull_image
@@ -21,6 +21,9 @@ from mlgate.ci.release.podman import Podman
 from mlgate.ci.release.registry import port_free
 from mlgate.ci.release.smoke import http_json, run_container, wait_ready
 from mlgate.pipeline.signing import ENV_TRUSTED_KEYS
+
+if TYPE_CHECKING:
+    from mlgate.pipeline.config import ProjectConfig
 
 __all__ = [
     "DeployState",
@@ -154,7 +157,12 @@ def _retire(podman: Podman, state: DeployState, replica: Replica) -> None:
 
 
 def deploy(
-    config, *, image: str, workdir: Path, replicas: int | None = None, ready_timeout: float = READY_TIMEOUT
+    config: ProjectConfig,
+    *,
+    image: str,
+    workdir: Path,
+    replicas: int | None = None,
+    ready_timeout: float = READY_TIMEOUT,
 ) -> DeployState:
     """Start ``replicas`` (default ``config.release.replicas``) containers of ``image`` and nginx in front of them."""
     if (workdir / "deploy" / "state.json").exists():
@@ -182,7 +190,9 @@ def deploy(
     return state
 
 
-def rolling_update(config, *, image: str, workdir: Path, ready_timeout: float = READY_TIMEOUT) -> DeployState:
+def rolling_update(
+    config: ProjectConfig, *, image: str, workdir: Path, ready_timeout: float = READY_TIMEOUT
+) -> DeployState:
     """Replace the stable replicas one at a time with ``image``; if a new one never gets ready, roll back."""
     del config  # the state file records everything the update needs
     podman = Podman.default()
@@ -216,7 +226,12 @@ def rolling_update(config, *, image: str, workdir: Path, ready_timeout: float = 
 
 
 def canary(
-    config, *, image: str, workdir: Path, share: float | None = None, ready_timeout: float = READY_TIMEOUT
+    config: ProjectConfig,
+    *,
+    image: str,
+    workdir: Path,
+    share: float | None = None,
+    ready_timeout: float = READY_TIMEOUT,
 ) -> DeployState:
     """Add one replica of ``image`` that receives ``share`` of the traffic (nginx weights)."""
     share = config.release.canary_share if share is None else share
@@ -237,7 +252,7 @@ def canary(
     return state
 
 
-def abort_canary(config, *, workdir: Path) -> DeployState:
+def abort_canary(config: ProjectConfig, *, workdir: Path) -> DeployState:
     del config
     podman = Podman.default()
     state = load_state(workdir)
@@ -248,7 +263,7 @@ def abort_canary(config, *, workdir: Path) -> DeployState:
     return state
 
 
-def promote_canary(config, *, workdir: Path, ready_timeout: float = READY_TIMEOUT) -> DeployState:
+def promote_canary(config: ProjectConfig, *, workdir: Path, ready_timeout: float = READY_TIMEOUT) -> DeployState:
     """Roll the stable replicas to the canary's image, then retire the canary replica."""
     state = load_state(workdir)
     canaries = [r for r in state.replicas if r.role == "canary"]
@@ -258,7 +273,7 @@ def promote_canary(config, *, workdir: Path, ready_timeout: float = READY_TIMEOU
     return abort_canary(config, workdir=workdir)
 
 
-def rollback(config, *, workdir: Path, ready_timeout: float = READY_TIMEOUT) -> DeployState:
+def rollback(config: ProjectConfig, *, workdir: Path, ready_timeout: float = READY_TIMEOUT) -> DeployState:
     """Return serving to the previous release's image (a rolling update to it)."""
     state = load_state(workdir)
     if state.previous_image is None:
@@ -266,12 +281,12 @@ def rollback(config, *, workdir: Path, ready_timeout: float = READY_TIMEOUT) -> 
     return rolling_update(config, image=state.previous_image, workdir=workdir, ready_timeout=ready_timeout)
 
 
-def reconcile(config, *, workdir: Path, ready_timeout: float = READY_TIMEOUT) -> list[str]:
+def reconcile(config: ProjectConfig, *, workdir: Path, ready_timeout: float = READY_TIMEOUT) -> list[str]:
     """Replace every replica whose container died or no longer answers /ready; return the replaced names."""
     del config
     podman = Podman.default()
     state = load_state(workdir)
-    replaced = []
+    replaced: list[str] = []
     for replica in list(state.replicas):
         healthy = podman.container_running(replica.name)
         if healthy:

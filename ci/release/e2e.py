@@ -12,26 +12,33 @@ import json
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgate.pipeline.config import ProjectConfig, load_config
 from mlgate.pipeline.errors import MlgateError
 
+if TYPE_CHECKING:
+    from mlgate.ci.gated_run import GatedRun
+
 __all__ = ["bundle_from_gated_run", "main", "run_e2e"]
 
 
-def bundle_from_gated_run(config: ProjectConfig, run, *, report_path: Path, dest: Path, version: str) -> Path:
+def bundle_from_gated_run(config: ProjectConfig, run: GatedRun, *, report_path: Path, dest: Path, version: str) -> Path:
     """Write the report of a gated run to ``report_path`` and a release bundle for its candidate to ``dest``."""
     from mlgate.ci.release.bundle import make_bundle, sha256_file
 
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(json.dumps(run.report.to_dict(), indent=2, sort_keys=True) + "\n")
     evidence, meta = run.evidence, run.report.run
+    model = evidence.model
+    if model is None:
+        raise MlgateError("the gated run trained no candidate model: there is nothing to bundle")
     features = list(evidence.prepared.features)
     return make_bundle(
         dest,
-        model=evidence.model.pipeline,
+        model=model.pipeline,
         schema_path=config.schema_path,
         release_info={
             "model_name": config.mlflow.model_name,
@@ -45,11 +52,11 @@ def bundle_from_gated_run(config: ProjectConfig, run, *, report_path: Path, dest
             "features": features,
             "numeric": list(evidence.prepared.numeric),
             "categorical": list(evidence.prepared.categorical),
-            "threshold": evidence.model.threshold,
+            "threshold": model.threshold,
             "positive_label": config.data.positive_label,
         },
         golden_X=evidence.split.test[features],
-        golden_proba=evidence.model.proba_test,
+        golden_proba=model.proba_test,
     )
 
 
@@ -69,9 +76,11 @@ def _free_ports(config: ProjectConfig) -> ProjectConfig:
     return config.model_copy(update={"release": release.model_copy(update=updates)}) if updates else config
 
 
-def run_e2e(config: ProjectConfig, *, workdir: Path, replicas: int, say=print) -> dict[str, Any]:
+def run_e2e(
+    config: ProjectConfig, *, workdir: Path, replicas: int, say: Callable[[str], object] = print
+) -> dict[str, Any]:
     from mlgate.ci.gated_run import run_pipeline
-    from mlgate.ci.release.deploy import deploy, rollback, rolling_update, teardown
+    from mlgate.ci.release.deploy import DeployState, deploy, rollback, rolling_update, teardown
     from mlgate.ci.release.image import derive_image
     from mlgate.ci.release.load import LoadGenerator
     from mlgate.ci.release.podman import Podman
@@ -112,10 +121,11 @@ def run_e2e(config: ProjectConfig, *, workdir: Path, replicas: int, say=print) -
     try:
         state = deploy(config, image=result.image, workdir=workdir, replicas=replicas)
         step("deploy", f"{len(state.replicas)} replicas behind nginx at {state.url}")
-        for name, action in (
+        actions: tuple[tuple[str, Callable[[], DeployState]], ...] = (
             ("rolling update", lambda: rolling_update(config, image=update, workdir=workdir)),
             ("rollback", lambda: rollback(config, workdir=workdir)),
-        ):
+        )
+        for name, action in actions:
             load = LoadGenerator(state.url, rows, folder=workdir / name.replace(" ", "-"), pause=0.05)
             try:
                 state = action()

@@ -218,7 +218,8 @@ def remove_image(podman: Podman, image: str) -> None:
 def inspect_image(podman: Podman, image: str) -> dict[str, Any]:
     """``podman image inspect`` as a dict (Labels, User, Digest, RepoDigests, ...)."""
     raw = json.loads(podman.run("image", "inspect", image).stdout)
-    return raw[0]
+    info: dict[str, Any] = raw[0]
+    return info
 
 
 def image_digest(podman: Podman, image: str) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgate.checks.result import CheckResult, Reason, Status
 from mlgate.ci.release.base import ensure_base_image
@@ -25,6 +26,9 @@ from mlgate.ci.release.image import (
 from mlgate.ci.release.podman import Podman
 from mlgate.ci.release.registry import free_port, local_registry
 from mlgate.ci.release.smoke import ParityResult, smoke_test
+
+if TYPE_CHECKING:
+    from mlgate.pipeline.config import ProjectConfig
 
 __all__ = ["ReleaseResult", "check_release_inputs", "release"]
 
@@ -119,7 +123,7 @@ def _registry_address(repository: str) -> tuple[str, int]:
 
 
 def release(
-    config, *, report_path: Path, bundle_dir: Path, workdir: Path, ready_timeout: float = 120.0
+    config: ProjectConfig, *, report_path: Path, bundle_dir: Path, workdir: Path, ready_timeout: float = 120.0
 ) -> ReleaseResult:
     """Build, push, pull back, run and parity-test the serving image; tear everything down after."""
     info = check_release_inputs(report_path=report_path, bundle_dir=bundle_dir)
@@ -142,6 +146,7 @@ def release(
     lap("build")
     golden = read_golden(bundle_dir)
     local = settings.registry == "local"
+    registry: AbstractContextManager[object]
     if local:
         host, port = _registry_address(settings.image_repository)
         registry = local_registry(host=host, port=port)
