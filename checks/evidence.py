@@ -10,49 +10,22 @@ ERROR, when the run should have produced it). Checks only judge: every model her
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.ingest import Dataset
 from mlgate.pipeline.prepare import Prepared
-from mlgate.pipeline.records import BaselineOutput, Candidate, RetrainOutcome
+from mlgate.pipeline.records import BaselineOutput, Candidate, ChampionRecord, LoggedModel, RetrainOutcome
 
 if TYPE_CHECKING:  # pipeline.split imports scikit-learn: the data gates must not pay for it (light imports)
     from mlgate.pipeline.split import Split
 
-__all__ = ["ChampionEvidence", "Evidence", "LoggedArtifact", "ModelEvidence"]
+__all__ = ["Evidence", "ModelEvidence"]
 
 
 ModelEvidence = Candidate  # the candidate model as the pipeline produced it
-
-
-@dataclass(frozen=True)
-class LoggedArtifact:
-    """The candidate as saved in the registry: where, its sha256, and the version it became."""
-
-    model_uri: str
-    local_path: str  # the saved model file (model.skops) as downloaded back from the artifact store
-    sha256: str
-    run_id: str
-    version: str | None = None
-
-
-@dataclass(frozen=True)
-class ChampionEvidence:
-    """The model currently holding the ``champion`` alias, as the registry describes it."""
-
-    name: str
-    version: str
-    run_id: str
-    trained_at: datetime
-    data_fingerprint: str | None
-    model: Any | None = None  # the loaded pipeline, when a comparison needs it
-    tags: dict[str, str] = field(default_factory=dict)
-    row_hashes: np.ndarray | None = None  # of the data it was trained on, when recorded
 
 
 @dataclass(frozen=True)
@@ -62,8 +35,8 @@ class Evidence:
     prepared: Prepared
     split: Split
     model: ModelEvidence | None = None
-    champion: ChampionEvidence | None = None
-    artifact: LoggedArtifact | None = None
+    champion: ChampionRecord | None = None  # with its model loaded when a comparison needs it
+    artifact: LoggedModel | None = None  # the candidate as saved (registered, or locally by `mlgate gate`)
     run: dict[str, Any] = field(default_factory=dict)
     baselines: dict[str, BaselineOutput] | None = None  # name -> test-split output, from train_baselines
     retrain: RetrainOutcome | None = None  # the fresh-process retrain, when the run launched one

@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 
 from mlgate.checks.bootstrap import Bootstrap, paired_difference, weighted_metric
-from mlgate.checks.evidence import ChampionEvidence
 from mlgate.checks.quality_common import LAYER, Scored, check_metric_name, fmt
 from mlgate.checks.result import CheckResult, Reason, Status
 from mlgate.pipeline.config import QualitySettings
 from mlgate.pipeline.evaluate import positive_proba
-from mlgate.pipeline.records import BaselineOutput
+from mlgate.pipeline.records import BaselineOutput, ChampionRecord
+from mlgate.pipeline.tags import Tag
 
 __all__ = ["check_baselines", "check_champion", "score_champion", "scored_baselines"]
 
@@ -138,14 +138,14 @@ def check_baselines(
     return results
 
 
-def score_champion(champion: ChampionEvidence, features: pd.DataFrame, *, default_threshold: float) -> Scored:
+def score_champion(champion: ChampionRecord, features: pd.DataFrame, *, default_threshold: float) -> Scored:
     """The champion's probabilities on ``features``; threshold from its ``mlgate.threshold`` tag, else the default."""
     if champion.model is None:
         raise ValueError("its model was not loaded from the registry")
     proba = positive_proba(champion.model, features)
-    tag = champion.tags.get("mlgate.threshold")
+    tag = champion.tags.get(Tag.THRESHOLD)
     try:
-        return Scored("champion", proba, float(tag), "champion tag 'mlgate.threshold'")  # type: ignore[arg-type]
+        return Scored("champion", proba, float(tag), f"champion tag '{Tag.THRESHOLD}'")  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return Scored("champion", proba, default_threshold, "the candidate's threshold (champion has no tag)")
 
@@ -153,7 +153,7 @@ def score_champion(champion: ChampionEvidence, features: pd.DataFrame, *, defaul
 def check_champion(
     y: np.ndarray,
     candidate: Scored,
-    champion: ChampionEvidence | None,
+    champion: ChampionRecord | None,
     features: pd.DataFrame,
     *,
     settings: QualitySettings,

@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from mlgate.checks.evidence import Evidence, LoggedArtifact
+from mlgate.checks.evidence import Evidence
 from mlgate.checks.result import CheckResult, Reason, Status
-from mlgate.pipeline.records import RetrainOutput
+from mlgate.pipeline.records import LoggedModel, RetrainOutput
 
 __all__ = [
     "LAYER",
@@ -262,7 +262,7 @@ def _retrain_checks(evidence: Evidence) -> list[CheckResult]:
     return compare_retrain(evidence, outcome.output, parent_threads=outcome.parent_threads)
 
 
-def check_artifact_roundtrip(evidence: Evidence, artifact: LoggedArtifact | None = None) -> CheckResult:
+def check_artifact_roundtrip(evidence: Evidence, artifact: LoggedModel | None = None) -> CheckResult:
     """Load the saved model the way serving does and compare its test predictions with the candidate's, exactly."""
     check_id = f"{LAYER}.artifact_roundtrip"
     artifact = artifact or evidence.artifact

@@ -32,10 +32,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlgate.checks.evidence import ChampionEvidence, Evidence
+from mlgate.checks.evidence import Evidence
 from mlgate.checks.result import CheckResult, Reason, Status
 from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.ingest import row_hashes
+from mlgate.pipeline.records import ChampionRecord
+from mlgate.pipeline.tags import Tag
 
 __all__ = [
     "EVENT_TIME_MAX_TAG",
@@ -51,7 +53,7 @@ __all__ = [
 
 LAYER = "staleness"
 #: Champion tag: the newest event time (ISO 8601, UTC) in the data it was trained on.
-EVENT_TIME_MAX_TAG = "mlgate.event_time_max"
+EVENT_TIME_MAX_TAG = Tag.EVENT_TIME_MAX
 _DAY_S = 86_400.0
 
 
@@ -108,7 +110,7 @@ def _result(
 
 
 def check_age(
-    champion: ChampionEvidence, config: ProjectConfig, *, now: datetime, blocking: bool = True
+    champion: ChampionRecord, config: ProjectConfig, *, now: datetime, blocking: bool = True
 ) -> CheckResult:
     settings = config.staleness
     trained = _as_utc(champion.trained_at)
@@ -159,7 +161,7 @@ def check_age(
 
 
 def check_data_changed(
-    champion: ChampionEvidence,
+    champion: ChampionRecord,
     config: ProjectConfig,
     *,
     fingerprint: str,
@@ -243,7 +245,7 @@ def event_time_max(frame: pd.DataFrame, column: str) -> datetime | None:
 
 
 def check_event_lag(
-    champion: ChampionEvidence, config: ProjectConfig, *, frame: pd.DataFrame, blocking: bool = True
+    champion: ChampionRecord, config: ProjectConfig, *, frame: pd.DataFrame, blocking: bool = True
 ) -> CheckResult:
     column = config.data.event_time_column
     bound = config.staleness.max_event_lag_days

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from mlgate.checks.result import LAYERS
 from mlgate.pipeline.errors import MlgateError
+from mlgate.pipeline.tags import Tag
 
 __all__ = ["app", "main"]
 
@@ -227,7 +228,7 @@ def _champion_image(project) -> str:
     from mlgate.ci.registration import make_registry
 
     champion = make_registry(project).champion()
-    image = champion.tags.get("mlgate.image") if champion else None
+    image = champion.tags.get(Tag.IMAGE) if champion else None
     if not image:
         raise MlgateError("no --image given and the champion has no released image; run `mlgate release` first")
     return image

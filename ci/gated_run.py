@@ -20,11 +20,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mlgate.checks.evidence import Evidence, LoggedArtifact
+from mlgate.checks.evidence import Evidence
 from mlgate.checks.layers import DATA_LAYERS, MODEL_LAYERS, run_layers
 from mlgate.checks.result import LAYERS, CheckResult, GateReport
 from mlgate.pipeline.candidate import Candidate, DataBundle, load_data, train_baselines, train_candidate
 from mlgate.pipeline.config import ProjectConfig
+from mlgate.pipeline.records import LoggedModel
 from mlgate.pipeline.retrain import PendingRetrain, child_thread_count, start_retrain, thread_counts
 
 __all__ = ["GatedRun", "build_data_evidence", "environment_record", "git_commit", "run_gates", "run_pipeline"]
@@ -179,13 +180,13 @@ def _run_metadata(
     return meta
 
 
-def _local_artifact(candidate: Candidate, data: DataBundle, folder: Path) -> LoggedArtifact:
+def _local_artifact(candidate: Candidate, data: DataBundle, folder: Path) -> LoggedModel:
     """Save the candidate the way the registry does, for runs that do not register (``mlgate gate``)."""
     from mlgate.pipeline.artifact import save_model
 
     path = folder / "model.skops"
     sha = save_model(candidate.pipeline, path)
-    return LoggedArtifact(model_uri=path.as_uri(), local_path=str(path), sha256=sha, run_id="local")
+    return LoggedModel(run_id="local", model_uri=path.as_uri(), sha256=sha, local_path=path)
 
 
 def run_pipeline(
@@ -278,13 +279,7 @@ def _gated(
 
                 with clock.stage("registry: log candidate"):
                     logged = log_candidate(registry, config, data, candidate, run_meta, Path(scratch))
-                artifact = LoggedArtifact(
-                    model_uri=logged.model_uri,
-                    local_path=str(logged.local_path),
-                    sha256=logged.sha256,
-                    run_id=logged.run_id,
-                    version=logged.version,
-                )
+                artifact = logged
             else:
                 artifact = _local_artifact(candidate, data, Path(scratch))
             evidence = Evidence(

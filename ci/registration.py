@@ -21,14 +21,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlgate.checks.evidence import ChampionEvidence
 from mlgate.checks.result import GateReport
 from mlgate.pipeline.candidate import Candidate, DataBundle
 from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.errors import RegistryError
 from mlgate.pipeline.ingest import row_hashes
+from mlgate.pipeline.records import ChampionRecord, LoggedModel
 from mlgate.pipeline.redact import redact_text, redact_url, url_secrets
-from mlgate.pipeline.registry import LoggedModel, Registry
+from mlgate.pipeline.registry import Registry
+from mlgate.pipeline.tags import Tag
 
 __all__ = [
     "champion_evidence",
@@ -47,13 +48,13 @@ def make_registry(config: ProjectConfig) -> Registry:
 def store_exists(config: ProjectConfig) -> bool:
     """Whether there is a store to read: False for a sqlite store whose file does not exist yet, or that an
     interrupted first run left unfinished and empty (the next run rebuilds it). Reading never creates one."""
-    from mlgate.pipeline.mlflow_store import StoreState, store_state
+    from mlgate.pipeline.registry.store import StoreState, store_state
 
     nothing = {StoreState.ABSENT, StoreState.INTERRUPTED}
     return not any(store_state(uri) in nothing for uri in {config.tracking_uri, config.registry_uri})
 
 
-def champion_evidence(registry: Registry, config: ProjectConfig, *, with_model: bool = True) -> ChampionEvidence | None:
+def champion_evidence(registry: Registry, config: ProjectConfig, *, with_model: bool = True) -> ChampionRecord | None:
     """The champion as the gates see it (tags, row hashes and, for comparisons, its model), or None when there
     is no champion or no store yet (reading never creates a sqlite store)."""
     from mlgate.ci.status import champion_evidence as staleness_view
@@ -66,8 +67,6 @@ def champion_evidence(registry: Registry, config: ProjectConfig, *, with_model: 
     return dataclasses.replace(found, model=registry.load_model(found.version))
 
 
-#: Set on a run whose logged config is a redacted copy (its sha256 is not the run's mlgate.config_sha256).
-TAG_CONFIG_REDACTED = "mlgate.config_redacted"
 _REDACTED_HEADER = (
     "# mlgate: a copy of {name} with credentials replaced by ***. The run's mlgate.config_sha256 is the sha256\n"
     '# of the original file, not of this copy. Keep passwords out of the config: data.source = "...:${{VAR}}@..."\n'
@@ -141,21 +140,21 @@ def log_candidate(
         artifacts["environment_lock"] = Path(lock)
 
     tags = {
-        "mlgate.project": config.name,
-        "mlgate.data_fingerprint": data.dataset.fingerprint,
-        "mlgate.config_sha256": config.sha256,
-        "mlgate.git_commit": run_meta.get("git_commit") or "unknown",
-        "mlgate.lock_sha256": run_meta["environment"].get("lock_sha256") or "unknown",
-        "mlgate.data_source": redact_url(data.dataset.source),
-        "mlgate.threshold": repr(candidate.threshold),
+        Tag.PROJECT: config.name,
+        Tag.DATA_FINGERPRINT: data.dataset.fingerprint,
+        Tag.CONFIG_SHA256: config.sha256,
+        Tag.GIT_COMMIT: run_meta.get("git_commit") or "unknown",
+        Tag.LOCK_SHA256: run_meta["environment"].get("lock_sha256") or "unknown",
+        Tag.DATA_SOURCE: redact_url(data.dataset.source),
+        Tag.THRESHOLD: repr(candidate.threshold),
     }
     if artifacts.get("config") not in (None, config.path):
-        tags[TAG_CONFIG_REDACTED] = "true"
+        tags[Tag.CONFIG_REDACTED] = "true"
     event_column = config.data.event_time_column
     if event_column:
         newest = pd.to_datetime(data.prepared.frame[event_column], errors="coerce", utc=True).max()
         if pd.notna(newest):
-            tags["mlgate.event_time_max"] = newest.isoformat()
+            tags[Tag.EVENT_TIME_MAX] = newest.isoformat()
     params = {f"model.{k}": _param(v) for k, v in candidate.trained.params.items()}
     params.update(
         {
@@ -253,8 +252,8 @@ def finish_registration(
     try:
         registry.log_artifacts(logged.run_id, _stage_reports(rendered, scratch / "reports"), folder="reports")
         verdict = {
-            "mlgate.gate_status": "passed" if report.passed else "failed",
-            "mlgate.gate_report_sha256": report_sha,
+            Tag.GATE_STATUS: "passed" if report.passed else "failed",
+            Tag.GATE_REPORT_SHA256: report_sha,
         }
         registry.set_run_tags(logged.run_id, verdict)
         registry.set_version_tags(logged.version, verdict)

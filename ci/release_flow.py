@@ -23,6 +23,7 @@ from mlgate.checks.result import GateReport
 from mlgate.ci.registration import make_registry
 from mlgate.ci.release.errors import ReleaseRefused
 from mlgate.pipeline.config import ProjectConfig
+from mlgate.pipeline.tags import Tag
 
 __all__ = ["build_release_bundle", "release_from_report"]
 
@@ -140,7 +141,7 @@ def release_from_report(
         final = GateReport.collect([*gate.results, parity], run=run, artifacts=gate.artifacts)
         paths = write_reports(final, out or report_path.parent / "release")
         registry.log_artifacts(section["run_id"], paths, folder="release")
-        registry.set_version_tags(version, {"mlgate.image": result.image, "mlgate.image_digest": result.digest})
+        registry.set_version_tags(version, {Tag.IMAGE: result.image, Tag.IMAGE_DIGEST: result.digest})
         if will_promote and final.passed:
             registry.promote(version, gate_report_sha256=report_sha)
     return result, final, paths

@@ -17,38 +17,22 @@ Then, on the project's current data (relative paths of the logged config resolve
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
-import warnings
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from mlgate.checks.reproducibility import compare_metrics, compare_predictions
 from mlgate.checks.result import CheckResult, Reason, Status
 from mlgate.pipeline.config import ProjectConfig, load_config
-from mlgate.pipeline.errors import MlgateError, RegistryError
+from mlgate.pipeline.errors import MlgateError
+from mlgate.pipeline.registry import RunReader
 from mlgate.pipeline.retrain import child_thread_count, retrain_in_fresh_process, thread_counts
+from mlgate.pipeline.tags import Tag
 
-__all__ = [
-    "MODEL_DIR",
-    "TAG_CONFIG_SHA256",
-    "TAG_DATA_FINGERPRINT",
-    "TAG_MODEL_SHA256",
-    "TAG_MODEL_SIGNATURE",
-    "logged_metric",
-    "reproduce",
-]
+__all__ = ["logged_metric", "reproduce"]
 
 LAYER = "reproducibility"
-#: Run tags the gated run records (ci.registration) and reproduce reads.
-TAG_DATA_FINGERPRINT = "mlgate.data_fingerprint"
-TAG_CONFIG_SHA256 = "mlgate.config_sha256"
-TAG_MODEL_SHA256 = "mlgate.model_sha256"
-TAG_MODEL_SIGNATURE = "mlgate.model_signature"
-MODEL_DIR, MODEL_FILE = "mlgate_model", "model.skops"
-_SKIP_DIRS = {MODEL_DIR, "model", "reports"}
 
 
 def _result(check: str, status: Status, message: str, *, reason: Reason | None = None, **fields: Any) -> CheckResult:
@@ -57,82 +41,12 @@ def _result(check: str, status: Status, message: str, *, reason: Reason | None =
     )
 
 
-@contextmanager
-def _mlflow_errors(action: str, uri: str) -> Iterator[None]:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The ``noload`` loader strategy", category=DeprecationWarning)
-        try:
-            yield
-        except MlgateError:
-            raise
-        except Exception as exc:
-            line = (str(getattr(exc, "message", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
-            from mlgate.pipeline.redact import redact_text, redact_url, url_secrets
-
-            reason = redact_text(line[:300], url_secrets(uri))
-            raise RegistryError(f"{action} at {redact_url(uri)} failed: {type(exc).__name__}: {reason}") from exc
-
-
-def _client(tracking_uri: str, registry_uri: str | None):
-    """The MLflow client, once the store is known to exist: reproduce only reads, it never creates a store."""
-    from mlgate.pipeline.mlflow_store import prepare_sqlite_store
-
-    for uri in dict.fromkeys((tracking_uri, registry_uri or tracking_uri)):
-        prepare_sqlite_store(uri, create=False)  # missing or unfinished: one line, nothing created
-    from mlflow import MlflowClient
-
-    return MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri or tracking_uri)
-
-
-def _artifact_files(client, run_id: str, folder: str | None = None) -> list[str]:
-    files: list[str] = []
-    for item in client.list_artifacts(run_id, folder):
-        if item.is_dir:
-            if item.path.split("/")[-1] not in _SKIP_DIRS:
-                files += _artifact_files(client, run_id, item.path)
-        else:
-            files.append(item.path)
-    return files
-
-
-def _download_config(client, run_id: str, expected_sha: str | None, dest: Path) -> tuple[Path, str]:
-    """The run's logged config file (the one matching ``expected_sha`` when several are logged)."""
-    candidates = [path for path in _artifact_files(client, run_id) if path.endswith(".toml")]
-    if not candidates:
-        raise MlgateError(f"run {run_id} has no logged config file (*.toml artifact): it cannot be reproduced")
-    fallback: tuple[Path, str] | None = None
-    for index, artifact in enumerate(candidates):
-        local = Path(client.download_artifacts(run_id, artifact, dst_path=str(dest / str(index))))
-        sha = hashlib.sha256(local.read_bytes()).hexdigest()
-        if expected_sha is None or sha == expected_sha:
-            return local, sha
-        fallback = fallback or (local, sha)
-    assert fallback is not None
-    return fallback
-
-
 def logged_metric(logged: Mapping[str, float], name: str) -> float | None:
     """The run's value of metric ``name`` (logged as ``name``, ``test_name`` or ``test.name``), or None."""
     for key in (name, f"test_{name}", f"test.{name}", f"test/{name}"):
         if key in logged:
             return float(logged[key])
     return None
-
-
-def _load_logged_model(client, run_id: str, seal: str | None, dest: Path):
-    """The run's model, after its signature verified (trusted key, this run, these bytes); RegistryError if not."""
-    from mlgate.pipeline.artifact import ArtifactError, load_model
-
-    if not seal:
-        raise RegistryError(
-            f"run {run_id} has no {TAG_MODEL_SIGNATURE} tag: its model was logged by an mlgate older than model "
-            "signing (or not by mlgate) and an unsigned model is never loaded; re-run `mlgate run` to log a signed one"
-        )
-    folder = Path(client.download_artifacts(run_id, MODEL_DIR, dst_path=str(dest)))
-    try:
-        return load_model(folder / MODEL_FILE, seal=seal, run_id=run_id, name=f"{MODEL_DIR}/{MODEL_FILE}")
-    except ArtifactError as exc:
-        raise RegistryError(f"run {run_id}: {exc}; refusing to load it") from exc
 
 
 def reproduce(
@@ -163,22 +77,33 @@ def reproduce(
     results: list[CheckResult] = []
     with tempfile.TemporaryDirectory(prefix="mlgate-reproduce-") as scratch:
         work = Path(scratch)
-        with _mlflow_errors(f"reading run {run_id}", uri):
-            client = _client(uri, registry_uri)
-            run = client.get_run(run_id)
-            tags, logged_metrics = dict(run.data.tags), dict(run.data.metrics)
-            config_file, config_sha = _download_config(client, run_id, tags.get(TAG_CONFIG_SHA256), work / "config")
-            model = _load_logged_model(client, run_id, tags.get(TAG_MODEL_SIGNATURE), work / "model")
+        reader = RunReader(uri, registry_uri)  # never creates a store: a missing one is a one-line error
+        run = reader.read(run_id)
+        tags, logged_metrics = run.tags, run.metrics
+        config_file, config_sha = reader.download_config(run, work / "config")
+        model = reader.load_model(run, work / "model")
 
-        recorded_sha = tags.get(TAG_CONFIG_SHA256)
+        recorded_sha = tags.get(Tag.CONFIG_SHA256)
         if recorded_sha is None:
             results.append(
                 _result(
                     "config",
                     Status.WARN,
-                    f"run {run_id} has no {TAG_CONFIG_SHA256} tag: using its logged "
+                    f"run {run_id} has no {Tag.CONFIG_SHA256} tag: using its logged "
                     f"config {Path(config_file).name} unverified",
                     observed=config_sha,
+                    reason=Reason.PROVENANCE_MISSING,
+                )
+            )
+        elif recorded_sha != config_sha and tags.get(Tag.CONFIG_REDACTED) == "true":
+            results.append(
+                _result(
+                    "config",
+                    Status.WARN,
+                    f"run {run_id} logged a redacted copy of its config (credentials replaced by ***), so its "
+                    f"sha256 {config_sha[:12]} cannot equal the recorded {recorded_sha[:12]}: using it unverified",
+                    observed=config_sha,
+                    expected=recorded_sha,
                     reason=Reason.PROVENANCE_MISSING,
                 )
             )
@@ -208,10 +133,10 @@ def reproduce(
 
         logged_config = load_config(config_file).model_copy(update={"path": root.resolve() / config_file.name})
         data = load_data(logged_config)
-        recorded_fp, current_fp = tags.get(TAG_DATA_FINGERPRINT), data.dataset.fingerprint
+        recorded_fp, current_fp = tags.get(Tag.DATA_FINGERPRINT), data.dataset.fingerprint
         if recorded_fp != current_fp:
             why = (
-                f"run {run_id} recorded no {TAG_DATA_FINGERPRINT} tag"
+                f"run {run_id} recorded no {Tag.DATA_FINGERPRINT} tag"
                 if recorded_fp is None
                 else f"the data changed since run {run_id}: fingerprint now {current_fp[:12]}, the run's "
                 f"{recorded_fp[:12]}"

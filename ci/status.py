@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,16 +18,16 @@ from rich.console import Console
 from rich.table import Table
 
 from mlgate.checks import staleness
-from mlgate.checks.evidence import ChampionEvidence
 from mlgate.checks.result import Status
 from mlgate.pipeline.config import ProjectConfig
+from mlgate.pipeline.records import ChampionRecord
 from mlgate.pipeline.redact import redact_text, redact_url
+from mlgate.pipeline.tags import Tag
 
-__all__ = ["ROW_HASHES_ARTIFACT", "TAG_DATA_FINGERPRINT", "champion_evidence", "collect_status", "print_status"]
+__all__ = ["ROW_HASHES_ARTIFACT", "champion_evidence", "collect_status", "print_status"]
 
 #: Run artifact holding the champion's training-data row hashes (uint64, pipeline.ingest.row_hashes).
 ROW_HASHES_ARTIFACT = "data/row_hashes.npy"
-TAG_DATA_FINGERPRINT = "mlgate.data_fingerprint"
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "error": "bold red", "skipped": "dim"}
 
 
@@ -40,21 +41,12 @@ def _row_hashes(registry: Any, run_id: str) -> np.ndarray | None:
             return None
 
 
-def champion_evidence(registry: Any, *, with_row_hashes: bool = True) -> ChampionEvidence | None:
-    """The champion as staleness evidence: version and run tags merged, row hashes when the run logged them."""
-    record = registry.champion()
-    if record is None:
-        return None
-    tags = {**record.run_tags, **record.tags}
-    return ChampionEvidence(
-        name=record.name,
-        version=record.version,
-        run_id=record.run_id,
-        trained_at=record.trained_at,
-        data_fingerprint=tags.get(TAG_DATA_FINGERPRINT),
-        tags=tags,
-        row_hashes=_row_hashes(registry, record.run_id) if with_row_hashes else None,
-    )
+def champion_evidence(registry: Any, *, with_row_hashes: bool = True) -> ChampionRecord | None:
+    """The champion as staleness evidence: the registry's record, with row hashes when the run logged them."""
+    record: ChampionRecord | None = registry.champion()
+    if record is None or not with_row_hashes:
+        return record
+    return dataclasses.replace(record, row_hashes=_row_hashes(registry, record.run_id))
 
 
 def collect_status(
@@ -151,9 +143,9 @@ def print_status(status: dict[str, Any], console: Console) -> None:
             table.add_column(column)
         for record in status["history"]:
             tags = record["tags"]
-            promoted = tags.get("mlgate.promoted_from", "")
-            if "mlgate.rolled_back_at" in tags:
-                promoted += f" (rolled back {tags['mlgate.rolled_back_at']})"
+            promoted = tags.get(Tag.PROMOTED_FROM, "")
+            if Tag.ROLLED_BACK_AT in tags:
+                promoted += f" (rolled back {tags[Tag.ROLLED_BACK_AT]})"
             table.add_row(
                 record["version"], ", ".join(record["aliases"]), record["registered_at"], promoted, record["run_id"]
             )

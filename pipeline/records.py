@@ -9,7 +9,9 @@ fresh-process retrain), all called by the gated run (:mod:`ci.gated_run`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,13 +21,23 @@ from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.ingest import Dataset
 from mlgate.pipeline.prepare import Prepared
 from mlgate.pipeline.slices import group_labels
+from mlgate.pipeline.tags import Tag
 
 if TYPE_CHECKING:  # (types only: importing them would import scikit-learn)
     from mlgate.pipeline.evaluate import Evaluation
     from mlgate.pipeline.split import Split
     from mlgate.pipeline.train import TrainedModel
 
-__all__ = ["BaselineOutput", "Candidate", "DataBundle", "RetrainOutcome", "RetrainOutput", "evaluation_groups"]
+__all__ = [
+    "BaselineOutput",
+    "Candidate",
+    "ChampionRecord",
+    "DataBundle",
+    "LoggedModel",
+    "RetrainOutcome",
+    "RetrainOutput",
+    "evaluation_groups",
+]
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,43 @@ class RetrainOutcome:
     output: RetrainOutput | None
     error: str | None
     parent_threads: int
+
+
+@dataclass(frozen=True)
+class LoggedModel:
+    """The candidate as saved: in the registry (a run and version ``challenger``), or locally by ``mlgate gate``."""
+
+    run_id: str  # "local" when the gated run registers nothing
+    model_uri: str  # models:/<name>/<version>, or the local file's URI
+    sha256: str  # of model.skops
+    local_path: Path  # model.skops as downloaded back from the artifact store (or as saved locally)
+    version: str | None = None  # the registered version; None when not registered
+    mlflow_model_uri: str = ""  # the MLflow sklearn model (models:/m-...), when registered
+
+
+@dataclass(frozen=True)
+class ChampionRecord:
+    """The model version holding the ``champion`` alias, as the registry describes it.
+
+    ``tags`` are the run's tags overlaid by the version's (both carry mlgate's, see :class:`pipeline.tags.Tag`).
+    ``model`` (the loaded pipeline) and ``row_hashes`` (of the data it was trained on) are filled in only when a
+    check needs them: loading verifies the model's signature, which costs a download.
+    """
+
+    name: str
+    version: str
+    run_id: str
+    trained_at: datetime
+    registered_at: datetime | None = None
+    model_uri: str = ""
+    sha256: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    model: Any | None = None
+    row_hashes: np.ndarray | None = None
+
+    @property
+    def data_fingerprint(self) -> str | None:
+        return self.tags.get(Tag.DATA_FINGERPRINT)
 
 
 def evaluation_groups(config: ProjectConfig, frame: pd.DataFrame) -> dict[str, pd.Series]:

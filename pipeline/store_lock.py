@@ -30,8 +30,8 @@ from pathlib import Path
 
 from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.errors import RegistryError, StoreBusyError
-from mlgate.pipeline.mlflow_store import LOCK_DIR, sqlite_file
 from mlgate.pipeline.redact import redact_url
+from mlgate.pipeline.registry.store import LOCK_DIR, sqlite_file
 
 __all__ = ["DEFAULT_LOCK_TIMEOUT_S", "lock_path", "read_owner", "store_lock"]
 

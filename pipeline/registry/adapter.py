@@ -1,83 +1,47 @@
-"""The MLflow tracking store and model registry behind one small adapter, :class:`Registry`.
+"""The registry adapter for one model name, :class:`Registry`: log a candidate, promote, roll back, read.
 
-One candidate is one MLflow run (params, metrics, tags, config/lock/schema/report files) holding the model twice:
-as an MLflow sklearn model (skops serialisation, explicit trusted types) for MLflow's own tools, and in
-mlgate's artifact format (``mlgate_model/model.skops`` + ``model.meta.json``, see :mod:`pipeline.artifact`) so
-serving needs no mlflow. The model's sha256 is recorded as the tag ``mlgate.model_sha256`` on the run and on
-the model version (informational), and its signature (:mod:`pipeline.signing`: model and meta sha256, model
-name, run id, signed with mlgate's key) as ``mlgate.model_signature``. Every load verifies the signature against
-the downloaded bytes before deserialising them; an unsigned, foreign-signed or altered model is refused with a
-RegistryError (exit 3). Aliases carry state: ``challenger`` = the newest logged
-candidate, ``champion`` = the model serving builds from (stages are deprecated in MLflow 3).
-
-Crash safety:
-
-* The store: a new sqlite store is created (by :meth:`Registry.log_candidate` only, never by a reader) in a
-  temporary file and moved into place once MLflow's migrations completed, and an artifact location MLflow could
-  not write to is refused before any store, experiment or run exists (:mod:`pipeline.mlflow_store`).
-* ``log_candidate`` registers the version only after everything else is logged; if any step fails it deletes
-  the version it created, marks the run FAILED and raises :class:`RegistryError`. A process killed between
-  registering and the ``challenger`` alias leaves a version no alias points to: harmless, nothing reads it.
-* ``promote`` has ONE commit point: the single ``set_registered_model_alias(name, "champion", version)`` call.
-  Before it, the new version is tagged ``mlgate.promoted_from`` (the previous champion, or ``none``),
-  ``mlgate.promoted_at`` and ``mlgate.gate_report_sha256``; these tags are inert until the alias moves (a
-  crash before the commit leaves the old champion in place, and a later promotion rewrites them). After the
-  alias moves nothing else is needed, so the registry is never half-promoted.
-* ``rollback`` is the same shape: tag the demoted version ``mlgate.rolled_back_at``, then move the alias to its
-  ``mlgate.promoted_from``. Each rollback walks one step back along that chain.
-
-mlflow is imported inside the methods: ``import mlgate.pipeline.registry`` stays cheap and the data gates never pay
-for it. MLflow's logging is quietened (WARNING) only while a method runs; nothing happens at import time.
+The design (one run per candidate, signed models, aliases as state, crash safety) is described in
+:mod:`pipeline.registry`.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgate.pipeline.artifact import ArtifactError, file_sha256, load_meta, meta_path, save_model, seal_path
 from mlgate.pipeline.artifact import load_model as load_artifact
-from mlgate.pipeline.errors import MlgateError, RegistryError
-from mlgate.pipeline.mlflow_store import check_artifact_location, check_pinned_location, prepare_sqlite_store
-from mlgate.pipeline.redact import redact_text, redact_url, url_secrets
-from mlgate.pipeline.registry_records import (
+from mlgate.pipeline.errors import RegistryError
+from mlgate.pipeline.records import ChampionRecord, LoggedModel
+from mlgate.pipeline.redact import redact_url
+from mlgate.pipeline.registry.base import MODEL_DIR, MODEL_FILE, MlflowStore
+from mlgate.pipeline.registry.logging_steps import abandon, ensure_registered_model, log_run, log_sklearn
+from mlgate.pipeline.registry.records import (
     CHALLENGER,
     CHAMPION,
-    ChampionRecord,
-    LoggedModel,
     PromotionRecord,
     VersionRecord,
-    check_reachable,
-    first_line,
     is_not_found,
-    pip_requirements,
-    quiet_mlflow,
     use_tracking_uri,
     utc_from_ms,
 )
+from mlgate.pipeline.registry.store import check_artifact_location, check_pinned_location
+from mlgate.pipeline.tags import Tag
 
 if TYPE_CHECKING:
     import pandas as pd
-    from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
 
     from mlgate.pipeline.config import ProjectConfig
 
-__all__ = ["ChampionRecord", "LoggedModel", "PromotionRecord", "Registry", "VersionRecord"]
-
-MODEL_DIR, MODEL_FILE = "mlgate_model", "model.skops"
-TAG_SHA256, TAG_SIGNATURE = "mlgate.model_sha256", "mlgate.model_signature"
-TAG_PROMOTED_FROM, TAG_PROMOTED_AT = "mlgate.promoted_from", "mlgate.promoted_at"
-TAG_GATE_REPORT, TAG_ROLLED_BACK_AT = "mlgate.gate_report_sha256", "mlgate.rolled_back_at"
+__all__ = ["Registry"]
 
 
-class Registry:
+class Registry(MlflowStore):
     """Tracking + registry for one model name. Cheap to build: nothing is opened until a method needs it."""
 
     def __init__(
@@ -91,9 +55,8 @@ class Registry:
     ) -> None:
         if not model_name or "'" in model_name:
             raise RegistryError(f"model name {model_name!r} is not usable: give a non-empty name without quotes")
-        self.tracking_uri, self.registry_uri = tracking_uri, registry_uri or tracking_uri
-        self.experiment, self.model_name, self.artifact_location = experiment, model_name, artifact_location
-        self._cached_client: MlflowClient | None = None
+        super().__init__(tracking_uri, registry_uri, artifact_location=artifact_location)
+        self.experiment, self.model_name = experiment, model_name
 
     @classmethod
     def from_config(cls, config: ProjectConfig) -> Registry:
@@ -108,47 +71,8 @@ class Registry:
             artifact_location=location,
         )
 
-    # -- plumbing -------------------------------------------------------------------------------------------
-
-    @contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
-        """Quieten MLflow and turn its (and SQLAlchemy's, and the OS's) errors into one-line RegistryErrors."""
-        with quiet_mlflow():
-            try:
-                yield
-            except MlgateError:
-                raise
-            except Exception as exc:
-                secrets = url_secrets(self.tracking_uri) + url_secrets(self.registry_uri)
-                raise RegistryError(
-                    redact_text(
-                        f"{action} failed for model '{self.model_name}' at {redact_url(self.tracking_uri)}: "
-                        f"{type(exc).__name__}: {first_line(exc)}",
-                        secrets,
-                    )
-                ) from exc
-
-    @property
-    def client(self) -> MlflowClient:
-        """The MLflow client on an existing, complete store: reading never creates a store (see :meth:`open`)."""
-        return self.open()
-
-    def open(self, *, create: bool = False) -> MlflowClient:
-        """Check the store(s), then open the MLflow client (once).
-
-        A missing or unfinished sqlite store raises RegistryError ("no MLflow store at <path>; run `mlgate run`
-        first") unless ``create``: only logging a candidate creates one, atomically (:mod:`pipeline.mlflow_store`).
-        """
-        if self._cached_client is None:
-            for uri in dict.fromkeys((self.tracking_uri, self.registry_uri)):
-                check_reachable(uri)
-            with self._errors("opening the MLflow store"):
-                for uri in dict.fromkeys((self.tracking_uri, self.registry_uri)):
-                    prepare_sqlite_store(uri, create=create, artifact_root=self.artifact_location)
-                from mlflow import MlflowClient
-
-                self._cached_client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
-        return self._cached_client
+    def _failure(self, action: str) -> str:
+        return f"{action} failed for model '{self.model_name}' at {redact_url(self.tracking_uri)}"
 
     def _experiment_id(self) -> str:
         """The experiment's id, created (pinned to ``artifact_location``) when missing; an existing experiment
@@ -205,12 +129,12 @@ class Registry:
         from mlgate.pipeline.signing import SigningError, trusted_keys, verify_seal
 
         where = f"version {found.version} of '{self.model_name}'"
-        seal = found.tags.get(TAG_SIGNATURE)
+        seal = found.tags.get(Tag.MODEL_SIGNATURE)
         if not seal:
             raise RegistryError(
-                f"{where} is not signed (no {TAG_SIGNATURE} tag): it was registered by an mlgate older than model "
-                "signing or outside mlgate, and an unsigned model is never loaded; delete the alias that points to "
-                "it in MLflow (or use a new store) and re-run `mlgate run` to register a signed model"
+                f"{where} is not signed (no {Tag.MODEL_SIGNATURE} tag): it was registered by an mlgate older than "
+                "model signing or outside mlgate, and an unsigned model is never loaded; delete the alias that points "
+                "to it in MLflow (or use a new store) and re-run `mlgate run` to register a signed model"
             )
         keys = trusted_keys()  # a missing or unusable key file: SigningError, exit 2
         try:  # key, signature, run and model name first; then the downloaded bytes against the signed statement
@@ -262,7 +186,7 @@ class Registry:
         key = load_signing_key(create=True)  # an unusable key is a one-line error before anything is logged
         with self._errors("creating the candidate run"):
             self.open(create=True)  # the first run creates the store (atomically)
-            run_id = self.client.create_run(self._experiment_id(), tags={**tags, TAG_SHA256: sha}).info.run_id
+            run_id = self.client.create_run(self._experiment_id(), tags={**tags, Tag.MODEL_SHA256: sha}).info.run_id
         seal = seal_text(
             sign_model(
                 sha, meta_sha256=file_sha256(meta_path(staged)), model_name=self.model_name, run_id=run_id, key=key
@@ -271,17 +195,17 @@ class Registry:
         registered: str | None = None
         try:
             with self._errors(f"logging the candidate (run {run_id})"):
-                self.client.set_tag(run_id, TAG_SIGNATURE, seal)
-                self._log_run(run_id, params, metrics, artifacts, staged.parent)
+                self.client.set_tag(run_id, Tag.MODEL_SIGNATURE, seal)
+                log_run(self.client, run_id, params, metrics, artifacts, staged.parent)
                 # MLflow resolves models:/m-... through the GLOBAL tracking URI (a TODO in its sqlalchemy store).
                 with use_tracking_uri(self.tracking_uri):
-                    mlflow_uri, model_id = self._log_sklearn(run_id, model, trusted, input_example)
-                    self._ensure_registered_model()
+                    mlflow_uri, model_id = log_sklearn(run_id, model, trusted, input_example)
+                    ensure_registered_model(self.client, self.model_name)
                     created = self.client.create_model_version(
                         self.model_name,
                         mlflow_uri,
                         run_id=run_id,
-                        tags={**tags, TAG_SHA256: sha, TAG_SIGNATURE: seal},
+                        tags={**tags, Tag.MODEL_SHA256: sha, Tag.MODEL_SIGNATURE: seal},
                         model_id=model_id,
                     )
                 registered = str(created.version)
@@ -289,7 +213,7 @@ class Registry:
                 local, _, _ = self._download(created, workdir / "downloaded")  # verifies the signed round trip
                 self.client.set_terminated(run_id, "FINISHED")
         except BaseException as exc:
-            cleanup = self._abandon(run_id, registered)
+            cleanup = abandon(self.client, self.model_name, run_id, registered)
             if not isinstance(exc, RegistryError):
                 raise  # KeyboardInterrupt, SystemExit: cleaned up, then let it through
             raise RegistryError(f"{exc} ({cleanup})") from exc.__cause__ or exc
@@ -301,77 +225,6 @@ class Registry:
             local_path=local,
             mlflow_model_uri=mlflow_uri,
         )
-
-    def _log_run(
-        self,
-        run_id: str,
-        params: Mapping[str, Any],
-        metrics: Mapping[str, float | None],
-        artifacts: Mapping[str, Path],
-        model_dir: Path,
-    ) -> None:
-        from mlflow.entities import Metric, Param
-
-        now = int(time.time() * 1000)
-        self.client.log_batch(
-            run_id,
-            metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if v is not None],
-            params=[Param(k, str(v)[:6000]) for k, v in params.items()],
-            synchronous=True,
-        )
-        # one upload: every file staged where it goes in the run (config/mlgate.toml, mlgate_model/model.skops, ...)
-        root = model_dir.parent / "run-artifacts"
-        for folder, path in artifacts.items():
-            (root / folder).mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, root / folder / Path(path).name)
-        shutil.copytree(model_dir, root / MODEL_DIR, dirs_exist_ok=True)
-        self.client.log_artifacts(run_id, str(root))
-
-    def _log_sklearn(self, run_id: str, model: Any, trusted: list[str], example: Any) -> tuple[str, str | None]:
-        import mlflow
-        import mlflow.sklearn
-
-        with mlflow.start_run(run_id=run_id):
-            info = mlflow.sklearn.log_model(
-                model,
-                name="model",
-                serialization_format="skops",
-                skops_trusted_types=trusted,
-                pip_requirements=pip_requirements(),  # explicit: skips MLflow's slow environment inference
-                input_example=example,
-            )
-        return info.model_uri, info.model_id
-
-    def _ensure_registered_model(self) -> None:
-        from mlflow.exceptions import MlflowException
-
-        try:
-            self.client.get_registered_model(self.model_name)
-        except MlflowException as exc:
-            if not is_not_found(exc):
-                raise
-            try:
-                self.client.create_registered_model(self.model_name)
-            except MlflowException as again:  # created by another process in between
-                if getattr(again, "error_code", None) != "RESOURCE_ALREADY_EXISTS":
-                    raise
-
-    def _abandon(self, run_id: str, registered: str | None) -> str:
-        """Best effort after a failed log: delete the version, mark the run FAILED; say what happened."""
-        notes = []
-        with quiet_mlflow():
-            if registered is not None:
-                try:
-                    self.client.delete_model_version(self.model_name, registered)
-                    notes.append(f"version {registered} deleted")
-                except Exception as exc:
-                    notes.append(f"version {registered} could NOT be deleted: {first_line(exc)}")
-            try:
-                self.client.set_terminated(run_id, "FAILED")
-                notes.append(f"run {run_id} marked FAILED")
-            except Exception as exc:
-                notes.append(f"run {run_id} could NOT be marked FAILED: {first_line(exc)}")
-        return "; ".join(notes) if registered is not None else "no version registered; " + "; ".join(notes)
 
     def log_artifacts(self, run_id: str, files: Mapping[str, Path], *, folder: str = "reports") -> None:
         """Add files to a run after the gates ran (``{"report.json": path}``, logged under ``folder``)."""
@@ -410,12 +263,11 @@ class Registry:
             name=self.model_name,
             version=str(found.version),
             run_id=found.run_id,
-            registered_at=utc_from_ms(found.creation_timestamp),
             trained_at=utc_from_ms(run.info.start_time),
+            registered_at=utc_from_ms(found.creation_timestamp),
             model_uri=f"models:/{self.model_name}/{found.version}",
-            sha256=found.tags.get(TAG_SHA256),
-            tags=dict(found.tags),
-            run_tags=dict(run.data.tags),
+            sha256=found.tags.get(Tag.MODEL_SHA256),
+            tags={**run.data.tags, **found.tags},  # the version's tags win over the run's
         )
 
     def history(self) -> list[VersionRecord]:
@@ -478,13 +330,13 @@ class Registry:
                 raise RegistryError(f"version {version} of '{self.model_name}' is already the champion")
             now = datetime.now(UTC)
             for key, value in (
-                (TAG_PROMOTED_FROM, previous or "none"),
-                (TAG_PROMOTED_AT, now.isoformat(timespec="seconds")),
-                (TAG_GATE_REPORT, gate_report_sha256),
+                (Tag.PROMOTED_FROM, previous or "none"),
+                (Tag.PROMOTED_AT, now.isoformat(timespec="seconds")),
+                (Tag.GATE_REPORT_SHA256, gate_report_sha256),
             ):
                 self.client.set_model_version_tag(self.model_name, version, key, value)
-            if TAG_ROLLED_BACK_AT in found.tags:  # promoted again after a rollback: the old mark is stale
-                self.client.delete_model_version_tag(self.model_name, version, TAG_ROLLED_BACK_AT)
+            if Tag.ROLLED_BACK_AT in found.tags:  # promoted again after a rollback: the old mark is stale
+                self.client.delete_model_version_tag(self.model_name, version, Tag.ROLLED_BACK_AT)
             self.client.set_registered_model_alias(self.model_name, CHAMPION, version)  # the commit point
         return PromotionRecord(self.model_name, version, previous, now, gate_report_sha256)
 
@@ -495,7 +347,7 @@ class Registry:
             if current is None:
                 raise RegistryError(f"no previous champion to roll back to: '{self.model_name}' has no champion")
             demoted = str(current.version)
-            target = current.tags.get(TAG_PROMOTED_FROM, "none")
+            target = current.tags.get(Tag.PROMOTED_FROM, "none")
             if target == "none":
                 raise RegistryError(
                     f"no previous champion to roll back to: version {demoted} of '{self.model_name}' "
@@ -509,6 +361,6 @@ class Registry:
                     f"of '{self.model_name}' was deleted"
                 ) from exc
             stamp = datetime.now(UTC).isoformat(timespec="seconds")
-            self.client.set_model_version_tag(self.model_name, demoted, TAG_ROLLED_BACK_AT, stamp)
+            self.client.set_model_version_tag(self.model_name, demoted, Tag.ROLLED_BACK_AT, stamp)
             self.client.set_registered_model_alias(self.model_name, CHAMPION, target)  # the commit point
         return demoted, target

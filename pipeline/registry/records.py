@@ -1,6 +1,7 @@
-"""The records the registry adapter returns and its small MLflow helpers (mlflow is imported inside functions only).
+"""The registry's own records (versions, promotions) and its small MLflow helpers (mlflow imported inside functions).
 
-See :mod:`pipeline.registry` for the adapter and its crash-safety design.
+The records other layers read, :class:`pipeline.records.LoggedModel` and :class:`pipeline.records.ChampionRecord`,
+live in :mod:`pipeline.records`. See :mod:`pipeline.registry` for the adapter and its crash-safety design.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from urllib.parse import urlparse
 
 from mlgate.pipeline.errors import RegistryError
@@ -23,8 +23,6 @@ from mlgate.pipeline.redact import redact_text, redact_url
 __all__ = [
     "CHALLENGER",
     "CHAMPION",
-    "ChampionRecord",
-    "LoggedModel",
     "PromotionRecord",
     "VersionRecord",
     "check_reachable",
@@ -41,18 +39,6 @@ _PIP_PACKAGES = ("scikit-learn", "skops", "numpy", "scipy", "pandas")
 
 
 @dataclass(frozen=True)
-class LoggedModel:
-    """A logged and registered candidate (alias ``challenger``)."""
-
-    run_id: str
-    version: str
-    model_uri: str  # models:/<name>/<version>
-    sha256: str  # of model.skops
-    local_path: Path  # model.skops as downloaded back from the artifact store
-    mlflow_model_uri: str = ""  # the MLflow sklearn model (models:/m-...)
-
-
-@dataclass(frozen=True)
 class VersionRecord:
     version: str
     run_id: str
@@ -63,21 +49,6 @@ class VersionRecord:
     @property
     def is_champion(self) -> bool:
         return CHAMPION in self.aliases
-
-
-@dataclass(frozen=True)
-class ChampionRecord:
-    """The version holding ``champion``: its tags and those of the run that trained it."""
-
-    name: str
-    version: str
-    run_id: str
-    registered_at: datetime
-    trained_at: datetime
-    model_uri: str
-    sha256: str | None
-    tags: dict[str, str] = field(default_factory=dict)
-    run_tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -152,7 +123,7 @@ def is_not_found(exc: BaseException) -> bool:
 def check_reachable(uri: str) -> None:
     """Fail fast with a clear message when an http tracking server refuses connections.
 
-    (A sqlite store is checked, and created only by a run, in :func:`pipeline.mlflow_store.prepare_sqlite_store`.)
+    (A sqlite store is checked, and created only by a run, in :func:`pipeline.registry.store.prepare_sqlite_store`.)
     """
     parsed = urlparse(uri)
     if parsed.scheme in {"http", "https"}:

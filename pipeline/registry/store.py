@@ -264,7 +264,7 @@ def _build(path: Path, artifact_root: str | None) -> None:
     from mlflow.store.tracking import DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
-    from mlgate.pipeline.registry_records import quiet_mlflow
+    from mlgate.pipeline.registry.records import quiet_mlflow
 
     prefix = f".{path.name}.init-"
     for leftover in path.parent.glob(prefix + "*"):  # from a creator killed earlier: we hold the lock

@@ -38,8 +38,9 @@ from mlgate.pipeline.artifact import ArtifactError, file_sha256, load_model, met
 from mlgate.pipeline.candidate import load_data
 from mlgate.pipeline.config import ModelSettings, load_config
 from mlgate.pipeline.errors import RegistryError
-from mlgate.pipeline.registry import TAG_SHA256, TAG_SIGNATURE, Registry
+from mlgate.pipeline.registry import Registry
 from mlgate.pipeline.signing import ENV_TRUSTED_KEYS, seal_text, sign_model
+from mlgate.pipeline.tags import Tag
 from mlgate.pipeline.train import build_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -380,8 +381,8 @@ def _replace_in_store(registry: Registry, version: str, marker: Path, scratch: P
     for name in ("model.skops", "model.meta.json"):
         registry.client.log_artifact(found.run_id, str(folder / name), artifact_path="mlgate_model")
     sha = file_sha256(folder / "model.skops")
-    registry.client.set_model_version_tag(registry.model_name, version, TAG_SHA256, sha)
-    registry.client.set_tag(found.run_id, TAG_SHA256, sha)
+    registry.client.set_model_version_tag(registry.model_name, version, Tag.MODEL_SHA256, sha)
+    registry.client.set_tag(found.run_id, Tag.MODEL_SHA256, sha)
     return found.run_id
 
 
@@ -390,20 +391,21 @@ def _also_resigned(registry: Registry, version: str, marker: Path, scratch: Path
     folder = scratch / "mlgate_model"
     seal = sign_model(file_sha256(folder / "model.skops"), meta_sha256=file_sha256(folder / "model.meta.json"),
                       model_name=registry.model_name, run_id=run_id, key=Ed25519PrivateKey.generate())  # fmt: skip
-    registry.client.set_model_version_tag(registry.model_name, version, TAG_SIGNATURE, seal_text(seal))
+    registry.client.set_model_version_tag(registry.model_name, version, Tag.MODEL_SIGNATURE, seal_text(seal))
     return run_id
 
 
 def _signature_deleted(registry: Registry, version: str, marker: Path, scratch: Path) -> str:
     run_id = _replace_in_store(registry, version, marker, scratch)
-    registry.client.delete_model_version_tag(registry.model_name, version, TAG_SIGNATURE)
+    registry.client.delete_model_version_tag(registry.model_name, version, Tag.MODEL_SIGNATURE)
     return run_id
 
 
 def _signature_replayed(registry: Registry, version: str, marker: Path, scratch: Path) -> str:
     """Another (legitimately signed) version's signature copied onto this one."""
     other = registry.client.get_model_version(registry.model_name, "1")
-    registry.client.set_model_version_tag(registry.model_name, version, TAG_SIGNATURE, other.tags[TAG_SIGNATURE])
+    seal = other.tags[Tag.MODEL_SIGNATURE]
+    registry.client.set_model_version_tag(registry.model_name, version, Tag.MODEL_SIGNATURE, seal)
     return registry.client.get_model_version(registry.model_name, version).run_id
 
 

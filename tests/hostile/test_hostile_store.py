@@ -21,8 +21,8 @@ from hostile_helpers import assert_one_line_error
 
 from mlgate.pipeline.config import load_config
 from mlgate.pipeline.errors import StoreBusyError
-from mlgate.pipeline.mlflow_store import StoreState, store_state
 from mlgate.pipeline.registry import Registry
+from mlgate.pipeline.registry.store import StoreState, store_state
 from mlgate.pipeline.store_lock import DEFAULT_LOCK_TIMEOUT_S, lock_path, store_lock
 
 NO_STORE = r"^mlgate: error: no MLflow store at .*/mlruns/mlflow\.db; run `mlgate run` first$"
@@ -240,7 +240,7 @@ def test_an_experiment_pinned_elsewhere_is_named_with_both_locations(
 
 
 def test_a_usable_artifact_location_passes(tmp_path: Path) -> None:
-    from mlgate.pipeline.mlflow_store import check_artifact_location
+    from mlgate.pipeline.registry.store import check_artifact_location
 
     for location in (str(tmp_path / "new" / "deeper"), tmp_path.as_uri(), "s3://bucket/prefix"):
         check_artifact_location(location)

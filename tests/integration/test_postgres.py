@@ -49,7 +49,7 @@ def _store_dump(server, database: str) -> str:
 def test_run_and_status_on_postgres_never_show_a_password(project_copy: Path, german_credit_pg, tmp_path) -> None:
     from mlflow import MlflowClient
 
-    from mlgate.pipeline.registry_records import quiet_mlflow
+    from mlgate.pipeline.registry.records import quiet_mlflow
 
     server = german_credit_pg
     store = server.create_database("mlflow_team")

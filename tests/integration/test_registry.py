@@ -176,7 +176,7 @@ def test_promote_twice_then_roll_back_along_the_chain(
     champion = registry.champion()
     assert champion is not None and champion.version == "3"
     assert champion.tags["mlgate.promoted_from"] == "2" and champion.tags["mlgate.gate_report_sha256"] == "r3"
-    assert champion.run_tags["mlgate.data_fingerprint"] == "abc123" and champion.sha256
+    assert champion.tags["mlgate.data_fingerprint"] == "abc123" and champion.sha256
     assert champion.trained_at.tzinfo is not None and champion.registered_at >= champion.trained_at
     assert {r.version: r.aliases for r in registry.history()} == {
         "3": ("challenger", "champion"),

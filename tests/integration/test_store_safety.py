@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from mlgate.pipeline.mlflow_store import StoreState, store_state
 from mlgate.pipeline.registry import Registry
+from mlgate.pipeline.registry.store import StoreState, store_state
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,7 +56,7 @@ elif point == "mid-migration":  # the 20th alembic migration recorded
 
     HeadMaintainer.update_to_step = step
 elif point == "before-commit":  # migrated and checked, not yet moved into place
-    import mlgate.pipeline.mlflow_store as store
+    import mlgate.pipeline.registry.store as store
 
     store._commit = die
 from mlgate.ci.cli import main

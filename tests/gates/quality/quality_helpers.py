@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from mlgate.checks.evidence import ChampionEvidence, Evidence
+from mlgate.checks.evidence import Evidence
 from mlgate.pipeline.candidate import Candidate, DataBundle, train_baselines
 from mlgate.pipeline.config import ProjectConfig, QualitySettings
-from mlgate.pipeline.records import BaselineOutput
+from mlgate.pipeline.records import BaselineOutput, ChampionRecord
 
 
 class FixedModel:
@@ -27,13 +27,12 @@ class FixedModel:
         return np.column_stack([1 - self.proba, self.proba])
 
 
-def champion_with(model: object | None, **tags: str) -> ChampionEvidence:
-    return ChampionEvidence(
+def champion_with(model: object | None, **tags: str) -> ChampionRecord:
+    return ChampionRecord(
         name="german-credit",
         version="7",
         run_id="r7",
         trained_at=datetime(2026, 1, 1, tzinfo=UTC),
-        data_fingerprint=None,
         model=model,
         tags=dict(tags),
     )
@@ -50,7 +49,7 @@ def make_evidence(
     data: DataBundle,
     candidate: Candidate | None,
     *,
-    champion: ChampionEvidence | None = None,
+    champion: ChampionRecord | None = None,
 ) -> Evidence:
     """The evidence the gated run would assemble, baselines trained the way it trains them (once per data)."""
     return Evidence(

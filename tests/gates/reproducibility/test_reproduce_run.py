@@ -19,6 +19,7 @@ from mlgate.pipeline.config import ModelSettings, load_config
 from mlgate.pipeline.errors import RegistryError
 from mlgate.pipeline.registry import Registry
 from mlgate.pipeline.retrain import RetrainOutput, retrain
+from mlgate.pipeline.tags import Tag
 
 # mlflow.sklearn.log_model warns about its own inferred signature (pipeline.registry owns the call).
 pytestmark = pytest.mark.filterwarnings("ignore:.*Any type hint is inferred as AnyType:UserWarning")
@@ -61,7 +62,7 @@ def _log(registry: Registry, config_path: Path, *, params: dict | None = None, m
         model=candidate.pipeline,
         params={},
         metrics=metrics or {**candidate.evaluation.overall, "threshold": candidate.threshold},
-        tags={rp.TAG_DATA_FINGERPRINT: data.dataset.fingerprint, rp.TAG_CONFIG_SHA256: config.sha256},
+        tags={Tag.DATA_FINGERPRINT: data.dataset.fingerprint, Tag.CONFIG_SHA256: config.sha256},
         artifacts={"config": config_path},
         model_meta={"threshold": candidate.threshold, "positive_label": 1},
     )

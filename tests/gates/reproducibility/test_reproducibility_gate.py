@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 
 from mlgate.checks import reproducibility as repro
-from mlgate.checks.evidence import Evidence, LoggedArtifact
+from mlgate.checks.evidence import Evidence
 from mlgate.checks.result import Status
 from mlgate.ci.gated_run import start_retrain_for
 from mlgate.pipeline.artifact import save_model
 from mlgate.pipeline.candidate import load_data, train_candidate
 from mlgate.pipeline.config import ProjectConfig, load_config
+from mlgate.pipeline.records import LoggedModel
 from mlgate.pipeline.retrain import RetrainOutcome, RetrainOutput, child_thread_count, thread_counts
 
 HERE = Path(__file__).resolve().parent
@@ -268,10 +269,10 @@ def test_the_layer_can_be_disabled(german: Evidence) -> None:
 
 
 # ------------------------------------------------------------------------------------------- artifact round trip
-def _saved(model, folder: Path) -> LoggedArtifact:
+def _saved(model, folder: Path) -> LoggedModel:
     path = folder / "model.skops"
     sha = save_model(model, path)
-    return LoggedArtifact(model_uri=path.as_uri(), local_path=str(path), sha256=sha, run_id="local")
+    return LoggedModel(run_id="local", model_uri=path.as_uri(), sha256=sha, local_path=path)
 
 
 def test_the_saved_model_loads_back_to_the_same_predictions(german: Evidence, tmp_path: Path) -> None:

@@ -17,11 +17,13 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from mlgate.checks import staleness
-from mlgate.checks.evidence import ChampionEvidence, Evidence
+from mlgate.checks.evidence import Evidence
 from mlgate.checks.result import Status
 from mlgate.pipeline.candidate import load_data
 from mlgate.pipeline.config import ProjectConfig, load_config
 from mlgate.pipeline.ingest import Dataset, fingerprint, row_hashes
+from mlgate.pipeline.records import ChampionRecord
+from mlgate.pipeline.tags import Tag
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -33,17 +35,20 @@ def german(german_config_path: Path) -> Evidence:
     return Evidence(config, bundle.dataset, bundle.prepared, bundle.split)
 
 
-def _champion(frame: pd.DataFrame, *, age_days: float = 1.0, **changes) -> ChampionEvidence:
+def _champion(
+    frame: pd.DataFrame, *, age_days: float = 1.0, data_fingerprint: str | None = "", **changes
+) -> ChampionRecord:
+    """The champion record; ``data_fingerprint`` defaults to the frame's, None leaves the tag out."""
+    recorded = fingerprint(frame) if data_fingerprint == "" else data_fingerprint
     fields = {
         "name": "german-credit",
         "version": "3",
         "run_id": "abc123",
         "trained_at": NOW - timedelta(days=age_days),
-        "data_fingerprint": fingerprint(frame),
         "row_hashes": row_hashes(frame),
-        "tags": {},
+        "tags": {} if recorded is None else {Tag.DATA_FINGERPRINT: recorded},
     }
-    return ChampionEvidence(**{**fields, **changes})
+    return ChampionRecord(**{**fields, **changes})
 
 
 def _with_data(evidence: Evidence, frame: pd.DataFrame, config: ProjectConfig | None = None) -> Evidence:
@@ -51,7 +56,7 @@ def _with_data(evidence: Evidence, frame: pd.DataFrame, config: ProjectConfig | 
     return Evidence(config or evidence.config, dataset, evidence.prepared, evidence.split)
 
 
-def _with_champion(evidence: Evidence, champion: ChampionEvidence | None) -> Evidence:
+def _with_champion(evidence: Evidence, champion: ChampionRecord | None) -> Evidence:
     return Evidence(evidence.config, evidence.dataset, evidence.prepared, evidence.split, champion=champion)
 
 

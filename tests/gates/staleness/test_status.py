@@ -66,8 +66,8 @@ def _registry(config: ProjectConfig, *, age_days: float, data_fingerprint: str |
         trained_at=trained,
         model_uri="models:/german-credit/2",
         sha256="a" * 64,
-        tags={"mlgate.promoted_from": "1"},
-        run_tags={} if data_fingerprint is None else {"mlgate.data_fingerprint": data_fingerprint},
+        tags={"mlgate.promoted_from": "1"}
+        | ({} if data_fingerprint is None else {"mlgate.data_fingerprint": data_fingerprint}),
     )
     versions = [
         VersionRecord("3", "run3", NOW, ("challenger",), {"mlgate.model_sha256": "b" * 64}),
