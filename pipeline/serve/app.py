@@ -210,29 +210,46 @@ def _document_request_body(app: FastAPI, api: ApiModels) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": {**schema, "title": "Body"}}}, "required": True}
 
 
-def create_app(
-    bundle_dir: str | Path,
-    *,
-    max_batch: int = DEFAULT_MAX_BATCH,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-) -> FastAPI:
-    """The FastAPI app for the bundle in ``bundle_dir``; the model loads in the lifespan (app start-up).
+@dataclass(frozen=True)
+class _Served:
+    """What the stages of one app share: the bundle, the models generated from its schema, the body limits, the
+    metrics, the model state the lifespan fills in, and the release fields every answer starts with."""
 
-    Raises :class:`BundleError` (or ``SchemaTranslationError``) when the bundle's meta, release or schema
-    file is missing or invalid: without them no typed route can be built.
-    """
+    info: BundleInfo
+    api: ApiModels
+    limits: BodyLimits
+    metrics: ServingMetrics
+    loaded: _Loaded
+    head: dict[str, Any]
+    max_batch: int
+    max_body_bytes: int
+
+
+def _serving_state(bundle_dir: str | Path, *, max_batch: int, max_body_bytes: int) -> _Served:
+    """Read the bundle's small files and build what the routes need; the model itself is not loaded yet."""
     info: BundleInfo = read_bundle(bundle_dir)
-    api = build_models(list(info.specs), max_batch=max_batch)
-    limits = BodyLimits(frozenset(s.name for s in info.specs), max_batch, max_errors=MAX_ERRORS)
-    metrics = ServingMetrics()
-    loaded = _Loaded()
-    features, threshold = info.features, info.threshold
     head = {
         "model_name": str(info.release["model_name"]),
         "model_version": str(info.release["model_version"]),
         "positive_label": info.meta["positive_label"],
-        "threshold": threshold,
+        "threshold": info.threshold,
     }
+    return _Served(
+        info=info,
+        api=build_models(list(info.specs), max_batch=max_batch),
+        limits=BodyLimits(frozenset(s.name for s in info.specs), max_batch, max_errors=MAX_ERRORS),
+        metrics=ServingMetrics(),
+        loaded=_Loaded(),
+        head=head,
+        max_batch=max_batch,
+        max_body_bytes=max_body_bytes,
+    )
+
+
+def _lifespan(served: _Served):
+    """The app's lifespan: hash-check and load the model at start-up; a model that cannot be loaded leaves the
+    app serving ``/health`` and reporting the reason on ``/ready`` and ``/predict``."""
+    info, loaded, head = served.info, served.loaded, served.head
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -250,25 +267,22 @@ def create_app(
             log.exception("model not loaded")
         yield
 
-    app = FastAPI(
-        title=f"mlgate serving: {head['model_name']}",
-        version=head["model_version"],
-        description="Predictions of one released model. The request schema is generated from the committed "
-        'data schema: one record as a JSON object, or a batch as {"records": [...]}.',
-        lifespan=lifespan,
-    )
-    app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes, metrics=metrics)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return lifespan
 
-    _add_error_handlers(app, metrics)
 
-    not_ready = {503: {"model": Detail, "description": "The model is not loaded or failed verification."}}
+def _not_ready() -> dict[int | str, dict[str, Any]]:
+    return {503: {"model": Detail, "description": "The model is not loaded or failed verification."}}
+
+
+def _add_status_routes(app: FastAPI, served: _Served) -> None:
+    """``GET /health``, ``/ready``, ``/model`` and ``/metrics``: liveness, readiness, what is served, counters."""
+    info, loaded, head, metrics = served.info, served.loaded, served.head, served.metrics
 
     @app.get("/health", response_model=Status, summary="Liveness: the process serves requests.")
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/ready", response_model=Ready, responses=not_ready, summary="Readiness: model loaded and verified.")
+    @app.get("/ready", response_model=Ready, responses=_not_ready(), summary="Readiness: model loaded and verified.")
     def ready() -> Any:
         if loaded.model is None:
             return JSONResponse({"detail": loaded.error}, status_code=503)
@@ -283,10 +297,10 @@ def create_app(
             "model_name": head["model_name"],
             "model_version": head["model_version"],
             "model_sha256": str(release["model_sha256"]),
-            "features": features,
+            "features": info.features,
             "numeric": list(meta.get("numeric", [])),
             "categorical": list(meta.get("categorical", [])),
-            "threshold": threshold,
+            "threshold": info.threshold,
             "positive_label": meta["positive_label"],
             "sklearn_version": meta.get("sklearn_version"),
         }
@@ -295,36 +309,74 @@ def create_app(
     def prometheus() -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
-    def answer(raw: bytes, content_type: str | None) -> dict[str, Any]:
-        """Read, validate and score one body (in a worker thread: parsing and scoring are CPU work)."""
-        body = read_body(raw, content_type, limits)
-        screen_keys(body, limits)
-        single, records = validate_body(body, api, limits)
-        del body  # the record models hold copies of the values
-        frame = _predict_frame(records, info.specs)
-        proba = np.asarray(loaded.model.predict_proba(frame)[:, loaded.positive_index], dtype=np.float64)
-        decision = (proba >= threshold).astype(np.int64)
-        metrics.observe_predictions(proba, decision)
-        answers = [{"prediction": d, "probability": p} for d, p in zip(decision.tolist(), proba.tolist(), strict=True)]
-        return {**head, **answers[0]} if single else {**head, "predictions": answers}
+
+def _answer(served: _Served, raw: bytes, content_type: str | None) -> dict[str, Any]:
+    """Read, validate and score one body (in a worker thread: parsing and scoring are CPU work)."""
+    limits, loaded, head = served.limits, served.loaded, served.head
+    body = read_body(raw, content_type, limits)
+    screen_keys(body, limits)
+    single, records = validate_body(body, served.api, limits)
+    del body  # the record models hold copies of the values
+    frame = _predict_frame(records, served.info.specs)
+    proba = np.asarray(loaded.model.predict_proba(frame)[:, loaded.positive_index], dtype=np.float64)
+    decision = (proba >= served.info.threshold).astype(np.int64)
+    served.metrics.observe_predictions(proba, decision)
+    answers = [{"prediction": d, "probability": p} for d, p in zip(decision.tolist(), proba.tolist(), strict=True)]
+    return {**head, **answers[0]} if single else {**head, "predictions": answers}
+
+
+def _add_predict_route(app: FastAPI, served: _Served) -> None:
+    """``POST /predict``: one record or a batch, read by :mod:`pipeline.serve.body`; 503 until the model loads."""
+    loaded = served.loaded
 
     @app.post(
         "/predict",
         response_model=PredictResponse | BatchPredictResponse,
         responses={
             400: {"model": Detail, "description": "The body is not UTF-8 text."},
-            413: {"model": Detail, "description": f"More than {max_batch} records or {max_body_bytes} bytes."},
+            413: {
+                "model": Detail,
+                "description": f"More than {served.max_batch} records or {served.max_body_bytes} bytes.",
+            },
             415: {"model": Detail, "description": "The Content-Type is not application/json."},
             422: {"model": Invalid, "description": f"Invalid JSON or records: the first {MAX_ERRORS} errors."},
-            **not_ready,
+            **_not_ready(),
         },
-        openapi_extra={"requestBody": _document_request_body(app, api)},
+        openapi_extra={"requestBody": _document_request_body(app, served.api)},
         summary='Predict one record (a JSON object) or a batch ({"records": [...]}).',
     )
     async def predict(request: Request) -> Any:
         if loaded.model is None:
             return JSONResponse({"detail": f"model not ready: {loaded.error}"}, status_code=503)
         raw = await request.body()
-        return await run_in_threadpool(answer, raw, request.headers.get("content-type"))
+        return await run_in_threadpool(_answer, served, raw, request.headers.get("content-type"))
 
+
+def create_app(
+    bundle_dir: str | Path,
+    *,
+    max_batch: int = DEFAULT_MAX_BATCH,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> FastAPI:
+    """The FastAPI app for the bundle in ``bundle_dir``; the model loads in the lifespan (app start-up).
+
+    Raises :class:`BundleError` (or ``SchemaTranslationError``) when the bundle's meta, release or schema
+    file is missing or invalid: without them no typed route can be built.
+
+    Built in named stages: the serving state from the bundle, the lifespan that loads the model, the middleware
+    (body limit, metrics), the error handlers, the status routes and the prediction route.
+    """
+    served = _serving_state(bundle_dir, max_batch=max_batch, max_body_bytes=max_body_bytes)
+    app = FastAPI(
+        title=f"mlgate serving: {served.head['model_name']}",
+        version=served.head["model_version"],
+        description="Predictions of one released model. The request schema is generated from the committed "
+        'data schema: one record as a JSON object, or a batch as {"records": [...]}.',
+        lifespan=_lifespan(served),
+    )
+    app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes, metrics=served.metrics)
+    app.add_middleware(MetricsMiddleware, metrics=served.metrics)
+    _add_error_handlers(app, served.metrics)
+    _add_status_routes(app, served)
+    _add_predict_route(app, served)
     return app
