@@ -38,7 +38,7 @@ from mlgate.checks.quality_common import LAYER, Scored, bound_reason, bound_text
 from mlgate.checks.quality_compare import check_baselines, check_champion, scored_baselines
 from mlgate.checks.quality_slices import check_slices
 from mlgate.checks.result import CheckResult, Reason, Status
-from mlgate.pipeline.config import QualitySettings
+from mlgate.pipeline.config import CostMatrix, QualitySettings
 from mlgate.pipeline.records import evaluation_groups
 
 __all__ = ["check_business_cost", "check_thresholds", "run"]
@@ -109,6 +109,48 @@ def check_thresholds(y: np.ndarray, candidate: Scored, *, settings: QualitySetti
     return results
 
 
+def _versus_baselines(
+    y: np.ndarray,
+    candidate: Scored,
+    baselines: Mapping[str, Scored],
+    *,
+    costs: CostMatrix,
+    settings: QualitySettings,
+) -> tuple[dict[str, dict[str, object]], list[str], list[str]]:
+    """The candidate's expected cost against each baseline's (at that baseline's own threshold), with a paired
+    bootstrap of the saving: the details per baseline, the message parts, and a problem for each baseline the
+    candidate is costlier than by more than ``baseline_cost_margin``."""
+    compared: dict[str, dict[str, object]] = {}
+    parts: list[str] = []
+    problems: list[str] = []
+    for name, base in baselines.items():
+        base_cost = float(
+            weighted_metric(
+                "expected_cost", y, base.proba, np.ones((1, len(y))), threshold=base.threshold, costs=costs
+            )[0]
+        )
+        saving = paired_difference(
+            "expected_cost",
+            y,
+            candidate.proba,
+            base.proba,
+            threshold_a=candidate.threshold,
+            threshold_b=base.threshold,
+            costs=costs,
+            resamples=settings.bootstrap_resamples,
+            confidence=settings.bootstrap_confidence,
+            random_state=settings.random_state,
+        )
+        compared[name] = {"expected_cost": base_cost, "threshold": base.threshold, "saving": saving.to_dict()}
+        parts.append(f"{name} baseline {fmt(base_cost)}: candidate saves {saving.describe(signed=True)}")
+        if -saving.estimate > settings.baseline_cost_margin:
+            problems.append(
+                f"costlier than the {name} baseline ({fmt(base_cost)}) by {fmt(-saving.estimate)} "
+                f"(allowed {fmt(settings.baseline_cost_margin)}, quality.baseline_cost_margin)"
+            )
+    return compared, parts, problems
+
+
 def check_business_cost(
     y: np.ndarray, candidate: Scored, baselines: Mapping[str, Scored], *, settings: QualitySettings
 ) -> CheckResult:
@@ -138,34 +180,10 @@ def check_business_cost(
     if settings.max_expected_cost is not None and boot.estimate > settings.max_expected_cost:
         reason = Reason.ABOVE_BOUND
         problems.append(f"above the maximum {fmt(settings.max_expected_cost)} (quality.max_expected_cost)")
-    compared: dict[str, dict[str, object]] = {}
-    parts: list[str] = []
-    for name, base in baselines.items():
-        base_cost = float(
-            weighted_metric(
-                "expected_cost", y, base.proba, np.ones((1, len(y))), threshold=base.threshold, costs=costs
-            )[0]
-        )
-        saving = paired_difference(
-            "expected_cost",
-            y,
-            candidate.proba,
-            base.proba,
-            threshold_a=candidate.threshold,
-            threshold_b=base.threshold,
-            costs=costs,
-            resamples=settings.bootstrap_resamples,
-            confidence=settings.bootstrap_confidence,
-            random_state=settings.random_state,
-        )
-        compared[name] = {"expected_cost": base_cost, "threshold": base.threshold, "saving": saving.to_dict()}
-        parts.append(f"{name} baseline {fmt(base_cost)}: candidate saves {saving.describe(signed=True)}")
-        if -saving.estimate > settings.baseline_cost_margin:
-            reason = reason or Reason.WORSE_THAN_BASELINE
-            problems.append(
-                f"costlier than the {name} baseline ({fmt(base_cost)}) by {fmt(-saving.estimate)} "
-                f"(allowed {fmt(settings.baseline_cost_margin)}, quality.baseline_cost_margin)"
-            )
+    compared, parts, costlier = _versus_baselines(y, candidate, baselines, costs=costs, settings=settings)
+    if costlier:
+        reason = reason or Reason.WORSE_THAN_BASELINE
+        problems += costlier
     head = (
         f"expected cost per row of the candidate on the {len(y)} test rows is {boot.describe()} "
         f"at threshold {candidate.threshold:.3f} ({source}; {prices})"
