@@ -153,9 +153,8 @@ def compare_metrics(
     """Compare metric dicts (the decision threshold may be one of them): same names, same values."""
     differing: dict[str, dict[str, float | str | None]] = {}
     for name in sorted(set(expected) | set(observed)):
-        a, b = expected.get(name, _MISSING), observed.get(name, _MISSING)
-        if _MISSING in (a, b) or _metric_differs(a, b, tolerance):
-            differing[name] = {"expected": a, "observed": b}
+        if name not in expected or name not in observed or _metric_differs(expected[name], observed[name], tolerance):
+            differing[name] = {"expected": expected.get(name, _MISSING), "observed": observed.get(name, _MISSING)}
     info = {"rule": _rule(tolerance), "tolerance": tolerance, "differing": differing, **(details or {})}
     if not differing:
         return CheckResult(
@@ -244,6 +243,7 @@ def _retrain_checks(evidence: Evidence) -> list[CheckResult]:
         why = "the config was not loaded from a file, so a fresh process cannot read it"
         return [_skipped(i, why, Reason.NO_CONFIG_FILE) for i in ids]
     outcome = evidence.retrain
+    error: str | None
     if outcome is None:  # the gated run launches it (pipeline.retrain.start_retrain) whenever this layer runs
         error = "no fresh-process retrain in the evidence (the gated run starts one when this layer runs)"
     else:

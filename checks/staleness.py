@@ -25,9 +25,10 @@ No champion -> every check is SKIPPED with "no champion yet".
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -101,22 +102,34 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+class _Figures(TypedDict, total=False):
+    """What a staleness check measured, as CheckResult fields (one dict shared by a check's outcomes)."""
+
+    observed: Any
+    expected: Any
+    details: Mapping[str, Any]
+
+
 def _result(
-    check: str, status: Status, message: str, *, blocking: bool, reason: Reason | None = None, **fields: Any
+    check: str,
+    status: Status,
+    message: str,
+    *,
+    blocking: bool,
+    reason: Reason | None = None,
+    **fields: Unpack[_Figures],
 ) -> CheckResult:
     return CheckResult(
         id=f"{LAYER}.{check}", layer=LAYER, status=status, message=message, blocking=blocking, reason=reason, **fields
     )
 
 
-def check_age(
-    champion: ChampionRecord, config: ProjectConfig, *, now: datetime, blocking: bool = True
-) -> CheckResult:
+def check_age(champion: ChampionRecord, config: ProjectConfig, *, now: datetime, blocking: bool = True) -> CheckResult:
     settings = config.staleness
     trained = _as_utc(champion.trained_at)
     age = (_as_utc(now) - trained).total_seconds() / _DAY_S
     who = f"champion {champion.name} v{champion.version}"
-    fields = {
+    fields: _Figures = {
         "observed": round(age, 3),
         "expected": {"warn_age_days": settings.warn_age_days, "max_age_days": settings.max_age_days},
         "details": {"trained_at": trained.isoformat(), "now": _as_utc(now).isoformat()},
@@ -203,7 +216,7 @@ def check_data_changed(
             expected=champion.data_fingerprint,
         )
     change = row_change(champion.row_hashes, current_hashes)
-    fields = {
+    fields: _Figures = {
         "observed": round(change.share, 6),
         "expected": bound,
         "details": {
@@ -297,7 +310,7 @@ def check_event_lag(
             reason=Reason.PROVENANCE_INVALID,
         )
     lag = (newest - window_end).total_seconds() / _DAY_S
-    fields = {
+    fields: _Figures = {
         "observed": round(lag, 3),
         "expected": bound,
         "details": {"newest_event": newest.isoformat(), "champion_event_time_max": window_end.isoformat()},

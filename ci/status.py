@@ -36,7 +36,8 @@ def _row_hashes(registry: Any, run_id: str) -> np.ndarray | None:
     with tempfile.TemporaryDirectory(prefix="mlgate-status-") as scratch:
         try:
             local = registry.download_artifact(run_id, ROW_HASHES_ARTIFACT, Path(scratch))
-            return np.load(local, allow_pickle=False).astype(np.uint64, copy=False)
+            hashes: np.ndarray = np.load(local, allow_pickle=False).astype(np.uint64, copy=False)
+            return hashes
         except Exception:  # a missing artifact is normal for runs that predate it; say "not recorded" downstream
             return None
 
