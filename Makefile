@@ -9,7 +9,7 @@ BIN        := $(VENV)/bin
 CONFIG     ?= mlgate.toml
 OUT        ?= reports
 
-.PHONY: run test lint unit gates serving integration image-e2e bench setup system-deps clean
+.PHONY: run test lint typecheck unit gates serving integration image-e2e bench setup system-deps clean
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -27,14 +27,24 @@ system-deps:
 run: setup
 	$(BIN)/mlgate run --config $(CONFIG) --out $(OUT) $(RUN_FLAGS)
 
-lint: setup
+lint: setup typecheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/actionlint .github/workflows/*.yml ci/workflows/*.yml
 
+# mypy --strict on the mlgate package ([tool.mypy] in pyproject.toml).
+typecheck: setup
+	$(BIN)/mypy
+
+# The suite under coverage (subprocesses included), then the report: below [tool.coverage.report] fail_under,
+# `coverage report` exits 2 and make test fails. The XML is written first, whatever the figure, for CI to keep.
 test: setup system-deps lint
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/coverage erase
+	$(BIN)/coverage run -m pytest -q tests
+	$(BIN)/coverage combine --quiet
+	$(BIN)/coverage xml --quiet --fail-under=0 -o $(OUT)/coverage.xml
+	$(BIN)/coverage report
 
 unit gates serving integration: setup
 	$(BIN)/python -m pytest -q tests/$@
