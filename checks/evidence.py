@@ -9,15 +9,15 @@ ERROR, when the run should have produced it). Checks only judge: every model her
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.ingest import Dataset
 from mlgate.pipeline.prepare import Prepared
-from mlgate.pipeline.records import BaselineOutput, Candidate, ChampionRecord, LoggedModel, RetrainOutcome
+from mlgate.pipeline.records import BaselineOutput, Candidate, ChampionRecord, LoggedModel, RetrainOutcome, RunMeta
 
 if TYPE_CHECKING:  # pipeline.split imports scikit-learn: the data gates must not pay for it (light imports)
     from mlgate.pipeline.split import Split
@@ -37,7 +37,7 @@ class Evidence:
     model: ModelEvidence | None = None
     champion: ChampionRecord | None = None  # with its model loaded when a comparison needs it
     artifact: LoggedModel | None = None  # the candidate as saved (registered, or locally by `mlgate gate`)
-    run: dict[str, Any] = field(default_factory=dict)
+    run: RunMeta | None = None  # what the run records (provenance); None for a data-only evidence
     baselines: dict[str, BaselineOutput] | None = None  # name -> test-split output, from train_baselines
     retrain: RetrainOutcome | None = None  # the fresh-process retrain, when the run launched one
 

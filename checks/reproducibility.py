@@ -31,7 +31,7 @@ import numpy as np
 
 from mlgate.checks.evidence import Evidence
 from mlgate.checks.result import CheckResult, Reason, Status
-from mlgate.pipeline.records import LoggedModel, RetrainOutput
+from mlgate.pipeline.records import LoggedModel, RetrainOutput, RunMeta
 
 __all__ = [
     "LAYER",
@@ -305,28 +305,20 @@ def check_artifact_roundtrip(evidence: Evidence, artifact: LoggedModel | None = 
     )
 
 
-def _lookup(record: Mapping[str, Any], dotted: str) -> Any:
-    value: Any = record
-    for key in dotted.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
-
-
-#: What a run must record to be reproducible: (key in Evidence.run, what it is).
+#: What a run must record to be reproducible: (RunMeta field, the report key it is written as, what it is).
 REQUIRED_PROVENANCE = (
-    ("data.fingerprint", "data fingerprint"),
-    ("config_sha256", "config sha256"),
-    ("environment.lock_sha256", "locked environment (uv.lock sha256)"),
+    ("data_fingerprint", "data.fingerprint", "data fingerprint"),
+    ("config_sha256", "config_sha256", "config sha256"),
+    ("lock_sha256", "environment.lock_sha256", "locked environment (uv.lock sha256)"),
 )
 
 
-def check_provenance(run: Mapping[str, Any]) -> CheckResult:
+def check_provenance(run: RunMeta | None) -> CheckResult:
     """The run records its data fingerprint, config sha256, uv.lock sha256 (FAIL) and git commit (WARN)."""
     check_id = f"{LAYER}.provenance"
-    recorded = {key: _lookup(run, key) for key, _ in (*REQUIRED_PROVENANCE, ("git_commit", "git commit"))}
-    missing = [f"{label} ('{key}')" for key, label in REQUIRED_PROVENANCE if not recorded[key]]
+    fields = (*REQUIRED_PROVENANCE, ("git_commit", "git_commit", "git commit"))
+    recorded = {key: None if run is None else getattr(run, name) for name, key, _ in fields}
+    missing = [f"{label} ('{key}')" for _, key, label in REQUIRED_PROVENANCE if not recorded[key]]
     if missing:
         return CheckResult(
             id=check_id,
@@ -337,7 +329,7 @@ def check_provenance(run: Mapping[str, Any]) -> CheckResult:
                 "run through the gated run (ci.gated_run), from a project with a uv.lock"
             ),
             observed=recorded,
-            expected=[key for key, _ in REQUIRED_PROVENANCE],
+            expected=[key for _, key, _ in REQUIRED_PROVENANCE],
             reason=Reason.PROVENANCE_MISSING,
         )
     commit = recorded["git_commit"]

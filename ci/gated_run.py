@@ -25,7 +25,7 @@ from mlgate.checks.layers import DATA_LAYERS, MODEL_LAYERS, run_layers
 from mlgate.checks.result import LAYERS, CheckResult, GateReport
 from mlgate.pipeline.candidate import Candidate, DataBundle, load_data, train_baselines, train_candidate
 from mlgate.pipeline.config import ProjectConfig
-from mlgate.pipeline.records import LoggedModel
+from mlgate.pipeline.records import ChampionRecord, EnvironmentMeta, LoggedModel, RunMeta
 from mlgate.pipeline.retrain import PendingRetrain, child_thread_count, start_retrain, thread_counts
 
 __all__ = ["GatedRun", "build_data_evidence", "environment_record", "git_commit", "run_gates", "run_pipeline"]
@@ -87,15 +87,15 @@ def _find_lock(start: Path) -> Path | None:
     return None
 
 
-def environment_record(config: ProjectConfig) -> dict[str, Any]:
+def environment_record(config: ProjectConfig) -> EnvironmentMeta:
     """The locked environment: uv.lock's sha256 (when found) and every installed distribution's version."""
     lock = _find_lock(config.root) or _find_lock(Path(__file__).resolve().parent)
     packages = sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata["Name"])
-    return {
-        "lock_file": str(lock) if lock else None,
-        "lock_sha256": hashlib.sha256(lock.read_bytes()).hexdigest() if lock else None,
-        "packages": packages,
-    }
+    return EnvironmentMeta(
+        lock_file=str(lock) if lock else None,
+        lock_sha256=hashlib.sha256(lock.read_bytes()).hexdigest() if lock else None,
+        packages=tuple(packages),
+    )
 
 
 def build_data_evidence(config: ProjectConfig, data: DataBundle | None = None) -> Evidence:
@@ -141,16 +141,16 @@ def start_retrain_for(config: ProjectConfig, layers: Sequence[str]) -> PendingRe
 
 def _run_metadata(
     config: ProjectConfig, data: DataBundle, candidate: Candidate | None, started: datetime, commit: str | None
-) -> dict[str, Any]:
+) -> RunMeta:
     parts = data.split
-    meta: dict[str, Any] = {
-        "project": config.name,
-        "config": str(config.path) if config.path else None,
-        "config_sha256": config.sha256,
-        "started_at": started.isoformat(),
-        "mlgate_version": metadata.version("mlgate"),
-        "git_commit": commit,
-        "data": {
+    meta = RunMeta(
+        project=config.name,
+        config=str(config.path) if config.path else None,
+        config_sha256=config.sha256,
+        started_at=started,
+        mlgate_version=metadata.version("mlgate"),
+        git_commit=commit,
+        data={
             "source": data.dataset.source,
             "fingerprint": data.dataset.fingerprint,
             **data.dataset.meta,
@@ -162,9 +162,9 @@ def _run_metadata(
                 "random_state": parts.random_state,
             },
         },
-    }
+    )
     if candidate is not None:
-        meta["model"] = {
+        meta.model = {
             "estimator": candidate.trained.estimator_name,
             "params": {
                 k: repr(v) if not isinstance(v, int | float | str | bool | None) else v
@@ -177,6 +177,7 @@ def _run_metadata(
             "confusion": candidate.evaluation.confusion,
             "slices": candidate.evaluation.slices,
         }
+        meta.environment = environment_record(config)
     return meta
 
 
@@ -230,6 +231,21 @@ def run_pipeline(
                       out=out, lock_timeout_s=lock_timeout_s)  # fmt: skip
 
 
+@dataclass
+class _Stages:
+    """What one gated run carries from stage to stage (see :func:`_gated`)."""
+
+    config: ProjectConfig
+    data: DataBundle
+    clock: _Clock
+    started: datetime
+    commit: str | None
+    scratch: Path
+    registry: Any = None
+    champion: ChampionRecord | None = None
+    logged: LoggedModel | None = None
+
+
 def _gated(
     config: ProjectConfig,
     data: DataBundle,
@@ -247,82 +263,94 @@ def _gated(
     out: Path | None,
     lock_timeout_s: float | None,
 ) -> GatedRun:
-    """:func:`run_pipeline` once the data is loaded (and the retrain, when judged, started)."""
+    """:func:`run_pipeline` once the data is loaded (and the retrain, when judged, started): data gates, then
+    (under the store lock) the model stage, waivers, and the report with registration and promotion."""
+    from mlgate.checks.waivers import apply_waivers
     from mlgate.pipeline.store_lock import DEFAULT_LOCK_TIMEOUT_S, store_lock
 
     evidence = build_data_evidence(config, data)
     results = run_gates(evidence, [name for name in layers if name in DATA_LAYERS], clock)
-    candidate = None
-    registry = None
-    logged = None
     timeout = DEFAULT_LOCK_TIMEOUT_S if lock_timeout_s is None else lock_timeout_s
     lock = store_lock(config, enabled=register, timeout_s=timeout, on_wait=on_stage)
     with lock, tempfile.TemporaryDirectory(prefix="mlgate-") as scratch:
+        run = _Stages(config, data, clock, started, commit, Path(scratch))
         if model_layers or register:
-            with clock.stage("train"):
-                candidate = train_candidate(config, data, random_state=config.model.random_state)
-            baselines = None
-            if "quality" in model_layers:
-                with clock.stage("train baselines"):
-                    baselines = train_baselines(config, data)
-            run_meta = _run_metadata(config, data, candidate, started, commit)
-            run_meta["environment"] = environment_record(config)
-            from mlgate.ci.registration import champion_evidence, make_registry, store_exists
-
-            champion = None
-            if register or store_exists(config):
-                registry = (registry_factory or make_registry)(config)
-                with clock.stage("registry: champion"):
-                    champion = champion_evidence(registry, config)
-            if register:
-                from mlgate.ci.registration import log_candidate
-
-                with clock.stage("registry: log candidate"):
-                    logged = log_candidate(registry, config, data, candidate, run_meta, Path(scratch))
-                artifact = logged
-            else:
-                artifact = _local_artifact(candidate, data, Path(scratch))
-            evidence = Evidence(
-                config=config,
-                dataset=data.dataset,
-                prepared=data.prepared,
-                split=data.split,
-                model=candidate,
-                champion=champion,
-                artifact=artifact,
-                run=run_meta,
-                baselines=baselines,
-            )
+            evidence = _model_stage(run, model_layers, pending, register=register, registry_factory=registry_factory)
             results += run_gates(evidence, model_layers, clock, retrain=pending)
-        else:
-            run_meta = _run_metadata(config, data, None, started, commit)
-
-        from mlgate.checks.waivers import apply_waivers
-
+        run_meta = evidence.run or _run_metadata(config, data, None, started, commit)
         results = apply_waivers(results, list(config.waivers), today=started.date())
-        run_meta["layers_run"] = [name for name in LAYERS if name in layers]
-        run_meta["timings_s"] = {k: round(v, 3) for k, v in clock.timings.items()}
-        run_meta["finished_at"] = datetime.now(UTC).isoformat()
-        run_meta["duration_s"] = round((datetime.now(UTC) - started).total_seconds(), 3)
-        report = GateReport.collect(results, run=run_meta)
-        rendered = None
-        paths: dict[str, Path] = {}
-        if registry is not None and logged is not None:
-            from mlgate.ci.registration import finish_registration
-
-            with clock.stage("registry: report + promotion"):
-                report, rendered, paths = finish_registration(
-                    registry,
-                    config,
-                    logged,
-                    report,
-                    promote=promote,
-                    scratch=Path(scratch),
-                    champion_before=champion.version if champion else None,
-                    out=out,
-                )
-        elif out is not None:
-            from mlgate.checks.report import write_reports
-
-            paths = write_reports(report, out)
+        run_meta.finish(
+            layers_run=[name for name in LAYERS if name in layers],
+            timings_s={k: round(v, 3) for k, v in clock.timings.items()},
+            now=datetime.now(UTC),
+        )
+        report = GateReport.collect(results, run=run_meta.to_json())
+        report, rendered, paths = _report_stage(run, report, promote=promote, out=out)
     return GatedRun(report=report, evidence=evidence, timings=clock.timings, rendered=rendered, paths=paths)
+
+
+def _model_stage(
+    run: _Stages,
+    model_layers: list[str],
+    pending: PendingRetrain | None,
+    *,
+    register: bool,
+    registry_factory: Callable[[ProjectConfig], Any] | None,
+) -> Evidence:
+    """Train the candidate (and the baselines the quality gate compares with), read the champion, log the
+    candidate (or save it locally); return the evidence the model gates judge."""
+    from mlgate.ci.registration import champion_evidence, log_candidate, make_registry, store_exists
+
+    config, data, clock = run.config, run.data, run.clock
+    with clock.stage("train"):
+        candidate = train_candidate(config, data, random_state=config.model.random_state)
+    baselines = None
+    if "quality" in model_layers:
+        with clock.stage("train baselines"):
+            baselines = train_baselines(config, data)
+    run_meta = _run_metadata(config, data, candidate, run.started, run.commit)
+    if register or store_exists(config):
+        run.registry = (registry_factory or make_registry)(config)
+        with clock.stage("registry: champion"):
+            run.champion = champion_evidence(run.registry, config)
+    if register:
+        with clock.stage("registry: log candidate"):
+            run.logged = log_candidate(run.registry, config, data, candidate, run_meta, run.scratch)
+    artifact = run.logged or _local_artifact(candidate, data, run.scratch)
+    return Evidence(
+        config=config,
+        dataset=data.dataset,
+        prepared=data.prepared,
+        split=data.split,
+        model=candidate,
+        champion=run.champion,
+        artifact=artifact,
+        run=run_meta,
+        baselines=baselines,
+    )
+
+
+def _report_stage(
+    run: _Stages, report: GateReport, *, promote: bool, out: Path | None
+) -> tuple[GateReport, dict[str, str] | None, dict[str, Path]]:
+    """Registered: write and log the reports, then promote (:func:`ci.registration.finish_registration`).
+    Not registered: write the reports to ``out`` when given."""
+    if run.registry is not None and run.logged is not None:
+        from mlgate.ci.registration import finish_registration
+
+        with run.clock.stage("registry: report + promotion"):
+            return finish_registration(
+                run.registry,
+                run.config,
+                run.logged,
+                report,
+                promote=promote,
+                scratch=run.scratch,
+                champion_before=run.champion.version if run.champion else None,
+                out=out,
+            )
+    if out is not None:
+        from mlgate.checks.report import write_reports
+
+        return report, None, write_reports(report, out)
+    return report, None, {}

@@ -26,7 +26,7 @@ from mlgate.pipeline.candidate import Candidate, DataBundle
 from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.errors import RegistryError
 from mlgate.pipeline.ingest import row_hashes
-from mlgate.pipeline.records import ChampionRecord, LoggedModel
+from mlgate.pipeline.records import ChampionRecord, LoggedModel, RunMeta
 from mlgate.pipeline.redact import redact_text, redact_url, url_secrets
 from mlgate.pipeline.registry import Registry
 from mlgate.pipeline.tags import Tag
@@ -118,7 +118,7 @@ def log_candidate(
     config: ProjectConfig,
     data: DataBundle,
     candidate: Candidate,
-    run_meta: dict[str, Any],
+    run_meta: RunMeta,
     scratch: Path,
 ) -> LoggedModel:
     """One MLflow run: params, metrics, provenance tags, config/schema/lock/environment/row hashes, the model."""
@@ -127,15 +127,16 @@ def log_candidate(
     hashes = staging / "row_hashes.npy"
     np.save(hashes, np.sort(row_hashes(data.dataset.frame)), allow_pickle=False)
     environment = staging / "environment.txt"
-    environment.write_text("\n".join(run_meta["environment"]["packages"]) + "\n", encoding="utf-8")
+    packages = run_meta.environment.packages if run_meta.environment else ()
+    environment.write_text("\n".join(packages) + "\n", encoding="utf-8")
     prepare_report = staging / "prepare.json"
-    prepare_report.write_text(redact_text(json.dumps(run_meta["data"], indent=2, default=str)), encoding="utf-8")
+    prepare_report.write_text(redact_text(json.dumps(run_meta.data, indent=2, default=str)), encoding="utf-8")
     artifacts: dict[str, Path] = {"data": hashes, "data_report": prepare_report, "environment": environment}
     if config.path is not None:
         artifacts["config"] = _config_artifact(config, staging)
     if config.schema_path.is_file():
         artifacts["schema"] = config.schema_path
-    lock = run_meta["environment"].get("lock_file")
+    lock = run_meta.environment.lock_file if run_meta.environment else None
     if lock:
         artifacts["environment_lock"] = Path(lock)
 
@@ -143,8 +144,8 @@ def log_candidate(
         Tag.PROJECT: config.name,
         Tag.DATA_FINGERPRINT: data.dataset.fingerprint,
         Tag.CONFIG_SHA256: config.sha256,
-        Tag.GIT_COMMIT: run_meta.get("git_commit") or "unknown",
-        Tag.LOCK_SHA256: run_meta["environment"].get("lock_sha256") or "unknown",
+        Tag.GIT_COMMIT: run_meta.git_commit or "unknown",
+        Tag.LOCK_SHA256: run_meta.lock_sha256 or "unknown",
         Tag.DATA_SOURCE: redact_url(data.dataset.source),
         Tag.THRESHOLD: repr(candidate.threshold),
     }

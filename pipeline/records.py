@@ -33,9 +33,11 @@ __all__ = [
     "Candidate",
     "ChampionRecord",
     "DataBundle",
+    "EnvironmentMeta",
     "LoggedModel",
     "RetrainOutcome",
     "RetrainOutput",
+    "RunMeta",
     "evaluation_groups",
 ]
 
@@ -143,6 +145,76 @@ class ChampionRecord:
     @property
     def data_fingerprint(self) -> str | None:
         return self.tags.get(Tag.DATA_FINGERPRINT)
+
+
+@dataclass(frozen=True)
+class EnvironmentMeta:
+    """The locked environment a run trained in: the project's uv.lock (when found) and every installed package."""
+
+    lock_file: str | None
+    lock_sha256: str | None
+    packages: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"lock_file": self.lock_file, "lock_sha256": self.lock_sha256, "packages": list(self.packages)}
+
+
+@dataclass
+class RunMeta:
+    """What one gated run was about, as the gated run records it: the typed form of the report's ``run`` section.
+
+    The provenance check reads its fields (no dotted strings); :meth:`to_json` is the report's ``run`` object
+    (keys in this order, optional sections only when set). ``data`` and ``model`` are report sections (the
+    data set's and the candidate's description) that only renderers read.
+    """
+
+    project: str
+    config: str | None
+    config_sha256: str | None
+    started_at: datetime
+    mlgate_version: str
+    git_commit: str | None
+    data: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] | None = None
+    environment: EnvironmentMeta | None = None
+    layers_run: list[str] | None = None
+    timings_s: dict[str, float] | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def data_fingerprint(self) -> str | None:
+        value = self.data.get("fingerprint")
+        return str(value) if value else None
+
+    @property
+    def lock_sha256(self) -> str | None:
+        return None if self.environment is None else self.environment.lock_sha256
+
+    def finish(self, *, layers_run: list[str], timings_s: dict[str, float], now: datetime) -> None:
+        self.layers_run, self.timings_s, self.finished_at = layers_run, timings_s, now
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "project": self.project,
+            "config": self.config,
+            "config_sha256": self.config_sha256,
+            "started_at": self.started_at.isoformat(),
+            "mlgate_version": self.mlgate_version,
+            "git_commit": self.git_commit,
+            "data": self.data,
+        }
+        if self.model is not None:
+            out["model"] = self.model
+        if self.environment is not None:
+            out["environment"] = self.environment.to_json()
+        if self.layers_run is not None:
+            out["layers_run"] = self.layers_run
+        if self.timings_s is not None:
+            out["timings_s"] = self.timings_s
+        if self.finished_at is not None:
+            out["finished_at"] = self.finished_at.isoformat()
+            out["duration_s"] = round((self.finished_at - self.started_at).total_seconds(), 3)
+        return out
 
 
 def evaluation_groups(config: ProjectConfig, frame: pd.DataFrame) -> dict[str, pd.Series]:

@@ -7,6 +7,7 @@ other case feeds the comparison functions directly.
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from mlgate.ci.gated_run import start_retrain_for
 from mlgate.pipeline.artifact import save_model
 from mlgate.pipeline.candidate import load_data, train_candidate
 from mlgate.pipeline.config import ProjectConfig, load_config
-from mlgate.pipeline.records import LoggedModel
+from mlgate.pipeline.records import EnvironmentMeta, LoggedModel, RunMeta
 from mlgate.pipeline.retrain import RetrainOutcome, RetrainOutput, child_thread_count, thread_counts
 
 HERE = Path(__file__).resolve().parent
@@ -45,7 +46,13 @@ def _evidence(config: ProjectConfig, *, run: dict | None = None) -> Evidence:
     bundle = load_data(config)
     candidate = train_candidate(config, bundle, random_state=config.model.random_state)
     return Evidence(
-        config, bundle.dataset, bundle.prepared, bundle.split, model=candidate, run=run or {}, retrain=_retrain(config)
+        config,
+        bundle.dataset,
+        bundle.prepared,
+        bundle.split,
+        model=candidate,
+        run=None if run is None else _meta(run),
+        retrain=_retrain(config),
     )
 
 
@@ -217,6 +224,23 @@ def test_compare_metrics(observed, tolerance: float, status: Status, text: str) 
 
 
 # ------------------------------------------------------------------------------------------- provenance
+def _meta(run: dict) -> RunMeta:
+    """The typed run record the gated run builds, from a report-shaped dict (absent keys: not recorded)."""
+    environment = run.get("environment")
+    return RunMeta(
+        project="p",
+        config=None,
+        config_sha256=run.get("config_sha256"),
+        started_at=datetime(2026, 1, 1, tzinfo=UTC),
+        mlgate_version="0",
+        git_commit=run.get("git_commit"),
+        data=dict(run.get("data") or {}),
+        environment=None
+        if environment is None
+        else EnvironmentMeta(environment.get("lock_file"), environment.get("lock_sha256")),
+    )
+
+
 def _without(key: str) -> dict:
     run = {k: (dict(v) if isinstance(v, dict) else v) for k, v in PROVENANCE.items()}
     head, _, tail = key.partition(".")
@@ -240,9 +264,14 @@ def _without(key: str) -> dict:
     ],
 )
 def test_provenance(run: dict, status: Status, text: str) -> None:
-    result = repro.check_provenance(run)
+    result = repro.check_provenance(_meta(run))
     assert result.status is status
     assert text in result.message
+
+
+def test_provenance_without_a_run_record_fails() -> None:
+    result = repro.check_provenance(None)
+    assert result.status is Status.FAIL and "missing data fingerprint" in result.message
 
 
 # ------------------------------------------------------------------------------------------- skipping
