@@ -26,6 +26,7 @@ from mlgate.checks.reproducibility import compare_metrics, compare_predictions
 from mlgate.checks.result import CheckResult, Reason, Status
 from mlgate.pipeline.config import ProjectConfig, load_config
 from mlgate.pipeline.errors import MlgateError
+from mlgate.pipeline.records import DataBundle, RetrainOutput
 from mlgate.pipeline.registry import RunReader
 from mlgate.pipeline.retrain import child_thread_count, retrain_in_fresh_process, thread_counts
 from mlgate.pipeline.tags import Tag
@@ -47,6 +48,101 @@ def logged_metric(logged: Mapping[str, float], name: str) -> float | None:
         if key in logged:
             return float(logged[key])
     return None
+
+
+def _config_check(run_id: str, tags: Mapping[str, str], config_file: Path, config_sha: str) -> CheckResult:
+    """The logged config is the one the run recorded (sha256), or the redacted copy the run says it logged."""
+    recorded_sha = tags.get(Tag.CONFIG_SHA256)
+    if recorded_sha is None:
+        return _result(
+            "config",
+            Status.WARN,
+            f"run {run_id} has no {Tag.CONFIG_SHA256} tag: using its logged config {Path(config_file).name} unverified",
+            observed=config_sha,
+            reason=Reason.PROVENANCE_MISSING,
+        )
+    elif recorded_sha != config_sha and tags.get(Tag.CONFIG_REDACTED) == "true":
+        return _result(
+            "config",
+            Status.WARN,
+            f"run {run_id} logged a redacted copy of its config (credentials replaced by ***), so its "
+            f"sha256 {config_sha[:12]} cannot equal the recorded {recorded_sha[:12]}: using it unverified",
+            observed=config_sha,
+            expected=recorded_sha,
+            reason=Reason.PROVENANCE_MISSING,
+        )
+    elif recorded_sha != config_sha:
+        return _result(
+            "config",
+            Status.FAIL,
+            f"run {run_id}: the logged config {Path(config_file).name} has sha256 "
+            f"{config_sha[:12]}, the run recorded {recorded_sha[:12]}; the artifact store was changed",
+            observed=config_sha,
+            expected=recorded_sha,
+            reason=Reason.ARTIFACT_MISMATCH,
+        )
+    else:
+        return _result(
+            "config",
+            Status.PASS,
+            f"run {run_id}: logged config {Path(config_file).name} matches the recorded sha256 {config_sha[:12]}",
+            observed=config_sha,
+            expected=recorded_sha,
+        )
+
+
+def _data_check(run_id: str, tags: Mapping[str, str], data: DataBundle) -> CheckResult:
+    """The current data has the run's fingerprint (else reproduce cannot reproduce anything)."""
+    recorded_fp, current_fp = tags.get(Tag.DATA_FINGERPRINT), data.dataset.fingerprint
+    if recorded_fp != current_fp:
+        why = (
+            f"run {run_id} recorded no {Tag.DATA_FINGERPRINT} tag"
+            if recorded_fp is None
+            else f"the data changed since run {run_id}: fingerprint now {current_fp[:12]}, the run's {recorded_fp[:12]}"
+        )
+        return _result(
+            "data",
+            Status.FAIL,
+            f"{why} ({data.dataset.source}); reproduce needs the data the run was "
+            "trained on: restore that snapshot and run again",
+            observed=current_fp,
+            expected=recorded_fp,
+            reason=Reason.PROVENANCE_MISSING if recorded_fp is None else Reason.DATA_CHANGED,
+        )
+    return _result(
+        "data",
+        Status.PASS,
+        f"the current data has run {run_id}'s fingerprint {current_fp[:12]}",
+        observed=current_fp,
+        expected=recorded_fp,
+    )
+
+
+def _metrics_check(
+    run_id: str, logged_metrics: Mapping[str, float], retrained: RetrainOutput, tolerance: float
+) -> CheckResult:
+    """The retrain's test metrics (and threshold) equal what the run logged."""
+    names = [*retrained.metrics, "threshold"]
+    observed = {**retrained.metrics, "threshold": retrained.threshold}
+    recorded = {name: logged_metric(logged_metrics, name) for name in names}
+    compared = {name: value for name, value in recorded.items() if value is not None}
+    not_logged = sorted(set(names) - set(compared))
+    if not compared:
+        return _result(
+            "metrics",
+            Status.FAIL,
+            f"run {run_id} logged none of the metrics {', '.join(names)}: nothing to compare the retrain with",
+            reason=Reason.PROVENANCE_MISSING,
+        )
+    else:
+        return compare_metrics(
+            compared,
+            {name: observed[name] for name in compared},
+            tolerance=tolerance,
+            check_id=f"{LAYER}.reproduce_metrics",
+            what=f"a fresh retrain of run {run_id} (vs its logged metrics)",
+            details={"not_logged": not_logged},
+        )
 
 
 def reproduce(
@@ -74,7 +170,6 @@ def reproduce(
     if registry_uri is None and project is not None and tracking_uri is None:
         registry_uri = project.registry_uri
 
-    results: list[CheckResult] = []
     with tempfile.TemporaryDirectory(prefix="mlgate-reproduce-") as scratch:
         work = Path(scratch)
         reader = RunReader(uri, registry_uri)  # never creates a store: a missing one is a one-line error
@@ -83,91 +178,16 @@ def reproduce(
         config_file, config_sha = reader.download_config(run, work / "config")
         model = reader.load_model(run, work / "model")
 
-        recorded_sha = tags.get(Tag.CONFIG_SHA256)
-        if recorded_sha is None:
-            results.append(
-                _result(
-                    "config",
-                    Status.WARN,
-                    f"run {run_id} has no {Tag.CONFIG_SHA256} tag: using its logged "
-                    f"config {Path(config_file).name} unverified",
-                    observed=config_sha,
-                    reason=Reason.PROVENANCE_MISSING,
-                )
-            )
-        elif recorded_sha != config_sha and tags.get(Tag.CONFIG_REDACTED) == "true":
-            results.append(
-                _result(
-                    "config",
-                    Status.WARN,
-                    f"run {run_id} logged a redacted copy of its config (credentials replaced by ***), so its "
-                    f"sha256 {config_sha[:12]} cannot equal the recorded {recorded_sha[:12]}: using it unverified",
-                    observed=config_sha,
-                    expected=recorded_sha,
-                    reason=Reason.PROVENANCE_MISSING,
-                )
-            )
-        elif recorded_sha != config_sha:
-            results.append(
-                _result(
-                    "config",
-                    Status.FAIL,
-                    f"run {run_id}: the logged config {Path(config_file).name} has sha256 "
-                    f"{config_sha[:12]}, the run recorded {recorded_sha[:12]}; the artifact store was changed",
-                    observed=config_sha,
-                    expected=recorded_sha,
-                    reason=Reason.ARTIFACT_MISMATCH,
-                )
-            )
-        else:
-            results.append(
-                _result(
-                    "config",
-                    Status.PASS,
-                    f"run {run_id}: logged config {Path(config_file).name} matches the "
-                    f"recorded sha256 {config_sha[:12]}",
-                    observed=config_sha,
-                    expected=recorded_sha,
-                )
-            )
-
+        results = [_config_check(run_id, tags, config_file, config_sha)]
         logged_config = load_config(config_file).model_copy(update={"path": root.resolve() / config_file.name})
         data = load_data(logged_config)
-        recorded_fp, current_fp = tags.get(Tag.DATA_FINGERPRINT), data.dataset.fingerprint
-        if recorded_fp != current_fp:
-            why = (
-                f"run {run_id} recorded no {Tag.DATA_FINGERPRINT} tag"
-                if recorded_fp is None
-                else f"the data changed since run {run_id}: fingerprint now {current_fp[:12]}, the run's "
-                f"{recorded_fp[:12]}"
-            )
-            results.append(
-                _result(
-                    "data",
-                    Status.FAIL,
-                    f"{why} ({data.dataset.source}); reproduce needs the data the run was "
-                    "trained on: restore that snapshot and run again",
-                    observed=current_fp,
-                    expected=recorded_fp,
-                    reason=Reason.PROVENANCE_MISSING if recorded_fp is None else Reason.DATA_CHANGED,
-                )
-            )
+        results.append(_data_check(run_id, tags, data))
+        if results[-1].status is not Status.PASS:
             skipped = f"not attempted: the data differs from run {run_id}'s"
-            results += [
+            return results + [
                 _result(name, Status.SKIPPED, skipped, reason=Reason.DATA_CHANGED)
                 for name in ("predictions", "metrics")
             ]
-            return results
-        results.append(
-            _result(
-                "data",
-                Status.PASS,
-                f"the current data has run {run_id}'s fingerprint {current_fp[:12]}",
-                observed=current_fp,
-                expected=recorded_fp,
-            )
-        )
-
         retrained = retrain_in_fresh_process(
             config_file,
             threads=child_thread_count(thread_counts()),
@@ -185,29 +205,5 @@ def reproduce(
                 what=f"a fresh retrain of run {run_id} (vs its logged model)",
             )
         )
-        names = [*retrained.metrics, "threshold"]
-        observed = {**retrained.metrics, "threshold": retrained.threshold}
-        recorded = {name: logged_metric(logged_metrics, name) for name in names}
-        compared = {name: value for name, value in recorded.items() if value is not None}
-        not_logged = sorted(set(names) - set(compared))
-        if not compared:
-            results.append(
-                _result(
-                    "metrics",
-                    Status.FAIL,
-                    f"run {run_id} logged none of the metrics {', '.join(names)}: nothing to compare the retrain with",
-                    reason=Reason.PROVENANCE_MISSING,
-                )
-            )
-        else:
-            results.append(
-                compare_metrics(
-                    compared,
-                    {name: observed[name] for name in compared},
-                    tolerance=tolerance,
-                    check_id=f"{LAYER}.reproduce_metrics",
-                    what=f"a fresh retrain of run {run_id} (vs its logged metrics)",
-                    details={"not_logged": not_logged},
-                )
-            )
+        results.append(_metrics_check(run_id, logged_metrics, retrained, tolerance))
     return results
