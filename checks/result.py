@@ -191,8 +191,17 @@ class CheckResult:
             slice=data.get("slice"),
             blocking=data.get("blocking", True),
             details=data.get("details") or {},
-            reason=Reason(reason) if reason is not None else None,
+            reason=_known_reason(reason),
         )
+
+
+def _known_reason(value: Any) -> Reason | None:
+    """A reason code read from a report: None when absent (reports before 1.1) or unknown to this mlgate (a newer
+    one wrote it); the message still says what failed, and the verdict does not depend on the reason."""
+    try:
+        return None if value is None else Reason(value)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

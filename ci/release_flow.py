@@ -28,37 +28,52 @@ from mlgate.pipeline.tags import Tag
 __all__ = ["build_release_bundle", "release_from_report"]
 
 
-def _read_report(report_path: Path) -> tuple[dict[str, Any], bytes]:
+def _read_report(report_path: Path) -> tuple[GateReport, bytes]:
+    """The gate report, parsed into a :class:`GateReport`, and its bytes (their sha256 is what the bundle names).
+
+    A missing, unreadable or failing report is refused by the release tooling's own message
+    (:func:`ci.release.publish.check_release_inputs`); a report whose ``passed`` flag contradicts its own results
+    (an edited file) or that names no registered version is refused here.
+    """
     from mlgate.ci.release.publish import check_release_inputs
 
+    data: dict[str, Any] = {}
+    gate: GateReport | None = None
     try:
         raw = report_path.read_bytes()
-        report = json.loads(raw)
-    except (OSError, ValueError):
-        report, raw = {}, b""
-    if report.get("passed") is not True:
-        # the release tooling owns the refusal message (missing, unreadable or failing report)
+        data = json.loads(raw)
+        gate = GateReport.from_dict(data)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # unreadable or not a report's shape
+        raw = b""
+    if gate is None or data.get("passed") is not True:
         check_release_inputs(report_path=report_path, bundle_dir=report_path.parent / "no-bundle")
-    registry = (report.get("run") or {}).get("registry") or {}
+        raise ReleaseRefused(f"release refused: gate report {report_path} is not a gate report mlgate can read")
+    if not gate.passed:
+        failing = [r.id for r in gate.results if r.blocks]
+        raise ReleaseRefused(
+            f"release refused: gate report {report_path} says it passed, but its results hold {len(failing)} "
+            f"blocking failure(s) ({', '.join(failing[:3])}): the file was edited; re-run the gates"
+        )
+    registry = gate.run.get("registry") or {}
     if not registry.get("version"):
         raise ReleaseRefused(
             f"release refused: gate report {report_path} names no registered model version; "
             "it comes from `mlgate gate` or `mlgate run --no-register`: run `mlgate run` to register the candidate"
         )
-    return report, raw
+    return gate, raw
 
 
-def build_release_bundle(config: ProjectConfig, report: dict[str, Any], report_sha256: str, dest: Path) -> Path:
+def build_release_bundle(config: ProjectConfig, report: GateReport, report_sha256: str, dest: Path) -> Path:
     """The bundle for the report's registered version, with a golden set from the same data."""
     from mlgate.ci.release.bundle import make_bundle
     from mlgate.pipeline.artifact import load_meta, load_model
     from mlgate.pipeline.candidate import load_data
     from mlgate.pipeline.evaluate import positive_proba
 
-    section = report["run"]["registry"]
+    section = report.run["registry"]
     version = str(section["version"])
     data = load_data(config)
-    expected = (report["run"].get("data") or {}).get("fingerprint")
+    expected = (report.run.get("data") or {}).get("fingerprint")
     if data.dataset.fingerprint != expected:
         raise ReleaseRefused(
             f"release refused: the data at {data.dataset.source} has fingerprint {data.dataset.fingerprint[:12]}…, "
@@ -86,7 +101,7 @@ def build_release_bundle(config: ProjectConfig, report: dict[str, Any], report_s
                 "run_id": section["run_id"],
                 "data_fingerprint": expected,
                 "gate_report_sha256": report_sha256,
-                "git_commit": report["run"].get("git_commit"),
+                "git_commit": report.run.get("git_commit"),
             },
             meta={},
             golden_X=golden_x,
@@ -112,17 +127,16 @@ def release_from_report(
     from mlgate.ci.release.publish import release
     from mlgate.pipeline.store_lock import DEFAULT_LOCK_TIMEOUT_S, store_lock
 
-    report, raw = _read_report(report_path)
+    gate, raw = _read_report(report_path)
     report_sha = hashlib.sha256(raw).hexdigest()
     registry = make_registry(config)
     registry.open()  # no store: one line before anything is built or written (a release never creates one)
     workdir.mkdir(parents=True, exist_ok=True)
-    bundle = build_release_bundle(config, report, report_sha, workdir / "bundle")
+    bundle = build_release_bundle(config, gate, report_sha, workdir / "bundle")
     result = release(config, report_path=report_path, bundle_dir=bundle, workdir=workdir)
 
-    section = report["run"]["registry"]
+    section = gate.run["registry"]
     version = str(section["version"])
-    gate = GateReport.from_dict(report)
     timeout = DEFAULT_LOCK_TIMEOUT_S if lock_timeout_s is None else lock_timeout_s
     with store_lock(config, timeout_s=timeout):
         champion = registry.champion()

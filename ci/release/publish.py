@@ -86,9 +86,12 @@ def check_release_inputs(*, report_path: Path, bundle_dir: Path) -> dict[str, An
         raise ReleaseRefused(f"release refused: gate report {report_path} not found; run `mlgate run` first") from exc
     except ValueError as exc:
         raise ReleaseRefused(f"release refused: gate report {report_path} is not valid JSON") from exc
-    if report.get("passed") is not True:
+    if not isinstance(report, dict) or report.get("passed") is not True:
+        listed = report.get("results") if isinstance(report, dict) else None
         failing = [
-            r["id"] for r in report.get("results", []) if r.get("blocking") and r.get("status") in ("fail", "error")
+            str(r.get("id"))
+            for r in (listed if isinstance(listed, list) else [])
+            if isinstance(r, dict) and r.get("blocking") and r.get("status") in ("fail", "error")
         ]
         shown = ", ".join(failing[:3]) + (f" (+{len(failing) - 3} more)" if len(failing) > 3 else "")
         raise ReleaseRefused(

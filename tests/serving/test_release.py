@@ -155,3 +155,34 @@ def test_canary_weights_give_the_canary_its_share(tmp_path, share, stable, expec
     assert (weights[9000], weights[9100]) == expected
     total = sum(weights.values())
     assert abs(weights[9100] / total - share) < 0.02
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d.update(passed=True), r"says it passed, but its results hold 1 blocking failure\(s\) \(quality"),
+        (lambda d: d.update(results="x"), r"is not a gate report mlgate can read|did not pass"),
+        (lambda d: None, r"did not pass \(1 blocking check\(s\) failed"),
+    ],
+    ids=["passed-flag-edited", "results-not-a-list", "failing"],
+)
+def test_the_release_flow_reads_the_report_through_gate_report(tmp_path, edit, message):
+    from mlgate.ci.release_flow import _read_report
+
+    path = _report(tmp_path / "report.json", status=Status.FAIL)
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+    with pytest.raises(ReleaseRefused, match=message):
+        _read_report(path)
+
+
+def test_the_release_flow_accepts_a_passing_registered_report(tmp_path):
+    from mlgate.ci.release_flow import _read_report
+
+    result = CheckResult(id="quality.metric[roc_auc]", layer="quality", status=Status.PASS, message="ok")
+    report = GateReport.collect([result], run={"registry": {"version": "3", "run_id": "r"}})
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report.to_dict()))
+    gate, raw = _read_report(path)
+    assert gate.passed and gate.run["registry"]["version"] == "3" and raw == path.read_bytes()
