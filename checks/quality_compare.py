@@ -145,9 +145,11 @@ def score_champion(champion: ChampionRecord, features: pd.DataFrame, *, default_
     proba = positive_proba(champion.model, features)
     tag = champion.tags.get(Tag.THRESHOLD)
     try:
-        return Scored("champion", proba, float(tag), f"champion tag '{Tag.THRESHOLD}'")  # type: ignore[arg-type]
+        if tag is not None:
+            return Scored("champion", proba, float(tag), f"champion tag '{Tag.THRESHOLD}'")
     except (TypeError, ValueError):
-        return Scored("champion", proba, default_threshold, "the candidate's threshold (champion has no tag)")
+        pass
+    return Scored("champion", proba, default_threshold, "the candidate's threshold (champion has no tag)")
 
 
 def check_champion(

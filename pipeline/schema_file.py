@@ -137,7 +137,7 @@ def read_schema_text(path: str | Path) -> str:
     return data.decode("utf-8-sig")
 
 
-class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # pyyaml is untyped: Any base
     """pyyaml's safe loader (libyaml when present) that refuses duplicate keys."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:

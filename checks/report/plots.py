@@ -183,7 +183,8 @@ def _numbers(values: Any) -> list[float] | None:
     if not isinstance(values, Sequence) or isinstance(values, str):
         return None
     out = [number(v) for v in values]
-    return None if any(v is None for v in out) else out  # type: ignore[return-value]
+    finite = [v for v in out if v is not None]
+    return finite if len(finite) == len(out) else None
 
 
 def _distribution_panel(ax: Any, row: _Drift, *, max_categories: int) -> bool:
