@@ -45,9 +45,13 @@ def _read_report(report_path: Path) -> tuple[GateReport, bytes]:
         gate = GateReport.from_dict(data)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):  # unreadable or not a report's shape
         raw = b""
-    if gate is None or data.get("passed") is not True:
+    if not isinstance(data, dict) or data.get("passed") is not True:  # missing, not JSON, or failing
         check_release_inputs(report_path=report_path, bundle_dir=report_path.parent / "no-bundle")
-        raise ReleaseRefused(f"release refused: gate report {report_path} is not a gate report mlgate can read")
+    if gate is None:
+        raise ReleaseRefused(
+            f"release refused: {report_path} is not a gate report this mlgate can read (report_version, results "
+            "and run are required): release the report.json a gated run wrote"
+        )
     if not gate.passed:
         failing = [r.id for r in gate.results if r.blocks]
         raise ReleaseRefused(

@@ -8,6 +8,7 @@ tests/integration/test_store_safety.py. Real sqlite MLflow stores in tmp_path th
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -78,7 +79,13 @@ def _unfinished(template: Path, target: Path, *, with_data: bool) -> None:
 def _passing_report(project: Path) -> Path:
     report = project / "reports" / "report.json"
     report.parent.mkdir()
-    report.write_text('{"passed": true, "run": {"registry": {"version": "1", "run_id": "abc"}}}', encoding="utf-8")
+    body = {
+        "report_version": "1.1",
+        "passed": True,
+        "results": [],
+        "run": {"registry": {"version": "1", "run_id": "a"}},
+    }
+    report.write_text(json.dumps(body), encoding="utf-8")
     return report
 
 
