@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,6 +17,13 @@ from rich.console import Console
 from mlgate.checks.result import LAYERS
 from mlgate.pipeline.errors import MlgateError
 from mlgate.pipeline.tags import Tag
+
+if TYPE_CHECKING:  # annotations only: `mlgate --help` imports none of these
+    from rich.progress import Progress, TaskID
+
+    from mlgate.checks.result import GateReport
+    from mlgate.ci.gated_run import GatedRun
+    from mlgate.pipeline.config import ProjectConfig
 
 __all__ = ["app", "main"]
 
@@ -53,13 +60,13 @@ LockTimeoutOption = Annotated[
 DEFAULT_LOCK_TIMEOUT_S = 300.0  # pipeline.store_lock.DEFAULT_LOCK_TIMEOUT_S (not imported: keep --help light)
 
 
-def _config(path: Path):
+def _config(path: Path) -> ProjectConfig:
     from mlgate.pipeline.config import load_config
 
     return load_config(path)
 
 
-def _progress():
+def _progress() -> Progress:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     return Progress(
@@ -67,11 +74,11 @@ def _progress():
     )
 
 
-def _run_with_progress(config, **kwargs):
+def _run_with_progress(config: ProjectConfig, **kwargs: Any) -> GatedRun:
     from mlgate.ci.gated_run import run_pipeline
 
     with _progress() as progress:
-        current: list[int] = []
+        current: list[TaskID] = []
 
         def on_stage(name: str) -> None:
             if current:
@@ -85,13 +92,13 @@ def _run_with_progress(config, **kwargs):
                 progress.update(current[-1], completed=1, total=1)
 
 
-def _finish(report, out: Path) -> int:
+def _finish(report: GateReport, out: Path) -> int:
     from mlgate.checks.report import write_reports
 
     return _show(report, write_reports(report, out))
 
 
-def _show(report, paths: dict[str, Path]) -> int:
+def _show(report: GateReport, paths: dict[str, Path]) -> int:
     from mlgate.checks.report import print_summary
 
     print_summary(report, out_console)
@@ -168,7 +175,7 @@ WorkdirOption = Annotated[
 ]
 
 
-def _workdir(project, workdir: Path | None, name: str) -> Path:
+def _workdir(project: ProjectConfig, workdir: Path | None, name: str) -> Path:
     return workdir if workdir is not None else project.root / ".mlgate" / name
 
 
@@ -224,7 +231,7 @@ def release(
 ImageOption = Annotated[str | None, typer.Option("--image", help="Image reference (default: the champion's image).")]
 
 
-def _champion_image(project) -> str:
+def _champion_image(project: ProjectConfig) -> str:
     from mlgate.ci.registration import make_registry
 
     champion = make_registry(project).champion()

@@ -140,7 +140,7 @@ def log_candidate(
     if lock:
         artifacts["environment_lock"] = Path(lock)
 
-    tags = {
+    tags: dict[str, str] = {
         Tag.PROJECT: config.name,
         Tag.DATA_FINGERPRINT: data.dataset.fingerprint,
         Tag.CONFIG_SHA256: config.sha256,
@@ -242,6 +242,9 @@ def finish_registration(
     """
     from mlgate.checks.report import render_all, write_reports
 
+    version = logged.version
+    if version is None:  # log_candidate always registers: a LoggedModel without a version was saved locally
+        raise RegistryError(f"run {logged.run_id} registered no model version: nothing to record or promote")
     will_promote = bool(promote and report.passed)
     section = _registry_section(
         registry, logged, champion_before=champion_before, promote=promote, will_promote=will_promote
@@ -252,14 +255,14 @@ def finish_registration(
     paths = write_reports(report, out, rendered=rendered) if out is not None else {}
     try:
         registry.log_artifacts(logged.run_id, _stage_reports(rendered, scratch / "reports"), folder="reports")
-        verdict = {
+        verdict: dict[str, str] = {
             Tag.GATE_STATUS: "passed" if report.passed else "failed",
             Tag.GATE_REPORT_SHA256: report_sha,
         }
         registry.set_run_tags(logged.run_id, verdict)
-        registry.set_version_tags(logged.version, verdict)
+        registry.set_version_tags(version, verdict)
         if will_promote:
-            registry.promote(logged.version, gate_report_sha256=report_sha)
+            registry.promote(version, gate_report_sha256=report_sha)
     except BaseException as exc:  # a RegistryError, or an interrupt: the written reports must not claim a promotion
         reason = str(exc) or type(exc).__name__
         failed = dataclasses.replace(

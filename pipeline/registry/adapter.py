@@ -41,6 +41,17 @@ if TYPE_CHECKING:
 __all__ = ["Registry"]
 
 
+def _run_of(found: ModelVersion) -> str:
+    """The run that logged a version; a version without one was not registered by mlgate (a gated run always logs
+    one), and nothing of it is loaded."""
+    if not found.run_id:
+        raise RegistryError(
+            f"version {found.version} of '{found.name}' has no source run: it was not registered by mlgate; "
+            "delete the alias that points to it in MLflow and re-run `mlgate run`"
+        )
+    return found.run_id
+
+
 class Registry(MlflowStore):
     """Tracking + registry for one model name. Cheap to build: nothing is opened until a method needs it."""
 
@@ -141,7 +152,7 @@ class Registry(MlflowStore):
             statement = verify_seal(seal, keys=keys, source=where, run_id=found.run_id, model_name=self.model_name)
         except SigningError as exc:
             raise RegistryError(f"{exc}; refusing to load the model") from exc
-        folder = Path(self.client.download_artifacts(found.run_id, MODEL_DIR, dst_path=str(dest)))
+        folder = Path(self.client.download_artifacts(_run_of(found), MODEL_DIR, dst_path=str(dest)))
         path = folder / MODEL_FILE
         for file, field in ((path, "model_sha256"), (meta_path(path), "meta_sha256")):
             observed = file_sha256(file) if file.is_file() else "(missing)"
@@ -258,11 +269,11 @@ class Registry(MlflowStore):
             found = self._alias(CHAMPION)
             if found is None:
                 return None
-            run = self.client.get_run(found.run_id)
+            run = self.client.get_run(_run_of(found))
         return ChampionRecord(
             name=self.model_name,
             version=str(found.version),
-            run_id=found.run_id,
+            run_id=_run_of(found),
             trained_at=utc_from_ms(run.info.start_time),
             registered_at=utc_from_ms(found.creation_timestamp),
             model_uri=f"models:/{self.model_name}/{found.version}",
@@ -285,7 +296,7 @@ class Registry(MlflowStore):
             records = [
                 VersionRecord(
                     version=str(v.version),
-                    run_id=v.run_id,
+                    run_id=v.run_id or "",
                     registered_at=utc_from_ms(v.creation_timestamp),
                     aliases=tuple(sorted(a for a, target in aliases.items() if str(target) == str(v.version))),
                     tags=dict(v.tags),

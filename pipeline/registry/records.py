@@ -111,7 +111,7 @@ def use_tracking_uri(uri: str) -> Iterator[None]:
     try:
         yield
     finally:
-        mlflow.set_tracking_uri(saved)
+        mlflow.set_tracking_uri(saved)  # type: ignore[arg-type]  # None restores MLflow's default; its hint omits it
         if saved_env is not None:
             os.environ["MLFLOW_TRACKING_URI"] = saved_env
 

@@ -16,7 +16,8 @@ OpenAPI document is still the generated one (``openapi_extra``).
 """
 
 import logging
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlgate.pipeline.errors import MlgateError
 from mlgate.pipeline.serve.body import BodyLimits, BodyRejected, clean_errors, read_body, screen_keys, validate_body
@@ -109,15 +111,15 @@ def _too_large(size: int | None, limit: int) -> str:
 class BodyLimitMiddleware:
     """413 for a body over ``limit`` bytes: by Content-Length up front, or while a chunked body streams in."""
 
-    def __init__(self, app, limit: int, metrics: ServingMetrics) -> None:
+    def __init__(self, app: ASGIApp, limit: int, metrics: ServingMetrics) -> None:
         self.app, self.limit, self.metrics = app, limit, metrics
 
-    async def _refuse(self, scope, receive, send, size: int | None) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, size: int | None) -> None:
         route = scope.get("path") if scope.get("path") in _ROUTES else "unmatched"  # bounded label values
         self.metrics.validation_failures.labels(route=route, kind="too_large").inc()
         await JSONResponse({"detail": _too_large(size, self.limit)}, status_code=413)(scope, receive, send)
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -129,7 +131,8 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         # A streamed (chunked) body: read it here, up to the limit, then replay it to the app.
-        messages, seen = [], 0
+        messages: list[Message] = []
+        seen = 0
         while True:
             message = await receive()
             messages.append(message)
@@ -140,7 +143,7 @@ class BodyLimitMiddleware:
             if message["type"] != "http.request" or not message.get("more_body", False):
                 break
 
-        async def replay() -> dict:
+        async def replay() -> Message:
             return messages.pop(0) if messages else await receive()
 
         await self.app(scope, replay, send)
@@ -204,6 +207,7 @@ def _document_request_body(app: FastAPI, api: ApiModels) -> dict[str, Any]:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             generate().setdefault("components", {}).setdefault("schemas", {}).update(models)
+        assert app.openapi_schema is not None  # generate() has just set it
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -246,13 +250,13 @@ def _serving_state(bundle_dir: str | Path, *, max_batch: int, max_body_bytes: in
     )
 
 
-def _lifespan(served: _Served):
+def _lifespan(served: _Served) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """The app's lifespan: hash-check and load the model at start-up; a model that cannot be loaded leaves the
     app serving ``/health`` and reporting the reason on ``/ready`` and ``/predict``."""
     info, loaded, head = served.info, served.loaded, served.head
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI):
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             model = load_model(info)
             loaded.positive_index = list(model.classes_).index(1)

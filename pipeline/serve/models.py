@@ -274,7 +274,7 @@ def build_models(specs: list[ColumnSpec], *, max_batch: int = 10_000) -> ApiMode
     record = create_model("Record", __base__=_Closed, **fields)
 
     class Batch(_Closed):
-        records: list[record] = Field(  # type: ignore[valid-type]  # built at run time
+        records: list[record] = Field(
             min_length=1, json_schema_extra={"maxItems": max_batch}, description=f"1 to {max_batch} records."
         )
 
@@ -292,7 +292,7 @@ def build_models(specs: list[ColumnSpec], *, max_batch: int = 10_000) -> ApiMode
             return data
 
     body = Annotated[
-        Annotated[record, Tag("record")] | Annotated[Batch, Tag("batch")],  # type: ignore[valid-type]  # built at run time
+        Annotated[record, Tag("record")] | Annotated[Batch, Tag("batch")],
         Discriminator(
             _batch_kind,
             custom_error_type="invalid_body",
