@@ -278,6 +278,8 @@ def check_project(config: Any) -> None:
                 f"'{target}' is the target (data.target); it cannot also be a sensitive attribute",
             )
     event = config.data.event_time_column
+    if config.split.by == "time" and event is None:
+        raise refuse("data.event_time_column", 'is required by split.by = "time" (the column that orders the rows)')
     if event == target:
         raise refuse("data.event_time_column", f"'{target}' is the target (data.target)")
     for key in ("features.include", "features.categorical", "features.numeric"):

@@ -35,6 +35,7 @@ from mlgate.pipeline.config_rules import (
 __all__ = [
     "BalanceSettings",
     "CostMatrix",
+    "CurrentSource",
     "DataSettings",
     "DriftSettings",
     "FeatureSettings",
@@ -115,6 +116,9 @@ class SplitSettings(_Strict):
     validation_size: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.2
     stratify: bool = True
     random_state: Seed = 42
+    by: Literal["random", "time"] = Field(
+        "random", description='"time": the most recent rows (data.event_time_column) are the test split.'
+    )
 
 
 class SearchSettings(_Strict):
@@ -186,6 +190,37 @@ class BalanceSettings(_Strict):
         return self
 
 
+class CurrentSource(_Strict):
+    """A new batch the drift gate compares with the champion's training data (``[drift.current]``).
+
+    Read like ``[data]`` (same delimiter, encoding, sentinels); a bare string is the ``source``.
+    """
+
+    source: Text = Field(description="Path to a CSV or Parquet file, or an SQLAlchemy URL (with `query`).")
+    format: Literal["auto", "csv", "parquet", "sql"] = "auto"
+    query: str | None = Field(None, description="SQL query; required when `source` is an SQLAlchemy URL.")
+    query_timeout_s: Annotated[float, Field(gt=0, le=86_400)] = 300.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_source(cls, value: Any) -> Any:
+        return {"source": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _sql_needs_query(self) -> CurrentSource:
+        if self.resolved_format == "sql" and not self.query:
+            raise ValueError("`query` is required when `source` is an SQLAlchemy URL")
+        return self
+
+    @property
+    def resolved_format(self) -> str:
+        if self.format != "auto":
+            return self.format
+        if "://" in self.source:
+            return "sql"
+        return "parquet" if Path(self.source).suffix.lower() in {".parquet", ".pq"} else "csv"
+
+
 class DriftSettings(_Strict):
     """Per-feature two-sample tests with an effect-size floor and a multiple-testing correction."""
 
@@ -195,6 +230,11 @@ class DriftSettings(_Strict):
     categorical_effect_floor: Probability = 0.1
     columns: Columns | None = Field(None, description="Default: every feature.")
     blocking: bool = True
+    label: bool = Field(True, description="Test the target column too (label drift), as a categorical column.")
+    label_effect_floor: Probability | None = Field(None, description="TVD floor of the label; default: categorical.")
+    current: CurrentSource | None = Field(None, description="A new batch to compare with the champion's data.")
+    log_reference: bool = Field(True, description="Log the training rows (features + target) with each candidate.")
+    reference_max_rows: Annotated[int, Field(ge=100, le=10_000_000)] = 100_000
 
     @field_validator("columns")
     @classmethod
