@@ -33,7 +33,9 @@ __all__ = [
     "VECTORISED_METRICS",
     "Bootstrap",
     "bootstrap_metric",
+    "metric_draws",
     "paired_difference",
+    "point_metric",
     "resample_counts",
     "resample_indices",
     "weighted_metric",
@@ -195,6 +197,34 @@ def weighted_metric(
     return values
 
 
+def point_metric(
+    name: str, y: np.ndarray, proba: np.ndarray, *, threshold: float, costs: CostMatrix | None = None
+) -> float:
+    """Metric ``name`` on all rows, each counted once: the estimate an interval is drawn around (NaN if undefined)."""
+    return float(weighted_metric(name, y, proba, np.ones((1, len(y))), threshold=threshold, costs=costs)[0])
+
+
+def metric_draws(
+    name: str,
+    y: np.ndarray,
+    proba: np.ndarray,
+    *,
+    threshold: float,
+    costs: CostMatrix | None = None,
+    resamples: int,
+    random_state: int,
+) -> tuple[float, np.ndarray]:
+    """The estimate (:func:`point_metric`) and the metric on each of ``resamples`` seeded resamples of the rows.
+
+    :func:`bootstrap_metric` summarises the draws as an interval; a check that combines several groups' draws
+    (the group gap) takes them raw.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    estimate = point_metric(name, y, proba, threshold=threshold, costs=costs)
+    counts = resample_counts(resample_indices(len(y), resamples=resamples, random_state=random_state), len(y))
+    return estimate, weighted_metric(name, y, proba, counts, threshold=threshold, costs=costs)
+
+
 def _summarise(estimate: float, values: np.ndarray, confidence: float) -> Bootstrap:
     finite = values[np.isfinite(values)]
     undefined = int(values.size - finite.size)
@@ -217,10 +247,9 @@ def bootstrap_metric(
     random_state: int,
 ) -> Bootstrap:
     """Metric ``name`` on all rows with its seeded percentile bootstrap interval."""
-    y = np.asarray(y, dtype=np.float64)
-    estimate = float(weighted_metric(name, y, proba, np.ones((1, len(y))), threshold=threshold, costs=costs)[0])
-    counts = resample_counts(resample_indices(len(y), resamples=resamples, random_state=random_state), len(y))
-    values = weighted_metric(name, y, proba, counts, threshold=threshold, costs=costs)
+    estimate, values = metric_draws(
+        name, y, proba, threshold=threshold, costs=costs, resamples=resamples, random_state=random_state
+    )
     return _summarise(estimate, values, confidence)
 
 

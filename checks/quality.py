@@ -32,13 +32,22 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from mlgate.checks.bootstrap import paired_difference, weighted_metric
 from mlgate.checks.evidence import Evidence
-from mlgate.checks.quality_common import LAYER, Scored, bound_reason, bound_text, check_metric_name, fmt, interval_of
+from mlgate.checks.quality_common import (
+    LAYER,
+    Scored,
+    bound_result,
+    bound_text,
+    check_metric_name,
+    fmt,
+    interval_of,
+    paired_interval,
+    point_value,
+)
 from mlgate.checks.quality_compare import check_baselines, check_champion, scored_baselines
 from mlgate.checks.quality_slices import check_slices
 from mlgate.checks.result import CheckResult, Reason, Status
-from mlgate.pipeline.config import CostMatrix, QualitySettings
+from mlgate.pipeline.config import QualitySettings
 from mlgate.pipeline.records import evaluation_groups
 
 __all__ = ["check_business_cost", "check_thresholds", "run"]
@@ -82,28 +91,19 @@ def check_thresholds(y: np.ndarray, candidate: Scored, *, settings: QualitySetti
                 )
             )
             continue
-        reason = bound_reason(boot.estimate, bound)
-        ok = reason is None
-        if ok:
-            message = f"{where} is {boot.describe()}: {bound_text(bound)} required (quality.thresholds.{name})"
-        else:
-            side = "below the minimum" if bound.min is not None and boot.estimate < bound.min else "above the maximum"
-            limit = bound.min if side == "below the minimum" else bound.max
-            message = (
-                f"{where} is {boot.describe()}, {side} {fmt(limit)} (quality.thresholds.{name}): "
-                "improve the model, or change the bound with a stated reason"
-            )
+        side = "below the minimum" if bound.min is not None and boot.estimate < bound.min else "above the maximum"
+        limit = bound.min if side == "below the minimum" else bound.max
         results.append(
-            CheckResult(
+            bound_result(
                 check_id,
-                LAYER,
-                Status.PASS if ok else Status.FAIL,
-                message,
-                observed=boot.estimate,
-                expected=bound_text(bound),
-                interval=boot.interval,
+                boot,
+                bound,
+                passed=f"{where} is {boot.describe()}: {bound_text(bound)} required (quality.thresholds.{name})",
+                failed=(
+                    f"{where} is {boot.describe()}, {side} {fmt(limit)} (quality.thresholds.{name}): "
+                    "improve the model, or change the bound with a stated reason"
+                ),
                 details={"metric": name, "n": len(y), "bootstrap": boot.to_dict(), "judged_on": "estimate"},
-                reason=reason,
             )
         )
     return results
@@ -114,7 +114,6 @@ def _versus_baselines(
     candidate: Scored,
     baselines: Mapping[str, Scored],
     *,
-    costs: CostMatrix,
     settings: QualitySettings,
 ) -> tuple[dict[str, dict[str, object]], list[str], list[str]]:
     """The candidate's expected cost against each baseline's (at that baseline's own threshold), with a paired
@@ -124,23 +123,8 @@ def _versus_baselines(
     parts: list[str] = []
     problems: list[str] = []
     for name, base in baselines.items():
-        base_cost = float(
-            weighted_metric(
-                "expected_cost", y, base.proba, np.ones((1, len(y))), threshold=base.threshold, costs=costs
-            )[0]
-        )
-        saving = paired_difference(
-            "expected_cost",
-            y,
-            candidate.proba,
-            base.proba,
-            threshold_a=candidate.threshold,
-            threshold_b=base.threshold,
-            costs=costs,
-            resamples=settings.bootstrap_resamples,
-            confidence=settings.bootstrap_confidence,
-            random_state=settings.random_state,
-        )
+        base_cost = point_value("expected_cost", y, base, settings)
+        saving = paired_interval("expected_cost", y, candidate, base, settings)
         compared[name] = {"expected_cost": base_cost, "threshold": base.threshold, "saving": saving.to_dict()}
         parts.append(f"{name} baseline {fmt(base_cost)}: candidate saves {saving.describe(signed=True)}")
         if -saving.estimate > settings.baseline_cost_margin:
@@ -180,7 +164,7 @@ def check_business_cost(
     if settings.max_expected_cost is not None and boot.estimate > settings.max_expected_cost:
         reason = Reason.ABOVE_BOUND
         problems.append(f"above the maximum {fmt(settings.max_expected_cost)} (quality.max_expected_cost)")
-    compared, parts, costlier = _versus_baselines(y, candidate, baselines, costs=costs, settings=settings)
+    compared, parts, costlier = _versus_baselines(y, candidate, baselines, settings=settings)
     if costlier:
         reason = reason or Reason.WORSE_THAN_BASELINE
         problems += costlier

@@ -21,8 +21,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from mlgate.checks.bootstrap import Bootstrap, paired_difference, weighted_metric
-from mlgate.checks.quality_common import LAYER, Scored, check_metric_name, fmt
+from mlgate.checks.bootstrap import Bootstrap
+from mlgate.checks.quality_common import LAYER, Scored, check_metric_name, fmt, paired_interval, point_value
 from mlgate.checks.result import CheckResult, Reason, Status
 from mlgate.pipeline.config import QualitySettings
 from mlgate.pipeline.evaluate import positive_proba
@@ -55,26 +55,12 @@ def scored_baselines(outputs: Mapping[str, BaselineOutput]) -> tuple[dict[str, S
     return scored, errors
 
 
-def _paired(name: str, y: np.ndarray, a: Scored, b: Scored, settings: QualitySettings) -> Bootstrap:
-    return paired_difference(
-        name,
-        y,
-        a.proba,
-        b.proba,
-        threshold_a=a.threshold,
-        threshold_b=b.threshold,
-        costs=settings.cost_matrix,
-        resamples=settings.bootstrap_resamples,
-        confidence=settings.bootstrap_confidence,
-        random_state=settings.random_state,
-    )
-
-
-def _value(name: str, y: np.ndarray, scored: Scored, settings: QualitySettings) -> float:
-    ones = np.ones((1, len(y)))
-    return float(
-        weighted_metric(name, y, scored.proba, ones, threshold=scored.threshold, costs=settings.cost_matrix)[0]
-    )
+def _compare(
+    metric: str, y: np.ndarray, candidate: Scored, other: Scored, settings: QualitySettings
+) -> tuple[Bootstrap, float, float]:
+    """The paired improvement of ``candidate`` over ``other`` on ``metric``, and each one's value on all rows."""
+    diff = paired_interval(metric, y, candidate, other, settings)
+    return diff, point_value(metric, y, candidate, settings), point_value(metric, y, other, settings)
 
 
 def check_baselines(
@@ -94,8 +80,7 @@ def check_baselines(
                 )
             )
             continue
-        diff = _paired(metric, y, candidate, base, settings)
-        cand_value, base_value = _value(metric, y, candidate, settings), _value(metric, y, base, settings)
+        diff, cand_value, base_value = _compare(metric, y, candidate, base, settings)
         where = (
             f"{metric}: candidate {fmt(cand_value)} vs {name} baseline {fmt(base_value)} (same training split, "
             f"same {len(y)} test rows): improvement {diff.describe(signed=True)}"
@@ -182,8 +167,7 @@ def check_champion(
             reason=Reason.CHAMPION_UNUSABLE,
         )
     y = np.asarray(y, dtype=np.float64)
-    diff = _paired(metric, y, candidate, champ, settings)
-    cand_value, champ_value = _value(metric, y, candidate, settings), _value(metric, y, champ, settings)
+    diff, cand_value, champ_value = _compare(metric, y, candidate, champ, settings)
     where = (
         f"{metric} on the same {len(y)} test rows: candidate {fmt(cand_value)} vs {label} {fmt(champ_value)}, "
         f"difference {diff.describe(signed=True)} ({diff.resamples} paired resamples, seed {settings.random_state})"

@@ -18,8 +18,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from mlgate.checks.bootstrap import TWO_CLASS_METRICS, Bootstrap, resample_counts, resample_indices, weighted_metric
-from mlgate.checks.quality_common import LAYER, Scored, bound_reason, bound_text, check_metric_name, fmt, interval_of
+from mlgate.checks.bootstrap import TWO_CLASS_METRICS, Bootstrap, metric_draws
+from mlgate.checks.quality_common import LAYER, Scored, bound_result, bound_text, check_metric_name, fmt, interval_of
 from mlgate.checks.result import CheckResult, Interval, Reason, Status
 from mlgate.pipeline.config import MetricBound, QualitySettings
 from mlgate.pipeline.evaluate import greater_is_better
@@ -80,27 +80,18 @@ def _slice_metric(name: str, bound: MetricBound, label: str, y: np.ndarray, boot
             slice=label,
             reason=Reason.TOO_SMALL,
         )
-    reason = bound_reason(boot.estimate, bound)
-    ok = reason is None
     where = f"slice {label}: {name} is {boot.describe()} on n={len(y)} test rows ({int(y.sum())} positives)"
-    if ok:
-        message = f"{where}: {bound_text(bound)} required"
-    else:
-        message = (
+    return bound_result(
+        check_id,
+        boot,
+        bound,
+        passed=f"{where}: {bound_text(bound)} required",
+        failed=(
             f"{where}, expected {bound_text(bound)} (quality.thresholds / quality.slice_thresholds): the model "
             f"serves this group worse than required; look at its features and training rows"
-        )
-    return CheckResult(
-        check_id,
-        LAYER,
-        Status.PASS if ok else Status.FAIL,
-        message,
-        observed=boot.estimate,
-        expected=bound_text(bound),
-        interval=boot.interval,
+        ),
         slice=label,
         details={"metric": name, "n": len(y), "positives": int(y.sum()), "bootstrap": boot.to_dict()},
-        reason=reason,
     )
 
 
@@ -127,16 +118,16 @@ def _group_gap(
     estimates: dict[str, float] = {}
     draws = []
     for group, (y, scored) in eligible.items():
-        ones = np.ones((1, len(y)))
-        estimates[group] = float(
-            weighted_metric(name, y, scored.proba, ones, threshold=scored.threshold, costs=settings.cost_matrix)[0]
+        estimates[group], group_draws = metric_draws(
+            name,
+            y,
+            scored.proba,
+            threshold=scored.threshold,
+            costs=settings.cost_matrix,
+            resamples=settings.bootstrap_resamples,
+            random_state=settings.random_state,
         )
-        counts = resample_counts(
-            resample_indices(len(y), resamples=settings.bootstrap_resamples, random_state=settings.random_state), len(y)
-        )
-        draws.append(
-            weighted_metric(name, y, scored.proba, counts, threshold=scored.threshold, costs=settings.cost_matrix)
-        )
+        draws.append(group_draws)
     order = sorted(estimates, key=estimates.__getitem__, reverse=greater_is_better(name))
     best, worst = order[0], order[-1]
     gap = abs(estimates[best] - estimates[worst])
