@@ -76,13 +76,40 @@ class DataSettings(_Strict):
     target: Text
     positive_label: Label = Field(description="The label value of the positive class.")
     missing_values: list[str] = Field(default_factory=list, description="Sentinel strings meaning missing.")
-    drop_duplicates: bool = True
+    drop_duplicates: bool = Field(False, description="Drop duplicate rows (default: keep them and report them).")
+    duplicates_warn_share: Probability = Field(0.01, description="schema.duplicate_rows warns above this share.")
+    duplicates_fail_share: Probability | None = Field(None, description="... and fails above this one (None: never).")
     event_time_column: Text | None = None
+    weight_column: Text | None = Field(None, description="Sample weights: not supported; any value is refused.")
 
     @model_validator(mode="after")
     def _sql_needs_query(self) -> DataSettings:
         if self.resolved_format == "sql" and not self.query:
             raise ValueError("`query` is required when `source` is an SQLAlchemy URL")
+        return self
+
+    @model_validator(mode="after")
+    def _duplicate_bounds(self) -> DataSettings:
+        fail = self.duplicates_fail_share
+        if fail is not None and fail < self.duplicates_warn_share:
+            raise refuse(
+                "duplicates_fail_share",
+                f"{fail} is below data.duplicates_warn_share ({self.duplicates_warn_share}): the fail bound must "
+                "be at least the warn bound",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _no_weights(self) -> DataSettings:
+        """Sample weights would have to reach balance shares, metrics, the bootstrap and training alike; a
+        weight honoured by some and ignored by others gives a verdict about neither population, so it is refused."""
+        if self.weight_column is not None:
+            raise refuse(
+                "weight_column",
+                f"sample weights are not supported by mlgate: balance shares, metrics and training would all "
+                f"ignore '{self.weight_column}'; remove the key, and list '{self.weight_column}' in "
+                "features.exclude so the weight never becomes a feature",
+            )
         return self
 
     @property
