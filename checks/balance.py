@@ -23,6 +23,8 @@ outside every band of a binned attribute) are reported by ``balance.sensitive_mi
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from mlgate.checks.evidence import Evidence
@@ -42,6 +44,17 @@ def _rows(split: str) -> str:
 
 def _pct(value: float) -> str:
     return f"{value:.1%}"
+
+
+def _verdict(share: float, low: float, high: float, *, band: tuple[float, float]) -> Status:
+    """The rule of this module's docstring: FAIL when the whole interval ``[low, high]`` lies outside ``band``
+    (inclusive), WARN when only the point estimate ``share`` does, else PASS."""
+    band_low, band_high = band
+    if high < band_low or low > band_high:
+        return Status.FAIL
+    if not band_low <= share <= band_high:
+        return Status.WARN
+    return Status.PASS
 
 
 def minority_share_check(y: pd.Series, *, min_share: float, confidence: float, split: str) -> CheckResult:
@@ -68,19 +81,15 @@ def minority_share_check(y: pd.Series, *, min_share: float, confidence: float, s
         f"({count} rows; {confidence:.0%} CI {_pct(low)}–{_pct(high)}); minimum "
         f"balance.min_minority_share = {_pct(min_share)}"
     )
-    reason: Reason | None = None
-    if high < min_share:
-        status, reason = Status.FAIL, Reason.BELOW_BOUND
-        message = (
+    status = _verdict(share, low, high, band=(min_share, math.inf))
+    reason = {Status.FAIL: Reason.BELOW_BOUND, Status.WARN: Reason.BELOW_BOUND_POINT_ONLY}.get(status)
+    message = {
+        Status.FAIL: (
             f"{shown}: the whole interval is below the minimum. Collect or re-sample rows of class "
             f"{minority_class}, or lower min_minority_share if this imbalance is expected"
-        )
-    elif share < min_share:
-        status, reason = Status.WARN, Reason.BELOW_BOUND_POINT_ONLY
-        message = f"{shown}: below the minimum, but the interval reaches it (inconclusive with {n} rows)"
-    else:
-        status = Status.PASS
-        message = shown
+        ),
+        Status.WARN: f"{shown}: below the minimum, but the interval reaches it (inconclusive with {n} rows)",
+    }.get(status, shown)
     return CheckResult(
         id=check_id,
         layer="balance",
@@ -211,20 +220,16 @@ def _group_result(
         f"(allowed {_pct(band_low)}–{_pct(band_high)})"
     )
     side = "under" if share < band_low else "over"
-    reason: Reason | None = None
-    if high < band_low or low > band_high:
-        status, reason = Status.FAIL, Reason.OUTSIDE_REFERENCE
-        message = (
+    status = _verdict(share, low, high, band=(band_low, band_high))
+    reason = {Status.FAIL: Reason.OUTSIDE_REFERENCE, Status.WARN: Reason.OUTSIDE_REFERENCE_POINT_ONLY}.get(status)
+    message = {
+        Status.FAIL: (
             f"{shown}: the whole interval is outside the allowed band, the data {side}-represents "
             f"this group. Fix the sampling, or update balance.sensitive.reference if the population "
             "changed"
-        )
-    elif not band_low <= share <= band_high:
-        status, reason = Status.WARN, Reason.OUTSIDE_REFERENCE_POINT_ONLY
-        message = f"{shown}: outside the band, but the interval overlaps it (inconclusive with {n} rows)"
-    else:
-        status = Status.PASS
-        message = shown
+        ),
+        Status.WARN: f"{shown}: outside the band, but the interval overlaps it (inconclusive with {n} rows)",
+    }.get(status, shown)
     return CheckResult(
         id=f"balance.sensitive_share[{split}][{column}={group}]",
         layer="balance",
