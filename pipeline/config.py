@@ -22,6 +22,7 @@ from mlgate.pipeline.config_sections import (
     DataSettings,
     DriftSettings,
     FeatureSettings,
+    IntegritySettings,
     MetricBound,
     MlflowSettings,
     ModelSettings,
@@ -44,6 +45,7 @@ __all__ = [
     "DataSettings",
     "DriftSettings",
     "FeatureSettings",
+    "IntegritySettings",
     "MetricBound",
     "MlflowSettings",
     "ModelSettings",
@@ -74,6 +76,7 @@ class ProjectConfig(_Strict):
     drift: DriftSettings = DriftSettings()
     slices: SliceSettings = SliceSettings()
     quality: QualitySettings = QualitySettings()
+    integrity: IntegritySettings = IntegritySettings()
     reproducibility: ReproducibilitySettings = ReproducibilitySettings()
     staleness: StalenessSettings = StalenessSettings()
     waivers: list[Waiver] = Field(default_factory=list)

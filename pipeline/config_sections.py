@@ -39,6 +39,7 @@ __all__ = [
     "DataSettings",
     "DriftSettings",
     "FeatureSettings",
+    "IntegritySettings",
     "MetricBound",
     "MlflowSettings",
     "ModelSettings",
@@ -129,12 +130,16 @@ class FeatureSettings(_Strict):
     exclude: Columns = Field(default_factory=list)
     categorical: Columns | None = Field(None, description="Override the dtype-based guess.")
     numeric: Columns | None = Field(None, description="Override the dtype-based guess.")
+    deny: Columns = Field(default_factory=list, description="Columns that must never be model inputs.")
+    allow: Columns | None = Field(None, description="When given, the only columns that may be model inputs.")
 
     @model_validator(mode="after")
     def _one_way(self) -> FeatureSettings:
         if self.include is not None and self.exclude:
             raise ValueError("give either `include` or `exclude`, not both")
         check_features(self)
+        if clash := [name for name in self.deny if name in (self.allow or [])]:
+            raise refuse("deny", f"'{clash[0]}' is also in features.allow: a column is denied or allowed, not both")
         return self
 
 
@@ -173,6 +178,7 @@ class ModelSettings(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     random_state: Seed = 42
     search: SearchSettings = SearchSettings()
+    require_search: bool = Field(False, description="Fail reproducibility.search when no seeded search ran.")
 
     @model_validator(mode="after")
     def _finite_params(self) -> ModelSettings:
@@ -332,6 +338,14 @@ class QualitySettings(_Strict):
     def _meaningful(self) -> QualitySettings:
         check_quality(self)
         return self
+
+
+class IntegritySettings(_Strict):
+    """Bounds of the schema layer's leak and identifier checks (checks/integrity.py): WARN unless `blocking`."""
+
+    leak_auc: Annotated[float, Field(ge=0.5, le=1.0)] = 0.95
+    identifier_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.95
+    blocking: bool = False
 
 
 class ReproducibilitySettings(_Strict):
