@@ -70,6 +70,14 @@ class Reason(enum.StrEnum):
     OUT_OF_RANGE = "out_of_range"
     NOT_IN_SET = "not_in_set"
     CHECK_FAILED = "check_failed"
+    # data integrity (checks.integrity, run by the schema layer)
+    TARGET_LEAK = "target_leak"
+    IDENTIFIER = "identifier"
+    DENIED_FEATURE = "denied_feature"
+    PERSONAL_DATA = "personal_data"
+    NON_FINITE = "non_finite"
+    # data integrity (schema layer)
+    DUPLICATE_ROWS = "duplicate_rows"
     # comparisons with other models
     WORSE_THAN_BASELINE = "worse_than_baseline"
     WORSE_THAN_CHAMPION = "worse_than_champion"
@@ -83,6 +91,11 @@ class Reason(enum.StrEnum):
     PROVENANCE_MISSING = "provenance_missing"
     PROVENANCE_INVALID = "provenance_invalid"
     UNCOMMITTED_CHANGES = "uncommitted_changes"
+    NO_SEARCH = "no_search"
+    DEPENDENCIES_CHANGED = "dependencies_changed"
+    # model health (checks.quality_health)
+    NO_CONTRIBUTION = "no_contribution"
+    NO_IMPROVEMENT = "no_improvement"
     # staleness
     STALE = "stale"
     EVENT_LAG = "event_lag"
