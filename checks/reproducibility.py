@@ -156,28 +156,24 @@ def compare_metrics(
         if name not in expected or name not in observed or _metric_differs(expected[name], observed[name], tolerance):
             differing[name] = {"expected": expected.get(name, _MISSING), "observed": observed.get(name, _MISSING)}
     info = {"rule": _rule(tolerance), "tolerance": tolerance, "differing": differing, **(details or {})}
-    if not differing:
-        return CheckResult(
-            id=check_id,
-            layer=LAYER,
-            status=Status.PASS,
-            message=f"{what} gives the same metrics ({', '.join(sorted(expected))}; {_rule(tolerance)})",
-            observed=dict(observed),
-            expected=dict(expected),
-            details=info,
+    if differing:
+        shown = "; ".join(
+            f"{name}: expected {_show(v['expected'])}, got {_show(v['observed'])}" for name, v in differing.items()
         )
-    shown = "; ".join(
-        f"{name}: expected {_show(v['expected'])}, got {_show(v['observed'])}" for name, v in differing.items()
-    )
+        status, reason = Status.FAIL, Reason.NOT_REPRODUCIBLE
+        message = f"{what} gives different metrics ({_rule(tolerance)}): {shown}. Fix: {fix}"
+    else:
+        status, reason = Status.PASS, None
+        message = f"{what} gives the same metrics ({', '.join(sorted(expected))}; {_rule(tolerance)})"
     return CheckResult(
         id=check_id,
         layer=LAYER,
-        status=Status.FAIL,
-        message=f"{what} gives different metrics ({_rule(tolerance)}): {shown}. Fix: {fix}",
+        status=status,
+        message=message,
         observed=dict(observed),
         expected=dict(expected),
         details=info,
-        reason=Reason.NOT_REPRODUCIBLE,
+        reason=reason,
     )
 
 
