@@ -38,5 +38,11 @@ def load_data(config: ProjectConfig) -> DataBundle:
 
     dataset = load_dataset(config)
     prepared = load_prepared(config, dataset)
-    parts = split(prepared, config.split, random_state=config.split.random_state, source=dataset.source)
+    parts = split(
+        prepared,
+        config.split,
+        random_state=config.split.random_state,
+        source=dataset.source,
+        time_column=config.data.event_time_column,
+    )
     return DataBundle(dataset, prepared, parts)

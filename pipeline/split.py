@@ -1,17 +1,29 @@
-"""Split: stratified, seeded train / validation / test partitions."""
+"""Split: train / validation / test partitions, either stratified and seeded (``split.by = "random"``) or by
+time (``split.by = "time"``: train on the past, test on the most recent rows).
+
+A time split orders the rows by ``data.event_time_column`` and cuts the most recent ``test_size`` share off as
+the test split, then the most recent ``validation_size`` share of the rest as the validation split: the same
+sizes :func:`sklearn.model_selection.train_test_split` gives (the held-out share rounded up). Nothing is shuffled,
+so the train-vs-test drift gate compares the past with the present and can see real change. Ties in time are
+ordered by row content (:func:`pipeline.ingest.row_hashes`), not by file position, so the same rows in another
+order split the same way (the data fingerprint ignores row order too).
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from mlgate.pipeline.config import SplitSettings
 from mlgate.pipeline.errors import DataError
+from mlgate.pipeline.ingest import row_hashes
 from mlgate.pipeline.prepare import Prepared
 
-__all__ = ["Split", "split"]
+__all__ = ["Split", "event_order", "split"]
 
 
 @dataclass(frozen=True)
@@ -25,13 +37,24 @@ class Split:
     y_test: pd.Series
     y_validation: pd.Series | None
     random_state: int
+    by: str = "random"
 
 
-def split(prepared: Prepared, settings: SplitSettings, *, random_state: int, source: str = "") -> Split:
+def split(
+    prepared: Prepared,
+    settings: SplitSettings,
+    *,
+    random_state: int,
+    source: str = "",
+    time_column: str | None = None,
+) -> Split:
     """Split rows into train/test (and validation, carved out of train, when `validation_size` > 0).
 
-    ``source`` (the data file or URL) prefixes error messages.
+    ``source`` (the data file or URL) prefixes error messages. ``settings.by == "time"`` orders the rows by
+    ``time_column`` (``data.event_time_column``, which :func:`pipeline.prepare.prepare` keeps in the frame).
     """
+    if settings.by == "time":
+        return _time_split(prepared, settings, time_column, source=source, random_state=random_state)
     frame, y = prepared.frame, prepared.y
     where = f"{source}: " if source else ""
     stratify = y if settings.stratify else None
@@ -60,3 +83,69 @@ def split(prepared: Prepared, settings: SplitSettings, *, random_state: int, sou
             f"split.validation_size = {settings.validation_size:g}: {exc}"
         ) from exc
     return Split(train, test, validation, y_train, y_test, y_validation, random_state)
+
+
+def event_order(frame: pd.DataFrame, column: str, *, source: str = "") -> np.ndarray:
+    """Row positions of ``frame`` from the oldest to the newest ``column`` value, ties ordered by row content.
+
+    A numeric column is ordered by its numbers; any other by its values parsed as dates (UTC). A missing or
+    unparseable time cannot be placed in time: a :class:`DataError` names the column, the count and the first.
+    """
+    where = f"{source}: " if source else ""
+    values = frame[column]
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        times = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        parsed = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
+        times = parsed.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
+        times[parsed.isna().to_numpy()] = np.nan
+    bad = np.isnan(times)
+    if bad.any():
+        first = values.iloc[int(np.flatnonzero(bad)[0])]
+        raise DataError(
+            f"{where}split.by = \"time\": column '{column}' (data.event_time_column) has {int(bad.sum())} value(s) "
+            f"that are not times (first: {first!r}); every row needs a time to be placed in the time split"
+        )
+    order: np.ndarray = np.lexsort((row_hashes(frame), times))  # the last key sorts first: time, then content
+    return order
+
+
+def _held_out(n: int, share: float) -> int:
+    return math.ceil(share * n)  # train_test_split's rounding of test_size
+
+
+def _time_split(
+    prepared: Prepared, settings: SplitSettings, column: str | None, *, source: str, random_state: int
+) -> Split:
+    """The most recent rows as test, the most recent of the rest as validation (module docstring)."""
+    frame, y = prepared.frame, prepared.y
+    where = f"{source}: " if source else ""
+    if column is None or column not in frame.columns:
+        raise DataError(f'{where}split.by = "time" needs data.event_time_column, a column of the data')
+    order = event_order(frame, column, source=source)
+    n = len(order)
+    n_test = _held_out(n, settings.test_size)
+    n_rest = n - n_test
+    n_validation = _held_out(n_rest, settings.validation_size) if settings.validation_size > 0 else 0
+    n_train = n_rest - n_validation
+    if n_train < 1 or n_test < 1 or (settings.validation_size > 0 and n_validation < 1):
+        raise DataError(
+            f"{where}cannot split {n} rows by time with split.test_size = {settings.test_size:g} and "
+            f"split.validation_size = {settings.validation_size:g}: a partition would be empty"
+        )
+    parts = {"train": order[:n_train], "validation": order[n_train:n_rest], "test": order[n_rest:]}
+    for name, rows in parts.items():
+        classes = y.iloc[rows].nunique()
+        if len(rows) and classes < 2:
+            times = frame[column].iloc[rows]
+            raise DataError(
+                f"{where}split.by = \"time\": the {name} split ({len(rows)} rows, '{column}' from {times.min()} to "
+                f"{times.max()}) holds one class of '{prepared.target}' only; a model cannot be trained or judged "
+                "on it: change split.test_size / split.validation_size or use more data"
+            )
+    train, test = frame.iloc[parts["train"]], frame.iloc[parts["test"]]
+    validation = frame.iloc[parts["validation"]] if n_validation else None
+    y_validation = y.iloc[parts["validation"]] if n_validation else None
+    return Split(
+        train, test, validation, y.iloc[parts["train"]], y.iloc[parts["test"]], y_validation, random_state, by="time"
+    )
