@@ -23,6 +23,7 @@ STABLE = {
     "BELOW_BOUND": "below_bound",
     "BELOW_BOUND_POINT_ONLY": "below_bound_point_only",
     "ABOVE_BOUND": "above_bound",
+    "ABOVE_BOUND_POINT_ONLY": "above_bound_point_only",
     "OUTSIDE_REFERENCE": "outside_reference",
     "OUTSIDE_REFERENCE_POINT_ONLY": "outside_reference_point_only",
     "UNDECLARED_GROUP": "undeclared_group",
