@@ -158,12 +158,19 @@ def make_bundle(
     return dest
 
 
+def _read_json(path: Path) -> Any:
+    """The JSON document in the bundle file ``path``; a missing file is a :class:`ReleaseError` naming the fix."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError as exc:
+        raise ReleaseError(f"{path}: not found; build the bundle with make_bundle") from exc
+    return json.loads(text)
+
+
 def read_release(bundle_dir: Path) -> dict[str, Any]:
     path = bundle_dir / RELEASE_FILE
     try:
-        release: dict[str, Any] = json.loads(path.read_text())
-    except FileNotFoundError as exc:
-        raise ReleaseError(f"{path}: not found; build the bundle with make_bundle") from exc
+        release: dict[str, Any] = _read_json(path)
     except json.JSONDecodeError as exc:
         raise ReleaseError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
     return release
@@ -171,10 +178,7 @@ def read_release(bundle_dir: Path) -> dict[str, Any]:
 
 def read_golden(bundle_dir: Path) -> dict[str, Any]:
     path = bundle_dir / GOLDEN_FILE
-    try:
-        golden: dict[str, Any] = json.loads(path.read_text())
-    except FileNotFoundError as exc:
-        raise ReleaseError(f"{path}: not found; build the bundle with make_bundle") from exc
+    golden: dict[str, Any] = _read_json(path)
     if len(golden.get("rows", [])) != len(golden.get("proba", [])) or not golden.get("rows"):
         raise ReleaseError(f"{path}: expected as many probabilities as rows (and at least one row)")
     return golden
