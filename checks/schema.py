@@ -5,6 +5,11 @@ Validation is lazy, so every failing column is reported, each as its own result
 frame-level problems (missing or unexpected columns) are one result, ``schema.columns``. Columns that pass
 get a PASS result each, so the report shows what was checked.
 
+A column the schema names but the ``[features]`` config leaves out of the model (``features.exclude``, or not in
+``features.include``) is still in the data: :func:`validate_prepared` reads it for the same rows and validates it
+as read, instead of calling it missing. The layer also runs the data-integrity checks
+(:mod:`checks.duplicates`: ``schema.duplicate_rows``).
+
 A missing or unreadable schema file is a usage error, not a gate failure: :func:`load_schema` raises
 :class:`~pipeline.errors.SchemaFileError` (exit code 2) and :func:`run` lets it propagate.
 """
@@ -12,6 +17,7 @@ A missing or unreadable schema file is a usage error, not a gate failure: :func:
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,12 +39,22 @@ from mlgate.checks.schema_messages import (
     show,
 )
 from mlgate.pipeline.errors import SchemaFileError
+from mlgate.pipeline.prepare import Prepared
 from mlgate.pipeline.schema_file import read_schema_file, validate_schema
 
 if TYPE_CHECKING:
     from mlgate.checks.evidence import Evidence
 
-__all__ = ["infer_for_config", "infer_schema", "load_prepared", "load_schema", "run", "schema_yaml", "validate"]
+__all__ = [
+    "infer_for_config",
+    "infer_schema",
+    "load_prepared",
+    "load_schema",
+    "run",
+    "schema_yaml",
+    "validate",
+    "validate_prepared",
+]
 
 LAYER = "schema"
 _FRAME_CHECKS = {"column_in_dataframe": "missing", "column_in_schema": "unexpected"}
@@ -264,8 +280,50 @@ def validate(
     return results
 
 
+def _schema_kind(series: pd.Series, column: pa.Column) -> pd.Series:
+    """``series`` given the kind (text or number) the schema declares, the way preparation gives a feature its
+    kind (a number read as text, text coerced to a number): the schema was inferred from prepared columns."""
+    dtype = getattr(column.dtype, "type", None)
+    try:
+        numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    except TypeError:
+        numeric = False
+    if isinstance(column.dtype, pandas_engine.STRING) and pd.api.types.is_numeric_dtype(series.dtype):
+        return series.astype("string").astype(object).where(series.notna(), None)
+    if numeric and not pd.api.types.is_numeric_dtype(series.dtype):
+        return pd.to_numeric(series, errors="coerce")
+    return series
+
+
+def validate_prepared(
+    prepared: Prepared, schema: pa.DataFrameSchema, *, source: str, schema_file: str | None = None
+) -> list[CheckResult]:
+    """:func:`validate` on the prepared frame plus the schema columns the config leaves out of the model but the
+    data holds (read for the same rows), each of those results saying it is not a model input."""
+    unused = [str(n) for n in schema.columns if n not in prepared.frame.columns]
+    unused = [n for n in unused if prepared.source is not None and n in prepared.source.columns]
+    frame = prepared.frame
+    if unused:
+        extra = prepared.unused(unused)
+        extra = extra.assign(**{name: _schema_kind(extra[name], schema.columns[name]) for name in unused})
+        frame = pd.concat([frame, extra], axis=1)
+    results = validate(frame, schema, source=source, schema_file=schema_file)
+    note = " (not a model input: left out by the [features] config; validated as read)"
+    return [
+        replace(r, message=r.message + note, details={**r.details, "model_input": False})
+        if r.id in {f"{LAYER}.column[{name}]" for name in unused}
+        else r
+        for r in results
+    ]
+
+
 def run(evidence: Evidence) -> list[CheckResult]:
-    """The layer entry point: load the committed schema (errors propagate) and validate the prepared frame."""
+    """The layer entry point: load the committed schema (errors propagate), validate the prepared data against
+    it, then the data-integrity checks."""
+    from mlgate.checks import duplicates
+
     config = evidence.config
     schema = load_schema(config.schema_path)
-    return validate(evidence.prepared.frame, schema, source=evidence.dataset.source, schema_file=config.schema_file)
+    source = evidence.dataset.source
+    results = validate_prepared(evidence.prepared, schema, source=source, schema_file=config.schema_file)
+    return results + duplicates.run(evidence)

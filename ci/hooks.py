@@ -102,11 +102,11 @@ def check_data(config: ProjectConfig) -> list[CheckResult]:
     Raises :class:`~pipeline.errors.SchemaFileError` / :class:`~pipeline.errors.DataError` for bad input.
     """
     from mlgate.checks.result import Status
-    from mlgate.checks.schema import load_prepared, load_schema, validate
+    from mlgate.checks.schema import load_prepared, load_schema, validate_prepared
 
     schema = load_schema(config.schema_path)
     prepared = load_prepared(config)
-    results = validate(prepared.frame, schema, source=config.data.source, schema_file=config.schema_file)
+    results = validate_prepared(prepared, schema, source=config.data.source, schema_file=config.schema_file)
     return [r for r in results if r.status is Status.FAIL or r.status is Status.ERROR]
 
 

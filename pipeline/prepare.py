@@ -3,6 +3,8 @@
 Nothing is dropped silently: sentinel strings turned into missing values, values that could not be coerced
 to a numeric column, duplicate rows and rows without a label are all counted in :class:`PrepareReport`.
 Missing *feature* values are kept (the model's imputer handles them); rows without a label are dropped.
+Duplicate rows are counted (with example groups, by data row) whether or not ``data.drop_duplicates`` drops
+them: the schema layer's ``schema.duplicate_rows`` reports them (:mod:`checks.duplicates`).
 Values no model can use are refused with the column and row named (:class:`DataError`): an integer beyond 64
 bits, ±inf in a numeric feature. Slice and sensitive-attribute columns are kept beside the features (a
 sensitive attribute need not be a feature to be judged per group).
@@ -25,8 +27,17 @@ __all__ = ["PrepareReport", "Prepared", "binary_target", "group_columns", "prepa
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
+#: Example groups of duplicate rows kept in the report, and data rows shown per group.
+DUPLICATE_GROUPS, ROWS_PER_GROUP = 5, 5
+
+
 @dataclass(frozen=True)
 class PrepareReport:
+    """Every change preparation made, counted. Rows: ``rows_in`` read, minus ``missing_target_dropped``, minus
+    ``duplicates_dropped`` = ``rows_out``. ``duplicate_rows`` counts the rows equal to an earlier labelled row
+    (over the kept columns) whether or not they were dropped; ``duplicate_examples`` lists a few groups of equal
+    rows by data row (1-based, header not counted), the first of each group first."""
+
     rows_in: int
     rows_out: int
     duplicates_dropped: int
@@ -34,6 +45,13 @@ class PrepareReport:
     sentinels_replaced: dict[str, int] = field(default_factory=dict)
     coerced_to_missing: dict[str, int] = field(default_factory=dict)
     missing_values: dict[str, int] = field(default_factory=dict)
+    duplicate_rows: int = 0
+    duplicate_examples: list[list[int]] = field(default_factory=list)
+
+    @property
+    def rows_labelled(self) -> int:
+        """Rows with a label: the rows the duplicate share is taken over."""
+        return self.rows_in - self.missing_target_dropped
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,12 +62,18 @@ class PrepareReport:
             "sentinels_replaced": self.sentinels_replaced,
             "coerced_to_missing": self.coerced_to_missing,
             "missing_values": self.missing_values,
+            "duplicate_rows": self.duplicate_rows,
+            "duplicate_examples": self.duplicate_examples,
         }
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """The cleaned frame, the resolved feature lists and the binary label (1 = positive class)."""
+    """The cleaned frame, the resolved feature lists and the binary label (1 = positive class).
+
+    ``rows`` holds, for each row of ``frame``, its position in the ingested frame (``source``): the schema gate
+    reads columns the config leaves out of ``frame`` (:meth:`unused`) for the same rows.
+    """
 
     frame: pd.DataFrame
     target: str
@@ -58,10 +82,22 @@ class Prepared:
     categorical: list[str]
     y: pd.Series
     report: PrepareReport
+    rows: np.ndarray | None = field(default=None, repr=False, compare=False)
+    source: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    missing_markers: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def X(self) -> pd.DataFrame:
         return self.frame[self.features]
+
+    def unused(self, names: list[str]) -> pd.DataFrame:
+        """Ingested columns that ``frame`` leaves out (excluded, or not in ``features.include``), for its rows,
+        cleaned like the kept ones (strings stripped, sentinels missing) but not converted: the data as read."""
+        if self.source is None or self.rows is None:
+            return pd.DataFrame(index=self.frame.index)
+        part = self.source[names].iloc[self.rows].reset_index(drop=True)
+        _replace_sentinels(part, list(self.missing_markers))
+        return part
 
 
 def group_columns(config: ProjectConfig) -> dict[str, str]:
@@ -196,6 +232,22 @@ def _replace_sentinels(out: pd.DataFrame, missing_values: list[str]) -> dict[str
     return sentinels
 
 
+def _duplicates(frame: pd.DataFrame, positions: np.ndarray) -> tuple[np.ndarray, list[list[int]]]:
+    """Which rows equal an earlier row (missing equals missing), and a few groups of equal rows as data rows.
+
+    ``positions`` are the rows' positions in the ingested frame (data row = position + 1).
+    """
+    duplicated = frame.duplicated(keep="first").to_numpy(dtype=bool)
+    if not duplicated.any():
+        return duplicated, []
+    hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    groups: list[list[int]] = []
+    for value in pd.unique(hashes[duplicated])[:DUPLICATE_GROUPS]:  # in order of first duplicate
+        members = positions[np.flatnonzero(hashes == value)[:ROWS_PER_GROUP]]
+        groups.append([int(p) + 1 for p in members])
+    return duplicated, groups
+
+
 def prepare(
     frame: pd.DataFrame,
     data: DataSettings,
@@ -240,9 +292,12 @@ def prepare(
     missing_target = out[data.target].isna()
     if missing_target.all():
         raise DataError(f"{source}: target column '{data.target}' has no values (every row is missing its label)")
+    positions = np.flatnonzero(~missing_target.to_numpy(dtype=bool))
     out = out.loc[~missing_target]
-    dupes = out.duplicated() if data.drop_duplicates else pd.Series(False, index=out.index)
-    out = out.loc[~dupes].reset_index(drop=True)
+    duplicated, examples = _duplicates(out, positions)
+    dropped = duplicated if data.drop_duplicates else np.zeros(len(out), dtype=bool)
+    out = out.loc[~dropped].reset_index(drop=True)
+    positions = positions[~dropped]
     if out.empty:
         raise DataError(f"{source}: no rows left after dropping rows without a label and duplicates")
 
@@ -251,10 +306,13 @@ def prepare(
     report = PrepareReport(
         rows_in=rows_in,
         rows_out=len(out),
-        duplicates_dropped=int(dupes.sum()),
+        duplicates_dropped=int(dropped.sum()),
         missing_target_dropped=int(missing_target.sum()),
         sentinels_replaced=sentinels,
         coerced_to_missing=coerced,
         missing_values=missing,
+        duplicate_rows=int(duplicated.sum()),
+        duplicate_examples=examples,
     )
-    return Prepared(out, data.target, feature_names, numeric, categorical, y, report)
+    markers = tuple(data.missing_values)
+    return Prepared(out, data.target, feature_names, numeric, categorical, y, report, positions, frame, markers)

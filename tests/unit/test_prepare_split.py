@@ -9,7 +9,7 @@ from mlgate.pipeline.errors import DataError
 from mlgate.pipeline.prepare import prepare
 from mlgate.pipeline.split import split
 
-DATA = DataSettings(source="x", target="y", positive_label="good", missing_values=["not_known"])
+DATA = DataSettings(source="x", target="y", positive_label="good", missing_values=["not_known"], drop_duplicates=True)
 
 
 def frame() -> pd.DataFrame:
