@@ -241,6 +241,13 @@ def _champion_image(project: ProjectConfig) -> str:
     return image
 
 
+def _rollout(config: Path, image: str | None, workdir: Path | None) -> tuple[ProjectConfig, str, Path]:
+    """What a deploy command rolls out: the project, the image (default: the champion's released one) and the
+    deployment state folder."""
+    project = _config(config)
+    return project, image or _champion_image(project), _workdir(project, workdir, "deploy")
+
+
 @deploy_app.command("up")
 def deploy_up(
     config: ConfigOption = DEFAULT_CONFIG,
@@ -251,13 +258,8 @@ def deploy_up(
     """Start N replicas of the image and the load balancer."""
     from mlgate.ci.release.deploy import deploy
 
-    project = _config(config)
-    state = deploy(
-        project,
-        image=image or _champion_image(project),
-        workdir=_workdir(project, workdir, "deploy"),
-        replicas=replicas,
-    )
+    project, target, state_dir = _rollout(config, image, workdir)
+    state = deploy(project, image=target, workdir=state_dir, replicas=replicas)
     out_console.print(f"serving {state.image}: {len(state.replicas)} replicas behind 127.0.0.1:{state.port}")
 
 
@@ -268,10 +270,8 @@ def deploy_update(
     """Rolling update: replace replicas one at a time; roll back if a new one never becomes ready."""
     from mlgate.ci.release.deploy import rolling_update
 
-    project = _config(config)
-    state = rolling_update(
-        project, image=image or _champion_image(project), workdir=_workdir(project, workdir, "deploy")
-    )
+    project, target, state_dir = _rollout(config, image, workdir)
+    state = rolling_update(project, image=target, workdir=state_dir)
     out_console.print(f"serving {state.image} (previous: {state.previous_image}) on 127.0.0.1:{state.port}")
 
 
@@ -287,11 +287,11 @@ def deploy_canary(
     """Send a share of traffic to a canary replica of the new image."""
     from mlgate.ci.release.deploy import canary
 
-    project = _config(config)
+    project, target, state_dir = _rollout(config, image, workdir)
     state = canary(
         project,
-        image=image or _champion_image(project),
-        workdir=_workdir(project, workdir, "deploy"),
+        image=target,
+        workdir=state_dir,
         share=share if share is not None else project.release.canary_share,
     )
     out_console.print(f"canary receives {state.canary_share:.0%} of traffic on 127.0.0.1:{state.port}")
