@@ -1,5 +1,17 @@
-"""Drift gate: does each feature have the same distribution in two samples (train vs test; later, training
-vs serving)?
+"""Drift gate: does each feature (and the label) have the same distribution in two samples?
+
+Two comparisons, each one family of tests:
+
+* **train vs test** (always): the training rows (train + validation) vs the test split, ids
+  ``drift.feature[<column>]`` and ``drift.label[<target>]``. With ``split.by = "time"`` the test split is the
+  most recent rows, so this sees change over time; with a random split both halves come from one population.
+* **reference vs current** (``mlgate gate --layer drift --current PATH`` or ``[drift] current``): the champion's
+  training rows (logged with it, see :mod:`pipeline.batch`; the project data's when there is no champion) vs a
+  new batch, ids ``drift.current[<column>]`` and ``drift.current_label[<target>]`` (the label only when the batch
+  has one). Messages name the batch and whose training data it was compared with.
+
+The label (``drift.label``) is tested as a categorical column in the same family as the features, with its own
+floor (``label_effect_floor``, default the categorical one); rows without a label are left out of its test.
 
 Method
 ------
@@ -48,10 +60,12 @@ so it can lower the false-alarm rate, never raise it. ``benchmarks/bench_drift_r
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mlgate.checks.evidence import Evidence
@@ -66,15 +80,47 @@ from mlgate.checks.stats import (
 )
 from mlgate.pipeline.config import DriftSettings
 
-__all__ = ["compare", "run"]
+__all__ = ["category_text", "compare", "compare_current", "run"]
 
 _EFFECT_NAMES = {"ks_d": "D", "tvd": "TVD"}
+_INTEGRAL_TEXT = re.compile(r"-?\d+\.0*")
+_ADVICE = {
+    "drift.feature": "Check how the data was collected or split",
+    "drift.current": "The new data differs from what the champion learned from: find the upstream change, or "
+    "retrain on data that includes it",
+}
 
 
 @dataclass(frozen=True)
 class _Tested:
     column: str
     outcome: TwoSampleTest
+    id_prefix: str
+    kind: str  # "feature" or "label"
+
+
+def category_text(column: pd.Series) -> pd.Series:
+    """Each value as category text, integral numbers written as integers (``1``, ``1.0``, ``"1.0"`` -> ``"1"``).
+
+    Two sources of one column disagree on such spellings (an integer column read back from Parquet, the same
+    column with a missing value read from a CSV as floats): compared as text they would look like new categories.
+    """
+
+    def one(value: Any) -> str | None:
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            return None
+        if isinstance(value, bool | np.bool_):
+            return str(value)
+        if isinstance(value, int | np.integer | float | np.floating) and float(value).is_integer():
+            return str(int(value))
+        text = str(value)
+        return text.split(".")[0] if _INTEGRAL_TEXT.fullmatch(text) else text
+
+    return column.map(one).astype(object)
+
+
+def _as_categories(frame: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
+    return frame.assign(**{column: category_text(frame[column]) for column in categorical if column in frame.columns})
 
 
 def compare(
@@ -86,8 +132,16 @@ def compare(
     settings: DriftSettings,
     id_prefix: str = "drift.feature",
     label: str = "train vs test",
+    target: str | None = None,
+    target_prefix: str = "drift.label",
+    canonical: bool = False,
 ) -> list[CheckResult]:
-    """One result per feature (id ``f"{id_prefix}[{column}]"``), p-values adjusted across all of them."""
+    """One result per feature (id ``f"{id_prefix}[{column}]"``) and, with ``target``, one for the label (id
+    ``f"{target_prefix}[{target}]"``, categorical, rows without a label left out); p-values adjusted across all.
+    ``canonical``: the frames come from two sources; compare categories as :func:`category_text`.
+    """
+    if canonical:
+        reference, current = _as_categories(reference, categorical), _as_categories(current, categorical)
     problems: list[CheckResult] = []
     tested: list[_Tested] = []
     for column in [*numeric, *categorical]:
@@ -125,15 +179,27 @@ def compare(
             outcome = ks_two_sample(numeric_values(reference[column]), numeric_values(current[column]))
         else:
             outcome = chi2_homogeneity(*category_counts(reference[column], current[column]))
-        tested.append(_Tested(column, outcome))
+        tested.append(_Tested(column, outcome, id_prefix, "feature"))
+    label_test = _label_test(reference, current, target, target_prefix) if target is not None else None
+    if label_test is not None:
+        tested.append(label_test)
 
     adjusted = adjust_pvalues([t.outcome.p_value for t in tested], method=settings.correction)
-    results = [
-        _judge(t, float(p), len(tested), settings, id_prefix=id_prefix, label=label)
-        for t, p in zip(tested, adjusted, strict=True)
-    ]
-    by_column = {r.details["column"]: r for r in [*results, *problems]}
-    return [by_column[c] for c in dict.fromkeys([*numeric, *categorical])]
+    family = (len(tested) - (label_test is not None), label_test is not None)
+    results = [_judge(t, float(p), family, settings, label=label) for t, p in zip(tested, adjusted, strict=True)]
+    by_column = {(r.id.split("[", 1)[0], r.details["column"]): r for r in [*results, *problems]}
+    order = [(id_prefix, c) for c in dict.fromkeys([*numeric, *categorical])]
+    return [by_column[key] for key in order if key in by_column] + ([results[-1]] if label_test else [])
+
+
+def _label_test(reference: pd.DataFrame, current: pd.DataFrame, target: str, prefix: str) -> _Tested | None:
+    """The label as a categorical column (see :func:`category_text`), labelled rows only; None when a side has none."""
+    if target not in reference.columns or target not in current.columns:
+        return None
+    ref, cur = category_text(reference[target]).dropna(), category_text(current[target]).dropna()
+    if ref.empty or cur.empty:
+        return None
+    return _Tested(target, chi2_homogeneity(*category_counts(ref, cur)), prefix, "label")
 
 
 def _result(
@@ -161,19 +227,24 @@ def _result(
     )
 
 
+def _floor(tested: _Tested, settings: DriftSettings) -> float:
+    if tested.kind == "label":
+        floor = settings.label_effect_floor
+        return settings.categorical_effect_floor if floor is None else floor
+    return settings.numeric_effect_floor if tested.outcome.test == "ks" else settings.categorical_effect_floor
+
+
 def _judge(
-    tested: _Tested, p_adjusted: float, family: int, settings: DriftSettings, *, id_prefix: str, label: str
+    tested: _Tested, p_adjusted: float, family: tuple[int, bool], settings: DriftSettings, *, label: str
 ) -> CheckResult:
-    column, out = tested.column, tested.outcome
-    floor = settings.numeric_effect_floor if out.test == "ks" else settings.categorical_effect_floor
+    column, out, kind, id_prefix = tested.column, tested.outcome, tested.kind, tested.id_prefix
+    floor = _floor(tested, settings)
     significant = p_adjusted < settings.alpha
     large = out.effect >= floor
     effect_name = _EFFECT_NAMES[out.effect_name]
-    correction = (
-        "no correction"
-        if settings.correction == "none"
-        else (f"{settings.correction} over {family} feature{'s' if family != 1 else ''}")
-    )
+    features, with_label = family
+    members = f"{features} feature{'s' if features != 1 else ''}{' and the label' if with_label else ''}"
+    correction = "no correction" if settings.correction == "none" else f"{settings.correction} over {members}"
     test = (
         f"Kolmogorov–Smirnov D = {out.effect:.3f}"
         if out.test == "ks"
@@ -187,27 +258,27 @@ def _judge(
     reason: Reason | None = None
     if significant and large:
         status, reason = Status.FAIL, Reason.SIGNIFICANT_ABOVE_FLOOR
+        advice = _ADVICE["drift.current" if id_prefix.startswith("drift.current") else "drift.feature"]
         message = (
-            f"feature '{column}' drifted ({label}): {figures}. Expected {effect_name} < {floor:g} or "
-            f"adjusted p >= {settings.alpha:g}. Check how the data was collected or split; if the "
-            "shift is expected, waive this check with a reason"
+            f"{kind} '{column}' drifted ({label}): {figures}. Expected {effect_name} < {floor:g} or "
+            f"adjusted p >= {settings.alpha:g}. {advice}; if the shift is expected, waive this check with a reason"
         )
         note = "drift"
     elif significant:
         status, note = Status.PASS, "significant_below_floor"
         message = (
-            f"feature '{column}' ({label}): a statistically detectable but small shift, below the "
+            f"{kind} '{column}' ({label}): a statistically detectable but small shift, below the "
             f"effect floor: {figures}"
         )
     elif large:
         status, note = Status.PASS, "large_but_not_significant"
         message = (
-            f"feature '{column}' ({label}): {effect_name} reaches the floor but is not significant "
+            f"{kind} '{column}' ({label}): {effect_name} reaches the floor but is not significant "
             f"(too few rows to tell it from sampling noise): {figures}"
         )
     else:
         status, note = Status.PASS, "no_drift"
-        message = f"feature '{column}' ({label}): no drift: {figures}"
+        message = f"{kind} '{column}' ({label}): no drift: {figures}"
     details = {
         "test": out.test,
         "statistic": out.statistic,
@@ -258,14 +329,53 @@ def _features(evidence: Evidence, settings: DriftSettings) -> tuple[list[str], l
     return numeric, categorical, unknown
 
 
+def compare_current(evidence: Evidence, *, numeric: list[str], categorical: list[str]) -> list[CheckResult]:
+    """The champion's training rows (``evidence.drift_reference``) vs the new batch (``evidence.current``)."""
+    settings, batch, reference = evidence.config.drift, evidence.current, evidence.drift_reference
+    if batch is None:
+        return []
+    if reference is None:  # the gated run always supplies one with a batch: a caller that did not is a bug
+        return [
+            _result(
+                "drift.current",
+                "(reference)",
+                settings,
+                Status.ERROR,
+                f"a current batch ({batch.source}) but no reference to compare it with",
+                {},
+                reason=Reason.CHECK_ERROR,
+            )
+        ]
+    target = evidence.prepared.target if settings.label and batch.has_labels else None
+    return compare(
+        reference.frame,
+        batch.frame,
+        numeric=numeric,
+        categorical=categorical,
+        settings=settings,
+        id_prefix="drift.current",
+        label=f"{batch.source} vs {reference.description}",
+        target=target,
+        target_prefix="drift.current_label",
+        canonical=True,
+    )
+
+
 def run(evidence: Evidence) -> list[CheckResult]:
-    """The drift layer: the training data (train + validation) vs the test split, feature by feature."""
+    """The drift layer: the training data (train + validation) vs the test split, feature by feature and the
+    label; then, with a current batch, the champion's training data vs the batch (module docstring)."""
     settings = evidence.config.drift
     numeric, categorical, unknown = _features(evidence, settings)
-    columns = [*numeric, *categorical]
-    parts = [evidence.split.train, evidence.split.validation]
-    reference = pd.concat([p[columns] for p in parts if p is not None]) if columns else evidence.split.train
-    results = compare(reference, evidence.test_frame, numeric=numeric, categorical=categorical, settings=settings)
+    target = evidence.prepared.target if settings.label else None
+    columns = [*numeric, *categorical, *([target] if target else [])]
+    results = compare(
+        evidence.train_frame[columns],
+        evidence.test_frame,
+        numeric=numeric,
+        categorical=categorical,
+        settings=settings,
+        target=target,
+    )
     for column in unknown:
         results.append(
             _result(
@@ -279,4 +389,4 @@ def run(evidence: Evidence) -> list[CheckResult]:
                 reason=Reason.INVALID_CONFIG,
             )
         )
-    return results
+    return results + compare_current(evidence, numeric=numeric, categorical=categorical)

@@ -92,17 +92,15 @@ def check_duplicates(prepared: Prepared, data: DataSettings, *, source: str) -> 
         f"{source}: {found:,} of {labelled:,} labelled rows ({_pct(share)}) repeat an earlier row in every kept "
         f"column, {relation} {key} = {_pct(bound)}; {fate}; equal data rows: {_rows_text(examples)}"
     )
-    if status is Status.PASS:
-        return CheckResult(CHECK_ID, _LAYER, status, message, observed, expected, details=details)
-    message += (
-        f"; check why the source repeats rows, or raise {key} if that is expected"
-        if dropped
-        else "; find out whether they are distinct records that share every recorded attribute (then raise "
-        f"{key}) or copies (fix the source, or set data.drop_duplicates = true)"
-    )
-    return CheckResult(
-        CHECK_ID, _LAYER, status, message, observed, expected, details=details, reason=Reason.DUPLICATE_ROWS
-    )
+    if status is not Status.PASS:
+        message += (
+            f"; check why the source repeats rows, or raise {key} if that is expected"
+            if dropped
+            else "; find out whether they are distinct records that share every recorded attribute (then raise "
+            f"{key}) or copies (fix the source, or set data.drop_duplicates = true)"
+        )
+    reason = None if status is Status.PASS else Reason.DUPLICATE_ROWS
+    return CheckResult(CHECK_ID, _LAYER, status, message, observed, expected, details=details, reason=reason)
 
 
 def run(evidence: Evidence) -> list[CheckResult]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from mlgate.pipeline.batch import Batch, DriftReference
 from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.ingest import Dataset
 from mlgate.pipeline.prepare import Prepared
@@ -40,6 +41,8 @@ class Evidence:
     run: RunMeta | None = None  # what the run records (provenance); None for a data-only evidence
     baselines: dict[str, BaselineOutput] | None = None  # name -> test-split output, from train_baselines
     retrain: RetrainOutcome | None = None  # the fresh-process retrain, when the run launched one
+    drift_reference: DriftReference | None = None  # the champion's training rows (new-data drift, staleness)
+    current: Batch | None = None  # a new batch the drift gate compares with drift_reference (--current)
 
     @property
     def train_frame(self) -> pd.DataFrame:

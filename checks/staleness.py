@@ -7,6 +7,8 @@ Checks (ids), all judged against ``evidence.champion`` (the model holding the ``
 - ``staleness.data_changed``: the current data's fingerprint differs from the champion's, and the share of
   rows changed (see :func:`row_change`) is above ``staleness.max_data_change`` -> FAIL ("retrain due");
   changed but within the bound -> WARN.
+- ``staleness.data_distribution``: whether the data changed in distribution (the drift gate's tests on the
+  champion's logged training rows vs this run's), next to the row count: see :mod:`checks.staleness_distribution`.
 - ``staleness.event_lag``: when ``data.event_time_column`` is set, the newest event in the current data is
   later than the champion's training window (tag ``mlgate.event_time_max``) by more than
   ``staleness.max_event_lag_days`` -> FAIL.
@@ -35,6 +37,7 @@ import pandas as pd
 
 from mlgate.checks.evidence import Evidence
 from mlgate.checks.result import CheckResult, Reason, Status
+from mlgate.checks.staleness_distribution import check_data_distribution
 from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.ingest import row_hashes
 from mlgate.pipeline.records import ChampionRecord
@@ -351,9 +354,9 @@ def run(evidence: Evidence, *, now: datetime | None = None) -> list[CheckResult]
                 blocking=blocking,
                 reason=Reason.NO_CHAMPION,
             )
-            for check in ("champion_age", "data_changed", "event_lag")
+            for check in ("champion_age", "data_changed", "data_distribution", "event_lag")
         ]
-    config = evidence.config
+    config, prepared = evidence.config, evidence.prepared
     return [
         check_age(champion, config, now=now or datetime.now(UTC), blocking=blocking),
         check_data_changed(
@@ -361,6 +364,17 @@ def run(evidence: Evidence, *, now: datetime | None = None) -> list[CheckResult]
             config,
             fingerprint=evidence.dataset.fingerprint,
             current_hashes=row_hashes(evidence.dataset.frame),
+            blocking=blocking,
+        ),
+        check_data_distribution(
+            champion,
+            config,
+            reference=evidence.drift_reference,
+            current=evidence.train_frame,
+            numeric=prepared.numeric,
+            categorical=prepared.categorical,
+            target=prepared.target,
+            fingerprint=evidence.dataset.fingerprint,
             blocking=blocking,
         ),
         check_event_lag(champion, config, frame=evidence.dataset.frame, blocking=blocking),

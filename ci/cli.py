@@ -126,12 +126,26 @@ def gate(
     layer: Annotated[list[str], typer.Option("--layer", "-l", help=f"Layer(s): {', '.join(LAYERS)}.")],
     config: ConfigOption = DEFAULT_CONFIG,
     out: OutOption = Path("reports"),
+    current: Annotated[
+        str | None,
+        typer.Option(
+            "--current",
+            help="A new batch (CSV/Parquet file, or an SQLAlchemy URL with [drift.current] query) for the drift "
+            "layer to compare with the champion's training data (overrides drift.current).",
+        ),
+    ] = None,
 ) -> None:
     """Run one or more gate layers without registering anything (one CI status check per layer)."""
     unknown = [name for name in layer if name not in LAYERS]
     if unknown:
         raise MlgateError(f"--layer {unknown[0]!r} is not a layer; choose from {', '.join(LAYERS)}")
+    if current is not None and "drift" not in layer:
+        raise MlgateError("--current is compared by the drift layer: add --layer drift")
     project = _config(config)
+    if current is not None:
+        from mlgate.ci.current_batch import override_current
+
+        project = override_current(project, current)
     result = _run_with_progress(project, layers=layer, register=False, promote=False, out=out)
     raise typer.Exit(_show(result.report, result.paths))
 

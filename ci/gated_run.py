@@ -160,6 +160,7 @@ def _run_metadata(
                 "validation": 0 if parts.validation is None else len(parts.validation),
                 "test": len(parts.test),
                 "random_state": parts.random_state,
+                "by": parts.by,
             },
         },
     )
@@ -269,6 +270,12 @@ def _gated(
     from mlgate.pipeline.store_lock import DEFAULT_LOCK_TIMEOUT_S, store_lock
 
     evidence = build_data_evidence(config, data)
+    if "drift" in layers and config.drift.current is not None:  # a new batch vs the champion's training data
+        from mlgate.ci.current_batch import batch_section, with_current_batch
+
+        with clock.stage("drift: current batch + reference"):
+            evidence = with_current_batch(evidence, data)
+    current = batch_section(evidence) if evidence.current is not None else None
     results = run_gates(evidence, [name for name in layers if name in DATA_LAYERS], clock)
     timeout = DEFAULT_LOCK_TIMEOUT_S if lock_timeout_s is None else lock_timeout_s
     lock = store_lock(config, enabled=register, timeout_s=timeout, on_wait=on_stage)
@@ -278,6 +285,8 @@ def _gated(
             evidence = _model_stage(run, model_layers, pending, register=register, registry_factory=registry_factory)
             results += run_gates(evidence, model_layers, clock, retrain=pending)
         run_meta = evidence.run or _run_metadata(config, data, None, started, commit)
+        if current is not None:
+            run_meta.data["current"] = current
         results = apply_waivers(results, list(config.waivers), today=started.date())
         run_meta.finish(
             layers_run=[name for name in LAYERS if name in layers],
@@ -317,6 +326,11 @@ def _model_stage(
         with clock.stage("registry: log candidate"):
             run.logged = log_candidate(run.registry, config, data, candidate, run_meta, run.scratch)
     artifact = run.logged or _local_artifact(candidate, data, run.scratch)
+    reference = None
+    if run.champion is not None and "staleness" in model_layers:  # staleness.data_distribution compares with it
+        from mlgate.ci.current_batch import champion_reference
+
+        reference = champion_reference(run.registry, run.champion)
     return Evidence(
         config=config,
         dataset=data.dataset,
@@ -327,6 +341,7 @@ def _model_stage(
         artifact=artifact,
         run=run_meta,
         baselines=baselines,
+        drift_reference=reference,
     )
 
 

@@ -5,8 +5,9 @@ gates -> write the report files to --out -> log them and the verdict -> promote 
 blocking gate passed. Nothing that can fail is left after the promotion.
 Run tags recorded for every candidate, read by staleness, reproduce and status:
 ``mlgate.data_fingerprint``, ``mlgate.config_sha256``, ``mlgate.git_commit``, ``mlgate.lock_sha256``,
-``mlgate.project``, ``mlgate.event_time_max`` (when the config names an event-time column); artifact
-``data/row_hashes.npy`` (sorted uint64 row hashes of the ingested data).
+``mlgate.project``, ``mlgate.event_time_max`` (when the config names an event-time column); artifacts
+``data/row_hashes.npy`` (sorted uint64 row hashes of the ingested data) and, unless ``drift.log_reference`` is
+false, ``drift/reference.parquet`` (the training rows, features and target: :mod:`pipeline.batch`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from mlgate.checks.result import GateReport
+from mlgate.pipeline.batch import REFERENCE_ARTIFACT, reference_rows, write_reference
 from mlgate.pipeline.candidate import Candidate, DataBundle
 from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.errors import RegistryError
@@ -113,6 +115,15 @@ def _config_artifact(config: ProjectConfig, folder: Path) -> Path:
     return copy
 
 
+def _reference_artifact(config: ProjectConfig, data: DataBundle, staging: Path) -> dict[str, Path]:
+    """``{"drift": reference.parquet}``: the training rows a later batch is compared with (:mod:`pipeline.batch`);
+    nothing when ``drift.log_reference`` is false."""
+    if not config.drift.log_reference:
+        return {}
+    rows = reference_rows(data, max_rows=config.drift.reference_max_rows, random_state=config.split.random_state)
+    return {"drift": write_reference(rows, staging / REFERENCE_ARTIFACT.rsplit("/", 1)[-1])}
+
+
 def log_candidate(
     registry: Registry,
     config: ProjectConfig,
@@ -132,6 +143,7 @@ def log_candidate(
     prepare_report = staging / "prepare.json"
     prepare_report.write_text(redact_text(json.dumps(run_meta.data, indent=2, default=str)), encoding="utf-8")
     artifacts: dict[str, Path] = {"data": hashes, "data_report": prepare_report, "environment": environment}
+    artifacts.update(_reference_artifact(config, data, staging))
     if config.path is not None:
         artifacts["config"] = _config_artifact(config, staging)
     if config.schema_path.is_file():
@@ -164,6 +176,7 @@ def log_candidate(
             "split.random_state": config.split.random_state,
             "split.test_size": config.split.test_size,
             "split.validation_size": config.split.validation_size,
+            "split.by": config.split.by,
             "decision_threshold": candidate.threshold,
             "decision_threshold_source": candidate.threshold_source,
         }

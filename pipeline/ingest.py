@@ -174,8 +174,11 @@ def _read_sql(url: str, settings: DataSettings) -> pd.DataFrame:
     return read_sql(url, settings.query, timeout_s=settings.query_timeout_s)
 
 
-def load(settings: DataSettings, *, source: str) -> Dataset:
-    """Read ``source`` as configured by ``settings``; ``source`` is the resolved path or URL."""
+def load(settings: DataSettings, *, source: str, require_target: bool = True) -> Dataset:
+    """Read ``source`` as configured by ``settings``; ``source`` is the resolved path or URL.
+
+    ``require_target=False`` reads a table that may lack the label (a new batch for the drift gate).
+    """
     fmt = settings.resolved_format
     if fmt == "sql":
         frame = _read_sql(source, settings)
@@ -195,7 +198,7 @@ def load(settings: DataSettings, *, source: str) -> Dataset:
     duplicated = frame.columns[frame.columns.duplicated()].tolist()
     if duplicated:
         raise DataError(f"{source}: duplicate column names {duplicated}")
-    if settings.target not in frame.columns:
+    if require_target and settings.target not in frame.columns:
         raise DataError(
             f"{source}: target column '{settings.target}' not found; columns are {', '.join(frame.columns)}"
         )

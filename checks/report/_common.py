@@ -136,14 +136,7 @@ def run_facts(report: GateReport) -> list[tuple[str, str]]:
     name, version = registry.get("model_name"), registry.get("version")
     if name or version:
         facts.append(("model", f"{name or '?'}" + (f" v{version}" if version is not None else "")))
-    if "promoted" in registry:
-        promoted = "promoted to champion" if registry.get("promoted") else "not promoted"
-        before, after = registry.get("champion_before"), registry.get("champion_after")
-        if before is not None or after is not None:
-            promoted += f" (champion {before or 'none'} → {after or 'none'})"
-        if registry.get("error"):
-            promoted += f"; promotion failed: {registry['error']}"
-        facts.append(("registry", promoted))
+    facts.append(("registry", registry_note(report)))
     facts.append(("estimator", model.get("estimator")))
     threshold = number(model.get("threshold"))
     if threshold is not None:
@@ -152,14 +145,8 @@ def run_facts(report: GateReport) -> list[tuple[str, str]]:
     fingerprint = data.get("fingerprint")
     facts.append(("data", redact_url(str(data["source"])) if data.get("source") else None))
     facts.append(("fingerprint", short_fingerprint(fingerprint)))
-    if data.get("rows") is not None:
-        facts.append(("rows", f"{data.get('rows')} rows × {data.get('columns', '?')} columns"))
-    split = section(data, "split")
-    if split:
-        sizes = ", ".join(f"{k} {split[k]}" for k in ("train", "validation", "test") if split.get(k) is not None)
-        if split.get("random_state") is not None:
-            sizes += f" (random_state {split['random_state']})"
-        facts.append(("split", sizes))
+    facts.append(("rows", row_flow(report)))
+    facts.append(("split", split_sizes(report)))
     facts.append(("git commit", str(run["git_commit"])[:12] if run.get("git_commit") else None))
     facts.append(("config", run.get("config")))
     facts.append(("mlgate", run.get("mlgate_version")))
@@ -167,6 +154,76 @@ def run_facts(report: GateReport) -> list[tuple[str, str]]:
     duration = number(run.get("duration_s"))
     facts.append(("duration", f"{duration:.1f} s" if duration is not None else None))
     return [(label, str(value)) for label, value in facts if value not in (None, "")]
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def row_counts(report: GateReport) -> dict[str, int]:
+    """Every row count the run recorded from the file to the split (``rows_read`` ... ``rows_test``), by name;
+    a count the run did not record is left out (a report from an older mlgate, a data-only run)."""
+    data = section(report.run, "data")
+    prepare, split = section(data, "prepare"), section(data, "split")
+    counts = {
+        "rows_read": _count(prepare.get("rows_in", data.get("rows"))),
+        "rows_without_label_dropped": _count(prepare.get("missing_target_dropped")),
+        "duplicate_rows": _count(prepare.get("duplicate_rows")),
+        "duplicates_dropped": _count(prepare.get("duplicates_dropped")),
+        "rows_used": _count(prepare.get("rows_out")),
+        **{f"rows_{part}": _count(split.get(part)) for part in ("train", "validation", "test")},
+    }
+    return {name: value for name, value in counts.items() if value is not None}
+
+
+def row_flow(report: GateReport) -> str | None:
+    """``"2,207 read (11 columns) − 724 duplicates dropped = 1,483 used"``: each row-count change between the
+    file and the split, so no report says "2,207 rows" while the model saw 1,483. None when nothing was recorded."""
+    counts = row_counts(report)
+    if "rows_read" not in counts:
+        return None
+    columns = _count(section(report.run, "data").get("columns"))
+    text = f"{counts['rows_read']:,} read" + (f" ({columns} columns)" if columns is not None else "")
+    if unlabelled := counts.get("rows_without_label_dropped"):
+        text += f" − {unlabelled:,} without a label"
+    if dropped := counts.get("duplicates_dropped"):
+        text += f" − {dropped:,} duplicate{'s' if dropped != 1 else ''} dropped"
+    if "rows_used" in counts:
+        text += f" = {counts['rows_used']:,} used"
+    kept = counts.get("duplicate_rows", 0) - counts.get("duplicates_dropped", 0)
+    if kept > 0:
+        text += f" ({kept:,} of them duplicate{'s' if kept != 1 else ''}, kept)"
+    return text
+
+
+def split_sizes(report: GateReport) -> str | None:
+    """``"train 525 · validation 175 · test 300 (random_state 42)"``, or None without a split."""
+    split = section(section(report.run, "data"), "split")
+    sizes = [
+        f"{part} {split[part]:,}" for part in ("train", "validation", "test") if _count(split.get(part)) is not None
+    ]
+    if not sizes:
+        return None
+    seed = split.get("random_state")
+    return " · ".join(sizes) + (f" (random_state {seed})" if seed is not None else "")
+
+
+def registry_note(report: GateReport) -> str | None:
+    """What the run did in the registry: ``"identical to champion v3: not registered"``, ``"promoted to champion
+    (champion 2 → 3)"``, ``"not promoted; promotion failed: ..."``; None when the run did not register."""
+    registry = section(report.run, "registry")
+    identical = registry.get("identical_to_champion")
+    if identical is not None:
+        return f"identical to champion v{identical}: not registered"
+    if "promoted" not in registry:
+        return None
+    promoted = "promoted to champion" if registry.get("promoted") else "not promoted"
+    before, after = registry.get("champion_before"), registry.get("champion_after")
+    if before is not None or after is not None:
+        promoted += f" (champion {before or 'none'} → {after or 'none'})"
+    if registry.get("error"):
+        promoted += f"; promotion failed: {registry['error']}"
+    return promoted
 
 
 def short_fingerprint(fingerprint: Any) -> str | None:
@@ -180,9 +237,11 @@ def headline_model(report: GateReport) -> str:
     """``"german-credit v7, not promoted"``-style fragment for one-line summaries, or ``""``."""
     registry = section(report.run, "registry")
     parts = []
-    if registry.get("model_name") or registry.get("version") is not None:
+    if registry.get("identical_to_champion") is not None:
+        parts.append(f"model {registry.get('model_name') or '?'}: {registry_note(report)}")
+    elif registry.get("model_name") or registry.get("version") is not None:
         parts.append(f"model {registry.get('model_name') or '?'} v{registry.get('version', '?')}")
-    if "promoted" in registry:
+    if "promoted" in registry and registry.get("identical_to_champion") is None:
         parts.append("promoted" if registry.get("promoted") else "not promoted")
     fingerprint = section(report.run, "data").get("fingerprint")
     if fingerprint:

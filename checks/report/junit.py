@@ -8,6 +8,10 @@ The ``type`` attribute of ``<failure>``, ``<error>`` and ``<skipped>`` is the re
 (:class:`checks.result.Reason`, e.g. ``below_bound``), so a CI system can group failures by cause; warn and
 waived name it in ``<system-out>`` (``WARN [outside_reference_point_only]: ...``). A result without a reason
 (read from a report older than 1.1) keeps the old types: ``blocking``/``non-blocking`` and ``error``.
+
+Every suite's ``<properties>`` carry the run's row counts from the file to the split (``rows``: the sentence,
+then ``rows_read``, ``rows_without_label_dropped``, ``duplicate_rows``, ``duplicates_dropped``, ``rows_used``,
+``rows_train``/``rows_validation``/``rows_test``) and the registry outcome, as the other formats' headers do.
 """
 
 from __future__ import annotations
@@ -15,7 +19,17 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from mlgate.checks.report._common import fmt_interval, fmt_value, number, verdict, waiver_note
+from mlgate.checks.report._common import (
+    fmt_interval,
+    fmt_value,
+    number,
+    registry_note,
+    row_counts,
+    row_flow,
+    split_sizes,
+    verdict,
+    waiver_note,
+)
 from mlgate.checks.result import CheckResult, GateReport, Status
 
 __all__ = ["render_junit"]
@@ -78,6 +92,8 @@ def render_junit(report: GateReport) -> str:
         time=f"{duration:.3f}",
     )
     timestamp = report.run.get("started_at")
+    sentences = (("rows", row_flow(report)), ("split", split_sizes(report)), ("registry", registry_note(report)))
+    header = [(k, v) for k, v in sentences if v] + [(k, str(v)) for k, v in row_counts(report).items()]
     for layer, results in report.by_layer().items():
         attributes = {
             "name": f"mlgate.{layer}",
@@ -93,6 +109,8 @@ def render_junit(report: GateReport) -> str:
         properties = ET.SubElement(suite, "properties")
         ET.SubElement(properties, "property", name="verdict", value=verdict(report))
         ET.SubElement(properties, "property", name="layer_status", value=report.layer_status(layer).value)
+        for name, value in header:
+            ET.SubElement(properties, "property", name=name, value=_text(value))
         for result in results:
             _testcase(suite, result)
     ET.indent(root)

@@ -19,10 +19,24 @@ _MESSAGE_LIMIT = 600  # one check's message in the comment; the full text is in 
 _FOOTER_RESERVE = 400  # room kept for the "left out" notes and the closing lines
 
 
+#: A ``<`` that could open raw HTML or an autolink in CommonMark / GitHub Markdown: a tag (``<img``, ``</details>``),
+#: a comment, declaration or processing instruction (``<!--``, ``<!X``, ``<?``), an autolink (``<https:...>``).
+_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
+#: An ``&`` that would be read as a character reference (``&lt;``, ``&#60;``, ``&#x3c;``).
+_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+
+
 def _escape(text: str, *, table: bool = False) -> str:
-    """Plain text safe inside Markdown: no raw HTML, no line breaks, no table-breaking pipes."""
+    """Plain text shown as written in a GitHub comment, and safe in it: one line, no raw HTML, no links.
+
+    Only what Markdown would interpret is escaped, so ``p < 0.05`` and ``age > 100`` read as they are: a ``<``
+    that could open a tag, comment or autolink becomes ``&lt;``, an ``&`` that would start a character reference
+    ``&amp;``, ``](`` (an inline link or image, e.g. a tracking pixel in a data value) ``]\\(``; in a table ``|``
+    is escaped. ``>`` needs nothing: it quotes only at the start of a line, and these texts never start one.
+    """
     text = re.sub(r"\s+", " ", str(text)).strip()
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _TAG_OPEN.sub("&lt;", _ENTITY.sub("&amp;", text))
+    text = text.replace("](", "]\\(")
     return text.replace("|", "\\|") if table else text
 
 
@@ -41,7 +55,7 @@ def _item(result: CheckResult) -> str:
         tags.append("non-blocking")
     if result.slice:
         tags.append(f"slice {result.slice}")
-    line = f"- **{result.status.value.upper()}** {_code(result.id)} ({', '.join(tags)}): "
+    line = f"- **{result.status.value.upper()}** {_code(result.id)} ({_escape(', '.join(tags))}): "
     line += _escape(_clip(result.message, _MESSAGE_LIMIT))
     if result.status is Status.WAIVED and (note := waiver_note(result)):
         line += f" — _{_escape(_clip(note, 300))}_"

@@ -1,4 +1,5 @@
-"""The terminal summary: a rich table per layer, then the verdict line."""
+"""The terminal summary: a rich table per layer, the checks needing attention, the run's row counts (file to
+split) and registry outcome, then the verdict line."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from mlgate.checks.report._common import (
     fmt_interval,
     fmt_value,
     headline_model,
+    registry_note,
+    row_flow,
+    split_sizes,
     summary_counts,
     verdict,
     waiver_note,
@@ -68,6 +72,10 @@ def print_summary(report: GateReport, console: Console, *, max_rows_per_layer: i
             attention.add_row("", Text(f"… {len(hidden)} more ({kinds})", style="dim"), "")
     if shown:
         console.print(attention)
+    facts = (("rows", row_flow(report)), ("split", split_sizes(report)), ("registry", registry_note(report)))
+    for label, value in facts:
+        if value:
+            console.print(Text.assemble((f"{label}: ", "bold"), value))
 
     word = verdict(report)
     style = "bold white on red" if word == "FAILED" else "bold white on green"

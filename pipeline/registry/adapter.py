@@ -250,6 +250,13 @@ class Registry(MlflowStore):
             Path(dest).mkdir(parents=True, exist_ok=True)
             return Path(self.client.download_artifacts(run_id, path, dst_path=str(dest)))
 
+    def find_artifact(self, run_id: str, path: str, dest: Path) -> Path | None:
+        """Like :meth:`download_artifact` for one file, but None when the run did not log it (an older run)."""
+        folder, _, _name = path.rpartition("/")
+        with self._errors(f"listing artifacts {folder or '/'} of run {run_id}"):
+            logged = {item.path for item in self.client.list_artifacts(run_id, folder or None)}
+        return self.download_artifact(run_id, path, dest) if path in logged else None
+
     def set_run_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         from mlflow.entities import RunTag
 

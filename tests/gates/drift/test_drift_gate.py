@@ -53,10 +53,11 @@ def test_a_clean_seeded_split_of_the_bundled_data_is_not_flagged(german_config_p
     config = load_config(german_config_path)
     config = config.model_copy(update={"split": config.split.model_copy(update={"random_state": seed})})
     results = drift.run(_evidence(config))
-    assert [r.id for r in results] == [f"drift.feature[{c}]" for c in NUMERIC + CATEGORICAL]
+    assert [r.id for r in results] == [f"drift.feature[{c}]" for c in NUMERIC + CATEGORICAL] + ["drift.label[risk]"]
     assert {r.status for r in results} == {Status.PASS}, [r.message for r in results]
     assert all(r.layer == "drift" and r.blocking for r in results)
-    assert "no drift" in results[0].message and "holm over 9 features" in results[0].message
+    assert "no drift" in results[0].message and "holm over 9 features and the label" in results[0].message
+    assert results[-1].message.startswith("label 'risk' (train vs test): no drift: chi-square homogeneity")
 
 
 def test_details_carry_what_the_report_plots(german: Evidence) -> None:
@@ -216,6 +217,11 @@ def test_no_rows_skips_the_feature() -> None:
 def test_configured_columns_restrict_the_layer_and_unknown_ones_are_errors(german: Evidence) -> None:
     config = german.config.model_copy(update={"drift": DriftSettings(columns=["age", "sex", "colour"])})
     results = drift.run(dataclasses.replace(german, config=config))
-    assert [r.id for r in results] == ["drift.feature[age]", "drift.feature[sex]", "drift.feature[colour]"]
-    assert [r.status for r in results] == [Status.PASS, Status.PASS, Status.ERROR]
+    assert [r.id for r in results] == [
+        "drift.feature[age]",
+        "drift.feature[sex]",
+        "drift.label[risk]",
+        "drift.feature[colour]",
+    ]
+    assert [r.status for r in results] == [Status.PASS, Status.PASS, Status.PASS, Status.ERROR]
     assert results[-1].message.startswith("drift.columns names 'colour', which is not a feature")

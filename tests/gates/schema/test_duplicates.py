@@ -25,6 +25,8 @@ from mlgate.pipeline.candidate import load_data
 from mlgate.pipeline.config import DataSettings, FeatureSettings, load_config
 from mlgate.pipeline.prepare import prepare
 
+BUNDLED = Path(__file__).resolve().parents[3] / "data" / "german_credit.csv"
+
 
 def _evidence(project: Path, frame: pd.DataFrame | None = None, **data: object) -> Evidence:
     """The bundled project in ``project`` with ``frame`` as its data and ``data`` overriding ``[data]`` keys."""
@@ -44,7 +46,7 @@ def _result(evidence: Evidence):
 
 def _crew(project: Path, *, seed: int, share: float = 0.5) -> pd.DataFrame:
     """The bundled data with ``share`` of its rows appended again (chosen with ``seed``)."""
-    frame = pd.read_csv(project / "data" / "german_credit.csv")
+    frame = pd.read_csv(BUNDLED)
     copies = frame.sample(frac=share, random_state=seed)
     return pd.concat([frame, copies], ignore_index=True)
 
@@ -57,7 +59,7 @@ def test_the_bundled_data_has_no_duplicates_and_passes(german_config_path: Path)
     assert found.status is Status.PASS and found.reason is None
     assert found.message.endswith("german_credit.csv: no duplicate rows among 1,000 labelled rows")
     assert found.observed == {"duplicate_rows": 0, "rows": 1000, "share": 0.0, "dropped": 0}
-    assert found.expected == {"warn_above": 0.01, "fail_above": None}
+    assert found.expected == {"warn_above": 0.01, "fail_above": 0.05}  # mlgate.toml: fail above 5%
 
 
 def test_iris_one_duplicate_in_150_is_under_the_warn_bound_and_shown() -> None:
@@ -86,7 +88,7 @@ def test_data_sets_without_duplicates_pass(loader: str) -> None:
 @pytest.mark.parametrize("seed", [1, 7, 42])
 def test_the_duplicated_crew_is_kept_and_warned_about(project_copy: Path, seed: int) -> None:
     frame = _crew(project_copy, seed=seed)
-    evidence = _evidence(project_copy, frame)
+    evidence = _evidence(project_copy, frame, duplicates_fail_share=None)
     found = _result(evidence)
     assert found.status is Status.WARN and found.reason is Reason.DUPLICATE_ROWS and found.blocking
     assert found.observed == {"duplicate_rows": 500, "rows": 1500, "share": pytest.approx(1 / 3), "dropped": 0}
@@ -105,7 +107,7 @@ def test_the_duplicated_crew_is_kept_and_warned_about(project_copy: Path, seed: 
 
 
 def test_dropping_is_a_choice_and_the_check_still_reports_it(project_copy: Path) -> None:
-    evidence = _evidence(project_copy, _crew(project_copy, seed=3), drop_duplicates=True)
+    evidence = _evidence(project_copy, _crew(project_copy, seed=3), drop_duplicates=True, duplicates_fail_share=None)
     found = _result(evidence)
     assert found.status is Status.WARN
     assert found.observed["dropped"] == 500 and len(evidence.prepared.frame) == 1000
@@ -115,11 +117,12 @@ def test_dropping_is_a_choice_and_the_check_still_reports_it(project_copy: Path)
 
 
 def test_the_fail_bound_fails_and_blocks(project_copy: Path) -> None:
-    evidence = _evidence(project_copy, _crew(project_copy, seed=5, share=0.2), duplicates_fail_share=0.1)
-    found = _result(evidence)
+    found = _result(_evidence(project_copy, _crew(project_copy, seed=5, share=0.2)))  # mlgate.toml: fail above 5%
     assert found.status is Status.FAIL and found.reason is Reason.DUPLICATE_ROWS and found.blocks
     assert "200 of 1,200 labelled rows (16.7%)" in found.message
-    assert "more than data.duplicates_fail_share = 10.0%" in found.message
+    assert "more than data.duplicates_fail_share = 5.0%" in found.message
+    between = _result(_evidence(project_copy, _crew(project_copy, seed=5, share=0.03)))  # 30 / 1030: 2.9%
+    assert between.status is Status.WARN and "more than data.duplicates_warn_share = 1.0%" in between.message
 
 
 def test_a_share_at_the_bound_passes(project_copy: Path) -> None:
@@ -148,7 +151,7 @@ def test_an_oversampled_group_stays_visible_to_the_balance_gate(project_copy: Pa
         "share": pytest.approx(620 / 1620),
         "dropped": 620,
     }
-    assert _result(dropped).status is Status.WARN
+    assert _result(dropped).status is Status.FAIL  # above mlgate.toml's 5%, dropped or not
 
 
 def test_duplicates_are_counted_over_the_kept_columns_target_included() -> None:

@@ -75,8 +75,9 @@ def _modify_rows(frame: pd.DataFrame, n: int) -> pd.DataFrame:
 def test_a_fresh_champion_on_unchanged_data_passes(german: Evidence) -> None:
     results = staleness.run(_with_champion(german, _champion(german.dataset.frame)), now=NOW)
     by_id = _by_id(results)
-    assert list(by_id) == ["champion_age", "data_changed", "event_lag"]
+    assert list(by_id) == ["champion_age", "data_changed", "data_distribution", "event_lag"]
     assert by_id["champion_age"].status is Status.PASS
+    assert by_id["data_distribution"].status is Status.PASS  # same fingerprint: same rows, nothing to test
     assert "trained 1.0 days ago (warn after 30, fail after 90)" in by_id["champion_age"].message
     assert by_id["data_changed"].status is Status.PASS
     assert "the data is unchanged since champion german-credit v3" in by_id["data_changed"].message
@@ -94,7 +95,7 @@ def test_reordered_rows_and_columns_are_not_a_change(german: Evidence) -> None:
 
 def test_no_champion_yet_is_skipped_not_failed(german: Evidence) -> None:
     results = staleness.run(_with_champion(german, None), now=NOW)
-    assert [r.status for r in results] == [Status.SKIPPED] * 3
+    assert [r.status for r in results] == [Status.SKIPPED] * 4
     assert all("no champion yet" in r.message for r in results)
 
 
