@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -63,8 +63,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-class DataSettings(_Strict):
-    """Where the data comes from and what the label is."""
+class _Source(_Strict):
+    """Where rows are read from: a CSV or Parquet file, or an SQLAlchemy URL with its query.
+
+    The fields and rules ``[data]`` and ``[drift.current]`` share, so both resolve a source the same way.
+    """
 
     source: Text = Field(description="Path to a CSV or Parquet file, or an SQLAlchemy URL (with `query`).")
     format: Literal["auto", "csv", "parquet", "sql"] = "auto"
@@ -72,6 +75,27 @@ class DataSettings(_Strict):
     query_timeout_s: Annotated[float, Field(gt=0, le=86_400)] = Field(
         300.0, description="Limit for the SQL query (PostgreSQL statement_timeout, SQLite progress handler)."
     )
+
+    @model_validator(mode="after")
+    def _sql_needs_query(self) -> Self:
+        if self.resolved_format == "sql" and not self.query:
+            raise ValueError("`query` is required when `source` is an SQLAlchemy URL")
+        return self
+
+    @property
+    def resolved_format(self) -> str:
+        """``format``, or when ``auto``: ``sql`` for a URL, ``parquet`` for ``.parquet``/``.pq``, else ``csv``."""
+        if self.format != "auto":
+            return self.format
+        if "://" in self.source:
+            return "sql"
+        suffix = Path(self.source).suffix.lower()
+        return "parquet" if suffix in {".parquet", ".pq"} else "csv"
+
+
+class DataSettings(_Source):
+    """Where the data comes from and what the label is."""
+
     delimiter: Delimiter = ","
     encoding: Encoding = "utf-8"
     target: Text
@@ -82,12 +106,6 @@ class DataSettings(_Strict):
     duplicates_fail_share: Probability | None = Field(None, description="... and fails above this one (None: never).")
     event_time_column: Text | None = None
     weight_column: Text | None = Field(None, description="Sample weights: not supported; any value is refused.")
-
-    @model_validator(mode="after")
-    def _sql_needs_query(self) -> DataSettings:
-        if self.resolved_format == "sql" and not self.query:
-            raise ValueError("`query` is required when `source` is an SQLAlchemy URL")
-        return self
 
     @model_validator(mode="after")
     def _duplicate_bounds(self) -> DataSettings:
@@ -112,15 +130,6 @@ class DataSettings(_Strict):
                 "features.exclude so the weight never becomes a feature",
             )
         return self
-
-    @property
-    def resolved_format(self) -> str:
-        if self.format != "auto":
-            return self.format
-        if "://" in self.source:
-            return "sql"
-        suffix = Path(self.source).suffix.lower()
-        return "parquet" if suffix in {".parquet", ".pq"} else "csv"
 
 
 class FeatureSettings(_Strict):
@@ -223,35 +232,16 @@ class BalanceSettings(_Strict):
         return self
 
 
-class CurrentSource(_Strict):
+class CurrentSource(_Source):
     """A new batch the drift gate compares with the champion's training data (``[drift.current]``).
 
     Read like ``[data]`` (same delimiter, encoding, sentinels); a bare string is the ``source``.
     """
 
-    source: Text = Field(description="Path to a CSV or Parquet file, or an SQLAlchemy URL (with `query`).")
-    format: Literal["auto", "csv", "parquet", "sql"] = "auto"
-    query: str | None = Field(None, description="SQL query; required when `source` is an SQLAlchemy URL.")
-    query_timeout_s: Annotated[float, Field(gt=0, le=86_400)] = 300.0
-
     @model_validator(mode="before")
     @classmethod
     def _bare_source(cls, value: Any) -> Any:
         return {"source": value} if isinstance(value, str) else value
-
-    @model_validator(mode="after")
-    def _sql_needs_query(self) -> CurrentSource:
-        if self.resolved_format == "sql" and not self.query:
-            raise ValueError("`query` is required when `source` is an SQLAlchemy URL")
-        return self
-
-    @property
-    def resolved_format(self) -> str:
-        if self.format != "auto":
-            return self.format
-        if "://" in self.source:
-            return "sql"
-        return "parquet" if Path(self.source).suffix.lower() in {".parquet", ".pq"} else "csv"
 
 
 class DriftSettings(_Strict):
