@@ -29,7 +29,7 @@ from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.config_sections import CurrentSource
 from mlgate.pipeline.errors import DataError
 from mlgate.pipeline.ingest import load
-from mlgate.pipeline.prepare import _refuse_huge_integers, _refuse_infinite, _replace_sentinels
+from mlgate.pipeline.prepare import _coerce_kinds, _refuse_huge_integers, _replace_sentinels
 
 if TYPE_CHECKING:
     from mlgate.pipeline.records import DataBundle
@@ -103,18 +103,7 @@ def load_batch(config: ProjectConfig, current: CurrentSource, *, numeric: list[s
     out = frame[[*wanted, *([target] if target in frame.columns else [])]].copy()
     _refuse_huge_integers(out, source)
     sentinels = _replace_sentinels(out, config.data.missing_values)
-    coerced: dict[str, int] = {}
-    for name in numeric:
-        if not pd.api.types.is_numeric_dtype(out[name].dtype):
-            before = out[name].notna()
-            out[name] = pd.to_numeric(out[name], errors="coerce")
-            lost = int((before & out[name].isna()).sum())
-            if lost:
-                coerced[name] = lost
-    _refuse_infinite(out, numeric, source)
-    for name in categorical:
-        if pd.api.types.is_numeric_dtype(out[name].dtype):
-            out[name] = out[name].astype("string").astype(object).where(out[name].notna(), None)
+    coerced = _coerce_kinds(out, numeric, categorical, source)
     has_labels = target in out.columns and bool(out[target].notna().any())
     changes = {"rows": len(out), "sentinels_replaced": sentinels, "coerced_to_missing": coerced}
     return Batch(out, source, has_labels, changes)

@@ -232,6 +232,25 @@ def _replace_sentinels(out: pd.DataFrame, missing_values: list[str]) -> dict[str
     return sentinels
 
 
+def _coerce_kinds(out: pd.DataFrame, numeric: list[str], categorical: list[str], source: str) -> dict[str, int]:
+    """Give each feature of ``out`` its kind, in place, as the model will see it: numeric columns become numbers
+    (a value that is not one becomes missing, counted per column in the result; ±inf is refused), categorical
+    columns that read as numbers become text. The training data and a new batch (:mod:`pipeline.batch`) alike."""
+    coerced: dict[str, int] = {}
+    for name in numeric:
+        if not pd.api.types.is_numeric_dtype(out[name].dtype):
+            before = out[name].notna()
+            out[name] = pd.to_numeric(out[name], errors="coerce")
+            lost = int((before & out[name].isna()).sum())
+            if lost:
+                coerced[name] = lost
+    _refuse_infinite(out, numeric, source)
+    for name in categorical:
+        if pd.api.types.is_numeric_dtype(out[name].dtype):
+            out[name] = out[name].astype("string").astype(object).where(out[name].notna(), None)
+    return coerced
+
+
 def _duplicates(frame: pd.DataFrame, positions: np.ndarray) -> tuple[np.ndarray, list[list[int]]]:
     """Which rows equal an earlier row (missing equals missing), and a few groups of equal rows as data rows.
 
@@ -276,18 +295,7 @@ def prepare(
     sentinels = _replace_sentinels(out, data.missing_values)
 
     numeric, categorical = _split_kinds(out, feature_names, features, source=source)
-    coerced: dict[str, int] = {}
-    for name in numeric:
-        if not pd.api.types.is_numeric_dtype(out[name].dtype):
-            before = out[name].notna()
-            out[name] = pd.to_numeric(out[name], errors="coerce")
-            lost = int((before & out[name].isna()).sum())
-            if lost:
-                coerced[name] = lost
-    _refuse_infinite(out, numeric, source)
-    for name in categorical:
-        if pd.api.types.is_numeric_dtype(out[name].dtype):
-            out[name] = out[name].astype("string").astype(object).where(out[name].notna(), None)
+    coerced = _coerce_kinds(out, numeric, categorical, source)
 
     missing_target = out[data.target].isna()
     if missing_target.all():
