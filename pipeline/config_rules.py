@@ -241,6 +241,14 @@ def check_quality(quality: Any) -> None:
         metric = getattr(quality, f"{key}_metric")
         check_metric(metric, f"{key}_metric", has_costs=costs)
         check_margin(getattr(quality, f"{key}_margin"), metric, f"{key}_margin")
+    check_margin(quality.baseline_tolerance, quality.baseline_metric, "baseline_tolerance")
+    if quality.baseline_tolerance > 0 and quality.baseline_margin > 0:
+        raise refuse(
+            "baseline_tolerance",
+            f"give quality.baseline_margin (the candidate must beat each baseline by "
+            f"{_shown(quality.baseline_margin)}) or baseline_tolerance (it may trail each by "
+            f"{_shown(quality.baseline_tolerance)}), not both",
+        )
     if quality.max_expected_cost is not None and not costs:
         raise refuse("max_expected_cost", "needs quality.cost_matrix")
     margin = quality.baseline_cost_margin

@@ -314,6 +314,9 @@ class QualitySettings(_Strict):
     max_expected_cost: float | None = None
     decision_threshold: Threshold = 0.5
     baseline_margin: float = 0.0
+    baseline_tolerance: float = Field(
+        0.0, description="How much worse than a baseline on baseline_metric the candidate may be (not with a margin)."
+    )
     baseline_cost_margin: float = Field(
         0.0, description="How much more expected cost per row than a baseline's the candidate may have."
     )

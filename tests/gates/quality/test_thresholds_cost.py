@@ -93,3 +93,13 @@ def test_business_cost_without_cost_matrix_is_skipped() -> None:
     result = check_business_cost(Y, SCORED, {}, settings=settings())
     assert result.status is Status.SKIPPED
     assert "no quality.cost_matrix" in result.message
+
+
+def test_baseline_tolerance_is_range_checked_and_exclusive_with_a_margin() -> None:
+    assert settings(baseline_tolerance=0.01).baseline_tolerance == 0.01
+    with pytest.raises(ValidationError, match="must be at least 0 \\(got -0.01\\)"):
+        settings(baseline_tolerance=-0.01)
+    with pytest.raises(ValidationError, match="must be below 1, the width of roc_auc's range"):
+        settings(baseline_tolerance=1.0)
+    with pytest.raises(ValidationError, match="give quality.baseline_margin .* or baseline_tolerance .*, not both"):
+        settings(baseline_margin=0.01, baseline_tolerance=0.01)
