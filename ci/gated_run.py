@@ -245,6 +245,7 @@ class _Stages:
     registry: Any = None
     champion: ChampionRecord | None = None
     logged: LoggedModel | None = None
+    identical: bool = False  # the candidate is the champion again: judged and reported, not registered
 
 
 def _gated(
@@ -323,6 +324,10 @@ def _model_stage(
         with clock.stage("registry: champion"):
             run.champion = champion_evidence(run.registry, config)
     if register:
+        from mlgate.ci.identical import identical_champion
+
+        run.identical = identical_champion(config, data, candidate, run_meta, run.champion) is not None
+    if register and not run.identical:
         with clock.stage("registry: log candidate"):
             run.logged = log_candidate(run.registry, config, data, candidate, run_meta, run.scratch)
     artifact = run.logged or _local_artifact(candidate, data, run.scratch)
@@ -349,7 +354,12 @@ def _report_stage(
     run: _Stages, report: GateReport, *, promote: bool, out: Path | None
 ) -> tuple[GateReport, dict[str, str] | None, dict[str, Path]]:
     """Registered: write and log the reports, then promote (:func:`ci.registration.finish_registration`).
-    Not registered: write the reports to ``out`` when given."""
+    Not registered: write the reports to ``out`` when given; an identical re-run's say so and name the champion."""
+    if run.identical and run.champion is not None:
+        from mlgate.ci.identical import unregistered_section
+
+        section = unregistered_section(run.registry, run.champion, promote=promote)
+        report = dataclasses.replace(report, run={**report.run, "registry": section})
     if run.registry is not None and run.logged is not None:
         from mlgate.ci.registration import finish_registration
 
