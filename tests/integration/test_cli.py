@@ -180,3 +180,29 @@ def test_status_and_rollback(gated_project) -> None:
     rollback = mlgate("rollback", cwd=project)  # only one champion so far: nothing to go back to
     assert rollback.returncode == 3
     assert "no previous champion to roll back to" in rollback.stderr
+
+
+def test_gate_current_compares_a_new_batch_with_the_champions_logged_training_rows(gated_project) -> None:
+    project, _ = gated_project
+    frame = [line.split(",") for line in (project / "data" / "german_credit.csv").read_text().splitlines()]
+    header, rows = frame[0], frame[1:401]
+    amount = header.index("credit_amount")
+    shifted = [[*row[:amount], str(int(row[amount]) * 2), *row[amount + 1 :]] for row in rows]
+    (project / "same.csv").write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n")
+    (project / "shifted.csv").write_text("\n".join(",".join(r) for r in [header, *shifted]) + "\n")
+    before = registered_versions(project)
+    same = mlgate("gate", "--layer", "drift", "--current", "same.csv", "--out", "current-same", cwd=project)
+    assert same.returncode == 0, same.stdout + same.stderr
+    result = mlgate("gate", "--layer", "drift", "--current", "shifted.csv", "--out", "current-shifted", cwd=project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads((project / "current-shifted" / "report.json").read_text())
+    failed = [r for r in report["results"] if r["status"] == "fail"]
+    assert [r["id"] for r in failed] == ["drift.current[credit_amount]"]
+    assert f"({project / 'shifted.csv'} vs champion v1's training data)" in failed[0]["message"]
+    assert report["run"]["data"]["current"]["champion_version"] == "1"
+    assert registered_versions(project) == before  # read, never written
+    (project / "noage.csv").write_text("risk,sex\n1,male\n")
+    missing = mlgate("gate", "--layer", "drift", "--current", "noage.csv", cwd=project)
+    errors = [line for line in missing.stderr.splitlines() if line.startswith("mlgate: error:")]
+    assert missing.returncode == 2 and len(errors) == 1, missing.stderr
+    assert "noage.csv: column 'credit_amount' (a feature the drift gate compares) not found" in missing.stderr
