@@ -171,8 +171,16 @@ def test_a_first_run_killed_while_creating_the_store_leaves_none_and_the_next_ru
 # -- concurrent runs -----------------------------------------------------------------------------------------
 
 
+def _variant(config: Path, name: str) -> Path:
+    """A copy of ``config`` beside it (same data, same store) one comment apart: a run with the very config, data
+    and model of the champion is an identical re-run, reported and not registered (test_identical_rerun.py)."""
+    copy = config.with_name(f"mlgate-{name}.toml")
+    copy.write_text(config.read_text() + f"# run {name}\n")
+    return copy
+
+
 def _race(config: Path, outs: tuple[Path, Path]) -> list[tuple[int, str]]:
-    processes = [_start(config, "run", "--out", str(out)) for out in outs]
+    processes = [_start(_variant(config, out.name), "run", "--out", str(out)) for out in outs]
     return [_finish(process) for process in processes]
 
 
