@@ -291,3 +291,64 @@ def test_a_sensitive_attribute_need_not_be_a_feature(run_cli, project_copy: Path
 def test_the_unbroken_project_passes_the_same_command(run_cli, project_copy: Path) -> None:
     result = run_cli(*LAYERS, "--config", str(project_copy / "mlgate.toml"), "--out", str(project_copy / "r"))
     assert result.code == 0, result.stderr
+
+
+def _batch(lines: list[str]) -> Callable[[Path], str]:
+    def make(project: Path) -> str:
+        (project / "batch.csv").write_bytes(csv_text(lines))
+        return str(project / "batch.csv")
+
+    return make
+
+
+def _batch_cell(column: str, value: str) -> Callable[[Path], str]:
+    fields = LINES[3].split(",")
+    fields[HEADER.index(column)] = value
+    return _batch([LINES[0], *LINES[1:3], ",".join(fields), *LINES[4:50]])
+
+
+def _directory(project: Path) -> str:
+    (project / "batch").mkdir()
+    return str(project / "batch")
+
+
+CURRENT_CASES: list[tuple[str, Callable[[Path], str], str]] = [
+    (
+        "current-missing-feature",
+        _batch([",".join(HEADER[:-1]), *(line.rsplit(",", 1)[0] for line in LINES[1:50])]),
+        r"batch\.csv: column 'age' \(a feature the drift gate compares\) not found in the current batch; columns are",
+    ),
+    ("current-empty", _batch([]), r"batch\.csv: the file is empty$"),
+    ("current-header-only", _batch([LINES[0]]), r"batch\.csv: no data rows$"),
+    ("current-absent", lambda project: str(project / "absent.csv"), r"absent\.csv: data file not found$"),
+    ("current-directory", _directory, r"batch: a directory, not a data file"),
+    ("current-infinite", _batch_cell("age", "inf"), r"batch\.csv: numeric column 'age' holds inf \(data row 3;"),
+    ("current-huge-integer", _batch_cell("duration", "9" * 30), r"batch\.csv: column 'duration', data row 3: the"),
+]
+
+
+@pytest.mark.parametrize(("make", "pattern"), [pytest.param(m, p, id=case_id) for case_id, m, p in CURRENT_CASES])
+def test_a_broken_current_batch_is_one_line_naming_it(run_cli, project_copy: Path, make, pattern: str) -> None:
+    """``mlgate gate --layer drift --current``: the batch is read and cleaned like the data, and refused like it."""
+    batch = make(project_copy)
+    out = project_copy / "reports"
+    result = run_cli("gate", "--layer", "drift", "--current", batch, "--config", str(project_copy / "mlgate.toml"),
+                     "--out", str(out))  # fmt: skip
+    assert_one_line_error(result, 2, pattern)
+    assert not out.exists(), "nothing may be written for a bad batch"
+
+
+def test_a_time_split_on_a_value_that_is_not_a_time_is_one_line(run_cli, project_copy: Path) -> None:
+    dates = [f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(len(LINES) - 1)]
+    dates[6] = "last tuesday"
+    lines = [LINES[0] + ",applied", *(f"{line},{day}" for line, day in zip(LINES[1:], dates, strict=True))]
+    (project_copy / DATA).write_bytes(csv_text(lines))
+    text = CONFIG.replace(
+        'missing_values = ["not_known"]', 'missing_values = ["not_known"]\nevent_time_column = "applied"'
+    )
+    text = text.replace("random_state = 42\n\n[model]", 'random_state = 42\nby = "time"\n\n[model]')
+    (project_copy / "mlgate.toml").write_text(text, encoding="utf-8")
+    result = run_cli(*LAYERS, "--config", str(project_copy / "mlgate.toml"), "--out", str(project_copy / "r"))
+    assert_one_line_error(
+        result, 2, r"german_credit\.csv: split\.by = \"time\": column 'applied' \(data\.event_time_column\) has 1 "
+    )
