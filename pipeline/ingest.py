@@ -194,7 +194,9 @@ def load(settings: DataSettings, *, source: str, require_target: bool = True) ->
             raise DataError(f"{path}: cannot read the data file ({exc.strerror or exc})") from exc
     if frame.empty:
         raise DataError(f"{source}: no data rows")
-    frame.columns = [str(c).strip() for c in frame.columns]
+    # A blank header cell: pandas names it 'Unnamed: N' unless it holds spaces; name both alike, so the column can
+    # be named in the config (an empty name cannot) and is visible in the messages that list the columns.
+    frame.columns = [str(c).strip() or f"Unnamed: {i}" for i, c in enumerate(frame.columns)]
     duplicated = frame.columns[frame.columns.duplicated()].tolist()
     if duplicated:
         raise DataError(f"{source}: duplicate column names {duplicated}")
