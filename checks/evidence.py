@@ -21,6 +21,7 @@ from mlgate.pipeline.prepare import Prepared
 from mlgate.pipeline.records import BaselineOutput, Candidate, ChampionRecord, LoggedModel, RetrainOutcome, RunMeta
 
 if TYPE_CHECKING:  # pipeline.split imports scikit-learn: the data gates must not pay for it (light imports)
+    from mlgate.pipeline.diagnostics import Diagnostics
     from mlgate.pipeline.split import Split
 
 __all__ = ["Evidence", "ModelEvidence"]
@@ -41,6 +42,8 @@ class Evidence:
     run: RunMeta | None = None  # what the run records (provenance); None for a data-only evidence
     baselines: dict[str, BaselineOutput] | None = None  # name -> test-split output, from train_baselines
     retrain: RetrainOutcome | None = None  # the fresh-process retrain, when the run launched one
+    diagnostics: Diagnostics | None = None  # permutation importance, training-row probabilities
+    champion_packages: tuple[str, ...] | None = None  # the champion run's environment.txt, when logged
     drift_reference: DriftReference | None = None  # the champion's training rows (new-data drift, staleness)
     current: Batch | None = None  # a new batch the drift gate compares with drift_reference (--current)
 

@@ -32,6 +32,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from mlgate.checks import quality_health
 from mlgate.checks.evidence import Evidence
 from mlgate.checks.quality_common import (
     LAYER,
@@ -234,4 +235,5 @@ def run(evidence: Evidence) -> list[CheckResult]:
     results += baseline_errors
     features = evidence.split.test[evidence.prepared.features]
     results.append(check_champion(y, candidate, evidence.champion, features, settings=settings))
+    results += quality_health.run(evidence)  # feature importance, finite outputs, loss vs prior
     return results

@@ -14,7 +14,10 @@ Checks (ids):
   (:func:`pipeline.artifact.load_model` with its sha256 and explicit trusted types), predicts exactly the
   candidate's test probabilities (always exact: the same fitted model in the same process);
 - ``reproducibility.provenance``: the run recorded the data fingerprint, config sha256, uv.lock sha256 (FAIL
-  when missing) and git commit (WARN when missing or dirty).
+  when missing) and git commit (WARN when missing or dirty);
+- ``reproducibility.search`` (the served parameters came from the seeded search; required by
+  ``model.require_search``) and ``reproducibility.dependencies`` (uv.lock and packages against the
+  champion's): :mod:`checks.reproducibility_env`.
 
 The child runs with a different native thread count than this process (1 if this one runs more, else 2;
 ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``), so a result that depends on the thread
@@ -30,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from mlgate.checks.evidence import Evidence
+from mlgate.checks.reproducibility_env import check_dependencies, check_search
 from mlgate.checks.result import CheckResult, Reason, Status
 from mlgate.pipeline.records import LoggedModel, RetrainOutput, RunMeta
 
@@ -368,4 +372,10 @@ def run(evidence: Evidence) -> list[CheckResult]:
                 reason=Reason.DISABLED,
             )
         ]
-    return [*_retrain_checks(evidence), check_artifact_roundtrip(evidence), check_provenance(evidence.run)]
+    return [
+        *_retrain_checks(evidence),
+        check_artifact_roundtrip(evidence),
+        check_provenance(evidence.run),
+        check_search(evidence),
+        check_dependencies(evidence),
+    ]

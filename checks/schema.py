@@ -26,6 +26,7 @@ import pandera.pandas as pa
 from pandera.engines import pandas_engine
 from pandera.errors import SchemaErrorReason, SchemaErrors
 
+from mlgate.checks import integrity
 from mlgate.checks.result import CheckResult, Reason, Status
 from mlgate.checks.schema_infer import infer_for_config, infer_schema, load_prepared, schema_yaml
 from mlgate.checks.schema_messages import (
@@ -326,4 +327,4 @@ def run(evidence: Evidence) -> list[CheckResult]:
     schema = load_schema(config.schema_path)
     source = evidence.dataset.source
     results = validate_prepared(evidence.prepared, schema, source=source, schema_file=config.schema_file)
-    return results + duplicates.run(evidence)
+    return results + duplicates.run(evidence) + integrity.run(evidence)

@@ -8,12 +8,17 @@ The proposal describes the *prepared* frame (sentinels already missing, numeric 
   never below 0 when every observed value was >= 0;
 * the column set is ``strict`` (an unknown extra column fails) but not ``ordered``: models select columns by
   name, so reordering columns in a CSV is not a schema change;
-* nothing is coerced: the gate checks types, it does not convert them.
+* nothing is coerced: the gate checks types, it does not convert them;
+* a column that looks like a row identifier (:func:`checks.integrity.identifier_reason`: unique per row, or
+  numbered in row order) gets NO range (the next batch's ids lie outside any range seen so far) and is named in
+  a comment of the proposal's header; :func:`infer_with_notes` also returns those notes, which ``mlgate schema
+  infer`` prints on stderr.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -21,11 +26,13 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from mlgate.checks.integrity import identifier_reason
+
 if TYPE_CHECKING:
     from mlgate.pipeline.config import ProjectConfig
     from mlgate.pipeline.prepare import Prepared
 
-__all__ = ["infer_for_config", "infer_schema", "load_prepared", "schema_yaml"]
+__all__ = ["find_identifiers", "infer_for_config", "infer_schema", "infer_with_notes", "load_prepared", "schema_yaml"]
 
 _STRING_DTYPE = "str"  # pandera resolves it to pandas' default string dtype (string[pyarrow] on pandas 3)
 
@@ -92,12 +99,24 @@ def _column(column: pd.Series, *, kind: str, margin: float) -> pa.Column:
     return pa.Column(_dtype_of(column), checks=checks, nullable=nullable, coerce=False)
 
 
+def find_identifiers(frame: pd.DataFrame, *, target: str, share: float = 0.95) -> dict[str, str]:
+    """Column -> why it looks like a row identifier, for every column of ``frame`` but the target."""
+    found = {str(name): identifier_reason(frame[name], share=share) for name in frame.columns if name != target}
+    return {name: why for name, why in found.items() if why is not None}
+
+
 def infer_schema(
-    frame: pd.DataFrame, *, target: str, categorical: list[str], numeric: list[str], margin: float = 0.1
+    frame: pd.DataFrame,
+    *,
+    target: str,
+    categorical: list[str],
+    numeric: list[str],
+    margin: float = 0.1,
+    identifiers: Collection[str] = (),
 ) -> pa.DataFrameSchema:
     """Propose a strict schema for ``frame`` (see the module docstring for what is inferred).
 
-    Columns in neither list (e.g. an event-time column) get their dtype and nullability only.
+    Columns in neither list (e.g. an event-time column), and ``identifiers``, get their dtype and nullability only.
     """
     if margin < 0:
         raise ValueError(f"margin must be >= 0, got {margin}")
@@ -110,18 +129,32 @@ def infer_schema(
         raise ValueError(f"column '{sorted(both)[0]}' is listed as both categorical and numeric")
     kinds = {**dict.fromkeys(numeric, "numeric"), **dict.fromkeys(categorical, "categorical")}
     kinds[target] = "categorical"  # a classifier's labels are categories
+    kinds.update(dict.fromkeys(identifiers, "other"))  # no range: the next batch's ids lie outside it
     columns = {str(name): _column(frame[name], kind=kinds.get(name, "other"), margin=margin) for name in frame.columns}
     return pa.DataFrameSchema(columns, strict=True, ordered=False, coerce=False)
 
 
-def schema_yaml(schema: pa.DataFrameSchema, *, source: str = "unknown data", on: date | None = None) -> str:
-    """``schema.to_yaml()`` under a header saying where the proposal came from and that it needs a review."""
+def schema_yaml(
+    schema: pa.DataFrameSchema,
+    *,
+    source: str = "unknown data",
+    on: date | None = None,
+    identifiers: Mapping[str, str] | None = None,
+) -> str:
+    """``schema.to_yaml()`` under a header saying where the proposal came from and that it needs a review, and
+    naming the columns that look like identifiers (``identifiers``: column -> why)."""
     day = (on or date.today()).isoformat()
     header = (
         f"# Proposed by `mlgate schema infer` on {day} from {source}.\n"
         "# Review it (ranges, categories, nullability), then commit it: the schema gate validates the prepared\n"
         "# data against this file. strict: unknown extra columns fail; column order is not checked.\n"
     )
+    if identifiers:
+        header += (
+            "#\n# Looks like an identifier, so no range is proposed (a model can only memorise it; leave it out of\n"
+            "# the features with features.exclude; the schema gate flags it as schema.identifier):\n"
+        )
+        header += "".join(f"#   {name}: {why}\n" for name, why in identifiers.items())
     return header + str(schema.to_yaml())
 
 
@@ -132,15 +165,26 @@ def load_prepared(config: ProjectConfig) -> Prepared:
     return load_configured(config)
 
 
-def infer_for_config(config: ProjectConfig, *, margin: float = 0.1, on: date | None = None) -> str:
-    """Load and prepare the configured data and return the proposed schema as reviewable YAML text."""
+def infer_with_notes(config: ProjectConfig, *, margin: float = 0.1, on: date | None = None) -> tuple[str, list[str]]:
+    """The proposed schema as reviewable YAML text, and one line per column that looks like an identifier (for
+    the command to print on stderr)."""
     prepared = load_prepared(config)
+    identifiers = find_identifiers(prepared.frame, target=prepared.target, share=config.integrity.identifier_share)
     schema = infer_schema(
         prepared.frame,
         target=prepared.target,
         categorical=prepared.categorical,
         numeric=prepared.numeric,
         margin=margin,
+        identifiers=identifiers,
     )
     source = config.data.source if config.data.resolved_format != "sql" else "the configured SQL query"
-    return schema_yaml(schema, source=source, on=on)
+    notes = [
+        f"column '{name}' looks like an identifier ({why}): no range proposed" for name, why in identifiers.items()
+    ]
+    return schema_yaml(schema, source=source, on=on, identifiers=identifiers), notes
+
+
+def infer_for_config(config: ProjectConfig, *, margin: float = 0.1, on: date | None = None) -> str:
+    """Load and prepare the configured data and return the proposed schema as reviewable YAML text."""
+    return infer_with_notes(config, margin=margin, on=on)[0]

@@ -158,9 +158,11 @@ def schema_infer(
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Propose a pandera schema from the configured data, for a human to review and commit."""
-    from mlgate.checks.schema import infer_for_config
+    from mlgate.checks.schema_infer import infer_with_notes
 
-    text = infer_for_config(_config(config), margin=margin)
+    text, notes = infer_with_notes(_config(config), margin=margin)
+    for note in notes:  # columns that look like row ids: named in the proposal's header too
+        err_console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     if out is None:
         sys.stdout.write(text)
         return

@@ -309,15 +309,19 @@ def _model_stage(
 ) -> Evidence:
     """Train the candidate (and the baselines the quality gate compares with), read the champion, log the
     candidate (or save it locally); return the evidence the model gates judge."""
-    from mlgate.ci.registration import champion_evidence, log_candidate, make_registry, store_exists
+    from mlgate.ci.registration import champion_evidence, champion_packages, log_candidate, make_registry, store_exists
+    from mlgate.pipeline.diagnostics import diagnose
 
     config, data, clock = run.config, run.data, run.clock
     with clock.stage("train"):
         candidate = train_candidate(config, data, random_state=config.model.random_state)
-    baselines = None
+    baselines = diagnostics = None
     if "quality" in model_layers:
         with clock.stage("train baselines"):
             baselines = train_baselines(config, data)
+        with clock.stage("diagnostics"):  # permutation importance on validation, training-row probabilities
+            features, seed = data.prepared.features, config.quality.random_state
+            diagnostics = diagnose(candidate.pipeline, data.split, features=features, random_state=seed)
     run_meta = _run_metadata(config, data, candidate, run.started, run.commit)
     if register or store_exists(config):
         run.registry = (registry_factory or make_registry)(config)
@@ -331,6 +335,9 @@ def _model_stage(
         with clock.stage("registry: log candidate"):
             run.logged = log_candidate(run.registry, config, data, candidate, run_meta, run.scratch)
     artifact = run.logged or _local_artifact(candidate, data, run.scratch)
+    packages = None
+    if run.champion is not None and "reproducibility" in model_layers:  # reproducibility.dependencies
+        packages = champion_packages(run.registry, run.champion, run.scratch)
     reference = None
     if run.champion is not None and "staleness" in model_layers:  # staleness.data_distribution compares with it
         from mlgate.ci.current_batch import champion_reference
@@ -346,6 +353,8 @@ def _model_stage(
         artifact=artifact,
         run=run_meta,
         baselines=baselines,
+        diagnostics=diagnostics,
+        champion_packages=packages,
         drift_reference=reference,
     )
 

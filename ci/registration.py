@@ -35,6 +35,7 @@ from mlgate.pipeline.tags import Tag
 
 __all__ = [
     "champion_evidence",
+    "champion_packages",
     "finish_registration",
     "log_candidate",
     "make_registry",
@@ -67,6 +68,21 @@ def champion_evidence(registry: Registry, config: ProjectConfig, *, with_model: 
     if found is None or not with_model:
         return found
     return dataclasses.replace(found, model=registry.load_model(found.version))
+
+
+#: Run artifact listing the run's installed packages (``name==version`` lines; see :func:`log_candidate`).
+ENVIRONMENT_ARTIFACT = "environment/environment.txt"
+
+
+def champion_packages(registry: Registry, champion: ChampionRecord, folder: Path) -> tuple[str, ...] | None:
+    """The champion run's installed packages (its ``environment/environment.txt``), or None when it logged none
+    or it cannot be read (``reproducibility.dependencies`` then compares the uv.lock hashes only)."""
+    try:
+        path = registry.download_artifact(champion.run_id, ENVIRONMENT_ARTIFACT, folder / "champion-environment")
+        text = Path(path).read_text(encoding="utf-8")
+    except (RegistryError, OSError, UnicodeDecodeError):
+        return None
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
 _REDACTED_HEADER = (

@@ -85,7 +85,15 @@ def _by_id(results) -> dict:
 # ------------------------------------------------------------------------------------------- fresh process
 def test_the_bundled_project_retrains_identically_in_a_fresh_process(german: Evidence, tmp_path: Path) -> None:
     by_id = _by_id(repro.run(dataclasses.replace(german, artifact=_saved(german.model.pipeline, tmp_path))))
-    assert list(by_id) == ["retrain_data", "retrain_predictions", "retrain_metrics", "artifact_roundtrip", "provenance"]
+    assert list(by_id) == [
+        "retrain_data",
+        "retrain_predictions",
+        "retrain_metrics",
+        "artifact_roundtrip",
+        "provenance",
+        "search",
+        "dependencies",
+    ]
     for name in ("retrain_data", "retrain_predictions", "retrain_metrics"):
         assert by_id[name].status is Status.PASS, by_id[name].message
     predictions = by_id["retrain_predictions"]

@@ -1,0 +1,315 @@
+"""Data-integrity checks of the features the model would use, run by the schema layer.
+
+Checks (ids):
+
+- ``schema.target_leak[<column>]``: the feature ALONE predicts the target almost perfectly (single-feature ROC AUC
+  at or above ``integrity.leak_auc``): usually a column derived from the label or recorded after it. Numeric
+  features: the rank (Mann-Whitney) AUC of the raw values on the training rows (train + validation), taken as
+  ``max(AUC, 1 - AUC)`` since the direction is unknown (no fit, so no overfitting to judge). Categorical
+  features: the target rate of each category learned on the training rows (shrunk towards the overall rate by
+  one pseudo-row), scored on the TEST rows, so a column with a category per row cannot look perfect by
+  memorising itself;
+- ``schema.identifier[<column>]``: a feature unique per row (a non-float column, or a float column holding whole
+  numbers, whose distinct values are at least ``integrity.identifier_share`` of its non-missing values) or a
+  strictly increasing/decreasing integer sequence in row order, like a row id: a model can only memorise it;
+- ``schema.numeric_stability[<column>]``: numeric values in the training rows that would break or silently
+  distort training after preparation (see :func:`check_numeric_stability`);
+- ``schema.feature_policy[<column>]``: the declared deny/allow lists and personal-looking columns
+  (:mod:`checks.feature_policy`).
+
+Leaks and identifiers WARN (``blocking=False``) unless ``integrity.blocking`` is true (then they FAIL and block);
+a numeric-stability problem always fails. When nothing is flagged each check is one PASS result naming what was
+looked at. Light on purpose (a data layer): numpy, pandas and scipy only, no scikit-learn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from mlgate.checks.feature_policy import check_feature_policy
+from mlgate.checks.result import CheckResult, Reason, Status
+from mlgate.pipeline.config import IntegritySettings
+
+if TYPE_CHECKING:
+    from mlgate.checks.evidence import Evidence
+
+__all__ = [
+    "MIN_ROWS",
+    "LeakScore",
+    "check_identifiers",
+    "check_numeric_stability",
+    "check_target_leak",
+    "identifier_reason",
+    "leak_scores",
+    "rank_auc",
+    "run",
+]
+
+LAYER = "schema"
+#: Fewer non-missing values than this and a column is not judged an identifier (20 random draws are often distinct).
+MIN_ROWS = 20
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_MISSING = "<missing>"
+
+
+def rank_auc(scores: np.ndarray, y: np.ndarray) -> float | None:
+    """ROC AUC of ``scores`` for the 0/1 labels ``y`` (Mann-Whitney U with average ranks for ties); rows with a
+    missing score are left out. None when the remaining rows hold one class only."""
+    scores = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(y)
+    keep = ~np.isnan(scores)
+    scores, y = scores[keep], y[keep]
+    positives = int(np.sum(y == 1))
+    negatives = int(y.size - positives)
+    if positives == 0 or negatives == 0:
+        return None
+    ranks = rankdata(scores)
+    return float((ranks[y == 1].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
+
+
+@dataclass(frozen=True)
+class LeakScore:
+    """How well one feature alone separates the classes, and how that was measured."""
+
+    column: str
+    auc: float | None
+    method: str
+    rows: int
+
+
+def _labels(column: pd.Series) -> pd.Series:
+    return column.astype("string").fillna(_MISSING).astype(object)
+
+
+def _numeric_leak(column: str, values: pd.Series, y: np.ndarray) -> LeakScore:
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    auc = rank_auc(numbers, y)
+    rows = int(np.sum(~np.isnan(numbers)))
+    return LeakScore(column, None if auc is None else max(auc, 1.0 - auc), "rank AUC on the training rows", rows)
+
+
+def _categorical_leak(
+    column: str, train: pd.Series, y_train: np.ndarray, test: pd.Series, y_test: np.ndarray
+) -> LeakScore:
+    prior = float(np.mean(y_train)) if y_train.size else 0.5
+    counts = pd.DataFrame({"c": _labels(train).to_numpy(), "y": y_train}).groupby("c")["y"].agg(["sum", "count"])
+    rates = (counts["sum"] + prior) / (counts["count"] + 1.0)  # one pseudo-row at the overall rate
+    scores = _labels(test).map(rates).astype(np.float64).fillna(prior).to_numpy()
+    auc = rank_auc(scores, y_test)
+    method = "target rate per category learned on the training rows, scored on the test rows"
+    return LeakScore(column, auc, method, len(test))
+
+
+def leak_scores(
+    train: pd.DataFrame,
+    y_train: np.ndarray,
+    test: pd.DataFrame,
+    y_test: np.ndarray,
+    *,
+    numeric: Sequence[str],
+    categorical: Sequence[str],
+) -> list[LeakScore]:
+    """The single-feature score of every feature (numeric first, then categorical, in the given order)."""
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    scores = [_numeric_leak(c, train[c], y_train) for c in numeric]
+    return scores + [_categorical_leak(c, train[c], y_train, test[c], y_test) for c in categorical]
+
+
+def _flagged(settings: IntegritySettings) -> tuple[Status, bool]:
+    return (Status.FAIL, True) if settings.blocking else (Status.WARN, False)
+
+
+def check_target_leak(
+    train: pd.DataFrame,
+    y_train: np.ndarray,
+    test: pd.DataFrame,
+    y_test: np.ndarray,
+    *,
+    numeric: Sequence[str],
+    categorical: Sequence[str],
+    target: str,
+    settings: IntegritySettings,
+) -> list[CheckResult]:
+    """``schema.target_leak[<column>]`` for each feature at or above ``settings.leak_auc``; else one PASS."""
+    scores = leak_scores(train, y_train, test, y_test, numeric=numeric, categorical=categorical)
+    bound = settings.leak_auc
+    every = {s.column: None if s.auc is None else round(s.auc, 4) for s in scores}
+    status, blocking = _flagged(settings)
+    results = [
+        CheckResult(
+            f"{LAYER}.target_leak[{s.column}]",
+            LAYER,
+            status,
+            f"feature '{s.column}' alone predicts the target '{target}' with ROC AUC {s.auc:.3f} ({s.method}; "
+            f"{s.rows} rows; bound integrity.leak_auc = {bound:g}): a column this close to the label is usually "
+            "derived from it or recorded after the outcome. Drop it (features.exclude) or, if it is known "
+            "before the decision, raise integrity.leak_auc",
+            observed=s.auc,
+            expected={"max": bound},
+            blocking=blocking,
+            details={"column": s.column, "method": s.method, "rows": s.rows},
+            reason=Reason.TARGET_LEAK,
+        )
+        for s in scores
+        if s.auc is not None and s.auc >= bound
+    ]
+    if results:
+        return results
+    judged = [s for s in scores if s.auc is not None]
+    top = max(judged, key=lambda s: s.auc or 0.0, default=None)
+    strongest = f"strongest: '{top.column}' with ROC AUC {top.auc:.3f}" if top is not None else "none could be scored"
+    return [
+        CheckResult(
+            f"{LAYER}.target_leak",
+            LAYER,
+            Status.PASS,
+            f"no feature alone predicts the target '{target}' with ROC AUC >= {bound:g} ({len(judged)} scored; "
+            f"{strongest})",
+            observed=None if top is None else top.auc,
+            expected={"max": bound},
+            details={"auc": every},
+        )
+    ]
+
+
+def _whole_numbers(values: pd.Series) -> bool:
+    if pd.api.types.is_integer_dtype(values.dtype):
+        return True
+    if not pd.api.types.is_float_dtype(values.dtype):
+        return False
+    numbers = values.to_numpy(dtype=np.float64)
+    return bool(np.all(np.isfinite(numbers)) and np.all(numbers == np.floor(numbers)))
+
+
+def identifier_reason(column: pd.Series, *, share: float) -> str | None:
+    """Why ``column`` looks like a row identifier, or None: a strictly monotonic sequence of whole numbers in row
+    order, or (a non-float column, or floats holding whole numbers) distinct values for at least ``share`` of its
+    non-missing values. Booleans and columns with fewer than :data:`MIN_ROWS` values are never identifiers."""
+    values = column.dropna()
+    n = len(values)
+    if n < MIN_ROWS or pd.api.types.is_bool_dtype(column.dtype):
+        return None
+    numeric = pd.api.types.is_numeric_dtype(column.dtype)
+    whole = numeric and _whole_numbers(values)
+    if whole and values.is_unique and (values.is_monotonic_increasing or values.is_monotonic_decreasing):
+        direction = "increasing" if values.is_monotonic_increasing else "decreasing"
+        first, last = int(values.iloc[0]), int(values.iloc[-1])
+        return f"strictly {direction} whole numbers in row order ({first} .. {last}), like a row id"
+    if numeric and not whole:
+        return None  # measurements on a continuous scale are distinct by nature
+    distinct = int(values.nunique())
+    if distinct / n >= share:
+        return f"{distinct} distinct values in {n} rows ({distinct / n:.1%}): unique per row, like an id"
+    return None
+
+
+def check_identifiers(
+    frame: pd.DataFrame, features: Sequence[str], *, settings: IntegritySettings
+) -> list[CheckResult]:
+    """``schema.identifier[<column>]`` for each feature that looks like a row id (see :func:`identifier_reason`)."""
+    status, blocking = _flagged(settings)
+    results = []
+    for name in features:
+        why = identifier_reason(frame[name], share=settings.identifier_share)
+        if why is None:
+            continue
+        results.append(
+            CheckResult(
+                f"{LAYER}.identifier[{name}]",
+                LAYER,
+                status,
+                f"feature '{name}' looks like an identifier: {why}. A model can only memorise it (it says nothing "
+                "about new rows); leave it out (features.exclude), or if it is a real measurement raise "
+                "integrity.identifier_share",
+                observed=why,
+                expected={"max_distinct_share": settings.identifier_share},
+                blocking=blocking,
+                details={"column": name},
+                reason=Reason.IDENTIFIER,
+            )
+        )
+    if results:
+        return results
+    message = f"no feature looks like a row identifier ({len(features)} checked: unique per row, or numbered in order)"
+    return [CheckResult(f"{LAYER}.identifier", LAYER, Status.PASS, message, observed=[], expected=None)]
+
+
+def _stability_problem(values: np.ndarray) -> str | None:
+    """What would break or distort training in one numeric feature's training values (NaN = missing)."""
+    observed = values[~np.isnan(values)]
+    if observed.size == 0:
+        return "no value in any training row: the median imputer has nothing to fill with and drops the column"
+    infinite = int(np.sum(np.isinf(observed)))
+    if infinite:
+        return f"{infinite} infinite value(s): no estimator accepts them"
+    huge = int(np.sum(np.abs(observed) > _FLOAT32_MAX))
+    if huge:
+        return f"{huge} value(s) beyond float32 (|x| > {_FLOAT32_MAX:.3g}): tree estimators cast to float32 and get inf"
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = float(np.var(observed))
+    if not np.isfinite(spread):
+        return "its variance overflows float64 (values near 1e154 or beyond): standardising it gives NaN"
+    return None
+
+
+def check_numeric_stability(train: pd.DataFrame, numeric: Sequence[str]) -> list[CheckResult]:
+    """``schema.numeric_stability[<column>]`` (FAIL) for a numeric feature whose training values would break or
+    silently distort training: no observed value at all (the median imputer drops the column with only a
+    warning), ±inf, magnitudes beyond float32 (trees cast to float32) or a variance that overflows (scaling
+    gives NaN). Missing values alone are fine: the pipeline imputes them."""
+    results = []
+    for name in numeric:
+        values = pd.to_numeric(train[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        problem = _stability_problem(values)
+        if problem is None:
+            continue
+        results.append(
+            CheckResult(
+                f"{LAYER}.numeric_stability[{name}]",
+                LAYER,
+                Status.FAIL,
+                f"numeric feature '{name}' in the {len(train)} training rows: {problem}; fix the data, or leave the "
+                "column out (features.exclude)",
+                observed=problem,
+                details={"column": name, "rows": len(train)},
+                reason=Reason.NON_FINITE,
+            )
+        )
+    if results:
+        return results
+    message = f"{len(numeric)} numeric features are finite and usable in the {len(train)} training rows"
+    return [CheckResult(f"{LAYER}.numeric_stability", LAYER, Status.PASS, message, observed=len(numeric))]
+
+
+def _training_rows(evidence: Evidence) -> tuple[pd.DataFrame, np.ndarray]:
+    parts = evidence.split
+    labels: list[Any] = [parts.y_train] if parts.y_validation is None else [parts.y_train, parts.y_validation]
+    return evidence.train_frame, pd.concat(labels).to_numpy()
+
+
+def run(evidence: Evidence) -> list[CheckResult]:
+    """Every integrity check of the evidence's prepared features (the schema layer calls this after validation)."""
+    config, prepared = evidence.config, evidence.prepared
+    train, y_train = _training_rows(evidence)
+    test, y_test = evidence.test_frame, evidence.split.y_test.to_numpy()
+    return [
+        *check_target_leak(
+            train,
+            y_train,
+            test,
+            y_test,
+            numeric=prepared.numeric,
+            categorical=prepared.categorical,
+            target=prepared.target,
+            settings=config.integrity,
+        ),
+        *check_identifiers(prepared.frame, prepared.features, settings=config.integrity),
+        *check_feature_policy(prepared.frame, prepared.features, list(evidence.dataset.frame.columns), config.features),
+        *check_numeric_stability(train, prepared.numeric),
+    ]
