@@ -24,6 +24,7 @@ from sklearn.model_selection import train_test_split
 from mlgate.checks import integrity
 from mlgate.checks.evidence import Evidence
 from mlgate.checks.result import Reason, Status
+from mlgate.checks.schema import load_schema
 from mlgate.checks.schema import run as schema_run
 from mlgate.pipeline.candidate import load_data
 from mlgate.pipeline.config import IntegritySettings, ProjectConfig, load_config
@@ -260,3 +261,6 @@ def test_schema_infer_names_an_id_column_and_proposes_no_range_for_it(project_co
     row_id = done.stdout.split("\n  row_id:\n")[1].split("\n  ")[0]
     assert "in_range" not in row_id and "dtype: int64" in row_id
     assert "in_range" in done.stdout.split("\n  age:\n")[1]  # other numeric columns keep their proposal
+    proposal = project_copy / "proposed.yaml"
+    proposal.write_text(done.stdout, encoding="utf-8")
+    assert "row_id" in load_schema(proposal).columns  # the strict reader accepts the commented proposal
