@@ -61,7 +61,8 @@ TWO_CLASS_METRICS = frozenset({"roc_auc", "average_precision", "log_loss"})
 
 @dataclass(frozen=True)
 class Bootstrap:
-    """An estimate with its percentile interval over ``resamples`` resamples (``undefined`` of them dropped)."""
+    """An estimate with its percentile interval over ``resamples`` resamples (``undefined`` of them dropped) and
+    the standard deviation of the defined draws (``se``: the bootstrap standard error, NaN below two draws)."""
 
     estimate: float
     low: float
@@ -69,6 +70,7 @@ class Bootstrap:
     confidence: float
     resamples: int
     undefined: int = 0
+    se: float = float("nan")
 
     @property
     def interval(self) -> Interval:
@@ -88,6 +90,7 @@ class Bootstrap:
             "confidence": self.confidence,
             "resamples": self.resamples,
             "undefined_resamples": self.undefined,
+            "se": self.se,
         }
 
 
@@ -232,7 +235,8 @@ def _summarise(estimate: float, values: np.ndarray, confidence: float) -> Bootst
         return Bootstrap(estimate, np.nan, np.nan, confidence, int(values.size), undefined)
     tail = (1 - confidence) / 2 * 100
     low, high = (float(v) for v in np.percentile(finite, [tail, 100 - tail]))
-    return Bootstrap(estimate, min(low, estimate), max(high, estimate), confidence, int(values.size), undefined)
+    se = float(np.std(finite, ddof=1)) if finite.size > 1 else float("nan")
+    return Bootstrap(estimate, min(low, estimate), max(high, estimate), confidence, int(values.size), undefined, se)
 
 
 def bootstrap_metric(

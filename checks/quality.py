@@ -1,6 +1,6 @@
 """The model-quality gate layer: is the candidate good enough, for every group, and better than the alternatives?
 
-Checks (ids in brackets), all on the held-out TEST split, each value with a seeded bootstrap interval
+Checks (ids in brackets), on the held-out TEST split, each value with a seeded bootstrap interval
 (``quality.bootstrap_resamples`` resamples, ``quality.bootstrap_confidence``, ``quality.random_state``):
 
 1. ``quality.metric[<metric>]`` — every metric in ``quality.thresholds`` against its ``min``/``max``.
@@ -9,21 +9,26 @@ Checks (ids in brackets), all on the held-out TEST split, each value with a seed
 3. ``quality.slice_metric[<column>=<group>][<metric>]`` and ``quality.group_gap[<column>][<metric>]`` — per
    group of each slice column and sensitive attribute (see :mod:`checks.quality_slices`).
 4. ``quality.baseline[majority_class]``, ``quality.baseline[logistic_regression]`` — a simpler model trained on
-   the same split must not be as good (see :mod:`checks.quality_compare`).
-5. ``quality.champion`` — the candidate must not be credibly worse than the current champion.
+   the same split must not do as well (see :mod:`checks.quality_compare`).
+5. ``quality.champion`` — the candidate must not be credibly worse than the current champion, on every held-out
+   row neither model trained on (test + validation for a threshold-free metric).
 
-How a check decides (a release manager should be able to predict every verdict):
+How a check decides (a release manager should be able to predict every verdict): one rule for all of them,
+the balance gate's (:data:`checks.quality_common.RULE`, :func:`checks.quality_common.judge`):
 
-* Bounds (1, 2, 3) and the baseline margin (4) are judged on the POINT ESTIMATE; bounds are inclusive. The
-  interval is reported beside it so a reader sees how sure the verdict is, but it does not move the verdict:
-  a 300-row test set gives ROC AUC intervals ±0.05 wide, so "fail when the interval dips below the bound"
-  would fail every honest model, and "fail only when the whole interval is below" would pass bad ones.
-* The champion comparison (5) is a non-inferiority test on the paired bootstrap of (candidate − champion):
-  it fails only when the upper end of the interval is below ``-champion_margin``, i.e. the candidate is
-  credibly worse by more than the margin. Replacing a champion is the one decision where "not proven worse"
-  is the right default, because the champion was itself gated.
-* A group smaller than ``slices.min_size``, or with one class when the metric needs two, is SKIPPED (never
-  passed, never failed).
+* FAIL when the whole interval lies beyond the bound or margin: the candidate is credibly on the wrong side.
+* WARN when only the point estimate does (the interval reaches the bound): inconclusive at this size, not
+  blocking. A larger test set turns it into a PASS or a FAIL; noise alone can only move a verdict to WARN.
+* PASS when the estimate is within the bound (inclusive); the message says whether the whole interval is.
+
+Bounds use the metric's own interval; comparisons (baselines, costs, the champion) the paired-bootstrap interval
+of the difference, against ``baseline_margin`` / ``-baseline_tolerance``, ``-baseline_cost_margin`` and
+``-champion_margin``; the groups of one column use simultaneous intervals (Bonferroni over the groups judged).
+Judging the point estimate made verdicts flip with the split seed (the bundled project passed at seed 42 and
+failed at each of seeds 1-5); warning whenever the interval straddles a bound warned about 14 times a run on
+the bundled project, mostly on 30-row groups. ``benchmarks/bench_seed_stability.py`` measures the rule under 20
+split seeds. A group smaller than ``slices.min_size``, or with one class when the metric needs two, is SKIPPED
+(never passed, never failed).
 """
 
 from __future__ import annotations
@@ -33,19 +38,22 @@ from collections.abc import Mapping
 import numpy as np
 
 from mlgate.checks import quality_health
+from mlgate.checks.bootstrap import Bootstrap
 from mlgate.checks.evidence import Evidence
 from mlgate.checks.quality_common import (
     LAYER,
+    RULE,
     Scored,
     bound_result,
     bound_text,
     check_metric_name,
     fmt,
     interval_of,
+    judge,
     paired_interval,
     point_value,
 )
-from mlgate.checks.quality_compare import check_baselines, check_champion, scored_baselines
+from mlgate.checks.quality_compare import champion_rows, check_baselines, check_champion, scored_baselines
 from mlgate.checks.quality_slices import check_slices
 from mlgate.checks.result import CheckResult, Reason, Status
 from mlgate.pipeline.config import QualitySettings
@@ -60,7 +68,7 @@ _SOURCES = {
 
 
 def check_thresholds(y: np.ndarray, candidate: Scored, *, settings: QualitySettings) -> list[CheckResult]:
-    """``quality.metric[<name>]`` for every metric bound in ``settings.thresholds``, judged on the estimate."""
+    """``quality.metric[<name>]`` for every metric bound in ``settings.thresholds``, judged with its interval."""
     results = []
     y = np.asarray(y)
     for name, bound in settings.thresholds.items():
@@ -92,22 +100,22 @@ def check_thresholds(y: np.ndarray, candidate: Scored, *, settings: QualitySetti
                 )
             )
             continue
-        side = "below the minimum" if bound.min is not None and boot.estimate < bound.min else "above the maximum"
-        limit = bound.min if side == "below the minimum" else bound.max
         results.append(
             bound_result(
                 check_id,
                 boot,
                 bound,
-                passed=f"{where} is {boot.describe()}: {bound_text(bound)} required (quality.thresholds.{name})",
-                failed=(
-                    f"{where} is {boot.describe()}, {side} {fmt(limit)} (quality.thresholds.{name}): "
-                    "improve the model, or change the bound with a stated reason"
-                ),
-                details={"metric": name, "n": len(y), "bootstrap": boot.to_dict(), "judged_on": "estimate"},
+                where=f"{where} is {boot.describe()}",
+                key=f"quality.thresholds.{name}",
+                advice="improve the model, or change the bound with a stated reason",
+                n=len(y),
+                details={"metric": name, "n": len(y), "bootstrap": boot.to_dict()},
             )
         )
     return results
+
+
+_SEVERITY = {Status.PASS: 0, Status.WARN: 1, Status.FAIL: 2}
 
 
 def _versus_baselines(
@@ -116,24 +124,46 @@ def _versus_baselines(
     baselines: Mapping[str, Scored],
     *,
     settings: QualitySettings,
-) -> tuple[dict[str, dict[str, object]], list[str], list[str]]:
+) -> tuple[dict[str, dict[str, object]], list[str], list[tuple[Status, str]]]:
     """The candidate's expected cost against each baseline's (at that baseline's own threshold), with a paired
-    bootstrap of the saving: the details per baseline, the message parts, and a problem for each baseline the
-    candidate is costlier than by more than ``baseline_cost_margin``."""
+    bootstrap of the saving: the details per baseline, the message parts, and a (WARN or FAIL, problem) for each
+    baseline the candidate is costlier than by more than ``baseline_cost_margin`` (FAIL: the whole interval)."""
     compared: dict[str, dict[str, object]] = {}
     parts: list[str] = []
-    problems: list[str] = []
+    problems: list[tuple[Status, str]] = []
+    allowed = -settings.baseline_cost_margin
     for name, base in baselines.items():
         base_cost = point_value("expected_cost", y, base, settings)
         saving = paired_interval("expected_cost", y, candidate, base, settings)
-        compared[name] = {"expected_cost": base_cost, "threshold": base.threshold, "saving": saving.to_dict()}
+        status = judge(saving.estimate, saving.low, saving.high, at_least=allowed)
+        compared[name] = {
+            "expected_cost": base_cost,
+            "threshold": base.threshold,
+            "saving": saving.to_dict(),
+            "verdict": status.value,
+        }
         parts.append(f"{name} baseline {fmt(base_cost)}: candidate saves {saving.describe(signed=True)}")
-        if -saving.estimate > settings.baseline_cost_margin:
+        if status is not Status.PASS:
+            how = "credibly (whole interval)" if status is Status.FAIL else "on the estimate only"
             problems.append(
-                f"costlier than the {name} baseline ({fmt(base_cost)}) by {fmt(-saving.estimate)} "
-                f"(allowed {fmt(settings.baseline_cost_margin)}, quality.baseline_cost_margin)"
+                (
+                    status,
+                    f"costlier than the {name} baseline ({fmt(base_cost)}) by {fmt(-saving.estimate)}, {how} "
+                    f"(allowed {fmt(settings.baseline_cost_margin)}, quality.baseline_cost_margin)",
+                )
             )
     return compared, parts, problems
+
+
+def _versus_maximum(boot: Bootstrap, settings: QualitySettings) -> list[tuple[Status, str, Reason]]:
+    """The (WARN or FAIL, problem, reason) of a cost above ``max_expected_cost``; empty when within or unset."""
+    limit = settings.max_expected_cost
+    status = Status.PASS if limit is None else judge(boot.estimate, boot.low, boot.high, at_most=limit)
+    if status is Status.PASS:
+        return []
+    how = "credibly (whole interval)" if status is Status.FAIL else "on the estimate only"
+    why = Reason.ABOVE_BOUND if status is Status.FAIL else Reason.ABOVE_BOUND_POINT_ONLY
+    return [(status, f"above the maximum {fmt(limit)}, {how} (quality.max_expected_cost)", why)]
 
 
 def check_business_cost(
@@ -141,8 +171,10 @@ def check_business_cost(
 ) -> CheckResult:
     """``quality.business_cost``: expected cost per row at the candidate's threshold vs the maximum and baselines.
 
-    Fails when the estimate is above ``max_expected_cost`` (when set), or above any baseline's expected cost
-    (at that baseline's own threshold, chosen the same way) by more than ``baseline_cost_margin``.
+    Each part is judged with its interval (:data:`quality_common.RULE`): FAIL when the whole interval of the cost
+    is above ``max_expected_cost``, or the whole paired interval of the saving against a baseline (at that
+    baseline's own threshold, chosen the same way) is below ``-baseline_cost_margin``; WARN when only the
+    estimate is; the result takes the worst part's verdict.
     """
     check_id = "quality.business_cost"
     costs = settings.cost_matrix
@@ -160,29 +192,29 @@ def check_business_cost(
     prices = f"costs FP={costs.false_positive:g}, FN={costs.false_negative:g}"
     if costs.true_positive or costs.true_negative:
         prices += f", TP={costs.true_positive:g}, TN={costs.true_negative:g}"
-    problems: list[str] = []
-    reason: Reason | None = None
-    if settings.max_expected_cost is not None and boot.estimate > settings.max_expected_cost:
-        reason = Reason.ABOVE_BOUND
-        problems.append(f"above the maximum {fmt(settings.max_expected_cost)} (quality.max_expected_cost)")
+    problems = _versus_maximum(boot, settings)
     compared, parts, costlier = _versus_baselines(y, candidate, baselines, settings=settings)
-    if costlier:
-        reason = reason or Reason.WORSE_THAN_BASELINE
-        problems += costlier
+    problems += [(status, text, Reason.WORSE_THAN_BASELINE) for status, text in costlier]
+    worst = max((status for status, _, _ in problems), key=_SEVERITY.__getitem__, default=Status.PASS)
+    reason = next((r for status, _, r in problems if status is worst), None)
     head = (
         f"expected cost per row of the candidate on the {len(y)} test rows is {boot.describe()} "
         f"at threshold {candidate.threshold:.3f} ({source}; {prices})"
     )
     versus = f"; vs {'; '.join(parts)}" if parts else ""
     limit = f"; maximum {fmt(settings.max_expected_cost)}" if settings.max_expected_cost is not None else ""
-    if problems:
-        message = f"{head}: {'; '.join(problems)}{versus}: lower the cost (model or threshold) before release"
+    if worst is Status.FAIL:
+        told = "; ".join(text for _, text, _ in problems)
+        message = f"{head}: {told}{versus}: lower the cost (model or threshold) before release ({RULE})"
+    elif worst is Status.WARN:
+        told = "; ".join(text for _, text, _ in problems)
+        message = f"{head}: {told}{versus}: inconclusive with {len(y)} rows, not blocking ({RULE})"
     else:
-        message = f"{head}{versus}{limit}"
+        message = f"{head}{versus}{limit} ({RULE})"
     return CheckResult(
         check_id,
         LAYER,
-        Status.FAIL if problems else Status.PASS,
+        worst,
         message,
         observed=boot.estimate,
         expected=settings.max_expected_cost,
@@ -193,7 +225,9 @@ def check_business_cost(
             "cost_matrix": costs.model_dump(),
             "bootstrap": boot.to_dict(),
             "baselines": compared,
-            "judged_on": "estimate",
+            "judged_on": "interval",
+            "rule": RULE,
+            "verdict": worst.value,
         },
         reason=reason,
     )
@@ -233,7 +267,7 @@ def run(evidence: Evidence) -> list[CheckResult]:
     results += check_slices(y, candidate, groups, settings=settings, min_size=config.slices.min_size)
     results += check_baselines(y, candidate, baselines, settings=settings)
     results += baseline_errors
-    features = evidence.split.test[evidence.prepared.features]
-    results.append(check_champion(y, candidate, evidence.champion, features, settings=settings))
+    rows = champion_rows(evidence, candidate, settings.champion_metric)
+    results.append(check_champion(rows, evidence.champion, settings=settings))
     results += quality_health.run(evidence)  # feature importance, finite outputs, loss vs prior
     return results

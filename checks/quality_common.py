@@ -15,15 +15,20 @@ from mlgate.pipeline.evaluate import metric_function
 
 __all__ = [
     "LAYER",
+    "RULE",
     "Scored",
     "bound_reason",
     "bound_result",
     "bound_text",
     "check_metric_name",
+    "confirmed",
     "fmt",
     "interval_of",
+    "judge",
     "paired_interval",
     "point_value",
+    "rule_details",
+    "verdict_note",
     "within",
 ]
 
@@ -63,31 +68,102 @@ def bound_reason(value: float, bound: MetricBound) -> Reason | None:
     return Reason.BELOW_BOUND if bound.min is not None and value < bound.min else Reason.ABOVE_BOUND
 
 
+#: The one rule of every quality verdict (and of the balance gate), as messages and details state it.
+RULE = "fails only when the whole interval is beyond the bound, warns when only the estimate is"
+
+
+def judge(
+    estimate: float, low: float, high: float, *, at_least: float | None = None, at_most: float | None = None
+) -> Status:
+    """The verdict on a value that must be ``>= at_least`` and/or ``<= at_most``, given its interval.
+
+    FAIL when the whole interval ``[low, high]`` lies beyond a bound (credibly on the wrong side), WARN when only
+    the estimate does (inconclusive at this size: not blocking), PASS when the estimate is within (bounds
+    inclusive). A test set large enough to matter gives PASS or FAIL; noise can only move a verdict to WARN.
+    """
+    if (at_least is not None and high < at_least) or (at_most is not None and low > at_most):
+        return Status.FAIL
+    if (at_least is not None and estimate < at_least) or (at_most is not None and estimate > at_most):
+        return Status.WARN
+    return Status.PASS
+
+
+def confirmed(low: float, high: float, *, at_least: float | None = None, at_most: float | None = None) -> bool:
+    """Whether the whole interval meets the bound(s): a PASS the data confirms, not only the estimate."""
+    return (at_least is None or low >= at_least) and (at_most is None or high <= at_most)
+
+
+def rule_details(status: Status, *, is_confirmed: bool, confidence: float, family: int = 1) -> dict[str, Any]:
+    """What every judged result's ``details`` says about how it was judged."""
+    return {
+        "judged_on": "interval",
+        "rule": RULE,
+        "confirmed": is_confirmed,
+        "interval_confidence": confidence,
+        "simultaneous_over": family,
+        "verdict": status.value,
+    }
+
+
+def verdict_note(status: Status, *, is_confirmed: bool, n: int) -> str:
+    """The clause that says which case of :data:`RULE` applied (after "below the minimum 0.700 (key)" and the
+    like on a WARN or FAIL; after the requirement on a PASS)."""
+    if status is Status.FAIL:
+        return "credibly: the whole interval is beyond it"
+    if status is Status.WARN:
+        return f"on the estimate only, the interval reaches it: inconclusive with {n} rows, not blocking ({RULE})"
+    if is_confirmed:
+        return "the whole interval meets it"
+    return f"met on the estimate, not confirmed with {n} rows: the interval reaches past it ({RULE})"
+
+
+_WARN_REASONS = {Reason.BELOW_BOUND: Reason.BELOW_BOUND_POINT_ONLY, Reason.ABOVE_BOUND: Reason.ABOVE_BOUND_POINT_ONLY}
+
+
 def bound_result(
     check_id: str,
     boot: Bootstrap,
     bound: MetricBound,
     *,
-    passed: str,
-    failed: str,
+    where: str,
+    key: str,
+    advice: str,
+    n: int,
     details: Mapping[str, Any],
     slice: str | None = None,
+    family: int = 1,
 ) -> CheckResult:
-    """A metric judged against its bound on the POINT ESTIMATE, bounds inclusive, the interval reported beside it.
+    """A metric judged against its bound with its interval (:func:`judge`), bounds inclusive.
 
-    The one rule of the metric and slice-metric checks; ``passed`` / ``failed`` is the message of either verdict.
+    The one rule of the metric and slice-metric checks. ``where`` says what was measured (with the interval),
+    ``key`` the config key of the bound, ``advice`` what to do on a WARN or FAIL; ``family`` is the number of
+    intervals that hold simultaneously (the groups of one column), reported in the details.
     """
+    status = judge(boot.estimate, boot.low, boot.high, at_least=bound.min, at_most=bound.max)
+    is_confirmed = confirmed(boot.low, boot.high, at_least=bound.min, at_most=bound.max)
+    note = verdict_note(status, is_confirmed=is_confirmed, n=n)
     reason = bound_reason(boot.estimate, bound)
+    if status is Status.PASS:
+        message = f"{where}: {bound_text(bound)} required ({key}); {note}"
+    else:
+        below = reason is Reason.BELOW_BOUND
+        side = f"below the minimum {fmt(bound.min)}" if below else f"above the maximum {fmt(bound.max)}"
+        message = f"{where}, {side} ({key}) {note}; {advice}"
+        if status is Status.WARN and reason is not None:
+            reason = _WARN_REASONS[reason]
     return CheckResult(
         check_id,
         LAYER,
-        Status.PASS if reason is None else Status.FAIL,
-        passed if reason is None else failed,
+        status,
+        message,
         observed=boot.estimate,
         expected=bound_text(bound),
         interval=boot.interval,
         slice=slice,
-        details=details,
+        details={
+            **details,
+            **rule_details(status, is_confirmed=is_confirmed, confidence=boot.confidence, family=family),
+        },
         reason=reason,
     )
 

@@ -1,15 +1,18 @@
-"""Comparisons on the same test rows: simpler baselines (must lose) and the champion (must not credibly win).
+"""Paired comparisons: simpler baselines (must not do as well) and the champion (must not be credibly better).
 
 * Baselines — a majority-class model (class prior) and a default logistic regression — are fitted by the gated
   run (:func:`pipeline.candidate.train_baselines`) on the SAME training split and features, with the same
   ``model.random_state``, and their decision thresholds chosen the same way as the candidate's; this module only
-  judges their test probabilities, carried in ``Evidence.baselines``.
-  ``quality.baseline[<name>]`` passes when the candidate's improvement on ``quality.baseline_metric`` (point
-  estimate) is at least ``quality.baseline_margin``; the paired-bootstrap interval is reported.
-* ``quality.champion`` fails only when the paired-bootstrap interval of (candidate − champion) on
-  ``quality.champion_metric`` lies entirely below ``-quality.champion_margin``. The champion decides with the
-  threshold recorded in its ``threshold`` tag, or the candidate's when it has none (threshold-free metrics such
-  as ROC AUC are unaffected).
+  judges their test probabilities, carried in ``Evidence.baselines``. ``quality.baseline[<name>]`` judges the
+  paired-bootstrap interval of the candidate's improvement on ``quality.baseline_metric`` against
+  ``quality.baseline_margin`` (or ``-quality.baseline_tolerance``): FAIL when the whole interval is below it, WARN
+  when only the estimate is.
+* ``quality.champion`` judges the paired interval of (candidate − champion) on ``quality.champion_metric`` against
+  ``-quality.champion_margin`` the same way, on every held-out row neither model trained on
+  (:func:`champion_rows`: test + validation for a threshold-free metric), and states the smallest drop it
+  detects with 80% power (:func:`checks.stats.detectable_effect`). The champion decides with the threshold
+  recorded in its ``threshold`` tag, or the candidate's when it has none (threshold-free metrics such as ROC AUC
+  are unaffected).
 
 Every difference is oriented so that positive means the candidate is better (for losses: lower).
 """
@@ -17,19 +20,46 @@ Every difference is oriented so that positive means the candidate is better (for
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mlgate.checks.bootstrap import Bootstrap
-from mlgate.checks.quality_common import LAYER, Scored, check_metric_name, fmt, paired_interval, point_value
+from mlgate.checks.evidence import Evidence
+from mlgate.checks.quality_common import (
+    LAYER,
+    RULE,
+    Scored,
+    check_metric_name,
+    confirmed,
+    fmt,
+    judge,
+    paired_interval,
+    point_value,
+    rule_details,
+    verdict_note,
+)
 from mlgate.checks.result import CheckResult, Reason, Status
+from mlgate.checks.stats import detectable_effect
 from mlgate.pipeline.config import QualitySettings
-from mlgate.pipeline.evaluate import positive_proba
+from mlgate.pipeline.evaluate import PROBABILITY_METRICS, greater_is_better, positive_proba
 from mlgate.pipeline.records import BaselineOutput, ChampionRecord
 from mlgate.pipeline.tags import Tag
 
-__all__ = ["check_baselines", "check_champion", "score_champion", "scored_baselines"]
+__all__ = [
+    "HeldOut",
+    "baseline_requirement",
+    "champion_rows",
+    "check_baselines",
+    "check_champion",
+    "score_champion",
+    "scored_baselines",
+]
+
+#: The power at which the champion comparison states its minimum detectable effect.
+POWER = 0.8
 
 
 def scored_baselines(outputs: Mapping[str, BaselineOutput]) -> tuple[dict[str, Scored], list[CheckResult]]:
@@ -63,12 +93,30 @@ def _compare(
     return diff, point_value(metric, y, candidate, settings), point_value(metric, y, other, settings)
 
 
+def baseline_requirement(settings: QualitySettings) -> tuple[float, str]:
+    """The improvement over each baseline the candidate must show, and the key that set it: ``baseline_margin``
+    (a lead), or ``-baseline_tolerance`` (a lag it may have; the config refuses both)."""
+    if settings.baseline_tolerance > 0:
+        return -settings.baseline_tolerance, "quality.baseline_tolerance"
+    return settings.baseline_margin, "quality.baseline_margin"
+
+
+def _baseline_message(where: str, name: str, status: Status, required: str, n: int, *, is_confirmed: bool) -> str:
+    if status is Status.PASS:
+        return f"{where}; at least {required}, {verdict_note(status, is_confirmed=is_confirmed, n=n)}"
+    advice = f"the simpler {name} model does as well; ship the simpler model or improve the candidate"
+    return f"{where}, less than the {required} {verdict_note(status, is_confirmed=False, n=n)}; {advice}"
+
+
 def check_baselines(
     y: np.ndarray, candidate: Scored, baselines: Mapping[str, Scored], *, settings: QualitySettings
 ) -> list[CheckResult]:
-    """``quality.baseline[<name>]``: the candidate beats each baseline by ``baseline_margin`` (point estimate)."""
+    """``quality.baseline[<name>]``: the candidate's paired improvement over each baseline against
+    :func:`baseline_requirement` (FAIL: the whole interval below it; WARN: only the estimate)."""
     y = np.asarray(y, dtype=np.float64)
-    metric, margin = settings.baseline_metric, settings.baseline_margin
+    metric = settings.baseline_metric
+    margin, key = baseline_requirement(settings)
+    required = f"{margin:+.3f} required ({key})"
     results = []
     for name, base in baselines.items():
         check_id = f"quality.baseline[{name}]"
@@ -92,20 +140,14 @@ def check_baselines(
                 )
             )
             continue
-        ok = diff.estimate >= margin
-        if ok:
-            message = f"{where}; at least {margin:+.3f} required (quality.baseline_margin)"
-        else:
-            message = (
-                f"{where}, less than the {margin:+.3f} required (quality.baseline_margin): the simpler {name} "
-                "model does as well; ship the simpler model or improve the candidate"
-            )
+        status = judge(diff.estimate, diff.low, diff.high, at_least=margin)
+        is_confirmed = confirmed(diff.low, diff.high, at_least=margin)
         results.append(
             CheckResult(
                 check_id,
                 LAYER,
-                Status.PASS if ok else Status.FAIL,
-                message,
+                status,
+                _baseline_message(where, name, status, required, len(y), is_confirmed=is_confirmed),
                 observed=diff.estimate,
                 expected=margin,
                 interval=diff.interval,
@@ -115,12 +157,56 @@ def check_baselines(
                     "baseline": base_value,
                     "baseline_threshold": base.threshold,
                     "difference": diff.to_dict(),
-                    "judged_on": "estimate",
+                    **rule_details(status, is_confirmed=is_confirmed, confidence=diff.confidence),
                 },
-                reason=None if ok else Reason.WORSE_THAN_BASELINE,
+                reason=None if status is Status.PASS else Reason.WORSE_THAN_BASELINE,
             )
         )
     return results
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """The rows the champion comparison uses: labels, the candidate's scores, the features the champion scores,
+    and how they were chosen (for the message)."""
+
+    y: np.ndarray
+    candidate: Scored
+    features: pd.DataFrame
+    described: str
+
+
+def champion_rows(evidence: Evidence, candidate: Scored, metric: str) -> HeldOut:
+    """Every labelled row neither model trained on: the test rows, plus the validation rows when ``metric`` does
+    not depend on the decision threshold (the validation rows chose the candidate's threshold, so a decision
+    metric there would flatter it; ROC AUC, log loss, Brier score and average precision do not see it).
+
+    The candidate never trained on either split. The champion is assumed to have been trained on this data's
+    training split (same data and split settings, as a previous gated run of this config did); a champion trained
+    on other rows may have seen some of these, which can only flatter the champion.
+    """
+    split, model = evidence.split, evidence.model
+    y_test = split.y_test.to_numpy()
+    features = split.test[evidence.prepared.features]
+    validation, y_val = split.validation, split.y_validation
+    proba_val = None if model is None else model.proba_validation
+    usable = validation is not None and y_val is not None and proba_val is not None and len(proba_val) == len(y_val)
+    if metric not in PROBABILITY_METRICS or not usable:
+        why = (
+            f"{metric} depends on the decision threshold, which the validation rows chose"
+            if metric not in PROBABILITY_METRICS
+            else "no validation split to add"
+        )
+        return HeldOut(y_test, candidate, features, f"the same {len(y_test)} test rows ({why})")
+    assert validation is not None and y_val is not None and proba_val is not None  # narrowed by `usable`
+    y = np.concatenate([y_test, y_val.to_numpy()])
+    proba = np.concatenate([candidate.proba, np.asarray(proba_val, dtype=np.float64)])
+    both = pd.concat([features, validation[evidence.prepared.features]])
+    described = (
+        f"the same {len(y)} held-out rows ({len(y_test)} test + {len(y_val)} validation: neither model trained on "
+        f"them, and {metric} does not depend on the threshold the validation rows chose)"
+    )
+    return HeldOut(y, Scored(candidate.name, proba, candidate.threshold, candidate.threshold_source), both, described)
 
 
 def score_champion(champion: ChampionRecord, features: pd.DataFrame, *, default_threshold: float) -> Scored:
@@ -137,15 +223,42 @@ def score_champion(champion: ChampionRecord, features: pd.DataFrame, *, default_
     return Scored("champion", proba, default_threshold, "the candidate's threshold (champion has no tag)")
 
 
-def check_champion(
-    y: np.ndarray,
-    candidate: Scored,
-    champion: ChampionRecord | None,
-    features: pd.DataFrame,
-    *,
-    settings: QualitySettings,
-) -> CheckResult:
-    """``quality.champion``: non-inferiority of the candidate against the champion (paired bootstrap)."""
+def _detectable(diff: Bootstrap, metric: str, settings: QualitySettings) -> tuple[dict[str, Any], str]:
+    """The minimum detectable effect of this comparison (details, message clause)."""
+    margin = settings.champion_margin
+    worse = "drop" if greater_is_better(metric) else "rise"
+    if not np.isfinite(diff.se) or diff.se == 0.0:
+        return (
+            {"effect": None, "power": POWER, "se": diff.se, "margin": margin},
+            "the two models score these rows alike in every resample (no spread to size a detectable effect from)",
+        )
+    effect = detectable_effect(diff.se, margin=margin, confidence=diff.confidence, power=POWER)
+    return (
+        {"effect": effect, "power": POWER, "se": diff.se, "margin": margin},
+        f"this comparison detects a {worse} of {effect:.3f} {metric} with {POWER:.0%} power "
+        f"(margin {margin:.3f} + standard error {diff.se:.3f} x {(effect - margin) / diff.se:.2f})",
+    )
+
+
+def _champion_message(where: str, status: Status, margin: float, n: int, *, is_confirmed: bool, mde: str) -> str:
+    required = f"{0.0 - margin:+.3f} required (quality.champion_margin)"
+    if status is Status.PASS:
+        return f"{where}; at least {required}, {verdict_note(status, is_confirmed=is_confirmed, n=n)}; {mde}"
+    if status is Status.WARN:
+        return (
+            f"{where}: worse than the champion by more than the margin ({required}) on the estimate only, the "
+            f"interval reaches it: inconclusive with {n} rows, not blocking ({RULE}); {mde}"
+        )
+    return (
+        f"{where}: the candidate is credibly worse than the champion by more than the margin (whole interval below "
+        f"{0.0 - margin:+.3f}, quality.champion_margin); keep the champion and find what changed; {mde}"
+    )
+
+
+def check_champion(rows: HeldOut, champion: ChampionRecord | None, *, settings: QualitySettings) -> CheckResult:
+    """``quality.champion``: non-inferiority of the candidate against the champion (paired bootstrap) on ``rows``
+    (:func:`champion_rows`): FAIL when the whole interval of (candidate − champion) is below ``-champion_margin``,
+    WARN when only the estimate is; the message states the minimum detectable effect at this size."""
     check_id, metric, margin = "quality.champion", settings.champion_metric, settings.champion_margin
     if champion is None:
         return CheckResult(check_id, LAYER, Status.PASS, "no champion yet: nothing to compare")
@@ -155,40 +268,36 @@ def check_champion(
         return CheckResult(
             check_id, LAYER, Status.ERROR, f"quality.champion_metric: {problem}", reason=Reason.INVALID_CONFIG
         )
+    candidate, n = rows.candidate, len(rows.y)
     try:
-        champ = score_champion(champion, features, default_threshold=candidate.threshold)
-    except Exception as exc:  # a champion that cannot score the test rows cannot vouch for or against
+        champ = score_champion(champion, rows.features, default_threshold=candidate.threshold)
+    except Exception as exc:  # a champion that cannot score the rows cannot vouch for or against
         return CheckResult(
             check_id,
             LAYER,
             Status.ERROR,
-            f"{label} could not score the {len(features)} test rows ({type(exc).__name__}: {exc}): cannot compare; "
-            "check that the champion was trained on the same features",
+            f"{label} could not score the {len(rows.features)} held-out rows ({type(exc).__name__}: {exc}): cannot "
+            "compare; check that the champion was trained on the same features",
             reason=Reason.CHAMPION_UNUSABLE,
         )
-    y = np.asarray(y, dtype=np.float64)
+    y = np.asarray(rows.y, dtype=np.float64)
     diff, cand_value, champ_value = _compare(metric, y, candidate, champ, settings)
     where = (
-        f"{metric} on the same {len(y)} test rows: candidate {fmt(cand_value)} vs {label} {fmt(champ_value)}, "
-        f"difference {diff.describe(signed=True)} ({diff.resamples} paired resamples, seed {settings.random_state})"
+        f"{metric} on {rows.described}: candidate {fmt(cand_value)} vs {label} {fmt(champ_value)}, difference "
+        f"{diff.describe(signed=True)} ({diff.resamples} paired resamples, seed {settings.random_state})"
     )
     if not np.isfinite(diff.high):
         return CheckResult(
             check_id, LAYER, Status.ERROR, f"{where}: undefined, cannot judge", reason=Reason.UNDEFINED_METRIC
         )
-    ok = diff.high >= -margin
-    if ok:
-        message = f"{where}; fails only when the whole interval is below {-margin:+.3f} (quality.champion_margin)"
-    else:
-        message = (
-            f"{where}: the candidate is credibly worse than the champion by more than the margin "
-            f"(whole interval below {-margin:+.3f}, quality.champion_margin); keep the champion and find what changed"
-        )
+    status = judge(diff.estimate, diff.low, diff.high, at_least=-margin)
+    is_confirmed = confirmed(diff.low, diff.high, at_least=-margin)
+    mde, mde_text = _detectable(diff, metric, settings)
     return CheckResult(
         check_id,
         LAYER,
-        Status.PASS if ok else Status.FAIL,
-        message,
+        status,
+        _champion_message(where, status, margin, n, is_confirmed=is_confirmed, mde=mde_text),
         observed=diff.estimate,
         expected=-margin,
         interval=diff.interval,
@@ -199,8 +308,11 @@ def check_champion(
             "champion_version": champion.version,
             "champion_threshold": champ.threshold,
             "champion_threshold_source": champ.threshold_source,
+            "rows": n,
+            "rows_used": rows.described,
             "difference": diff.to_dict(),
-            "judged_on": "upper end of the paired interval",
+            "minimum_detectable_effect": mde,
+            **rule_details(status, is_confirmed=is_confirmed, confidence=diff.confidence),
         },
-        reason=None if ok else Reason.WORSE_THAN_CHAMPION,
+        reason=None if status is Status.PASS else Reason.WORSE_THAN_CHAMPION,
     )

@@ -5,22 +5,44 @@ keyed ``"*"`` (every group), ``"<column>"`` (every group of that column), then `
 group) — the most specific key wins. A group with fewer than ``slices.min_size`` test rows, or with one class
 when the metric needs two, is SKIPPED "too small to judge": never passed, never failed.
 
-``quality.max_group_gap = {metric = d}``: among the groups large enough to judge, the worst group's metric may
-trail the best group's by at most ``d`` (judged on the estimates; the interval comes from resampling every
-group independently). Missing values of a grouping column form the group ``<missing>``.
+Every group is judged with its interval by the rule of the whole gate (:data:`quality_common.RULE`: FAIL when the
+whole interval is beyond the bound, WARN when only the estimate is). A column with k groups large enough to judge
+a metric asks k questions at once, so the k intervals are *simultaneous* (Bonferroni, each at
+``1 - (1 - bootstrap_confidence) / k``, as the balance gate's group shares): the chance that any of a good
+model's groups fails on noise stays below ``1 - bootstrap_confidence``. Each is a percentile interval over at
+least ``bootstrap_resamples`` resamples, more when the level needs them (:func:`checks.stats.tail_resamples`:
+ten draws beyond each end).
+
+``quality.max_group_gap = {metric = d}``: among the groups large enough to judge, the best group's metric may
+lead the worst's by at most ``d``. The estimate is best − worst; its interval follows from the simultaneous group
+intervals (highest lower end − lowest upper end, to highest upper end − lowest lower end), which hold for every
+pair at once, so picking the worst and best after looking needs no further correction. FAIL when the whole
+interval is above ``d``, WARN when only the estimate is. Missing values of a grouping column form the group
+``<missing>``.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from mlgate.checks.bootstrap import TWO_CLASS_METRICS, Bootstrap, metric_draws
-from mlgate.checks.quality_common import LAYER, Scored, bound_result, bound_text, check_metric_name, fmt, interval_of
+from mlgate.checks.bootstrap import TWO_CLASS_METRICS, Bootstrap, bootstrap_metric
+from mlgate.checks.quality_common import (
+    LAYER,
+    Scored,
+    bound_result,
+    bound_text,
+    check_metric_name,
+    confirmed,
+    fmt,
+    judge,
+    rule_details,
+    verdict_note,
+)
 from mlgate.checks.result import CheckResult, Interval, Reason, Status
+from mlgate.checks.stats import simultaneous_confidence, tail_resamples
 from mlgate.pipeline.config import MetricBound, QualitySettings
 from mlgate.pipeline.evaluate import greater_is_better
 
@@ -68,7 +90,46 @@ def _unknown_keys(settings: QualitySettings, groups: Mapping[str, pd.Series]) ->
     ]
 
 
-def _slice_metric(name: str, bound: MetricBound, label: str, y: np.ndarray, boot: Bootstrap | str) -> CheckResult:
+def _simultaneous(
+    name: str,
+    y: np.ndarray,
+    candidate: Scored,
+    masks: Mapping[str, np.ndarray],
+    settings: QualitySettings,
+    min_size: int,
+) -> dict[str, Bootstrap | str]:
+    """Each group's metric with its interval, simultaneous over the groups large enough to judge (Bonferroni);
+    a group too small to judge maps to the reason."""
+    judged: dict[str, Bootstrap | str] = {}
+    for group, mask in masks.items():
+        reason = _too_small(name, y[mask], min_size)
+        if reason is not None:
+            judged[group] = reason
+    family = max(1, len(masks) - len(judged))
+    confidence = simultaneous_confidence(settings.bootstrap_confidence, family)
+    resamples = max(settings.bootstrap_resamples, tail_resamples(confidence))
+    for group, mask in masks.items():
+        if group not in judged:
+            judged[group] = bootstrap_metric(
+                name,
+                y[mask],
+                candidate.proba[mask],
+                threshold=candidate.threshold,
+                costs=settings.cost_matrix,
+                resamples=resamples,
+                confidence=confidence,
+                random_state=settings.random_state,
+            )
+    return judged
+
+
+def _family(judged: Mapping[str, Bootstrap | str]) -> int:
+    return sum(isinstance(boot, Bootstrap) for boot in judged.values())
+
+
+def _slice_metric(
+    name: str, bound: MetricBound, label: str, y: np.ndarray, boot: Bootstrap | str, family: int
+) -> CheckResult:
     check_id = f"quality.slice_metric[{label}][{name}]"
     if isinstance(boot, str):
         return CheckResult(
@@ -80,88 +141,130 @@ def _slice_metric(name: str, bound: MetricBound, label: str, y: np.ndarray, boot
             slice=label,
             reason=Reason.TOO_SMALL,
         )
-    where = f"slice {label}: {name} is {boot.describe()} on n={len(y)} test rows ({int(y.sum())} positives)"
+    column, positives = label.split("=", 1)[0], int(y.sum())
+    together = f"; the interval holds jointly for the {family} groups of {column} judged" if family > 1 else ""
     return bound_result(
         check_id,
         boot,
         bound,
-        passed=f"{where}: {bound_text(bound)} required",
-        failed=(
-            f"{where}, expected {bound_text(bound)} (quality.thresholds / quality.slice_thresholds): the model "
-            f"serves this group worse than required; look at its features and training rows"
-        ),
+        where=f"slice {label}: {name} is {boot.describe()} on n={len(y)} test rows ({positives} positives{together})",
+        key="quality.thresholds / quality.slice_thresholds",
+        advice="the model serves this group worse than required; look at its features and training rows",
+        n=len(y),
         slice=label,
+        family=family,
         details={"metric": name, "n": len(y), "positives": int(y.sum()), "bootstrap": boot.to_dict()},
     )
 
 
-def _group_gap(
-    column: str,
-    name: str,
-    limit: float,
-    eligible: dict[str, tuple[np.ndarray, Scored]],
-    skipped: dict[str, str],
-    settings: QualitySettings,
-) -> CheckResult:
+def _group_gap(column: str, name: str, limit: float, judged: Mapping[str, Bootstrap | str], rows: int) -> CheckResult:
+    """The gap between the best and the worst group judged, with the interval the simultaneous group intervals
+    give it (see the module docstring); ``rows`` is how many test rows those groups hold."""
     check_id = f"quality.group_gap[{column}][{name}]"
-    if len(eligible) < 2:
+    boots = {group: boot for group, boot in judged.items() if isinstance(boot, Bootstrap)}
+    skipped = {group: boot for group, boot in judged.items() if isinstance(boot, str)}
+    if len(boots) < 2:
         return CheckResult(
             check_id,
             LAYER,
             Status.SKIPPED,
             f"column '{column}': fewer than two groups large enough to compare {name} "
-            f"({len(eligible)} of {len(eligible) + len(skipped)}; slices.min_size)",
+            f"({len(boots)} of {len(judged)}; slices.min_size)",
             expected=limit,
             details={"skipped_groups": skipped},
             reason=Reason.TOO_SMALL,
         )
-    estimates: dict[str, float] = {}
-    draws = []
-    for group, (y, scored) in eligible.items():
-        estimates[group], group_draws = metric_draws(
-            name,
-            y,
-            scored.proba,
-            threshold=scored.threshold,
-            costs=settings.cost_matrix,
-            resamples=settings.bootstrap_resamples,
-            random_state=settings.random_state,
-        )
-        draws.append(group_draws)
+    estimates = {group: boot.estimate for group, boot in boots.items()}
     order = sorted(estimates, key=estimates.__getitem__, reverse=greater_is_better(name))
     best, worst = order[0], order[-1]
     gap = abs(estimates[best] - estimates[worst])
-    stacked = np.vstack(draws)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a resample where every group is undefined: dropped below
-        gaps = np.nanmax(stacked, axis=0) - np.nanmin(stacked, axis=0)
-    gaps = gaps[np.isfinite(gaps)]
-    tail = (1 - settings.bootstrap_confidence) / 2 * 100
-    low, high = np.percentile(gaps, [tail, 100 - tail]) if gaps.size else (np.nan, np.nan)
-    boot = Bootstrap(gap, min(float(low), gap), max(float(high), gap), settings.bootstrap_confidence, stacked.shape[1])
-    ok = gap <= limit
+    lows, highs = [b.low for b in boots.values()], [b.high for b in boots.values()]
+    low, high = max(0.0, max(lows) - min(highs)), max(highs) - min(lows)
+    confidence = next(iter(boots.values())).confidence
+    status = judge(gap, low, high, at_most=limit)
+    is_confirmed = confirmed(low, high, at_most=limit)
     where = (
         f"column '{column}': {name} of the worst group {column}={worst} ({fmt(estimates[worst])}) trails the best "
-        f"{column}={best} ({fmt(estimates[best])}) by {boot.describe()}"
+        f"{column}={best} ({fmt(estimates[best])}) by {fmt(gap)} (interval {fmt(low)} to {fmt(high)} from the "
+        f"{confidence:.4g} intervals of the {len(boots)} groups, simultaneous)"
     )
-    if ok:
-        message = f"{where}; at most {fmt(limit)} allowed (quality.max_group_gap.{name})"
+    key = f"quality.max_group_gap.{name}"
+    if status is Status.PASS:
+        message = (
+            f"{where}; at most {fmt(limit)} allowed ({key}), {verdict_note(status, is_confirmed=is_confirmed, n=rows)}"
+        )
     else:
         message = (
-            f"{where}, more than the {fmt(limit)} allowed (quality.max_group_gap.{name}): "
+            f"{where}, more than the {fmt(limit)} allowed ({key}) {verdict_note(status, is_confirmed=False, n=rows)}; "
             f"the model serves {column}={worst} markedly worse; fix before release or waive with a reason"
         )
     return CheckResult(
         check_id,
         LAYER,
-        Status.PASS if ok else Status.FAIL,
+        status,
         message,
         observed=gap,
         expected=limit,
-        interval=Interval(boot.low, boot.high, boot.confidence),
-        details={"metric": name, "groups": estimates, "worst": worst, "best": best, "skipped_groups": skipped},
-        reason=None if ok else Reason.GROUP_GAP,
+        interval=Interval(low, high, confidence),
+        details={
+            "metric": name,
+            "groups": estimates,
+            "intervals": {group: [boot.low, boot.high] for group, boot in boots.items()},
+            "worst": worst,
+            "best": best,
+            "skipped_groups": skipped,
+            **rule_details(status, is_confirmed=is_confirmed, confidence=confidence, family=len(boots)),
+        },
+        reason=None if status is Status.PASS else Reason.GROUP_GAP,
     )
+
+
+def _column_checks(
+    column: str, labels: pd.Series, y: np.ndarray, candidate: Scored, settings: QualitySettings, min_size: int
+) -> list[CheckResult]:
+    """The slice-metric and group-gap checks of one grouping column."""
+    masks = group_masks(labels)
+    bounds = {group: slice_bounds(settings, column, group) for group in masks}
+    wanted = dict.fromkeys([*(name for b in bounds.values() for name in b), *settings.max_group_gap])
+    judged = {
+        name: _simultaneous(name, y, candidate, masks, settings, min_size)
+        for name in wanted
+        if check_metric_name(name, settings) is None
+    }
+    results = []
+    for group, mask in masks.items():
+        label = f"{column}={group}"
+        for name, bound in bounds[group].items():
+            problem = check_metric_name(name, settings)
+            if problem is not None:
+                results.append(
+                    CheckResult(
+                        f"quality.slice_metric[{label}][{name}]",
+                        LAYER,
+                        Status.ERROR,
+                        problem,
+                        slice=label,
+                        reason=Reason.INVALID_CONFIG,
+                    )
+                )
+                continue
+            results.append(_slice_metric(name, bound, label, y[mask], judged[name][group], _family(judged[name])))
+    for name, limit in settings.max_group_gap.items():
+        problem = check_metric_name(name, settings)
+        if problem is not None:
+            results.append(
+                CheckResult(
+                    f"quality.group_gap[{column}][{name}]",
+                    LAYER,
+                    Status.ERROR,
+                    f"quality.max_group_gap: {problem}",
+                    reason=Reason.INVALID_CONFIG,
+                )
+            )
+            continue
+        rows = sum(int(masks[group].sum()) for group, boot in judged[name].items() if isinstance(boot, Bootstrap))
+        results.append(_group_gap(column, name, limit, judged[name], rows))
+    return results
 
 
 def check_slices(
@@ -179,49 +282,5 @@ def check_slices(
     y = np.asarray(y, dtype=np.float64)
     results = _unknown_keys(settings, groups)
     for column, labels in groups.items():
-        masks = group_masks(labels)
-        gap_metrics = dict(settings.max_group_gap)
-        eligible: dict[str, dict[str, tuple[np.ndarray, Scored]]] = {m: {} for m in gap_metrics}
-        skipped: dict[str, dict[str, str]] = {m: {} for m in gap_metrics}
-        for group, mask in masks.items():
-            label = f"{column}={group}"
-            y_g = y[mask]
-            scored = Scored(candidate.name, candidate.proba[mask], candidate.threshold, candidate.threshold_source)
-            for name, bound in slice_bounds(settings, column, group).items():
-                problem = check_metric_name(name, settings)
-                if problem is not None:
-                    results.append(
-                        CheckResult(
-                            f"quality.slice_metric[{label}][{name}]",
-                            LAYER,
-                            Status.ERROR,
-                            problem,
-                            slice=label,
-                            reason=Reason.INVALID_CONFIG,
-                        )
-                    )
-                    continue
-                reason = _too_small(name, y_g, min_size)
-                boot = reason if reason is not None else interval_of(name, y_g, scored, settings)
-                results.append(_slice_metric(name, bound, label, y_g, boot))
-            for name in gap_metrics:
-                reason = _too_small(name, y_g, min_size)
-                if reason is None:
-                    eligible[name][group] = (y_g, scored)
-                else:
-                    skipped[name][group] = reason
-        for name, limit in gap_metrics.items():
-            problem = check_metric_name(name, settings)
-            if problem is not None:
-                results.append(
-                    CheckResult(
-                        f"quality.group_gap[{column}][{name}]",
-                        LAYER,
-                        Status.ERROR,
-                        f"quality.max_group_gap: {problem}",
-                        reason=Reason.INVALID_CONFIG,
-                    )
-                )
-                continue
-            results.append(_group_gap(column, name, limit, eligible[name], skipped[name], settings))
+        results += _column_checks(column, labels, y, candidate, settings, min_size)
     return results

@@ -8,6 +8,9 @@
 * :func:`chi2_homogeneity` — chi-square test of homogeneity on the 2×k table of a categorical feature
   (both samples random), sparse categories pooled until every expected count is >= 5; effect = total
   variation distance.
+* :func:`simultaneous_confidence`, :func:`tail_resamples`, :func:`detectable_effect` — what the quality gate's
+  interval verdicts need: Bonferroni levels for the groups of one column, enough bootstrap resamples for a
+  percentile at that level, and the smallest shortfall a verdict detects with a given power.
 
 Missing values: a categorical feature counts missing as its own category (:data:`MISSING`). A numeric
 feature sorts missing values after every value (as ``+inf``): a feature with no missing values is tested
@@ -36,11 +39,14 @@ __all__ = [
     "benjamini_hochberg",
     "category_counts",
     "chi2_homogeneity",
+    "detectable_effect",
     "holm",
     "ks_two_sample",
     "numeric_values",
     "pool_sparse",
+    "simultaneous_confidence",
     "sorted_quantiles",
+    "tail_resamples",
     "total_variation",
     "wilson_interval",
 ]
@@ -80,6 +86,40 @@ def wilson_interval(
         high = np.clip(np.maximum(centre + half, share), 0.0, 1.0)
     empty = n_arr == 0
     return np.where(empty, 0.0, low), np.where(empty, 1.0, high)
+
+
+def simultaneous_confidence(confidence: float, k: int) -> float:
+    """Bonferroni: the confidence of each of ``k`` intervals that hold jointly with at least ``confidence``."""
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1); got {confidence}")
+    if k < 1:
+        raise ValueError(f"k must be >= 1; got {k}")
+    return 1.0 - (1.0 - confidence) / k
+
+
+def tail_resamples(confidence: float, *, per_tail: int = 10) -> int:
+    """Bootstrap resamples for a percentile interval at ``confidence`` with ``per_tail`` draws beyond each end.
+
+    A 95% interval needs 400; a 99.4% one (95% simultaneous over 8 groups) 3,200: with fewer, the end of the
+    interval is one or two extreme draws.
+    """
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1); got {confidence}")
+    return math.ceil(2 * per_tail / (1.0 - confidence) - 1e-9)
+
+
+def detectable_effect(se: float, *, margin: float, confidence: float, power: float = 0.8) -> float:
+    """The smallest true shortfall that a whole-interval verdict detects with probability ``power``.
+
+    A verdict fails when the two-sided ``confidence`` interval of a difference lies wholly beyond ``-margin``.
+    With the estimate roughly normal with standard error ``se`` around a true shortfall ``d``, that happens
+    with probability ``Phi((d - margin) / se - z)``, ``z`` the interval's normal quantile; solving for
+    ``power`` gives ``margin + (z + z_power) * se`` (the usual minimum detectable effect). NaN when ``se`` is.
+    """
+    if not 0.0 < confidence < 1.0 or not 0.0 < power < 1.0:
+        raise ValueError(f"confidence and power must be in (0, 1); got {confidence} and {power}")
+    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
+    return float(margin + (z + float(stats.norm.ppf(power))) * se)
 
 
 # ------------------------------------------------------------------------------------ multiple testing

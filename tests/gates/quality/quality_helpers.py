@@ -75,9 +75,20 @@ def baselines_for(config: ProjectConfig, data: DataBundle) -> dict[str, Baseline
     return cached[1]
 
 
-def with_proba(candidate: Candidate, proba: np.ndarray) -> Candidate:
-    """The same candidate, pretending it scored the test rows as ``proba``."""
-    return dataclasses.replace(candidate, proba_test=np.asarray(proba, dtype=np.float64))
+def with_proba(candidate: Candidate, proba: np.ndarray, validation: np.ndarray | None = None) -> Candidate:
+    """The same candidate, pretending it scored the test rows as ``proba`` (and the validation rows as
+    ``validation``, when given)."""
+    changed = {"proba_test": np.asarray(proba, dtype=np.float64)}
+    if validation is not None:
+        changed["proba_validation"] = np.asarray(validation, dtype=np.float64)
+    return dataclasses.replace(candidate, **changed)
+
+
+def held_out(candidate: Candidate) -> np.ndarray:
+    """The candidate's scores on every held-out row, in the order the champion comparison stacks them (test,
+    then validation)."""
+    assert candidate.proba_validation is not None
+    return np.concatenate([candidate.proba_test, candidate.proba_validation])
 
 
 def noisy(proba: np.ndarray, *, scale: float, random_state: int) -> np.ndarray:

@@ -6,10 +6,12 @@ import dataclasses
 import json
 
 import numpy as np
-from quality_helpers import FixedModel, champion_with, make_evidence, noisy, with_proba
+from quality_helpers import FixedModel, champion_with, held_out, make_evidence, noisy, settings, with_proba
 
 from mlgate.checks.quality import run
-from mlgate.checks.result import GateReport, Status
+from mlgate.checks.quality_common import Scored
+from mlgate.checks.quality_compare import champion_rows
+from mlgate.checks.result import GateReport, Reason, Status
 from mlgate.pipeline.records import BaselineOutput
 
 
@@ -72,22 +74,74 @@ def test_model_that_ignores_one_group_fails_that_slice_only(german_config, germa
     failed = {r.id: r for r in results if r.status is Status.FAIL}
     assert "quality.slice_metric[sex=female][roc_auc]" in failed
     assert "slice sex=female: roc_auc is 0.500" in failed["quality.slice_metric[sex=female][roc_auc]"].message
-    assert "quality.group_gap[sex][roc_auc]" in failed
-    assert "worst group sex=female (0.500)" in failed["quality.group_gap[sex][roc_auc]"].message
     assert by_id(results)["quality.slice_metric[sex=male][roc_auc]"].status is Status.PASS
+    # the gap is above 0.20 on the estimate, but the simultaneous intervals of the two groups overlap enough
+    gap = by_id(results)["quality.group_gap[sex][roc_auc]"]
+    assert gap.status is Status.WARN and "worst group sex=female (0.500)" in gap.message
+    assert gap.observed > 0.2 >= gap.interval.low
 
 
-def test_candidate_worse_than_champion_by_more_than_margin_fails(german_config, german_data, german_candidate) -> None:
-    champion = champion_with(FixedModel(german_candidate.proba_test))  # today's good model holds the alias
-    worse = noisy(german_candidate.proba_test, scale=2.5, random_state=1)
-    results = by_id(
-        run(make_evidence(german_config, german_data, with_proba(german_candidate, worse), champion=champion))
-    )
+def test_model_that_ranks_one_group_backwards_fails_its_slice_and_the_gap(
+    german_config, german_data, german_candidate
+) -> None:
+    female = (german_data.split.test["sex"] == "female").to_numpy()
+    proba = np.where(female, 1 - german_candidate.proba_test, german_candidate.proba_test)
+    results = by_id(run(make_evidence(german_config, german_data, with_proba(german_candidate, proba))))
+    gap = results["quality.group_gap[sex][roc_auc]"]
+    assert gap.status is Status.FAIL and gap.reason is Reason.GROUP_GAP
+    assert "more than the 0.200 allowed (quality.max_group_gap.roc_auc) credibly" in gap.message
+    assert gap.interval.low > 0.2
+    assert results["quality.slice_metric[sex=female][roc_auc]"].status is Status.FAIL
+
+
+def test_candidate_worse_than_champion_fails_on_every_held_out_row(
+    german_config, german_data, german_candidate
+) -> None:
+    champion = champion_with(FixedModel(held_out(german_candidate)))  # today's good model holds the alias
+    worse = noisy(held_out(german_candidate), scale=2.5, random_state=1)
+    n_test = len(german_candidate.proba_test)
+    candidate = with_proba(german_candidate, worse[:n_test], worse[n_test:])
+    results = by_id(run(make_evidence(german_config, german_data, candidate, champion=champion)))
     verdict = results["quality.champion"]
-    assert verdict.status is Status.FAIL
+    assert verdict.status is Status.FAIL and verdict.reason is Reason.WORSE_THAN_CHAMPION
     assert "credibly worse than the champion" in verdict.message
     assert "champion german-credit v7" in verdict.message
-    assert verdict.interval is not None and verdict.interval.high < -0.02
+    assert (
+        "roc_auc on the same 475 held-out rows (300 test + 175 validation: neither model trained on" in verdict.message
+    )
+    assert verdict.details["rows"] == 475
+    assert verdict.interval is not None and verdict.interval.high < 0
+
+
+def test_the_same_model_as_champion_passes_and_says_what_it_could_detect(
+    german_config, german_data, german_candidate
+) -> None:
+    champion = champion_with(FixedModel(held_out(german_candidate)))
+    verdict = by_id(run(make_evidence(german_config, german_data, german_candidate, champion=champion)))[
+        "quality.champion"
+    ]
+    assert verdict.status is Status.PASS and verdict.observed == 0.0
+    assert "the two models score these rows alike in every resample" in verdict.message
+    slightly = noisy(held_out(german_candidate), scale=0.2, random_state=4)
+    n_test = len(german_candidate.proba_test)
+    candidate = with_proba(german_candidate, slightly[:n_test], slightly[n_test:])
+    verdict = by_id(run(make_evidence(german_config, german_data, candidate, champion=champion)))["quality.champion"]
+    effect = verdict.details["minimum_detectable_effect"]["effect"]
+    assert 0.0 < effect < 0.1
+    assert f"this comparison detects a drop of {effect:.3f} roc_auc with 80% power" in verdict.message
+
+
+def test_a_threshold_metric_compares_on_the_test_rows_only(german_config, german_data, german_candidate) -> None:
+    c = german_candidate
+    candidate = Scored("candidate", c.proba_test, c.threshold, c.threshold_source)
+    evidence = make_evidence(german_config, german_data, c)
+    assert len(champion_rows(evidence, candidate, "roc_auc").y) == 475
+    rows = champion_rows(evidence, candidate, "accuracy")
+    assert len(rows.y) == 300 and len(rows.features) == 300
+    assert rows.described == (
+        "the same 300 test rows (accuracy depends on the decision threshold, which the validation rows chose)"
+    )
+    assert settings(champion_metric="accuracy").champion_metric == "accuracy"
 
 
 def test_candidate_that_loses_to_logistic_regression_fails(german_config, german_data, german_candidate) -> None:

@@ -9,38 +9,64 @@ from quality_helpers import settings
 
 from mlgate.checks.quality import check_business_cost, check_thresholds
 from mlgate.checks.quality_common import Scored
-from mlgate.checks.result import Status
+from mlgate.checks.result import Reason, Status
 from mlgate.pipeline.config import MetricBound
 
 # AUC of these scores is exactly 3/4: the 0.4 positive beats the 0.1 negative but not the 0.6 one.
 Y = np.array([0, 0, 1, 1])
 PROBA = np.array([0.1, 0.6, 0.4, 0.9])
 SCORED = Scored("candidate", PROBA, 0.5, "fixed")
+# The same four rows 100 times over: the same estimates, an interval narrow enough to be credible.
+Y400, SCORED400 = np.tile(Y, 100), Scored("candidate", np.tile(PROBA, 100), 0.5, "fixed")
 
 
 @pytest.mark.parametrize(
     ("bound", "status"),
-    [({"min": 0.75}, Status.PASS), ({"min": 0.7500001}, Status.FAIL), ({"max": 0.75}, Status.PASS)],
+    [({"min": 0.75}, Status.PASS), ({"min": 0.7500001}, Status.WARN), ({"max": 0.75}, Status.PASS)],
 )
-def test_bound_exactly_at_the_estimate_passes(bound, status) -> None:
+def test_bound_exactly_at_the_estimate_passes_and_just_past_it_only_warns_on_four_rows(bound, status) -> None:
     (result,) = check_thresholds(Y, SCORED, settings=settings(thresholds={"roc_auc": bound}))
     assert result.id == "quality.metric[roc_auc]"
     assert result.status is status
     assert result.observed == 0.75
+    assert result.details["judged_on"] == "interval" and result.details["verdict"] == status.value
 
 
-def test_metric_below_minimum_fails_naming_metric_bound_and_interval() -> None:
+def test_metric_credibly_below_minimum_fails_naming_metric_bound_interval_and_rule() -> None:
+    (result,) = check_thresholds(Y400, SCORED400, settings=settings(thresholds={"roc_auc": {"min": 0.85}}))
+    assert result.status is Status.FAIL
+    assert result.reason is Reason.BELOW_BOUND
+    assert result.message.startswith("roc_auc of the candidate on the 400 test rows is 0.750 (95% CI")
+    assert "below the minimum 0.850 (quality.thresholds.roc_auc) credibly: the whole interval is beyond it" in (
+        result.message
+    )
+    assert result.interval is not None and result.interval.low <= 0.75 <= result.interval.high < 0.85
+
+
+def test_metric_below_minimum_on_four_rows_only_warns_as_inconclusive() -> None:
     (result,) = check_thresholds(Y, SCORED, settings=settings(thresholds={"roc_auc": {"min": 0.8}}))
-    assert result.status is Status.FAIL
-    assert result.message.startswith("roc_auc of the candidate on the 4 test rows is 0.750 (95% CI")
-    assert "below the minimum 0.800 (quality.thresholds.roc_auc)" in result.message
-    assert result.interval is not None and result.interval.low <= 0.75 <= result.interval.high
+    assert result.status is Status.WARN
+    assert result.reason is Reason.BELOW_BOUND_POINT_ONLY
+    assert "below the minimum 0.800 (quality.thresholds.roc_auc) on the estimate only" in result.message
+    assert "inconclusive with 4 rows, not blocking" in result.message
+    assert result.interval is not None and result.interval.high >= 0.8
 
 
-def test_loss_above_maximum_fails() -> None:
-    (result,) = check_thresholds(Y, SCORED, settings=settings(thresholds={"log_loss": {"max": 0.3}}))
-    assert result.status is Status.FAIL
-    assert "above the maximum 0.300 (quality.thresholds.log_loss)" in result.message
+def test_loss_credibly_above_maximum_fails_and_above_on_the_estimate_warns() -> None:
+    (fail,) = check_thresholds(Y400, SCORED400, settings=settings(thresholds={"log_loss": {"max": 0.3}}))
+    assert fail.status is Status.FAIL and fail.reason is Reason.ABOVE_BOUND
+    assert "above the maximum 0.300 (quality.thresholds.log_loss) credibly" in fail.message
+    (warn,) = check_thresholds(Y, SCORED, settings=settings(thresholds={"log_loss": {"max": 0.5}}))
+    assert warn.status is Status.WARN and warn.reason is Reason.ABOVE_BOUND_POINT_ONLY
+
+
+def test_a_pass_says_whether_the_whole_interval_confirms_it() -> None:
+    (loose,) = check_thresholds(Y400, SCORED400, settings=settings(thresholds={"roc_auc": {"min": 0.6}}))
+    assert loose.status is Status.PASS and loose.details["confirmed"] is True
+    assert loose.message.endswith("at least 0.600 required (quality.thresholds.roc_auc); the whole interval meets it")
+    (tight,) = check_thresholds(Y, SCORED, settings=settings(thresholds={"roc_auc": {"min": 0.7}}))
+    assert tight.status is Status.PASS and tight.details["confirmed"] is False
+    assert "met on the estimate, not confirmed with 4 rows" in tight.message
 
 
 def test_unknown_metric_is_refused_by_the_config_and_an_error_if_it_gets_past() -> None:
@@ -62,6 +88,7 @@ def test_any_sklearn_metric_can_be_bounded() -> None:
 COSTS = {"false_positive": 5, "false_negative": 1}
 # decisions at 0.5: [0, 1, 0, 1] -> one false positive (5) and one false negative (1): 6 / 4 = 1.5 per row
 REJECT_ALL = Scored("majority_class", np.full(4, 0.5), 0.9, "validation")  # rejects all: 2 FN = 0.5 per row
+REJECT_ALL400 = Scored("majority_class", np.full(400, 0.5), 0.9, "validation")
 
 
 def test_business_cost_at_maximum_passes_and_reports_threshold_source() -> None:
@@ -71,17 +98,24 @@ def test_business_cost_at_maximum_passes_and_reports_threshold_source() -> None:
     assert "at threshold 0.500 (fixed by quality.decision_threshold; costs FP=5, FN=1)" in result.message
 
 
-def test_business_cost_above_maximum_fails() -> None:
-    result = check_business_cost(Y, SCORED, {}, settings=settings(cost_matrix=COSTS, max_expected_cost=1.0))
-    assert result.status is Status.FAIL
-    assert "above the maximum 1.000 (quality.max_expected_cost)" in result.message
+def test_business_cost_credibly_above_maximum_fails_and_on_four_rows_warns() -> None:
+    costly = settings(cost_matrix=COSTS, max_expected_cost=1.0)
+    fail = check_business_cost(Y400, SCORED400, {}, settings=costly)
+    assert fail.status is Status.FAIL and fail.reason is Reason.ABOVE_BOUND
+    assert "above the maximum 1.000, credibly (whole interval) (quality.max_expected_cost)" in fail.message
+    warn = check_business_cost(Y, SCORED, {}, settings=costly)
+    assert warn.status is Status.WARN and warn.reason is Reason.ABOVE_BOUND_POINT_ONLY
+    assert "above the maximum 1.000, on the estimate only" in warn.message and "not blocking" in warn.message
 
 
-def test_business_cost_higher_than_a_baseline_fails() -> None:
-    result = check_business_cost(Y, SCORED, {"majority_class": REJECT_ALL}, settings=settings(cost_matrix=COSTS))
-    assert result.status is Status.FAIL
-    assert "costlier than the majority_class baseline (0.500) by 1.000" in result.message
+def test_business_cost_credibly_higher_than_a_baseline_fails() -> None:
+    result = check_business_cost(
+        Y400, SCORED400, {"majority_class": REJECT_ALL400}, settings=settings(cost_matrix=COSTS)
+    )
+    assert result.status is Status.FAIL and result.reason is Reason.WORSE_THAN_BASELINE
+    assert "costlier than the majority_class baseline (0.500) by 1.000, credibly (whole interval)" in result.message
     assert result.details["baselines"]["majority_class"]["expected_cost"] == 0.5
+    assert result.details["baselines"]["majority_class"]["verdict"] == "fail"
 
 
 def test_business_cost_margin_allows_a_costlier_candidate() -> None:
