@@ -225,3 +225,24 @@ def test_configured_columns_restrict_the_layer_and_unknown_ones_are_errors(germa
     ]
     assert [r.status for r in results] == [Status.PASS, Status.PASS, Status.PASS, Status.ERROR]
     assert results[-1].message.startswith("drift.columns names 'colour', which is not a feature")
+
+
+def test_the_label_is_tested_with_its_own_floor_and_can_be_left_out(german: Evidence) -> None:
+    """A test split whose positive share dropped by ~0.2 fails drift.label; label_effect_floor above the shift passes
+    it; drift.label = false leaves the label out."""
+    test = german.split.test.copy()
+    good = test.index[test["risk"] == 1]
+    test.loc[good[: len(good) * 2 // 7], "risk"] = 0
+    shifted = dataclasses.replace(german, split=dataclasses.replace(german.split, test=test))
+    label = next(r for r in drift.run(shifted) if r.id == "drift.label[risk]")
+    assert label.status is Status.FAIL and label.message.startswith("label 'risk' drifted (train vs test): chi-square")
+    assert label.details["effect_floor"] == 0.1 and label.details["effect"] >= 0.15
+
+    def with_drift(**settings) -> Evidence:
+        return dataclasses.replace(
+            shifted, config=german.config.model_copy(update={"drift": DriftSettings(**settings)})
+        )
+
+    relaxed = next(r for r in drift.run(with_drift(label_effect_floor=0.5)) if r.id == "drift.label[risk]")
+    assert relaxed.status is Status.PASS and relaxed.details["effect_floor"] == 0.5
+    assert not [r for r in drift.run(with_drift(label=False)) if r.id.startswith("drift.label")]
