@@ -24,11 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+if TYPE_CHECKING:  # (types only: pipeline.split imports scikit-learn)
+    from mlgate.pipeline.split import Split
 
 __all__ = [
     "DEFAULT_REPEATS",
@@ -123,7 +126,7 @@ def permutation_importance(
 
 def diagnose(
     model: Any,
-    split: Any,
+    split: Split,
     *,
     features: Sequence[str],
     random_state: int,
