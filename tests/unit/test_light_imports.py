@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -35,6 +36,11 @@ LIGHT = {
     "mlgate.pipeline.redact": (*HEAVY, "sqlalchemy"),  # sqlalchemy only when a URL is parsed
 }
 
+#: What neither pre-commit hook may load while it runs on the bundled project: no model stack, no statistics,
+#: no report rendering, no MLflow store or SQL engine, no CLI framework (the hooks parse with argparse). The
+#: hooks' install could then declare only pydantic, pyyaml, pandas, pandera and pyarrow.
+HOOK_RUN_FORBIDDEN = (*HEAVY, "scipy", "sqlalchemy", "jinja2", "typer", "rich", "skops", "cryptography", "filelock")
+
 
 def loaded_after_import(module: str) -> list[str]:
     code = (
@@ -50,6 +56,23 @@ def loaded_after_import(module: str) -> list[str]:
 def test_module_imports_no_heavy_stack(module: str) -> None:
     loaded = set(loaded_after_import(module))
     assert not loaded & set(LIGHT[module]), f"import {module} loads {sorted(loaded & set(LIGHT[module]))}"
+
+
+@pytest.mark.parametrize(
+    "hook", ["check_config_main([])", "check_data_main(['data/german_credit.csv'])", "check_data_main([])"]
+)
+def test_hooks_run_without_heavy_stacks(hook: str, project_copy: Path) -> None:
+    """Not only the import: the whole hook run on the bundled project (config, schema file, data) stays light."""
+    code = (
+        "import json, sys; from mlgate.ci import hooks; "
+        f"code = hooks.{hook}; "
+        "print(json.dumps([code, sorted({name.split('.')[0] for name in sys.modules})]))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=project_copy)
+    assert done.returncode == 0, done.stderr
+    code, loaded = json.loads(done.stdout.splitlines()[-1])
+    assert code == 0, f"{hook} exited {code} on the bundled project: {done.stderr}"
+    assert not set(loaded) & set(HOOK_RUN_FORBIDDEN), f"{hook} loads {sorted(set(loaded) & set(HOOK_RUN_FORBIDDEN))}"
 
 
 def test_the_check_can_fail() -> None:
