@@ -48,12 +48,13 @@ from mlgate.checks.quality_common import (
     bound_text,
     check_metric_name,
     fmt,
+    held_out_rows,
     interval_of,
     judge,
     paired_interval,
     point_value,
 )
-from mlgate.checks.quality_compare import champion_rows, check_baselines, check_champion, scored_baselines
+from mlgate.checks.quality_compare import baseline_rows, check_baselines, check_champion, scored_baselines
 from mlgate.checks.quality_slices import check_slices
 from mlgate.checks.result import CheckResult, Reason, Status
 from mlgate.pipeline.config import QualitySettings
@@ -265,9 +266,10 @@ def run(evidence: Evidence) -> list[CheckResult]:
     results.append(check_business_cost(y, candidate, baselines, settings=settings))
     groups = evaluation_groups(config, evidence.split.test)
     results += check_slices(y, candidate, groups, settings=settings, min_size=config.slices.min_size)
-    results += check_baselines(y, candidate, baselines, settings=settings)
+    rows, on_rows = baseline_rows(evidence, candidate, evidence.baselines or {}, baselines)
+    results += check_baselines(rows, on_rows, settings=settings)
     results += baseline_errors
-    rows = champion_rows(evidence, candidate, settings.champion_metric)
+    rows = held_out_rows(evidence, candidate, settings.champion_metric)
     results.append(check_champion(rows, evidence.champion, settings=settings))
     results += quality_health.run(evidence)  # feature importance, finite outputs, loss vs prior
     return results

@@ -1,21 +1,25 @@
-"""Pieces shared by the quality checks: a model's scores on the test rows, metric bounds, formatting."""
+"""Pieces shared by the quality checks: a model's scores, the rows a comparison uses, the verdict rule, formatting."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from mlgate.checks.bootstrap import Bootstrap, bootstrap_metric, paired_difference, point_metric
+from mlgate.checks.evidence import Evidence
 from mlgate.checks.result import CheckResult, Reason, Status
 from mlgate.pipeline.config import MetricBound, QualitySettings
-from mlgate.pipeline.evaluate import metric_function
+from mlgate.pipeline.evaluate import PROBABILITY_METRICS, metric_function
 
 __all__ = [
     "LAYER",
     "RULE",
+    "HeldOut",
     "Scored",
     "bound_reason",
     "bound_result",
@@ -23,6 +27,7 @@ __all__ = [
     "check_metric_name",
     "confirmed",
     "fmt",
+    "held_out_rows",
     "interval_of",
     "judge",
     "paired_interval",
@@ -212,3 +217,59 @@ def paired_interval(name: str, y: np.ndarray, a: Scored, b: Scored, settings: Qu
         confidence=settings.bootstrap_confidence,
         random_state=settings.random_state,
     )
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """The rows a comparison is made on: labels, the candidate's scores, the features another model scores, how
+    they were chosen (for the message) and how many of them are test rows (the rest are validation rows)."""
+
+    y: np.ndarray
+    candidate: Scored
+    features: pd.DataFrame
+    described: str
+    n_test: int
+
+    def scores(self, other: Scored, validation: np.ndarray | None) -> Scored:
+        """``other`` (scored on the test rows) on these rows: its validation scores appended when they are used."""
+        if len(self.y) == self.n_test:
+            return other
+        assert validation is not None  # held_out_rows uses the validation rows only when every model has them
+        proba = np.concatenate([other.proba, np.asarray(validation, dtype=np.float64)])
+        return Scored(other.name, proba, other.threshold, other.threshold_source)
+
+
+def held_out_rows(
+    evidence: Evidence, candidate: Scored, metric: str, *, others: Iterable[np.ndarray | None] = ()
+) -> HeldOut:
+    """Every labelled row no compared model trained on: the test rows, plus the validation rows when ``metric``
+    does not depend on the decision threshold (the validation rows chose the thresholds, so a decision metric
+    there would flatter them; ROC AUC, log loss, Brier score and average precision do not see it) and every model
+    has scores there (``others``: the other models' validation scores, None when missing).
+
+    The candidate and the baselines never trained on either split. A champion is assumed to have been trained on
+    this data's training split (same data and split settings, as a previous gated run of this config did); a
+    champion trained on other rows may have seen some of these, which can only flatter the champion.
+    """
+    split, model = evidence.split, evidence.model
+    y_test = split.y_test.to_numpy()
+    features = split.test[evidence.prepared.features]
+    validation, y_val = split.validation, split.y_validation
+    n_val = None if y_val is None else len(y_val)
+    mine = None if model is None else model.proba_validation
+    scored_everywhere = all(v is not None and len(v) == n_val for v in (mine, *others))
+    if metric not in PROBABILITY_METRICS or validation is None or y_val is None or not scored_everywhere:
+        why = (
+            f"{metric} depends on the decision threshold, which the validation rows chose"
+            if metric not in PROBABILITY_METRICS
+            else "no validation scores to add"
+        )
+        return HeldOut(y_test, candidate, features, f"the same {len(y_test)} test rows ({why})", len(y_test))
+    y = np.concatenate([y_test, y_val.to_numpy()])
+    both = pd.concat([features, validation[evidence.prepared.features]])
+    described = (
+        f"the same {len(y)} held-out rows ({len(y_test)} test + {len(y_val)} validation: no compared model trained "
+        f"on them, and {metric} does not depend on the threshold the validation rows chose)"
+    )
+    rows = HeldOut(y, candidate, both, described, len(y_test))
+    return dataclasses.replace(rows, candidate=rows.scores(candidate, mine))

@@ -3,14 +3,15 @@
 * Baselines — a majority-class model (class prior) and a default logistic regression — are fitted by the gated
   run (:func:`pipeline.candidate.train_baselines`) on the SAME training split and features, with the same
   ``model.random_state``, and their decision thresholds chosen the same way as the candidate's; this module only
-  judges their test probabilities, carried in ``Evidence.baselines``. ``quality.baseline[<name>]`` judges the
+  judges their probabilities, carried in ``Evidence.baselines``. ``quality.baseline[<name>]`` judges the
   paired-bootstrap interval of the candidate's improvement on ``quality.baseline_metric`` against
   ``quality.baseline_margin`` (or ``-quality.baseline_tolerance``): FAIL when the whole interval is below it, WARN
-  when only the estimate is.
+  when only the estimate is; on the test rows, plus the validation rows for a threshold-free metric
+  (:func:`baseline_rows`).
 * ``quality.champion`` judges the paired interval of (candidate − champion) on ``quality.champion_metric`` against
   ``-quality.champion_margin`` the same way, on every held-out row neither model trained on
-  (:func:`champion_rows`: test + validation for a threshold-free metric), and states the smallest drop it
-  detects with 80% power (:func:`checks.stats.detectable_effect`). The champion decides with the threshold
+  (:func:`quality_common.held_out_rows`: test + validation for a threshold-free metric), and states the smallest
+  drop it detects with 80% power (:func:`checks.stats.detectable_effect`). The champion decides with the threshold
   recorded in its ``threshold`` tag, or the candidate's when it has none (threshold-free metrics such as ROC AUC
   are unaffected).
 
@@ -20,7 +21,6 @@ Every difference is oriented so that positive means the candidate is better (for
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,10 +31,12 @@ from mlgate.checks.evidence import Evidence
 from mlgate.checks.quality_common import (
     LAYER,
     RULE,
+    HeldOut,
     Scored,
     check_metric_name,
     confirmed,
     fmt,
+    held_out_rows,
     judge,
     paired_interval,
     point_value,
@@ -44,14 +46,13 @@ from mlgate.checks.quality_common import (
 from mlgate.checks.result import CheckResult, Reason, Status
 from mlgate.checks.stats import detectable_effect
 from mlgate.pipeline.config import QualitySettings
-from mlgate.pipeline.evaluate import PROBABILITY_METRICS, greater_is_better, positive_proba
+from mlgate.pipeline.evaluate import greater_is_better, positive_proba
 from mlgate.pipeline.records import BaselineOutput, ChampionRecord
 from mlgate.pipeline.tags import Tag
 
 __all__ = [
-    "HeldOut",
     "baseline_requirement",
-    "champion_rows",
+    "baseline_rows",
     "check_baselines",
     "check_champion",
     "score_champion",
@@ -108,12 +109,21 @@ def _baseline_message(where: str, name: str, status: Status, required: str, n: i
     return f"{where}, less than the {required} {verdict_note(status, is_confirmed=False, n=n)}; {advice}"
 
 
-def check_baselines(
-    y: np.ndarray, candidate: Scored, baselines: Mapping[str, Scored], *, settings: QualitySettings
-) -> list[CheckResult]:
-    """``quality.baseline[<name>]``: the candidate's paired improvement over each baseline against
+def baseline_rows(
+    evidence: Evidence, candidate: Scored, outputs: Mapping[str, BaselineOutput], trained: Mapping[str, Scored]
+) -> tuple[HeldOut, dict[str, Scored]]:
+    """The rows the baseline comparisons use (:func:`quality_common.held_out_rows` for ``baseline_metric``) and
+    each trained baseline's scores on them."""
+    metric = evidence.config.quality.baseline_metric
+    extra = [outputs[name].proba_validation for name in trained]
+    rows = held_out_rows(evidence, candidate, metric, others=extra)
+    return rows, {name: rows.scores(base, outputs[name].proba_validation) for name, base in trained.items()}
+
+
+def check_baselines(rows: HeldOut, baselines: Mapping[str, Scored], *, settings: QualitySettings) -> list[CheckResult]:
+    """``quality.baseline[<name>]``: the candidate's paired improvement over each baseline on ``rows`` against
     :func:`baseline_requirement` (FAIL: the whole interval below it; WARN: only the estimate)."""
-    y = np.asarray(y, dtype=np.float64)
+    y, candidate = np.asarray(rows.y, dtype=np.float64), rows.candidate
     metric = settings.baseline_metric
     margin, key = baseline_requirement(settings)
     required = f"{margin:+.3f} required ({key})"
@@ -131,7 +141,7 @@ def check_baselines(
         diff, cand_value, base_value = _compare(metric, y, candidate, base, settings)
         where = (
             f"{metric}: candidate {fmt(cand_value)} vs {name} baseline {fmt(base_value)} (same training split, "
-            f"same {len(y)} test rows): improvement {diff.describe(signed=True)}"
+            f"{rows.described}): improvement {diff.describe(signed=True)}"
         )
         if not np.isfinite(diff.estimate):
             results.append(
@@ -156,6 +166,8 @@ def check_baselines(
                     "candidate": cand_value,
                     "baseline": base_value,
                     "baseline_threshold": base.threshold,
+                    "rows": len(y),
+                    "rows_used": rows.described,
                     "difference": diff.to_dict(),
                     **rule_details(status, is_confirmed=is_confirmed, confidence=diff.confidence),
                 },
@@ -163,50 +175,6 @@ def check_baselines(
             )
         )
     return results
-
-
-@dataclass(frozen=True)
-class HeldOut:
-    """The rows the champion comparison uses: labels, the candidate's scores, the features the champion scores,
-    and how they were chosen (for the message)."""
-
-    y: np.ndarray
-    candidate: Scored
-    features: pd.DataFrame
-    described: str
-
-
-def champion_rows(evidence: Evidence, candidate: Scored, metric: str) -> HeldOut:
-    """Every labelled row neither model trained on: the test rows, plus the validation rows when ``metric`` does
-    not depend on the decision threshold (the validation rows chose the candidate's threshold, so a decision
-    metric there would flatter it; ROC AUC, log loss, Brier score and average precision do not see it).
-
-    The candidate never trained on either split. The champion is assumed to have been trained on this data's
-    training split (same data and split settings, as a previous gated run of this config did); a champion trained
-    on other rows may have seen some of these, which can only flatter the champion.
-    """
-    split, model = evidence.split, evidence.model
-    y_test = split.y_test.to_numpy()
-    features = split.test[evidence.prepared.features]
-    validation, y_val = split.validation, split.y_validation
-    proba_val = None if model is None else model.proba_validation
-    usable = validation is not None and y_val is not None and proba_val is not None and len(proba_val) == len(y_val)
-    if metric not in PROBABILITY_METRICS or not usable:
-        why = (
-            f"{metric} depends on the decision threshold, which the validation rows chose"
-            if metric not in PROBABILITY_METRICS
-            else "no validation split to add"
-        )
-        return HeldOut(y_test, candidate, features, f"the same {len(y_test)} test rows ({why})")
-    assert validation is not None and y_val is not None and proba_val is not None  # narrowed by `usable`
-    y = np.concatenate([y_test, y_val.to_numpy()])
-    proba = np.concatenate([candidate.proba, np.asarray(proba_val, dtype=np.float64)])
-    both = pd.concat([features, validation[evidence.prepared.features]])
-    described = (
-        f"the same {len(y)} held-out rows ({len(y_test)} test + {len(y_val)} validation: neither model trained on "
-        f"them, and {metric} does not depend on the threshold the validation rows chose)"
-    )
-    return HeldOut(y, Scored(candidate.name, proba, candidate.threshold, candidate.threshold_source), both, described)
 
 
 def score_champion(champion: ChampionRecord, features: pd.DataFrame, *, default_threshold: float) -> Scored:
@@ -257,8 +225,8 @@ def _champion_message(where: str, status: Status, margin: float, n: int, *, is_c
 
 def check_champion(rows: HeldOut, champion: ChampionRecord | None, *, settings: QualitySettings) -> CheckResult:
     """``quality.champion``: non-inferiority of the candidate against the champion (paired bootstrap) on ``rows``
-    (:func:`champion_rows`): FAIL when the whole interval of (candidate − champion) is below ``-champion_margin``,
-    WARN when only the estimate is; the message states the minimum detectable effect at this size."""
+    (:func:`quality_common.held_out_rows`): FAIL when the whole interval of (candidate − champion) is below
+    ``-champion_margin``, WARN when only the estimate is; the message states the minimum detectable effect."""
     check_id, metric, margin = "quality.champion", settings.champion_metric, settings.champion_margin
     if champion is None:
         return CheckResult(check_id, LAYER, Status.PASS, "no champion yet: nothing to compare")

@@ -103,11 +103,11 @@ def train_baselines(config: ProjectConfig, data: DataBundle) -> dict[str, Baseli
     for name, params in BASELINES.items():
         settings = ModelSettings(estimator=name, params=params, random_state=config.model.random_state)
         try:  # the candidate's own sequence: fit, threshold (never on test), score the test split
-            _, threshold, source, proba_test, _ = _fit_and_score(
+            _, threshold, source, proba_test, proba_validation = _fit_and_score(
                 config, data, random_state=config.model.random_state, model_settings=settings
-            )  # (no evaluation: the quality gate computes what it compares from the test probabilities)
+            )  # (no evaluation: the quality gate computes what it compares from the probabilities)
         except MlgateError as exc:
             outputs[name] = BaselineOutput(name, None, None, None, error=str(exc))
             continue
-        outputs[name] = BaselineOutput(name, proba_test, threshold, source)
+        outputs[name] = BaselineOutput(name, proba_test, threshold, source, proba_validation=proba_validation)
     return outputs

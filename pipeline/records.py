@@ -74,6 +74,7 @@ class BaselineOutput:
     threshold: float | None
     threshold_source: str | None
     error: str | None = None  # set (and the rest None) when the baseline could not be trained
+    proba_validation: np.ndarray | None = None  # its validation-split scores (threshold-free comparisons use them)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,7 @@ import numpy as np
 from quality_helpers import FixedModel, champion_with, held_out, make_evidence, noisy, settings, with_proba
 
 from mlgate.checks.quality import run
-from mlgate.checks.quality_common import Scored
-from mlgate.checks.quality_compare import champion_rows
+from mlgate.checks.quality_common import Scored, held_out_rows
 from mlgate.checks.result import GateReport, Reason, Status
 from mlgate.pipeline.records import BaselineOutput
 
@@ -107,7 +106,8 @@ def test_candidate_worse_than_champion_fails_on_every_held_out_row(
     assert "credibly worse than the champion" in verdict.message
     assert "champion german-credit v7" in verdict.message
     assert (
-        "roc_auc on the same 475 held-out rows (300 test + 175 validation: neither model trained on" in verdict.message
+        "roc_auc on the same 475 held-out rows (300 test + 175 validation: no compared model trained on"
+        in verdict.message
     )
     assert verdict.details["rows"] == 475
     assert verdict.interval is not None and verdict.interval.high < 0
@@ -131,12 +131,22 @@ def test_the_same_model_as_champion_passes_and_says_what_it_could_detect(
     assert f"this comparison detects a drop of {effect:.3f} roc_auc with 80% power" in verdict.message
 
 
+def test_baselines_are_compared_on_every_held_out_row_they_scored(german_config, german_data, german_candidate) -> None:
+    evidence = make_evidence(german_config, german_data, german_candidate)
+    result = by_id(run(evidence))["quality.baseline[logistic_regression]"]
+    assert result.details["rows"] == 475 and "same training split, the same 475 held-out rows" in result.message
+    # a baseline without validation scores (an older pipeline): every comparison falls back to the test rows
+    bare = {name: dataclasses.replace(out, proba_validation=None) for name, out in evidence.baselines.items()}
+    result = by_id(run(dataclasses.replace(evidence, baselines=bare)))["quality.baseline[logistic_regression]"]
+    assert result.details["rows"] == 300 and "(no validation scores to add)" in result.message
+
+
 def test_a_threshold_metric_compares_on_the_test_rows_only(german_config, german_data, german_candidate) -> None:
     c = german_candidate
     candidate = Scored("candidate", c.proba_test, c.threshold, c.threshold_source)
     evidence = make_evidence(german_config, german_data, c)
-    assert len(champion_rows(evidence, candidate, "roc_auc").y) == 475
-    rows = champion_rows(evidence, candidate, "accuracy")
+    assert len(held_out_rows(evidence, candidate, "roc_auc").y) == 475
+    rows = held_out_rows(evidence, candidate, "accuracy")
     assert len(rows.y) == 300 and len(rows.features) == 300
     assert rows.described == (
         "the same 300 test rows (accuracy depends on the decision threshold, which the validation rows chose)"

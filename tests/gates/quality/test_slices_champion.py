@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from quality_helpers import FixedModel, champion_with, noisy, settings
 
-from mlgate.checks.quality_common import Scored
-from mlgate.checks.quality_compare import HeldOut, check_baselines, check_champion
+from mlgate.checks.quality_common import HeldOut, Scored
+from mlgate.checks.quality_compare import check_baselines, check_champion
 from mlgate.checks.quality_slices import check_slices, slice_bounds
 from mlgate.checks.result import Reason, Status
 
@@ -113,11 +113,18 @@ def test_unknown_slice_threshold_key_warns() -> None:
     assert warn.status is Status.WARN and "key 'sexx' names no slice column or group" in warn.message
 
 
+FEATURES = pd.DataFrame({"x": np.zeros(120)})
+
+
+def held(proba: np.ndarray, y: np.ndarray = Y, features: pd.DataFrame = FEATURES) -> HeldOut:
+    return HeldOut(y, scored(proba), features, f"the same {len(y)} test rows", len(y))
+
+
 def test_baseline_margin_boundary() -> None:
     same = {"logistic_regression": scored(GOOD)}
-    (even,) = check_baselines(Y, scored(GOOD), same, settings=settings(baseline_margin=0.0))
+    (even,) = check_baselines(held(GOOD), same, settings=settings(baseline_margin=0.0))
     assert even.status is Status.PASS and even.observed == 0.0
-    (short,) = check_baselines(Y, scored(GOOD), same, settings=settings(baseline_margin=0.01))
+    (short,) = check_baselines(held(GOOD), same, settings=settings(baseline_margin=0.01))
     assert short.status is Status.FAIL and short.reason is Reason.WORSE_THAN_BASELINE  # identical: a zero-width CI
     assert "less than the +0.010 required (quality.baseline_margin) credibly" in short.message
 
@@ -125,22 +132,15 @@ def test_baseline_margin_boundary() -> None:
 def test_baseline_tolerance_lets_a_candidate_trail_within_noise_but_not_credibly_beyond() -> None:
     base = {"logistic_regression": scored(GOOD)}
     slightly = noisy(GOOD, scale=0.3, random_state=0)
-    (within,) = check_baselines(Y, scored(slightly), base, settings=settings(baseline_tolerance=0.05))
+    (within,) = check_baselines(held(slightly), base, settings=settings(baseline_tolerance=0.05))
     assert within.status is Status.PASS, within.message
     assert "at least -0.050 required (quality.baseline_tolerance)" in within.message
-    (strict,) = check_baselines(Y, scored(noisy(GOOD, scale=0.3, random_state=3)), base, settings=settings())
+    (strict,) = check_baselines(held(noisy(GOOD, scale=0.3, random_state=3)), base, settings=settings())
     assert strict.status is Status.WARN and strict.observed < 0 <= strict.interval.high
     assert "on the estimate only" in strict.message and "not blocking" in strict.message
-    (much,) = check_baselines(Y, scored(noisy(GOOD, scale=3.0, random_state=0)), base, settings=settings())
+    (much,) = check_baselines(held(noisy(GOOD, scale=3.0, random_state=0)), base, settings=settings())
     assert much.status is Status.FAIL and much.interval.high < 0
     assert "the simpler logistic_regression model does as well" in much.message
-
-
-FEATURES = pd.DataFrame({"x": np.zeros(120)})
-
-
-def held(proba: np.ndarray, y: np.ndarray = Y, features: pd.DataFrame = FEATURES) -> HeldOut:
-    return HeldOut(y, scored(proba), features, f"the same {len(y)} test rows")
 
 
 def test_no_champion_passes_with_reason() -> None:
