@@ -26,13 +26,20 @@ import sklearn
 
 from mlgate.checks.result import Interval
 from mlgate.pipeline.config import CostMatrix
-from mlgate.pipeline.evaluate import PROBABILITY_METRICS, confusion_cost, greater_is_better, metric_function
+from mlgate.pipeline.evaluate import (
+    PROBABILITY_METRICS,
+    choose_threshold,
+    confusion_cost,
+    greater_is_better,
+    metric_function,
+)
 
 __all__ = [
     "TWO_CLASS_METRICS",
     "VECTORISED_METRICS",
     "Bootstrap",
     "bootstrap_metric",
+    "costs_with_threshold_choice",
     "metric_draws",
     "paired_difference",
     "point_metric",
@@ -284,3 +291,62 @@ def paired_difference(
     b = weighted_metric(name, y, proba_b, both, threshold=threshold_b, costs=costs)
     diff = sign * (a - b)
     return _summarise(float(diff[0]), diff[1:], confidence)
+
+
+def _threshold_draws(y_val: np.ndarray, proba_val: np.ndarray, indices: np.ndarray, costs: CostMatrix) -> np.ndarray:
+    """The threshold :func:`pipeline.evaluate.choose_threshold` picks on each resample (row of ``indices``)."""
+    return np.array([choose_threshold(y_val[rows], proba_val[rows], costs) for rows in indices])
+
+
+def _cost_draws(
+    y: np.ndarray, proba: np.ndarray, counts: np.ndarray, thresholds: np.ndarray, costs: CostMatrix
+) -> np.ndarray:
+    """Expected cost per row on each resample (``counts``, ``(B, n)``) at that resample's threshold (``(B,)``)."""
+    decide = (proba[None, :] >= thresholds[:, None]).astype(np.float64)
+    tp, fp = (counts * decide) @ y, (counts * decide) @ (1 - y)
+    fn, tn = (counts * (1 - decide)) @ y, (counts * (1 - decide)) @ (1 - y)
+    return _divide(confusion_cost(tp, fp, tn, fn, costs), counts.sum(axis=1), zero=np.nan)
+
+
+def costs_with_threshold_choice(
+    y: np.ndarray,
+    probas: list[np.ndarray],
+    thresholds: list[float],
+    *,
+    costs: CostMatrix,
+    validation: tuple[np.ndarray, list[np.ndarray | None]] | None,
+    resamples: int,
+    confidence: float,
+    random_state: int,
+) -> tuple[list[Bootstrap], list[Bootstrap]]:
+    """Each model's expected cost per row on rows ``y`` and, paired, how much model 0 saves against each other.
+
+    A model's threshold was chosen on validation rows when ``validation = (y_val, [proba_val or None per
+    model])`` gives its validation scores: then every resample also resamples the validation rows (the same
+    resample for every model) and chooses that model's threshold again, so the interval carries the noise of the
+    threshold choice, not only of the rows judged; a model without validation scores keeps its threshold. The
+    estimates are the costs at the ``thresholds`` the models ship with. Returns ``([cost of each model],
+    [saving of model 0 against model k, k >= 1])``, savings positive when model 0 is cheaper.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    counts = resample_counts(resample_indices(len(y), resamples=resamples, random_state=random_state), len(y))
+    fixed = [np.full(resamples, t) for t in thresholds]
+    drawn = fixed
+    if validation is not None:
+        y_val, val_probas = np.asarray(validation[0], dtype=np.int64), validation[1]
+        picks = resample_indices(len(y_val), resamples=resamples, random_state=random_state + 1)
+        drawn = [
+            fix if pv is None else _threshold_draws(y_val, np.asarray(pv, dtype=np.float64), picks, costs)
+            for fix, pv in zip(fixed, val_probas, strict=True)
+        ]
+    ones = np.ones((1, len(y)))
+    estimates = [
+        float(_cost_draws(y, np.asarray(p, dtype=np.float64), ones, np.array([t]), costs)[0])
+        for p, t in zip(probas, thresholds, strict=True)
+    ]
+    draws = [
+        _cost_draws(y, np.asarray(p, dtype=np.float64), counts, t, costs) for p, t in zip(probas, drawn, strict=True)
+    ]
+    each = [_summarise(e, d, confidence) for e, d in zip(estimates, draws, strict=True)]
+    savings = [_summarise(estimates[k] - estimates[0], draws[k] - draws[0], confidence) for k in range(1, len(probas))]
+    return each, savings

@@ -38,6 +38,7 @@ def test_bundled_project_passes_every_quality_check(bundled_results) -> None:
     assert ids["quality.champion"].message == "no champion yet: nothing to compare"
     cost = ids["quality.business_cost"]
     assert cost.details["threshold_source"] == "validation"
+    assert cost.details["threshold_choice_resampled"] is True  # its interval carries the threshold choice's noise
     assert "chosen on the validation split" in cost.message and "majority_class baseline 0.700" in cost.message
     assert ids["quality.slice_metric[sex=female][roc_auc]"].slice == "sex=female"
     # every judged value carries its interval, and the interval contains it

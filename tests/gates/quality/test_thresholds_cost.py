@@ -137,3 +137,64 @@ def test_baseline_tolerance_is_range_checked_and_exclusive_with_a_margin() -> No
         settings(baseline_tolerance=1.0)
     with pytest.raises(ValidationError, match="give quality.baseline_margin .* or baseline_tolerance .*, not both"):
         settings(baseline_margin=0.01, baseline_tolerance=0.01)
+
+
+def test_cost_intervals_without_a_threshold_choice_are_the_plain_bootstrap() -> None:
+    from mlgate.checks.bootstrap import bootstrap_metric, costs_with_threshold_choice, paired_difference
+    from mlgate.pipeline.config import CostMatrix
+
+    costs, kw = CostMatrix(**COSTS), {"resamples": 300, "confidence": 0.95, "random_state": 3}
+    base = np.full(400, 0.5)
+    (mine, theirs), (saving,) = costs_with_threshold_choice(
+        Y400, [SCORED400.proba, base], [0.5, 0.9], costs=costs, validation=None, **kw
+    )
+    plain = bootstrap_metric("expected_cost", Y400, SCORED400.proba, threshold=0.5, costs=costs, **kw)
+    paired = paired_difference(
+        "expected_cost", Y400, SCORED400.proba, base, threshold_a=0.5, threshold_b=0.9, costs=costs, **kw
+    )
+    assert (mine.estimate, mine.low, mine.high) == pytest.approx((plain.estimate, plain.low, plain.high))
+    assert (saving.estimate, saving.low, saving.high) == pytest.approx((paired.estimate, paired.low, paired.high))
+    assert theirs.estimate == 0.5
+
+
+RNG = np.random.default_rng(11)
+Y_TEST, Y_VAL = RNG.integers(0, 2, 300), RNG.integers(0, 2, 40)
+P_TEST = np.clip(0.5 + (Y_TEST - 0.5) * 0.4 + RNG.normal(scale=0.25, size=300), 0.01, 0.99)
+P_VAL = np.clip(0.5 + (Y_VAL - 0.5) * 0.4 + RNG.normal(scale=0.25, size=40), 0.01, 0.99)
+
+
+def _chosen(proba_val: np.ndarray, costs: dict[str, float]) -> float:
+    from mlgate.pipeline.config import CostMatrix
+    from mlgate.pipeline.evaluate import choose_threshold
+
+    return choose_threshold(Y_VAL, proba_val, CostMatrix(**costs))
+
+
+def test_a_threshold_chosen_on_few_rows_is_noise_the_cost_verdict_carries() -> None:
+    """Two models that score the test rows alike and the 40 validation rows almost alike: their thresholds,
+    chosen there, differ by luck (0.696 vs 0.681). On the test rows alone the candidate looks credibly costlier;
+    choosing each threshold again on each resample of the validation rows shows that is the choice's noise."""
+    p_val = np.clip(P_VAL + np.random.default_rng(34).normal(scale=0.05, size=40), 0.01, 0.99)
+    candidate = Scored("candidate", P_TEST, _chosen(p_val, COSTS), "validation")
+    baseline = {"logistic_regression": Scored("logistic_regression", P_TEST, _chosen(P_VAL, COSTS), "validation")}
+    s = settings(cost_matrix=COSTS, bootstrap_resamples=400)
+    fixed = check_business_cost(Y_TEST, candidate, baseline, settings=s)
+    assert fixed.status is Status.FAIL and fixed.details["threshold_choice_resampled"] is False
+    validation = (Y_VAL, {"candidate": p_val, "logistic_regression": P_VAL})
+    rechosen = check_business_cost(Y_TEST, candidate, baseline, settings=s, validation=validation)
+    assert rechosen.status is Status.WARN and rechosen.details["threshold_choice_resampled"] is True
+    assert rechosen.observed == fixed.observed  # the estimate is the cost at the shipped threshold
+    saving = rechosen.details["baselines"]["logistic_regression"]["saving"]
+    assert saving["low"] < saving["estimate"] < 0 < saving["high"]
+
+
+def test_a_truly_costlier_model_still_fails_when_the_threshold_choice_is_resampled() -> None:
+    even = {"false_positive": 1, "false_negative": 1}
+    blind_test, blind_val = np.random.default_rng(2).random(300), np.random.default_rng(3).random(40)  # know nothing
+    candidate = Scored("candidate", blind_test, _chosen(blind_val, even), "validation")
+    baseline = {"logistic_regression": Scored("logistic_regression", P_TEST, _chosen(P_VAL, even), "validation")}
+    validation = (Y_VAL, {"candidate": blind_val, "logistic_regression": P_VAL})
+    s = settings(cost_matrix=even, bootstrap_resamples=400)
+    result = check_business_cost(Y_TEST, candidate, baseline, settings=s, validation=validation)
+    assert result.status is Status.FAIL and result.reason is Reason.WORSE_THAN_BASELINE
+    assert "costlier than the logistic_regression baseline (0.190) by 0.267, credibly" in result.message
