@@ -23,9 +23,9 @@ from typing import Any
 from mlgate.checks.evidence import Evidence
 from mlgate.checks.layers import DATA_LAYERS, MODEL_LAYERS, run_layers
 from mlgate.checks.result import LAYERS, CheckResult, GateReport
-from mlgate.pipeline.candidate import Candidate, DataBundle, load_data, train_baselines, train_candidate
 from mlgate.pipeline.config import ProjectConfig
-from mlgate.pipeline.records import ChampionRecord, EnvironmentMeta, LoggedModel, RunMeta
+from mlgate.pipeline.dataload import load_data
+from mlgate.pipeline.records import Candidate, ChampionRecord, DataBundle, EnvironmentMeta, LoggedModel, RunMeta
 from mlgate.pipeline.retrain import PendingRetrain, child_thread_count, start_retrain, thread_counts
 
 __all__ = ["GatedRun", "build_data_evidence", "environment_record", "git_commit", "run_gates", "run_pipeline"]
@@ -310,6 +310,7 @@ def _model_stage(
     """Train the candidate (and the baselines the quality gate compares with), read the champion, log the
     candidate (or save it locally); return the evidence the model gates judge."""
     from mlgate.ci.registration import champion_evidence, champion_packages, log_candidate, make_registry, store_exists
+    from mlgate.pipeline.candidate import train_baselines, train_candidate  # scikit-learn: model layers only
     from mlgate.pipeline.diagnostics import diagnose
 
     config, data, clock = run.config, run.data, run.clock

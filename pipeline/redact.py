@@ -67,6 +67,8 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 def _parse(url: str) -> URL | None:
+    if "://" not in url:  # no scheme: not an SQLAlchemy URL (a file path), no need to import sqlalchemy to say so
+        return None
     try:
         from sqlalchemy.engine import make_url
 

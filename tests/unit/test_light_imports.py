@@ -22,6 +22,7 @@ LIGHT = {
     "mlgate.checks.drift": HEAVY,
     "mlgate.checks.evidence": HEAVY,
     "mlgate.checks.layers": HEAVY,
+    "mlgate.ci.gated_run": HEAVY,
     "mlgate.ci.hooks": (*HEAVY, "pandas", "pandera"),
     "mlgate.ci.cli": (*HEAVY, "pandas", "pandera"),
     "mlgate.pipeline.config": (*HEAVY, "pandas"),

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import mlgate.ci.gated_run as gated
+import mlgate.pipeline.candidate as candidate_module
 from mlgate.pipeline.config import load_config
 from mlgate.pipeline.errors import TrainingError
 from mlgate.pipeline.records import RetrainOutcome
@@ -37,8 +38,8 @@ class FakePending:
 def events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     monkeypatch.setattr(gated, "start_retrain", lambda *a, **k: seen.append("start") or FakePending(seen))
-    train = gated.train_candidate
-    monkeypatch.setattr(gated, "train_candidate", lambda *a, **k: seen.append("train") or train(*a, **k))
+    train = candidate_module.train_candidate
+    monkeypatch.setattr(candidate_module, "train_candidate", lambda *a, **k: seen.append("train") or train(*a, **k))
     monkeypatch.setattr(gated, "run_layers", _recording(gated.run_layers, seen))
     return seen
 
@@ -79,7 +80,7 @@ def test_a_run_that_fails_after_the_start_kills_the_retrain(
     def broken(*args, **kwargs):
         raise TrainingError("model.params: deliberately broken")
 
-    monkeypatch.setattr(gated, "train_candidate", broken)
+    monkeypatch.setattr(candidate_module, "train_candidate", broken)  # imported by the model stage
     with pytest.raises(TrainingError):
         gated.run_pipeline(load_config(german_config_path), layers=["reproducibility"], register=False)
     assert events == ["start", "cancel"]
