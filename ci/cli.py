@@ -57,6 +57,21 @@ LockTimeoutOption = Annotated[
         help="Seconds to wait while another mlgate command holds the store lock (0: fail at once).",
     ),
 ]
+#: Top-level modules of the `run` extra (pyproject.toml): missing, they mean "install mlgate[run]", not a bug.
+RUN_EXTRA_MODULES = frozenset(
+    {
+        "scipy",
+        "sklearn",
+        "mlflow",
+        "skops",
+        "sqlalchemy",
+        "matplotlib",
+        "jinja2",
+        "cryptography",
+        "filelock",
+        "sqlparse",
+    }
+)
 DEFAULT_LOCK_TIMEOUT_S = 300.0  # pipeline.store_lock.DEFAULT_LOCK_TIMEOUT_S (not imported: keep --help light)
 
 
@@ -378,6 +393,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("mlgate: interrupted")
         return 130
+    except ModuleNotFoundError as exc:  # installed without the `run` extra (e.g. as a pre-commit hook's repo)
+        top = (exc.name or "").partition(".")[0]
+        if top not in RUN_EXTRA_MODULES:
+            raise
+        err_console.print(
+            f"mlgate: error: this command needs the 'run' extra (module {top!r} is not installed): "
+            "pip install 'mlgate[run]'",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        return 2
     return 0
 
 

@@ -12,6 +12,7 @@ have shadowed the old top-level packages.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import zipfile
@@ -36,31 +37,14 @@ def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> su
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=900, env=env, check=False)
 
 
-@pytest.fixture(scope="module")
-def installed(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A new venv holding the built wheel and the locked dependencies; returns its bin folder."""
+def _venv(repo_root: Path, work: Path, wheel: Path, *extras: str) -> Path:
+    """A new venv: the locked dependencies of ``extras`` (uv sync from uv.lock, offline), then the wheel alone."""
     uv = _uv(repo_root)
-    work = tmp_path_factory.mktemp("wheel")
-    built = _run([uv, "build", "--wheel", "--out-dir", str(work / "dist"), str(repo_root)], cwd=work)
-    assert built.returncode == 0, built.stderr
-    wheel = next((work / "dist").glob("mlgate-*.whl"))
-    venv = work / "venv"  # the locked dependencies (uv sync from uv.lock, offline), then the wheel alone
+    venv = work / ("venv-" + "-".join(extras or ("base",)))
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv)}
-    synced = _run(
-        [
-            uv,
-            "sync",
-            "--frozen",
-            "--offline",
-            "--quiet",
-            "--no-dev",
-            "--no-install-project",
-            "--project",
-            str(repo_root),
-        ],
-        cwd=work,
-        env=env,
-    )
+    command = [uv, "sync", "--frozen", "--offline", "--quiet", "--no-dev", "--no-install-project"]
+    command += [f"--extra={extra}" for extra in extras] + ["--project", str(repo_root)]
+    synced = _run(command, cwd=work, env=env)
     assert synced.returncode == 0, synced.stderr
     python = str(venv / "bin" / "python")
     installed = _run(
@@ -70,8 +54,21 @@ def installed(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     return venv / "bin"
 
 
-def test_the_wheel_ships_only_the_mlgate_package(installed: Path) -> None:
-    wheel = next((installed.parent.parent / "dist").glob("mlgate-*.whl"))
+@pytest.fixture(scope="module")
+def wheel(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("wheel")
+    built = _run([_uv(repo_root), "build", "--wheel", "--out-dir", str(work / "dist"), str(repo_root)], cwd=work)
+    assert built.returncode == 0, built.stderr
+    return next((work / "dist").glob("mlgate-*.whl"))
+
+
+@pytest.fixture(scope="module")
+def installed(repo_root: Path, wheel: Path) -> Path:
+    """The wheel with the `run` extra (what `pip install 'mlgate[run]'` gives); returns the venv's bin folder."""
+    return _venv(repo_root, wheel.parent.parent, wheel, "run")
+
+
+def test_the_wheel_ships_only_the_mlgate_package(wheel: Path) -> None:
     tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
     assert tops == {"mlgate", wheel.name.split("-py3")[0] + ".dist-info"}
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -105,3 +102,42 @@ def test_mlgate_run_beside_user_packages_named_pipeline_and_ci(
     assert (project / "reports" / "report.json").is_file()
     located = _run([str(installed / "python"), "-c", "import mlgate.ci.cli as c; print(c.__file__)"], cwd=project)
     assert "site-packages/mlgate/ci/cli.py" in located.stdout, located.stdout + located.stderr
+
+
+def _bundled_project(repo_root: Path, tmp_path: Path) -> Path:
+    project = tmp_path / "hook-repo"
+    project.mkdir()
+    for name in ("mlgate.toml", "data", "schemas"):
+        source = repo_root / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, project / name)
+    return project
+
+
+def test_the_base_install_runs_the_hooks_and_asks_for_the_run_extra(
+    repo_root: Path, wheel: Path, tmp_path: Path
+) -> None:
+    """What pre-commit installs (`pip install .`, no extras): both hooks work; the pipeline says what to install."""
+    bin_dir = _venv(repo_root, wheel.parent.parent, wheel)
+    project = _bundled_project(repo_root, tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLGATE_")} | {"NO_COLOR": "1"}
+    for hook, args in (("mlgate-check-config", []), ("mlgate-check-data", ["data/german_credit.csv"])):
+        done = _run([str(bin_dir / hook), *args], cwd=project, env=env)
+        assert done.returncode == 0, hook + ": " + done.stdout + done.stderr
+    sklearn = _run([str(bin_dir / "python"), "-c", "import sklearn"], cwd=project)
+    assert sklearn.returncode != 0, "the base install must not bring scikit-learn"
+    assert _run([str(bin_dir / "mlgate"), "--help"], cwd=project, env=env).returncode == 0
+    done = _run([str(bin_dir / "mlgate"), "run"], cwd=project, env=env)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "needs the 'run' extra" in lines[0] and "pip install 'mlgate[run]'" in lines[0], lines
+
+
+def test_the_cli_knows_every_module_of_the_run_extra(repo_root: Path) -> None:
+    import tomllib
+
+    from mlgate.ci.cli import RUN_EXTRA_MODULES
+
+    extra = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]["optional-dependencies"]["run"]
+    names = {re.split(r"[<>=\[ ]", spec)[0].lower() for spec in extra}
+    modules = {"scikit-learn": "sklearn"}
+    assert {modules.get(name, name) for name in names} == set(RUN_EXTRA_MODULES)
