@@ -12,11 +12,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from mlgate.checks.result import LAYERS
+from mlgate.ci.cli_deploy import deploy_app
+from mlgate.ci.cli_options import (
+    DEFAULT_CONFIG,
+    DEFAULT_LOCK_TIMEOUT_S,
+    RUN_EXTRA_MODULES,
+    ConfigOption,
+    LockTimeoutOption,
+    OutOption,
+    WorkdirOption,
+    err_console,
+    out_console,
+)
+from mlgate.ci.cli_options import load_project as _config
+from mlgate.ci.cli_options import workdir_for as _workdir
 from mlgate.pipeline.errors import MlgateError
-from mlgate.pipeline.tags import Tag
 
 if TYPE_CHECKING:  # annotations only: `mlgate --help` imports none of these
     from rich.progress import Progress, TaskID
@@ -37,48 +49,7 @@ app = typer.Typer(
 )
 schema_app = typer.Typer(help="Propose and check the committed data schema.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
-deploy_app = typer.Typer(
-    help="Run the released image as replicas behind an nginx load balancer on 127.0.0.1 (rolling update, canary).",
-    no_args_is_help=True,
-)
 app.add_typer(deploy_app, name="deploy")
-
-out_console = Console()
-err_console = Console(stderr=True)
-
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Project config file.")]
-OutOption = Annotated[Path, typer.Option("--out", "-o", help="Folder for the report files.")]
-DEFAULT_CONFIG = Path("mlgate.toml")
-LockTimeoutOption = Annotated[
-    float,
-    typer.Option(
-        "--lock-timeout",
-        min=0.0,
-        help="Seconds to wait while another mlgate command holds the store lock (0: fail at once).",
-    ),
-]
-#: Top-level modules of the `run` extra (pyproject.toml): missing, they mean "install mlgate[run]", not a bug.
-RUN_EXTRA_MODULES = frozenset(
-    {
-        "scipy",
-        "sklearn",
-        "mlflow",
-        "skops",
-        "sqlalchemy",
-        "matplotlib",
-        "jinja2",
-        "cryptography",
-        "filelock",
-        "sqlparse",
-    }
-)
-DEFAULT_LOCK_TIMEOUT_S = 300.0  # pipeline.store_lock.DEFAULT_LOCK_TIMEOUT_S (not imported: keep --help light)
-
-
-def _config(path: Path) -> ProjectConfig:
-    from mlgate.pipeline.config import load_config
-
-    return load_config(path)
 
 
 def _progress() -> Progress:
@@ -200,16 +171,6 @@ def status(config: ConfigOption = DEFAULT_CONFIG) -> None:
     raise typer.Exit(found["exit_code"])
 
 
-WorkdirOption = Annotated[
-    Path | None,
-    typer.Option("--workdir", help="Release/deployment state folder (default: .mlgate/ beside the config)."),
-]
-
-
-def _workdir(project: ProjectConfig, workdir: Path | None, name: str) -> Path:
-    return workdir if workdir is not None else project.root / ".mlgate" / name
-
-
 @app.command()
 def rollback(
     config: ConfigOption = DEFAULT_CONFIG,
@@ -257,105 +218,6 @@ def release(
     for kind, path in paths.items():
         out_console.print(f"{kind:>8}: {path}")
     raise typer.Exit(final.exit_code)
-
-
-ImageOption = Annotated[str | None, typer.Option("--image", help="Image reference (default: the champion's image).")]
-
-
-def _champion_image(project: ProjectConfig) -> str:
-    from mlgate.ci.registration import make_registry
-
-    champion = make_registry(project).champion()
-    image = champion.tags.get(Tag.IMAGE) if champion else None
-    if not image:
-        raise MlgateError("no --image given and the champion has no released image; run `mlgate release` first")
-    return image
-
-
-def _rollout(config: Path, image: str | None, workdir: Path | None) -> tuple[ProjectConfig, str, Path]:
-    """What a deploy command rolls out: the project, the image (default: the champion's released one) and the
-    deployment state folder."""
-    project = _config(config)
-    return project, image or _champion_image(project), _workdir(project, workdir, "deploy")
-
-
-@deploy_app.command("up")
-def deploy_up(
-    config: ConfigOption = DEFAULT_CONFIG,
-    image: ImageOption = None,
-    replicas: Annotated[int | None, typer.Option(min=1, max=8)] = None,
-    workdir: WorkdirOption = None,
-) -> None:
-    """Start N replicas of the image and the load balancer."""
-    from mlgate.ci.release.deploy import deploy
-
-    project, target, state_dir = _rollout(config, image, workdir)
-    state = deploy(project, image=target, workdir=state_dir, replicas=replicas)
-    out_console.print(f"serving {state.image}: {len(state.replicas)} replicas behind 127.0.0.1:{state.port}")
-
-
-@deploy_app.command("update")
-def deploy_update(
-    config: ConfigOption = DEFAULT_CONFIG, image: ImageOption = None, workdir: WorkdirOption = None
-) -> None:
-    """Rolling update: replace replicas one at a time; roll back if a new one never becomes ready."""
-    from mlgate.ci.release.deploy import rolling_update
-
-    project, target, state_dir = _rollout(config, image, workdir)
-    state = rolling_update(project, image=target, workdir=state_dir)
-    out_console.print(f"serving {state.image} (previous: {state.previous_image}) on 127.0.0.1:{state.port}")
-
-
-@deploy_app.command("canary")
-def deploy_canary(
-    config: ConfigOption = DEFAULT_CONFIG,
-    image: ImageOption = None,
-    share: Annotated[
-        float | None, typer.Option(min=0.0, max=1.0, help="Traffic share (default: release.canary_share).")
-    ] = None,
-    workdir: WorkdirOption = None,
-) -> None:
-    """Send a share of traffic to a canary replica of the new image."""
-    from mlgate.ci.release.deploy import canary
-
-    project, target, state_dir = _rollout(config, image, workdir)
-    state = canary(
-        project,
-        image=target,
-        workdir=state_dir,
-        share=share if share is not None else project.release.canary_share,
-    )
-    out_console.print(f"canary receives {state.canary_share:.0%} of traffic on 127.0.0.1:{state.port}")
-
-
-@deploy_app.command("promote-canary")
-def deploy_promote_canary(config: ConfigOption = DEFAULT_CONFIG, workdir: WorkdirOption = None) -> None:
-    """Roll the canary's image out to every replica."""
-    from mlgate.ci.release.deploy import promote_canary
-
-    project = _config(config)
-    state = promote_canary(project, workdir=_workdir(project, workdir, "deploy"))
-    out_console.print(f"serving {state.image} on every replica")
-
-
-@deploy_app.command("abort-canary")
-def deploy_abort_canary(config: ConfigOption = DEFAULT_CONFIG, workdir: WorkdirOption = None) -> None:
-    """Remove the canary; all traffic goes back to the stable replicas."""
-    from mlgate.ci.release.deploy import abort_canary
-
-    project = _config(config)
-    state = abort_canary(project, workdir=_workdir(project, workdir, "deploy"))
-    out_console.print(f"canary removed; serving {state.image}")
-
-
-@deploy_app.command("down")
-def deploy_down(config: ConfigOption = DEFAULT_CONFIG, workdir: WorkdirOption = None) -> None:
-    """Stop every replica and the load balancer."""
-    from mlgate.ci.release.deploy import teardown
-
-    project = _config(config)
-    teardown(_workdir(project, workdir, "deploy"))
-    out_console.print("deployment stopped")
 
 
 @app.command()

@@ -33,6 +33,8 @@ Exceptions that never reach a user as themselves (not MlgateError)::
 
     KeyProblem                    [mlgate.pipeline.schema_checks] one bad key of a schema file; re-raised as a
                                   SchemaFileError naming the file                                       (exit 2)
+    SplitError                    [mlgate.pipeline.shuffle_split] sizes or classes that cannot be split;
+                                  re-raised as a DataError naming the data and the split keys        (exit 2)
     BodyRejected                  [mlgate.pipeline.serve.body] a refused request body; the serving app answers
                                   it with its status and detail                      (HTTP 400/413/415/422)
     GateCheckFailed               [mlgate.ci.pytest_plugin] a blocking check, as a failed pytest item          (exit 1)

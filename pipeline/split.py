@@ -3,7 +3,7 @@ time (``split.by = "time"``: train on the past, test on the most recent rows).
 
 A time split orders the rows by ``data.event_time_column`` and cuts the most recent ``test_size`` share off as
 the test split, then the most recent ``validation_size`` share of the rest as the validation split: the same
-sizes :func:`sklearn.model_selection.train_test_split` gives (the held-out share rounded up). Nothing is shuffled,
+sizes ``sklearn.model_selection.train_test_split`` gives (the held-out share rounded up). Nothing is shuffled,
 so the train-vs-test drift gate compares the past with the present and can see real change. Ties in time are
 ordered by row content (:func:`pipeline.ingest.row_hashes`), not by file position, so the same rows in another
 order split the same way (the data fingerprint ignores row order too).
@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from mlgate.pipeline.config import SplitSettings
 from mlgate.pipeline.errors import DataError
 from mlgate.pipeline.ingest import row_hashes
 from mlgate.pipeline.prepare import Prepared
+from mlgate.pipeline.shuffle_split import SplitError, shuffle_split
 
 __all__ = ["Split", "event_order", "split"]
 
@@ -57,27 +57,28 @@ def split(
         return _time_split(prepared, settings, time_column, source=source, random_state=random_state)
     frame, y = prepared.frame, prepared.y
     where = f"{source}: " if source else ""
-    stratify = y if settings.stratify else None
     counts = y.value_counts()
     if settings.stratify and counts.min() < 3:
         raise DataError(
             f"{where}target '{prepared.target}' has only {int(counts.min())} rows of one class; "
             "need at least 3 per class for a stratified split (split.stratify)"
         )
-    try:
-        train, test, y_train, y_test = train_test_split(
-            frame, y, test_size=settings.test_size, stratify=stratify, random_state=random_state
+    try:  # row for row what sklearn's train_test_split gives (pipeline.shuffle_split, without importing it)
+        rows, held = shuffle_split(
+            y.to_numpy(), test_size=settings.test_size, random_state=random_state, stratify=settings.stratify
         )
+        train, test, y_train, y_test = frame.iloc[rows], frame.iloc[held], y.iloc[rows], y.iloc[held]
         validation = y_validation = None
         if settings.validation_size > 0:
-            train, validation, y_train, y_validation = train_test_split(
-                train,
-                y_train,
+            rows, held = shuffle_split(
+                y_train.to_numpy(),
                 test_size=settings.validation_size,
-                stratify=y_train if settings.stratify else None,
                 random_state=random_state,
+                stratify=settings.stratify,
             )
-    except ValueError as exc:
+            train, validation = train.iloc[rows], train.iloc[held]
+            y_train, y_validation = y_train.iloc[rows], y_train.iloc[held]
+    except SplitError as exc:
         raise DataError(
             f"{where}cannot split {len(frame)} rows with split.test_size = {settings.test_size:g} and "
             f"split.validation_size = {settings.validation_size:g}: {exc}"
