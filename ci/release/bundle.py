@@ -159,26 +159,29 @@ def make_bundle(
 
 
 def _read_json(path: Path) -> Any:
-    """The JSON document in the bundle file ``path``; a missing file is a :class:`ReleaseError` naming the fix."""
+    """The JSON document in the bundle file ``path``; a missing or unreadable file is one :class:`ReleaseError`
+    line naming the file and the fix."""
     try:
         text = path.read_text()
     except FileNotFoundError as exc:
         raise ReleaseError(f"{path}: not found; build the bundle with make_bundle") from exc
-    return json.loads(text)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReleaseError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
 
 
 def read_release(bundle_dir: Path) -> dict[str, Any]:
     path = bundle_dir / RELEASE_FILE
-    try:
-        release: dict[str, Any] = _read_json(path)
-    except json.JSONDecodeError as exc:
-        raise ReleaseError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    release: dict[str, Any] = _read_json(path)
     return release
 
 
 def read_golden(bundle_dir: Path) -> dict[str, Any]:
     path = bundle_dir / GOLDEN_FILE
-    golden: dict[str, Any] = _read_json(path)
+    golden = _read_json(path)
+    if not isinstance(golden, dict):
+        raise ReleaseError(f"{path}: expected a JSON object with rows and proba")
     if len(golden.get("rows", [])) != len(golden.get("proba", [])) or not golden.get("rows"):
         raise ReleaseError(f"{path}: expected as many probabilities as rows (and at least one row)")
     return golden

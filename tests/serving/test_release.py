@@ -186,3 +186,23 @@ def test_the_release_flow_accepts_a_passing_registered_report(tmp_path):
     path.write_text(json.dumps(report.to_dict()))
     gate, raw = _read_report(path)
     assert gate.passed and gate.run["registry"]["version"] == "3" and raw == path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("golden.json", "{not json", r"not valid JSON \(.* at line 1\)"),
+        ("golden.json", "[1, 2]", r"expected a JSON object with rows and proba"),
+        ("release.json", "{not json", r"not valid JSON \(.* at line 1\)"),
+    ],
+    ids=["golden-not-json", "golden-not-an-object", "release-not-json"],
+)
+def test_a_corrupt_bundle_file_is_one_release_error_line(tmp_path, name, content, message):
+    from mlgate.ci.release.bundle import read_release
+
+    bundle = _bundle(tmp_path, _report(tmp_path / "report.json", status=Status.PASS))
+    (bundle / name).write_text(content)
+    reader = read_golden if name == "golden.json" else read_release
+    with pytest.raises(ReleaseError, match=message) as caught:
+        reader(bundle)
+    assert str(bundle / name) in str(caught.value) and "\n" not in str(caught.value)
