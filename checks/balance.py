@@ -23,13 +23,11 @@ outside every band of a binned attribute) are reported by ``balance.sensitive_mi
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from mlgate.checks.evidence import Evidence
 from mlgate.checks.result import CheckResult, Interval, Reason, Status
-from mlgate.checks.stats import wilson_interval
+from mlgate.checks.stats import judge, wilson_interval
 from mlgate.pipeline.config import BalanceSettings, SensitiveAttribute
 from mlgate.pipeline.slices import band_labels, group_labels
 
@@ -44,17 +42,6 @@ def _rows(split: str) -> str:
 
 def _pct(value: float) -> str:
     return f"{value:.1%}"
-
-
-def _verdict(share: float, low: float, high: float, *, band: tuple[float, float]) -> Status:
-    """The rule of this module's docstring: FAIL when the whole interval ``[low, high]`` lies outside ``band``
-    (inclusive), WARN when only the point estimate ``share`` does, else PASS."""
-    band_low, band_high = band
-    if high < band_low or low > band_high:
-        return Status.FAIL
-    if not band_low <= share <= band_high:
-        return Status.WARN
-    return Status.PASS
 
 
 def minority_share_check(y: pd.Series, *, min_share: float, confidence: float, split: str) -> CheckResult:
@@ -81,7 +68,7 @@ def minority_share_check(y: pd.Series, *, min_share: float, confidence: float, s
         f"({count} rows; {confidence:.0%} CI {_pct(low)}–{_pct(high)}); minimum "
         f"balance.min_minority_share = {_pct(min_share)}"
     )
-    status = _verdict(share, low, high, band=(min_share, math.inf))
+    status = judge(share, low, high, at_least=min_share)
     reason = {Status.FAIL: Reason.BELOW_BOUND, Status.WARN: Reason.BELOW_BOUND_POINT_ONLY}.get(status)
     message = {
         Status.FAIL: (
@@ -220,7 +207,7 @@ def _group_result(
         f"(allowed {_pct(band_low)}–{_pct(band_high)})"
     )
     side = "under" if share < band_low else "over"
-    status = _verdict(share, low, high, band=(band_low, band_high))
+    status = judge(share, low, high, at_least=band_low, at_most=band_high)
     reason = {Status.FAIL: Reason.OUTSIDE_REFERENCE, Status.WARN: Reason.OUTSIDE_REFERENCE_POINT_ONLY}.get(status)
     message = {
         Status.FAIL: (

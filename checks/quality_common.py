@@ -13,6 +13,7 @@ import pandas as pd
 from mlgate.checks.bootstrap import Bootstrap, bootstrap_metric, paired_difference, point_metric
 from mlgate.checks.evidence import Evidence
 from mlgate.checks.result import CheckResult, Reason, Status
+from mlgate.checks.stats import judge
 from mlgate.pipeline.config import MetricBound, QualitySettings
 from mlgate.pipeline.evaluate import PROBABILITY_METRICS, metric_function
 
@@ -75,22 +76,6 @@ def bound_reason(value: float, bound: MetricBound) -> Reason | None:
 
 #: The one rule of every quality verdict (and of the balance gate), as messages and details state it.
 RULE = "fails only when the whole interval is beyond the bound, warns when only the estimate is"
-
-
-def judge(
-    estimate: float, low: float, high: float, *, at_least: float | None = None, at_most: float | None = None
-) -> Status:
-    """The verdict on a value that must be ``>= at_least`` and/or ``<= at_most``, given its interval.
-
-    FAIL when the whole interval ``[low, high]`` lies beyond a bound (credibly on the wrong side), WARN when only
-    the estimate does (inconclusive at this size: not blocking), PASS when the estimate is within (bounds
-    inclusive). A test set large enough to matter gives PASS or FAIL; noise can only move a verdict to WARN.
-    """
-    if (at_least is not None and high < at_least) or (at_most is not None and low > at_most):
-        return Status.FAIL
-    if (at_least is not None and estimate < at_least) or (at_most is not None and estimate > at_most):
-        return Status.WARN
-    return Status.PASS
 
 
 def confirmed(low: float, high: float, *, at_least: float | None = None, at_most: float | None = None) -> bool:

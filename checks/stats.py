@@ -32,6 +32,8 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from mlgate.checks.result import Status
+
 __all__ = [
     "MISSING",
     "TwoSampleTest",
@@ -41,6 +43,7 @@ __all__ = [
     "chi2_homogeneity",
     "detectable_effect",
     "holm",
+    "judge",
     "ks_two_sample",
     "numeric_values",
     "pool_sparse",
@@ -354,3 +357,20 @@ def chi2_homogeneity(
     if math.isnan(p_value):
         p_value = 1.0
     return TwoSampleTest("chi2", statistic, p_value, total_variation(ref, cur), "tvd", n1, n2, extra)
+
+
+def judge(
+    estimate: float, low: float, high: float, *, at_least: float | None = None, at_most: float | None = None
+) -> Status:
+    """The verdict on a value that must be ``>= at_least`` and/or ``<= at_most``, given its interval: the one
+    interval rule of the balance and quality gates.
+
+    FAIL when the whole interval ``[low, high]`` lies beyond a bound (credibly on the wrong side), WARN when only
+    the estimate does (inconclusive at this size: not blocking), PASS when the estimate is within (bounds
+    inclusive). A test set large enough to matter gives PASS or FAIL; noise can only move a verdict to WARN.
+    """
+    if (at_least is not None and high < at_least) or (at_most is not None and low > at_most):
+        return Status.FAIL
+    if (at_least is not None and estimate < at_least) or (at_most is not None and estimate > at_most):
+        return Status.WARN
+    return Status.PASS
