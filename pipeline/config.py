@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from mlgate.pipeline.config_monitor import MonitorSettings, PredictionLogSettings
 from mlgate.pipeline.config_rules import Text, check_project, error_lines
 from mlgate.pipeline.config_sections import (
     BalanceSettings,
@@ -49,6 +50,8 @@ __all__ = [
     "MetricBound",
     "MlflowSettings",
     "ModelSettings",
+    "MonitorSettings",
+    "PredictionLogSettings",
     "ProjectConfig",
     "QualitySettings",
     "ReleaseSettings",
@@ -82,6 +85,7 @@ class ProjectConfig(_Strict):
     waivers: list[Waiver] = Field(default_factory=list)
     mlflow: MlflowSettings = MlflowSettings()
     release: ReleaseSettings = ReleaseSettings()
+    monitor: MonitorSettings = MonitorSettings()
 
     # Set by load_config, not by the file.
     path: Path | None = Field(None, exclude=True)
