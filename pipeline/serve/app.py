@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlgate.pipeline.errors import MlgateError
 from mlgate.pipeline.serve.body import BodyLimits, BodyRejected, clean_errors, read_body, screen_keys, validate_body
+from mlgate.pipeline.serve.explain_route import explain_router
 from mlgate.pipeline.serve.loader import BundleInfo, file_sha256, load_model, read_bundle
 from mlgate.pipeline.serve.metrics import CONTENT_TYPE_LATEST, MetricsMiddleware, ServingMetrics
 from mlgate.pipeline.serve.models import ApiModels, BatchPredictResponse, ColumnSpec, PredictResponse, build_models
@@ -383,4 +384,5 @@ def create_app(
     _add_error_handlers(app, served.metrics)
     _add_status_routes(app, served)
     _add_predict_route(app, served)
+    app.include_router(explain_router(served, frame=_predict_frame))  # POST /explain
     return app
