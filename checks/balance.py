@@ -65,7 +65,7 @@ def minority_share_check(y: pd.Series, *, min_share: float, confidence: float, s
     interval = Interval(low, high, confidence)
     shown = (
         f"minority class {minority_class} of '{target}' is {_pct(share)} of {n} {_rows(split)} "
-        f"({count} rows; {confidence:.0%} CI {_pct(low)}–{_pct(high)}); minimum "
+        f"({count} rows; {confidence * 100:g}% CI {_pct(low)}–{_pct(high)}); minimum "
         f"balance.min_minority_share = {_pct(min_share)}"
     )
     status = judge(share, low, high, at_least=min_share)
@@ -203,7 +203,7 @@ def _group_result(
     joint = "simultaneous " if k > 1 else ""
     shown = (
         f"group '{group}' of '{column}' is {_pct(share)} of {n} {_rows(split)} ({count} rows; {joint}"
-        f"{confidence:.0%} CI {_pct(low)}–{_pct(high)}); declared {_pct(reference)} ± {_pct(tolerance)} "
+        f"{confidence * 100:g}% CI {_pct(low)}–{_pct(high)}); declared {_pct(reference)} ± {_pct(tolerance)} "
         f"(allowed {_pct(band_low)}–{_pct(band_high)})"
     )
     side = "under" if share < band_low else "over"

@@ -135,10 +135,12 @@ def compare(
     target: str | None = None,
     target_prefix: str = "drift.label",
     canonical: bool = False,
+    reference_counts: Mapping[str, Mapping[str, int]] | None = None,
 ) -> list[CheckResult]:
     """One result per feature (id ``f"{id_prefix}[{column}]"``) and, with ``target``, one for the label (id
     ``f"{target_prefix}[{target}]"``, categorical, rows without a label left out); p-values adjusted across all.
     ``canonical``: the frames come from two sources; compare categories as :func:`category_text`.
+    ``reference_counts``: exact category counts of the reference (a sampled ``reference`` keeps them exact).
     """
     if canonical:
         reference, current = _as_categories(reference, categorical), _as_categories(current, categorical)
@@ -178,7 +180,10 @@ def compare(
         if column in numeric:
             outcome = ks_two_sample(numeric_values(reference[column]), numeric_values(current[column]))
         else:
-            outcome = chi2_homogeneity(*category_counts(reference[column], current[column]))
+            counts = (reference_counts or {}).get(column)
+            outcome = chi2_homogeneity(
+                *category_counts(reference[column] if counts is None else counts, current[column])
+            )
         tested.append(_Tested(column, outcome, id_prefix, "feature"))
     label_test = _label_test(reference, current, target, target_prefix) if target is not None else None
     if label_test is not None:
@@ -258,7 +263,7 @@ def _judge(
     reason: Reason | None = None
     if significant and large:
         status, reason = Status.FAIL, Reason.SIGNIFICANT_ABOVE_FLOOR
-        advice = _ADVICE["drift.current" if id_prefix.startswith("drift.current") else "drift.feature"]
+        advice = _ADVICE["drift.current" if id_prefix.startswith(("drift.current", "monitor.")) else "drift.feature"]
         message = (
             f"{kind} '{column}' drifted ({label}): {figures}. Expected {effect_name} < {floor:g} or "
             f"adjusted p >= {settings.alpha:g}. {advice}; if the shift is expected, waive this check with a reason"

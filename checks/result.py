@@ -82,6 +82,8 @@ class Reason(enum.StrEnum):
     # comparisons with other models
     WORSE_THAN_BASELINE = "worse_than_baseline"
     WORSE_THAN_CHAMPION = "worse_than_champion"
+    WORSE_THAN_OFFLINE = "worse_than_offline"  # monitor: the served model vs its own offline (test-split) value
+    UNCALIBRATED = "uncalibrated"  # monitor.calibration: probabilities cannot stand in for labels
     GROUP_GAP = "group_gap"
     # reproducibility and provenance
     NOT_REPRODUCIBLE = "not_reproducible"

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -264,12 +264,16 @@ def total_variation(reference_counts: ArrayLike, current_counts: ArrayLike) -> f
     return float(min(1.0, 0.5 * np.abs(ref / ref.sum() - cur / cur.sum()).sum()))
 
 
-def category_counts(reference: pd.Series, current: pd.Series) -> tuple[list[str], np.ndarray, np.ndarray]:
+def category_counts(
+    reference: pd.Series | Mapping[str, int], current: pd.Series
+) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Counts of every category (missing as :data:`MISSING`) in both samples, aligned, most frequent first.
 
     Categories are compared by their text, so ``1`` and ``"1"`` (or ``None`` and ``NaN``) are one category.
+    ``reference`` may also be its count table already (category text -> count, missing as :data:`MISSING`).
     """
-    ref, cur = _labelled_counts(reference), _labelled_counts(current)
+    ref = dict(reference) if isinstance(reference, Mapping) else _labelled_counts(reference)
+    cur = _labelled_counts(current)
     names = list(dict.fromkeys([*ref, *cur]))
     ref_counts = np.array([ref.get(name, 0) for name in names], dtype=np.int64)
     cur_counts = np.array([cur.get(name, 0) for name in names], dtype=np.int64)

@@ -15,6 +15,7 @@ import typer
 
 from mlgate.checks.result import LAYERS
 from mlgate.ci.cli_deploy import deploy_app
+from mlgate.ci.cli_monitor import monitor
 from mlgate.ci.cli_options import (
     DEFAULT_CONFIG,
     DEFAULT_LOCK_TIMEOUT_S,
@@ -50,6 +51,7 @@ app = typer.Typer(
 schema_app = typer.Typer(help="Propose and check the committed data schema.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 app.add_typer(deploy_app, name="deploy")
+app.command()(monitor)
 
 
 def _progress() -> Progress:

@@ -7,7 +7,8 @@ Run tags recorded for every candidate, read by staleness, reproduce and status:
 ``mlgate.data_fingerprint``, ``mlgate.config_sha256``, ``mlgate.git_commit``, ``mlgate.lock_sha256``,
 ``mlgate.project``, ``mlgate.event_time_max`` (when the config names an event-time column); artifacts
 ``data/row_hashes.npy`` (sorted uint64 row hashes of the ingested data) and, unless ``drift.log_reference`` is
-false, ``drift/reference.parquet`` (the training rows, features and target: :mod:`pipeline.batch`).
+false, ``drift/reference.parquet`` (the training rows, features and target: :mod:`pipeline.batch`); and the folder
+``monitor/``, the reference ``mlgate monitor`` judges served traffic against (:mod:`ci.monitor_profile`).
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ import numpy as np
 import pandas as pd
 
 from mlgate.checks.result import GateReport
+from mlgate.ci.monitor_profile import write_profile
 from mlgate.pipeline.batch import REFERENCE_ARTIFACT, reference_rows, write_reference
 from mlgate.pipeline.candidate import Candidate, DataBundle
 from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.errors import RegistryError
 from mlgate.pipeline.ingest import row_hashes
+from mlgate.pipeline.monitor_reference import MONITOR_DIR
 from mlgate.pipeline.records import ChampionRecord, LoggedModel, RunMeta
 from mlgate.pipeline.redact import redact_text, redact_url, url_secrets
 from mlgate.pipeline.registry import Registry
@@ -160,6 +163,7 @@ def log_candidate(
     prepare_report.write_text(redact_text(json.dumps(run_meta.data, indent=2, default=str)), encoding="utf-8")
     artifacts: dict[str, Path] = {"data": hashes, "data_report": prepare_report, "environment": environment}
     artifacts.update(_reference_artifact(config, data, staging))
+    artifacts[MONITOR_DIR] = write_profile(config, data, candidate, staging)  # a folder: monitor/ (mlgate monitor)
     if config.path is not None:
         artifacts["config"] = _config_artifact(config, staging)
     if config.schema_path.is_file():

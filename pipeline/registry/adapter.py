@@ -179,11 +179,12 @@ class Registry(MlflowStore):
     ) -> LoggedModel:
         """Log one run, register its model as a new version with alias ``challenger``; all or nothing.
 
-        ``artifacts`` maps a run folder to a file (``{"config": mlgate.toml, "environment": uv.lock}``).
+        ``artifacts`` maps a run folder to a file (``{"config": mlgate.toml, "environment": uv.lock}``) or to a
+        folder whose files it holds (``{"monitor": staged monitor/}``).
         ``model_meta`` goes to :func:`pipeline.artifact.save_model` (features, numeric, categorical, threshold,
         positive_label). The model is downloaded back into ``workdir`` (default: a new temporary folder).
         """
-        missing = [f"{key}: {path}" for key, path in artifacts.items() if not Path(path).is_file()]
+        missing = [f"{key}: {path}" for key, path in artifacts.items() if not Path(path).exists()]
         if missing:
             raise RegistryError(f"cannot log the candidate: artifact file {missing[0]} not found")
         if self.artifact_location is not None:  # a config problem: refused before any store, experiment or run

@@ -37,11 +37,15 @@ def log_run(
         params=[Param(k, str(v)[:6000]) for k, v in params.items()],
         synchronous=True,
     )
-    # one upload: every file staged where it goes in the run (config/mlgate.toml, mlgate_model/model.skops, ...)
+    # one upload: every file staged where it goes in the run (config/mlgate.toml, mlgate_model/model.skops, ...);
+    # a folder's files go into the artifact folder of its key (monitor/ -> monitor/reference.json, ...)
     root = model_dir.parent / "run-artifacts"
     for folder, path in artifacts.items():
         (root / folder).mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, root / folder / Path(path).name)
+        if Path(path).is_dir():
+            shutil.copytree(path, root / folder, dirs_exist_ok=True)
+        else:
+            shutil.copy2(path, root / folder / Path(path).name)
     shutil.copytree(model_dir, root / MODEL_DIR, dirs_exist_ok=True)
     client.log_artifacts(run_id, str(root))
 

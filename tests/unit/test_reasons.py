@@ -44,6 +44,8 @@ STABLE = {
     "DUPLICATE_ROWS": "duplicate_rows",
     "WORSE_THAN_BASELINE": "worse_than_baseline",
     "WORSE_THAN_CHAMPION": "worse_than_champion",
+    "WORSE_THAN_OFFLINE": "worse_than_offline",
+    "UNCALIBRATED": "uncalibrated",
     "GROUP_GAP": "group_gap",
     "NOT_REPRODUCIBLE": "not_reproducible",
     "DATA_CHANGED": "data_changed",
