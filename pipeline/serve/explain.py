@@ -87,6 +87,8 @@ class Explainer:
     def explain(self, frame: pd.DataFrame) -> Explanation:
         """The explanation of the single row in ``frame`` (the columns the pipeline was fitted on)."""
         row = self.transform(frame)
+        if row.shape[1] != len(self.origins):
+            raise ArithmeticError(f"{row.shape[1]} transformed columns, {len(self.origins)} traced to the inputs")
         values, base = self.attribute(row)
         totals = values if self.per_input else np.bincount(self.origins, weights=values, minlength=len(self.features))
         raw = self.decision(row)
@@ -140,7 +142,7 @@ def _step_origins(step: Any, inputs: list[int]) -> list[int]:
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
     n_in = len(inputs)
     if step is None or (isinstance(step, str) and step == "passthrough"):
@@ -159,8 +161,8 @@ def _step_origins(step: Any, inputs: list[int]) -> list[int]:
         kept = [i for i, s in enumerate(step.statistics_) if step.keep_empty_features or not pd.isna(s)]
         indicated = list(step.indicator_.features_) if step.add_indicator else []
         return kept + [int(i) for i in indicated]
-    if isinstance(step, OneToOneFeatureMixin):
-        return list(range(n_in))
+    if isinstance(step, OneToOneFeatureMixin) or (isinstance(step, FunctionTransformer) and step.func is None):
+        return list(range(n_in))  # a scaler, an ordinal encoder, the identity a ColumnTransformer keeps for passthrough
     raise ValueError(f"preprocessing step {type(step).__name__} (its output columns cannot be traced to inputs)")
 
 
