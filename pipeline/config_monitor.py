@@ -7,18 +7,68 @@ a project without the section logs to SQLite files beside the config and monitor
 
 from __future__ import annotations
 
-from typing import Annotated
+import os
+from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, model_validator
 
-from mlgate.pipeline.config_rules import Columns, OpenUnit, Probability, Seed
+from mlgate.pipeline.config_rules import Columns, OpenUnit, Probability, Seed, Text
 from mlgate.pipeline.config_sections import _Strict
 
-__all__ = ["MonitorSettings", "PredictionLogSettings"]
+__all__ = ["LOG_DIR_ENV", "LOG_URL_ENV", "MonitorSettings", "PredictionLogSettings"]
+
+
+#: The environment overrides of ``[monitor.log]`` ``url`` and ``dir`` (the serving image has no config file).
+LOG_URL_ENV, LOG_DIR_ENV = "MLGATE_PREDICTION_LOG_URL", "MLGATE_PREDICTION_LOG_DIR"
+
+
+def _log_url(value: str | None) -> str | None:
+    if value is not None and "://" not in value:
+        raise ValueError("must be an SQLAlchemy URL such as postgresql+psycopg://host/db; a folder is 'dir'")
+    return value
 
 
 class PredictionLogSettings(_Strict):
-    """``[monitor.log]``: where the serving app records predictions and feedback."""
+    """``[monitor.log]``: where the serving app records predictions and feedback (``pipeline.predlog``).
+
+    ``url`` (an SQLAlchemy URL: one database for every replica, PostgreSQL for a team) wins over ``dir`` (a
+    folder where each replica writes its own SQLite file). ``MLGATE_PREDICTION_LOG_URL`` and
+    ``MLGATE_PREDICTION_LOG_DIR`` override both, in that order. The tuning keys travel to the serving image in
+    the release bundle (``release.json`` ``prediction_log``); the location never does (a URL may hold a password).
+    """
+
+    enabled: bool = Field(True, description="Record every prediction, rejection and feedback label.")
+    url: Annotated[Text | None, AfterValidator(_log_url)] = Field(None, description="One database for all replicas.")
+    dir: Text = Field("predictions", description="Folder of per-replica SQLite files (relative: to the config).")
+    queue_size: Annotated[int, Field(ge=1, le=10_000_000)] = 10_000
+    batch_size: Annotated[int, Field(ge=1, le=100_000)] = 256
+    flush_interval_s: Annotated[float, Field(gt=0.0, le=60.0)] = 0.5
+
+    @model_validator(mode="after")
+    def _batch_fits(self) -> PredictionLogSettings:
+        if self.batch_size > self.queue_size:
+            raise ValueError(f"batch_size {self.batch_size} is larger than queue_size {self.queue_size}")
+        return self
+
+    def location(self, root: Path) -> str:
+        """The log's location: a URL, or an absolute folder (relative ones resolved against ``root``, the config
+        folder; a relative ``sqlite:///`` URL too), after the environment overrides."""
+        url = os.environ.get(LOG_URL_ENV) or None
+        folder = os.environ.get(LOG_DIR_ENV) or None
+        if url is None and folder is None:
+            url, folder = self.url, self.dir
+        if url is not None:
+            prefix = "sqlite:///"
+            if url.startswith(prefix) and not url.startswith(prefix + "/"):
+                return prefix + str(root / Path(url[len(prefix) :]).expanduser())
+            return url
+        path = Path(folder or self.dir).expanduser()
+        return str(path if path.is_absolute() else root / path)
+
+    def bundle_fields(self) -> dict[str, Any]:
+        """What the release bundle carries to the serving app (``release.json`` ``prediction_log``)."""
+        return self.model_dump(include={"enabled", "queue_size", "batch_size", "flush_interval_s"})
 
 
 class MonitorSettings(_Strict):

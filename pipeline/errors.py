@@ -17,6 +17,9 @@ code, ``pipeline`` never imports ``ci``)::
     │                             is missing, untrusted or wrong                                        (exit 2)
     ├── BundleError               [mlgate.pipeline.serve.loader] a release bundle is incomplete, unreadable or
     │                             does not match its recorded hash                                      (exit 2)
+    ├── PredictionLogError        [mlgate.pipeline.predlog.tables] the prediction log cannot be opened or read:
+    │                             no such folder or file, an unreachable database, not a log, another
+    │                             schema version                                                        (exit 2)
     ├── RegistryError             the MLflow tracking store or registry refused an operation            (exit 3)
     │   └── StoreBusyError        another mlgate command holds the store lock (--lock-timeout)          (exit 3)
     └── ReleaseError              [mlgate.ci.release.errors] building, pushing, running or deploying the

@@ -1,13 +1,21 @@
-"""The serving app: typed prediction over HTTP for one release bundle.
+"""The serving app: typed prediction over HTTP for one release bundle, every prediction logged.
 
 ``create_app(bundle_dir)`` reads the bundle's small files (schema, meta, release) to generate the request
-and response models; the lifespan hashes and loads ``model.skops``. If the model cannot be loaded (hash
-mismatch, unreadable file, untrusted type) the process keeps serving: ``/health`` is 200, ``/ready`` and
-``/predict`` answer 503 with the reason, so an orchestrator never routes traffic to it.
+and response models; the lifespan hashes and loads ``model.skops`` and starts the prediction log's writer. If
+the model cannot be loaded (hash mismatch, unreadable file, untrusted type) the process keeps serving:
+``/health`` is 200, ``/ready`` and ``/predict`` answer 503 with the reason, so an orchestrator never routes
+traffic to it.
 
-Routes: ``POST /predict`` (one record, or ``{"records": [...]}``), ``GET /health``, ``GET /ready``,
-``GET /model``, ``GET /metrics`` (Prometheus). Every rejected input gets a 4xx with a ``detail``; only a bug
-gives a 500, and that is logged with its traceback.
+Routes: ``POST /predict`` (one record, or ``{"records": [...]}``; :mod:`pipeline.serve.predict`), ``POST
+/feedback`` (true labels by request id; :mod:`pipeline.serve.feedback`), ``POST /explain``, ``GET /health``,
+``GET /ready``, ``GET /model``, ``GET /metrics`` (Prometheus). Every rejected input gets a 4xx with a
+``detail``; only a bug gives a 500, and that is logged with its traceback.
+
+The prediction log (:mod:`pipeline.serve.recording`, :mod:`pipeline.predlog`) is optional: ``create_app``
+without ``prediction_log`` logs nothing (``python -m mlgate.pipeline.serve`` enables it by default). A log
+database that is unreachable does not make the app unready: ``/ready`` stays 200 while the model is loaded and
+its ``prediction_log`` field says ``unavailable: <reason>``; records wait in the bounded queue and are counted
+as dropped once it is full.
 
 The ``/predict`` body is read by :mod:`pipeline.serve.body`, not by FastAPI: bounded (byte limit, a pre-scan
 that bounds what the parse allocates, nesting depth), strict (duplicate keys, non-UTF-8, wrong content type are
@@ -18,26 +26,29 @@ OpenAPI document is still the generated one (``openapi_extra``).
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlgate.pipeline.errors import MlgateError
-from mlgate.pipeline.serve.body import BodyLimits, BodyRejected, clean_errors, read_body, screen_keys, validate_body
+from mlgate.pipeline.serve.body import BodyRejected, clean_errors
 from mlgate.pipeline.serve.explain_route import explain_router
-from mlgate.pipeline.serve.loader import BundleInfo, file_sha256, load_model, read_bundle
+from mlgate.pipeline.serve.feedback import add_feedback_route
+from mlgate.pipeline.serve.loader import file_sha256, load_model
 from mlgate.pipeline.serve.metrics import CONTENT_TYPE_LATEST, MetricsMiddleware, ServingMetrics
-from mlgate.pipeline.serve.models import ApiModels, BatchPredictResponse, ColumnSpec, PredictResponse, build_models
+from mlgate.pipeline.serve.models import Detail
+from mlgate.pipeline.serve.predict import add_predict_route, predict_frame
+from mlgate.pipeline.serve.recording import LogOptions, Recorder
+from mlgate.pipeline.serve.request_ids import HEADER
+from mlgate.pipeline.serve.state import MAX_ERRORS, Served, serving_state
 
 __all__ = ["DEFAULT_MAX_BATCH", "DEFAULT_MAX_BODY_BYTES", "create_app"]
 
@@ -45,27 +56,9 @@ DEFAULT_MAX_BATCH = 10_000
 #: 10,000 German credit records are 1.7 MB of JSON; the pre-scan in pipeline.serve.body bounds what a body of
 #: this size can allocate (see benchmarks/bench_api_limits.py for the measured peak per request).
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
-MAX_ERRORS = 20
 
-_ROUTES = frozenset({"/predict", "/health", "/ready", "/model", "/metrics"})
+_ROUTES = frozenset({"/predict", "/feedback", "/explain", "/health", "/ready", "/model", "/metrics"})
 log = logging.getLogger("mlgate.pipeline.serve")
-
-
-class Detail(BaseModel):
-    detail: str
-
-
-class ErrorItem(BaseModel):
-    loc: list[str | int]
-    msg: str
-    type: str
-
-
-class Invalid(BaseModel):
-    """A 422: the first errors (at most 20) and how many there are in all."""
-
-    detail: list[ErrorItem]
-    errors_total: int
 
 
 class Status(BaseModel):
@@ -75,6 +68,10 @@ class Status(BaseModel):
 class Ready(BaseModel):
     status: str
     model_sha256: str
+    prediction_log: str = Field(
+        description="ok, connecting, disabled, or 'unavailable: <reason>' (predictions are still served; "
+        "records are counted as dropped once the log's queue is full)."
+    )
 
 
 class ModelInfo(BaseModel):
@@ -96,14 +93,6 @@ class ModelInfo(BaseModel):
     sklearn_version: str | None
 
 
-@dataclass
-class _Loaded:
-    model: Any = None
-    positive_index: int = 1
-    sha256: str = ""
-    error: str = "model not loaded yet (the app is starting)"
-
-
 def _too_large(size: int | None, limit: int) -> str:
     shown = f"{size} bytes" if size is not None else "more bytes"
     return f"request body of {shown} exceeds the limit of {limit} bytes; send smaller batches"
@@ -112,12 +101,14 @@ def _too_large(size: int | None, limit: int) -> str:
 class BodyLimitMiddleware:
     """413 for a body over ``limit`` bytes: by Content-Length up front, or while a chunked body streams in."""
 
-    def __init__(self, app: ASGIApp, limit: int, metrics: ServingMetrics) -> None:
-        self.app, self.limit, self.metrics = app, limit, metrics
+    def __init__(self, app: ASGIApp, limit: int, metrics: ServingMetrics, recorder: Recorder) -> None:
+        self.app, self.limit, self.metrics, self.recorder = app, limit, metrics, recorder
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, size: int | None) -> None:
         route = scope.get("path") if scope.get("path") in _ROUTES else "unmatched"  # bounded label values
         self.metrics.validation_failures.labels(route=route, kind="too_large").inc()
+        if route == "/predict":
+            self.recorder.reject(413, None, datetime.now(UTC), frozenset())
         await JSONResponse({"detail": _too_large(size, self.limit)}, status_code=413)(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -150,35 +141,22 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
 
-def _column(values: list[Any], spec: ColumnSpec) -> pd.Series:
-    """One request column with the dtype the model was fitted on; a missing value is NaN, never None.
-
-    (scikit-learn's imputers only recognise NaN in an object column: a ``None`` would reach the encoder as
-    an unknown category, and a single all-null record would be scored differently from the same record in
-    a batch.)
-    """
-    if spec.kind == "str" or spec.kind == "bool":
-        return pd.Series([np.nan if v is None else v for v in values], dtype=object)
-    if spec.kind == "int" and not spec.nullable:
-        return pd.Series(values, dtype=np.int64)
-    return pd.Series([np.nan if v is None else v for v in values], dtype=np.float64)
-
-
-def _predict_frame(records: list[BaseModel], specs: tuple[ColumnSpec, ...]) -> pd.DataFrame:
-    columns = {spec.name: _column([getattr(r, spec.name) for r in records], spec) for spec in specs}
-    return pd.DataFrame(columns, columns=[spec.name for spec in specs])
-
-
-def _add_error_handlers(app: FastAPI, metrics: ServingMetrics) -> None:
-    """Every refusal answers ``{"detail": ...}`` (422s add ``errors_total``); a bug is a logged 500."""
+def _add_error_handlers(app: FastAPI, served: Served) -> None:
+    """Every refusal answers ``{"detail": ...}`` (422s add ``errors_total``); a bug is a logged 500. A refused
+    ``/predict`` is counted by reason and logged (:meth:`Recorder.reject`) and keeps its ``X-Request-ID``."""
+    metrics, recorder, features = served.metrics, served.recorder, served.limits.features
 
     @app.exception_handler(BodyRejected)
     async def _rejected(request: Request, exc: BodyRejected) -> JSONResponse:
-        metrics.validation_failures.labels(route="/predict", kind="too_large" if exc.status == 413 else "invalid").inc()
+        route = request.url.path if request.url.path in _ROUTES else "unmatched"
+        metrics.validation_failures.labels(route=route, kind="too_large" if exc.status == 413 else "invalid").inc()
+        if route == "/predict":
+            recorder.reject(exc.status, exc.detail, datetime.now(UTC), features)
         content: dict[str, Any] = {"detail": exc.detail}
         if isinstance(exc.detail, list):
             content["errors_total"] = exc.total
-        return JSONResponse(content, status_code=exc.status)
+        rid = getattr(request.state, "request_id", None)
+        return JSONResponse(content, status_code=exc.status, headers={HEADER: rid} if rid else None)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:  # routes other than /predict
@@ -197,67 +175,15 @@ def _add_error_handlers(app: FastAPI, metrics: ServingMetrics) -> None:
         return JSONResponse({"detail": f"internal error ({type(exc).__name__}); see the server log"}, 500)
 
 
-def _document_request_body(app: FastAPI, api: ApiModels) -> dict[str, Any]:
-    """The OpenAPI ``requestBody`` of ``/predict`` (the body is read by pipeline.serve.body, not by a FastAPI
-    parameter, so FastAPI would not document it): the generated schema, and its models added to the document's
-    components."""
-    schema = api.body_adapter.json_schema(ref_template="#/components/schemas/{model}")
-    models = schema.pop("$defs", {})
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            generate().setdefault("components", {}).setdefault("schemas", {}).update(models)
-        assert app.openapi_schema is not None  # generate() has just set it
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-    return {"content": {"application/json": {"schema": {**schema, "title": "Body"}}}, "required": True}
-
-
-@dataclass(frozen=True)
-class _Served:
-    """What the stages of one app share: the bundle, the models generated from its schema, the body limits, the
-    metrics, the model state the lifespan fills in, and the release fields every answer starts with."""
-
-    info: BundleInfo
-    api: ApiModels
-    limits: BodyLimits
-    metrics: ServingMetrics
-    loaded: _Loaded
-    head: dict[str, Any]
-    max_batch: int
-    max_body_bytes: int
-
-
-def _serving_state(bundle_dir: str | Path, *, max_batch: int, max_body_bytes: int) -> _Served:
-    """Read the bundle's small files and build what the routes need; the model itself is not loaded yet."""
-    info: BundleInfo = read_bundle(bundle_dir)
-    head = {
-        "model_name": str(info.release["model_name"]),
-        "model_version": str(info.release["model_version"]),
-        "positive_label": info.meta["positive_label"],
-        "threshold": info.threshold,
-    }
-    return _Served(
-        info=info,
-        api=build_models(list(info.specs), max_batch=max_batch),
-        limits=BodyLimits(frozenset(s.name for s in info.specs), max_batch, max_errors=MAX_ERRORS),
-        metrics=ServingMetrics(),
-        loaded=_Loaded(),
-        head=head,
-        max_batch=max_batch,
-        max_body_bytes=max_body_bytes,
-    )
-
-
-def _lifespan(served: _Served) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """The app's lifespan: hash-check and load the model at start-up; a model that cannot be loaded leaves the
-    app serving ``/health`` and reporting the reason on ``/ready`` and ``/predict``."""
+def _lifespan(served: Served) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's lifespan: start the prediction log, hash-check and load the model; a model that cannot be
+    loaded leaves the app serving ``/health`` and reporting the reason on ``/ready`` and ``/predict``. At
+    shutdown the log's writer is stopped after writing what is queued (up to 5 s)."""
     info, loaded, head = served.info, served.loaded, served.head
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        served.recorder.start()
         try:
             model = load_model(info)
             loaded.positive_index = list(model.classes_).index(1)
@@ -270,7 +196,10 @@ def _lifespan(served: _Served) -> Callable[[FastAPI], AbstractAsyncContextManage
         except Exception as exc:  # skops refusing a type, a broken file: keep serving /health, report on /ready
             loaded.error = f"{info.model_path}: cannot load model ({type(exc).__name__}: {exc})"
             log.exception("model not loaded")
-        yield
+        try:
+            yield
+        finally:
+            await run_in_threadpool(served.recorder.stop)
 
     return lifespan
 
@@ -279,7 +208,7 @@ def _not_ready() -> dict[int | str, dict[str, Any]]:
     return {503: {"model": Detail, "description": "The model is not loaded or failed verification."}}
 
 
-def _add_status_routes(app: FastAPI, served: _Served) -> None:
+def _add_status_routes(app: FastAPI, served: Served) -> None:
     """``GET /health``, ``/ready``, ``/model`` and ``/metrics``: liveness, readiness, what is served, counters."""
     info, loaded, head, metrics = served.info, served.loaded, served.head, served.metrics
 
@@ -291,7 +220,7 @@ def _add_status_routes(app: FastAPI, served: _Served) -> None:
     def ready() -> Any:
         if loaded.model is None:
             return JSONResponse({"detail": loaded.error}, status_code=503)
-        return {"status": "ready", "model_sha256": loaded.sha256}
+        return {"status": "ready", "model_sha256": loaded.sha256, "prediction_log": served.recorder.state}
 
     @app.get("/model", response_model=ModelInfo, summary="What is served: release, hashes, features.")
     def model_info() -> dict[str, Any]:
@@ -315,63 +244,27 @@ def _add_status_routes(app: FastAPI, served: _Served) -> None:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
-def _answer(served: _Served, raw: bytes, content_type: str | None) -> dict[str, Any]:
-    """Read, validate and score one body (in a worker thread: parsing and scoring are CPU work)."""
-    limits, loaded, head = served.limits, served.loaded, served.head
-    body = read_body(raw, content_type, limits)
-    screen_keys(body, limits)
-    single, records = validate_body(body, served.api, limits)
-    del body  # the record models hold copies of the values
-    frame = _predict_frame(records, served.info.specs)
-    proba = np.asarray(loaded.model.predict_proba(frame)[:, loaded.positive_index], dtype=np.float64)
-    decision = (proba >= served.info.threshold).astype(np.int64)
-    served.metrics.observe_predictions(proba, decision)
-    answers = [{"prediction": d, "probability": p} for d, p in zip(decision.tolist(), proba.tolist(), strict=True)]
-    return {**head, **answers[0]} if single else {**head, "predictions": answers}
-
-
-def _add_predict_route(app: FastAPI, served: _Served) -> None:
-    """``POST /predict``: one record or a batch, read by :mod:`pipeline.serve.body`; 503 until the model loads."""
-    loaded = served.loaded
-
-    @app.post(
-        "/predict",
-        response_model=PredictResponse | BatchPredictResponse,
-        responses={
-            400: {"model": Detail, "description": "The body is not UTF-8 text."},
-            413: {
-                "model": Detail,
-                "description": f"More than {served.max_batch} records or {served.max_body_bytes} bytes.",
-            },
-            415: {"model": Detail, "description": "The Content-Type is not application/json."},
-            422: {"model": Invalid, "description": f"Invalid JSON or records: the first {MAX_ERRORS} errors."},
-            **_not_ready(),
-        },
-        openapi_extra={"requestBody": _document_request_body(app, served.api)},
-        summary='Predict one record (a JSON object) or a batch ({"records": [...]}).',
-    )
-    async def predict(request: Request) -> Any:
-        if loaded.model is None:
-            return JSONResponse({"detail": f"model not ready: {loaded.error}"}, status_code=503)
-        raw = await request.body()
-        return await run_in_threadpool(_answer, served, raw, request.headers.get("content-type"))
-
-
 def create_app(
     bundle_dir: str | Path,
     *,
     max_batch: int = DEFAULT_MAX_BATCH,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    prediction_log: LogOptions | None = None,
 ) -> FastAPI:
     """The FastAPI app for the bundle in ``bundle_dir``; the model loads in the lifespan (app start-up).
+
+    ``prediction_log`` says where every prediction, rejection and feedback label is recorded; None records
+    nothing (and ``/feedback`` answers 503).
 
     Raises :class:`BundleError` (or ``SchemaTranslationError``) when the bundle's meta, release or schema
     file is missing or invalid: without them no typed route can be built.
 
     Built in named stages: the serving state from the bundle, the lifespan that loads the model, the middleware
-    (body limit, metrics), the error handlers, the status routes and the prediction route.
+    (body limit, metrics), the error handlers, the status routes and the prediction and feedback routes.
     """
-    served = _serving_state(bundle_dir, max_batch=max_batch, max_body_bytes=max_body_bytes)
+    served = serving_state(
+        bundle_dir, max_batch=max_batch, max_body_bytes=max_body_bytes, prediction_log=prediction_log
+    )
     app = FastAPI(
         title=f"mlgate serving: {served.head['model_name']}",
         version=served.head["model_version"],
@@ -379,10 +272,11 @@ def create_app(
         'data schema: one record as a JSON object, or a batch as {"records": [...]}.',
         lifespan=_lifespan(served),
     )
-    app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes, metrics=served.metrics)
+    app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes, metrics=served.metrics, recorder=served.recorder)
     app.add_middleware(MetricsMiddleware, metrics=served.metrics)
-    _add_error_handlers(app, served.metrics)
+    _add_error_handlers(app, served)
     _add_status_routes(app, served)
-    _add_predict_route(app, served)
-    app.include_router(explain_router(served, frame=_predict_frame))  # POST /explain
+    add_predict_route(app, served)
+    add_feedback_route(app, served)
+    app.include_router(explain_router(served, frame=predict_frame))  # POST /explain
     return app

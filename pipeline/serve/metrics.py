@@ -7,7 +7,14 @@ Exposed at ``GET /metrics``:
 - ``mlgate_request_duration_seconds{method, route}``: latency histogram;
 - ``mlgate_validation_failures_total{route, kind}``: rejected payloads (``invalid`` = 422,
   ``too_large`` = 413);
-- ``mlgate_predictions_total{predicted_class}`` and ``mlgate_prediction_probability``: what the model answers.
+- ``mlgate_predictions_total{predicted_class}`` and ``mlgate_prediction_probability``: what the model answers;
+- ``mlgate_rejected_requests_total{reason}``: refused ``/predict`` requests (``validation``, ``body_too_large``,
+  ``unsupported_media_type``, ``bad_encoding``, ``not_ready``), also logged in the prediction log;
+- ``mlgate_prediction_log_written_total``, ``mlgate_prediction_log_dropped_total{reason}`` (``queue_full``,
+  ``duplicate_id``, ``write_error``, ``shutdown``, ``unavailable``), ``mlgate_prediction_log_queue_depth`` and
+  ``mlgate_prediction_log_up`` (1 when the log database is connected): the prediction log's writer;
+- ``mlgate_feedback_total{status}``: ``POST /feedback`` items by outcome (``stored``, ``duplicate``,
+  ``conflict``, ``unknown``).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 __all__ = ["CONTENT_TYPE_LATEST", "MetricsMiddleware", "ServingMetrics"]
 
@@ -58,6 +65,26 @@ class ServingMetrics:
             buckets=_PROBABILITY_BUCKETS,
             registry=self.registry,
         )
+
+        self.rejected = Counter(
+            "mlgate_rejected_requests", "Refused /predict requests by reason", ["reason"], registry=self.registry
+        )
+        self.log_written = Counter(
+            "mlgate_prediction_log_written", "Records written to the prediction log", registry=self.registry
+        )
+        self.log_dropped = Counter(
+            "mlgate_prediction_log_dropped",
+            "Records the prediction log did not keep, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.log_queue_depth = Gauge(
+            "mlgate_prediction_log_queue_depth", "Records waiting for the log writer", registry=self.registry
+        )
+        self.log_up = Gauge(
+            "mlgate_prediction_log_up", "1 when the prediction log database is connected", registry=self.registry
+        )
+        self.feedback = Counter("mlgate_feedback", "Feedback items by outcome", ["status"], registry=self.registry)
 
     def observe_predictions(self, proba: np.ndarray, decision: np.ndarray) -> None:
         positives = int(decision.sum())

@@ -51,6 +51,9 @@ __all__ = [
     "BATCH_TOO_LARGE",
     "ApiModels",
     "ColumnSpec",
+    "Detail",
+    "ErrorItem",
+    "Invalid",
     "SchemaTranslationError",
     "build_models",
     "column_specs",
@@ -224,8 +227,31 @@ class _Closed(BaseModel):
 
 
 class Prediction(_Closed):
+    request_id: str = Field(
+        description="The record's id in the prediction log: the X-Request-ID header (batch: <id>-<index>) or a "
+        "new uuid4 hex; send it to POST /feedback with the true label."
+    )
     prediction: Literal[0, 1] = Field(description="1 when probability >= threshold (the positive label), else 0.")
     probability: float = Field(ge=0.0, le=1.0, description="Probability of the positive label.")
+
+
+class Detail(BaseModel):
+    """A refusal: what was wrong, in one message."""
+
+    detail: str
+
+
+class ErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Invalid(BaseModel):
+    """A 422: the first errors (at most 20) and how many there are in all."""
+
+    detail: list[ErrorItem]
+    errors_total: int
 
 
 class _ResponseHead(_Closed):
@@ -242,6 +268,7 @@ class PredictResponse(_ResponseHead, Prediction):
 class BatchPredictResponse(_ResponseHead):
     """The answers to a batch, in the order of ``records``."""
 
+    request_id: str = Field(description="The batch's id (X-Request-ID); record i is logged as <request_id>-<i>.")
     predictions: list[Prediction]
 
 

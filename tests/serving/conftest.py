@@ -141,7 +141,11 @@ def serve(bundle: Path, *args: str, log_dir: Path, timeout: float = 180.0) -> It
     port = free_port()
     log_path = log_dir / f"serve-{port}.log"
     command = [sys.executable, "-m", "mlgate.pipeline.serve", "--bundle", str(bundle), "--port", str(port), *args]
-    env = {**os.environ, "PYTHONWARNINGS": "error::DeprecationWarning"}
+    env = {
+        "MLGATE_PREDICTION_LOG_DIR": str(log_dir / f"predictions-{port}"),  # each server its own log by default
+        **os.environ,
+        "PYTHONWARNINGS": "error::DeprecationWarning",
+    }
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"

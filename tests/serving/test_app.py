@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
 import httpx
 import numpy as np
@@ -36,9 +37,11 @@ def _metric(client: httpx.Client, name: str, **labels: str) -> float:
 def test_health_ready_and_model_describe_the_release(client, bundle_dir):
     release = json.loads((bundle_dir / "release.json").read_text())
     assert client.get("/health").json() == {"status": "ok"}
-    ready = client.get("/ready")
+    deadline = time.monotonic() + 30
+    while (ready := client.get("/ready")).json().get("prediction_log") == "connecting" and time.monotonic() < deadline:
+        time.sleep(0.05)  # the log's writer connects in the background
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "model_sha256": release["model_sha256"]}
+    assert ready.json() == {"status": "ready", "model_sha256": release["model_sha256"], "prediction_log": "ok"}
     info = client.get("/model").json()
     for key in ("model_name", "model_version", "run_id", "data_fingerprint", "gate_report_sha256", "model_sha256"):
         assert info[key] == release[key], key
@@ -66,12 +69,16 @@ def test_single_records_equal_offline(client, golden):
         body = client.post("/predict", json=golden.records[index]).json()
         assert body["probability"] == golden.proba[index], index
         assert body["prediction"] == int(golden.proba[index] >= golden.threshold)
-        assert set(body) == {"prediction", "probability", "model_name", "model_version", "positive_label", "threshold"}
+        assert set(body) == {
+            *("request_id", "prediction", "probability"),
+            *("model_name", "model_version", "positive_label", "threshold"),
+        }
 
 
 def test_integral_numbers_are_integers_as_in_json_schema(client):
     as_int = client.post("/predict", json=GOOD).json()
     as_float = client.post("/predict", json={**GOOD, "age": 44.0, "credit_amount": 5943.0}).json()
+    assert as_float.pop("request_id") != as_int.pop("request_id")  # a new id for each request
     assert as_float == as_int
 
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 import mlgate.pipeline.serve as serve
-import mlgate.pipeline.serve.app as app_module
+import mlgate.pipeline.serve.predict as predict_module
 from mlgate.pipeline.serve.__main__ import main
 from mlgate.pipeline.serve.models import BATCH_TOO_LARGE
 
@@ -209,7 +209,7 @@ def test_a_bug_is_a_logged_500_with_a_detail(bundle_dir, monkeypatch, caplog):
     def broken(records, specs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(app_module, "_predict_frame", broken)
+    monkeypatch.setattr(predict_module, "predict_frame", broken)
     response = asyncio.run(_call(serve.create_app(bundle_dir), "POST", "/predict", json=GOOD))
     assert response.status_code == 500
     assert response.json() == {"detail": "internal error (RuntimeError); see the server log"}
