@@ -18,7 +18,15 @@ from mlgate.pipeline.batch import Batch, DriftReference
 from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.ingest import Dataset
 from mlgate.pipeline.prepare import Prepared
-from mlgate.pipeline.records import BaselineOutput, Candidate, ChampionRecord, LoggedModel, RetrainOutcome, RunMeta
+from mlgate.pipeline.records import (
+    BaselineOutput,
+    Candidate,
+    ChampionRecord,
+    CrossFitted,
+    LoggedModel,
+    RetrainOutcome,
+    RunMeta,
+)
 
 if TYPE_CHECKING:  # pipeline.split imports scikit-learn: the data gates must not pay for it (light imports)
     from mlgate.pipeline.diagnostics import Diagnostics
@@ -46,6 +54,7 @@ class Evidence:
     champion_packages: tuple[str, ...] | None = None  # the champion run's environment.txt, when logged
     drift_reference: DriftReference | None = None  # the champion's training rows (new-data drift, staleness)
     current: Batch | None = None  # a new batch the drift gate compares with drift_reference (--current)
+    recipes: CrossFitted | None = None  # the candidate's and the champion's recipes refitted on folds of all rows
 
     @property
     def train_frame(self) -> pd.DataFrame:

@@ -56,6 +56,7 @@ from mlgate.checks.quality_common import (
     judge,
 )
 from mlgate.checks.quality_compare import baseline_rows, check_baselines, check_champion, scored_baselines
+from mlgate.checks.quality_recipe import check_champion_recipe
 from mlgate.checks.quality_slices import check_slices
 from mlgate.checks.result import CheckResult, Reason, Status
 from mlgate.pipeline.config import QualitySettings
@@ -323,5 +324,7 @@ def run(evidence: Evidence) -> list[CheckResult]:
     results += baseline_errors
     rows = held_out_rows(evidence, candidate, settings.champion_metric)
     results.append(check_champion(rows, evidence.champion, settings=settings))
+    recipes = evidence.recipes
+    results.append(check_champion_recipe(recipes, evidence.champion, threshold=model.threshold, settings=settings))
     results += quality_health.run(evidence)  # feature importance, finite outputs, loss vs prior
     return results

@@ -55,6 +55,7 @@ __all__ = [
     "baseline_rows",
     "check_baselines",
     "check_champion",
+    "detectable",
     "score_champion",
     "scored_baselines",
 ]
@@ -191,9 +192,12 @@ def score_champion(champion: ChampionRecord, features: pd.DataFrame, *, default_
     return Scored("champion", proba, default_threshold, "the candidate's threshold (champion has no tag)")
 
 
-def _detectable(diff: Bootstrap, metric: str, settings: QualitySettings) -> tuple[dict[str, Any], str]:
-    """The minimum detectable effect of this comparison (details, message clause)."""
-    margin = settings.champion_margin
+def detectable(
+    diff: Bootstrap, metric: str, settings: QualitySettings, *, margin: float | None = None
+) -> tuple[dict[str, Any], str]:
+    """The minimum detectable effect of this comparison (details, message clause); ``margin`` defaults to
+    ``quality.champion_margin``."""
+    margin = settings.champion_margin if margin is None else margin
     worse = "drop" if greater_is_better(metric) else "rise"
     if not np.isfinite(diff.se) or diff.se == 0.0:
         return (
@@ -260,7 +264,7 @@ def check_champion(rows: HeldOut, champion: ChampionRecord | None, *, settings: 
         )
     status = judge(diff.estimate, diff.low, diff.high, at_least=-margin)
     is_confirmed = confirmed(diff.low, diff.high, at_least=-margin)
-    mde, mde_text = _detectable(diff, metric, settings)
+    mde, mde_text = detectable(diff, metric, settings)
     return CheckResult(
         check_id,
         LAYER,

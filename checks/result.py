@@ -123,6 +123,7 @@ class Reason(enum.StrEnum):
     NO_CONFIG_FILE = "no_config_file"
     NOT_CONFIGURED = "not_configured"
     DISABLED = "disabled"
+    NOT_REFITTED = "not_refitted"  # quality.champion_recipe: the recipes could not or should not be refitted
 
 
 @dataclass(frozen=True, slots=True)

@@ -339,6 +339,12 @@ def _model_stage(
     packages = None
     if run.champion is not None and "reproducibility" in model_layers:  # reproducibility.dependencies
         packages = champion_packages(run.registry, run.champion, run.scratch)
+    recipes = None
+    if run.champion is not None and run.champion.model is not None and "quality" in model_layers:
+        from mlgate.pipeline.cross_fit import cross_fit_recipes
+
+        with clock.stage("cross-fit recipes"):  # quality.champion_recipe: both recipes on folds of every row
+            recipes = cross_fit_recipes(config, data, candidate.pipeline, run.champion.model)
     reference = None
     if run.champion is not None and "staleness" in model_layers:  # staleness.data_distribution compares with it
         from mlgate.ci.current_batch import champion_reference
@@ -357,6 +363,7 @@ def _model_stage(
         diagnostics=diagnostics,
         champion_packages=packages,
         drift_reference=reference,
+        recipes=recipes,
     )
 
 

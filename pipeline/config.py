@@ -16,18 +16,16 @@ from pathlib import Path
 from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mlgate.pipeline.config_monitor import MonitorSettings, PredictionLogSettings
+from mlgate.pipeline.config_quality import CostMatrix, MetricBound, QualitySettings
 from mlgate.pipeline.config_rules import Text, check_project, error_lines
 from mlgate.pipeline.config_sections import (
     BalanceSettings,
-    CostMatrix,
     DataSettings,
     DriftSettings,
     FeatureSettings,
     IntegritySettings,
-    MetricBound,
     MlflowSettings,
     ModelSettings,
-    QualitySettings,
     ReleaseSettings,
     ReproducibilitySettings,
     SearchSettings,

@@ -242,6 +242,8 @@ def check_quality(quality: Any) -> None:
         check_metric(metric, f"{key}_metric", has_costs=costs)
         check_margin(getattr(quality, f"{key}_margin"), metric, f"{key}_margin")
     check_margin(quality.baseline_tolerance, quality.baseline_metric, "baseline_tolerance")
+    if quality.champion_recipe_margin is not None:
+        check_margin(quality.champion_recipe_margin, quality.champion_metric, "champion_recipe_margin")
     if quality.baseline_tolerance > 0 and quality.baseline_margin > 0:
         raise refuse(
             "baseline_tolerance",
@@ -290,6 +292,11 @@ def check_project(config: Any) -> None:
         raise refuse("data.event_time_column", 'is required by split.by = "time" (the column that orders the rows)')
     if event == target:
         raise refuse("data.event_time_column", f"'{target}' is the target (data.target)")
+    if config.split.by == "time" and config.quality.champion_recipe == "cross_fitted":
+        raise refuse(
+            "quality.champion_recipe",
+            '"cross_fitted" refits on folds of every row, training on the future under split.by = "time"; use "auto"',
+        )
     for key in ("features.include", "features.categorical", "features.numeric"):
         if event is not None and event in roles[key]:
             raise refuse(f"{key}[{roles[key].index(event)}]", f"'{event}' is data.event_time_column, never a feature")

@@ -32,6 +32,7 @@ __all__ = [
     "BaselineOutput",
     "Candidate",
     "ChampionRecord",
+    "CrossFitted",
     "DataBundle",
     "EnvironmentMeta",
     "LoggedModel",
@@ -63,6 +64,24 @@ class Candidate:
     @property
     def pipeline(self) -> Any:
         return self.trained.pipeline
+
+
+@dataclass(frozen=True)
+class CrossFitted:
+    """Out-of-fold scores of the candidate's and the champion's recipes on every labelled row
+    (:func:`pipeline.cross_fit.cross_fit_recipes`), or why there are none (``skipped``).
+
+    ``same_recipe``: the two recipes are the same estimator, parameters and features, so refitting them gives the
+    same scores and nothing was fitted."""
+
+    y: np.ndarray
+    candidate: np.ndarray | None = None
+    champion: np.ndarray | None = None
+    folds: int = 0
+    seed: int = 0
+    seconds: float = 0.0
+    same_recipe: bool = False
+    skipped: str | None = None
 
 
 @dataclass(frozen=True)

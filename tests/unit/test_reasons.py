@@ -79,6 +79,7 @@ STABLE = {
     "NO_CONFIG_FILE": "no_config_file",
     "NOT_CONFIGURED": "not_configured",
     "DISABLED": "disabled",
+    "NOT_REFITTED": "not_refitted",
 }
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "REPORT.md"
 
