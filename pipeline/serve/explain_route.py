@@ -1,23 +1,28 @@
-"""``POST /explain``: one record's score, and how much each input column contributed to it.
+"""``POST /explain``: one record's score, and how much each input column contributed to it; ``GET
+/explain/{request_id}``: the same for a prediction the prediction log holds.
 
 The body is one record, read exactly as ``/predict`` reads it (:mod:`pipeline.serve.body`: the same byte,
 nesting and error limits, the same 422 ``{"detail": [{"loc", "msg", "type"}], "errors_total"}`` naming the
-field). The answer carries the request id (the ``X-Request-ID`` header when sent, else a new one; echoed in the
-response header), the probability and decision ``/predict`` would give, the raw score, the base value and one
-contribution per input column, largest first; ``base_value + sum(contributions) == raw_score``. How they are
-computed, exactly, is :mod:`pipeline.serve.explain` (``method``: ``linear_exact`` or ``tree_path_shap``). A
-model no exact method applies to is a 501 naming its estimator; the explainer is prepared once, at the first
-request after the model loaded.
+field). The answer carries the request id (the ``X-Request-ID`` header when sent, else a new one, as
+:mod:`pipeline.serve.request_ids` makes them; echoed in the response header), the probability and decision
+``/predict`` would give, the raw score, the base value and one contribution per input column, largest first;
+``base_value + sum(contributions) == raw_score``. How they are computed, exactly, is
+:mod:`pipeline.serve.explain` (``method``: ``linear_exact`` or ``tree_path_shap``). A model no exact method
+applies to is a 501 naming its estimator; the explainer is prepared once, at the first request after the model
+loaded.
 
-:func:`explain_router` builds the route from the app's serving state (``create_app`` includes it).
+``GET /explain/{request_id}`` reads the validated record the prediction log stored under that id (this
+replica's log, then the other replicas' files in a shared log folder: :mod:`pipeline.serve.explain_logged`) and
+explains it as above: 404 for an id no log holds, 409 when the logged prediction was scored by another model
+than this replica serves (its explanation would be of the wrong model), 503 when the log is disabled or down.
+
+:func:`explain_router` builds both routes from the app's serving state (``create_app`` includes it).
 """
 
 from __future__ import annotations
 
-import re
-import uuid
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 from fastapi import APIRouter, Request
@@ -27,13 +32,13 @@ from starlette.concurrency import run_in_threadpool
 
 from mlgate.pipeline.serve.body import BodyLimits, BodyRejected, clean_errors, read_body, screen_keys
 from mlgate.pipeline.serve.explain import Explainer, Unsupported, build_explainer
-from mlgate.pipeline.serve.loader import BundleInfo
-from mlgate.pipeline.serve.metrics import ServingMetrics
+from mlgate.pipeline.serve.explain_logged import find_logged
 from mlgate.pipeline.serve.models import ApiModels, ColumnSpec
+from mlgate.pipeline.serve.request_ids import HEADER, MAX_LENGTH, request_id
+from mlgate.pipeline.serve.state import MAX_ERRORS, Served
 
-__all__ = ["REQUEST_ID", "Contribution", "ExplainResponse", "explain_router", "request_id"]
+__all__ = ["Contribution", "ExplainResponse", "explain_router"]
 
-REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 ONE_RECORD = 'POST /explain takes one record (a JSON object of the feature columns), not {"records": [...]}'
 _OPTIONS: dict[str, Any] = {"include_url": False, "include_input": False, "include_context": False}
 
@@ -63,39 +68,7 @@ class ExplainResponse(BaseModel):
     contributions: list[Contribution] = Field(description="Every input column, largest |contribution| first.")
 
 
-class LoadedModel(Protocol):
-    model: Any
-    positive_index: int
-    error: str
-
-
-class ServingState(Protocol):
-    """What the route reads from the app's serving state (``pipeline.serve.app._Served``)."""
-
-    @property
-    def info(self) -> BundleInfo: ...
-    @property
-    def api(self) -> ApiModels: ...
-    @property
-    def loaded(self) -> LoadedModel: ...
-    @property
-    def head(self) -> dict[str, Any]: ...
-    @property
-    def metrics(self) -> ServingMetrics: ...
-
-
 Frame = Callable[[list[BaseModel], tuple[ColumnSpec, ...]], pd.DataFrame]
-
-
-def request_id(header: str | None) -> str:
-    """The request id: the ``X-Request-ID`` header when it is 1-64 characters of ``A-Za-z0-9._:-`` (starting with
-    a letter or digit), else :class:`BodyRejected` 422 naming the header; a new uuid4 hex when there is none."""
-    if header is None:
-        return uuid.uuid4().hex
-    if not REQUEST_ID.fullmatch(header):
-        message = "X-Request-ID must be 1 to 64 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit"
-        raise BodyRejected(422, [{"loc": ["header", "x-request-id"], "msg": message, "type": "request_id"}])
-    return header
 
 
 def _record(raw: bytes, content_type: str | None, api: ApiModels, limits: BodyLimits) -> BaseModel:
@@ -115,27 +88,48 @@ def _contributions(pairs: Sequence[tuple[str, float]], record: BaseModel) -> lis
     return [{"feature": name, "value": getattr(record, name, None), "contribution": value} for name, value in pairs]
 
 
-def explain_router(served: ServingState, *, frame: Frame) -> APIRouter:
-    """The ``POST /explain`` route for one app; ``frame`` turns validated records into the model's input frame
-    (the app's own, so an explained record is scored exactly as ``/predict`` scores it)."""
-    router = APIRouter()
-    info, api, loaded, head, metrics = served.info, served.api, served.loaded, served.head, served.metrics
-    limits = BodyLimits(frozenset(s.name for s in info.specs), 1, max_errors=20)
-    prepared: dict[int, Explainer | Unsupported] = {}  # id(model) -> its explainer, built at the first request
+def _refused(exc: BodyRejected) -> JSONResponse:
+    content: dict[str, Any] = {"detail": exc.detail}
+    if isinstance(exc.detail, list):
+        content["errors_total"] = exc.total
+    return JSONResponse(content, status_code=exc.status)
 
-    def answer(raw: bytes, content_type: str | None, rid: str) -> dict[str, Any] | JSONResponse:
-        record = _record(raw, content_type, api, limits)
+
+def _answered(result: dict[str, Any] | JSONResponse) -> JSONResponse:
+    if isinstance(result, JSONResponse):
+        return result
+    body = ExplainResponse(**result).model_dump(mode="json")
+    return JSONResponse(body, headers={HEADER: str(result["request_id"])})
+
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    501: {"description": "No exact explanation exists for this model's estimator (named in detail)."},
+    503: {"description": "The model is not loaded or failed verification (or, for a logged id, the log is not up)."},
+}
+
+
+class _Explaining:
+    """What both routes share: the serving state, the frame builder and the explainer of the loaded model."""
+
+    def __init__(self, served: Served, frame: Frame) -> None:
+        self.served, self.frame = served, frame
+        self.limits = BodyLimits(frozenset(s.name for s in served.info.specs), 1, max_errors=MAX_ERRORS)
+        self.prepared: dict[int, Explainer | Unsupported] = {}  # id(model) -> explainer, built at the first request
+
+    def explained(self, record: BaseModel, rid: str) -> dict[str, Any] | JSONResponse:
+        """The answer for one validated record (in a worker thread: scoring and explaining are CPU work)."""
+        info, loaded = self.served.info, self.served.loaded
         model = loaded.model
-        explainer = prepared.get(id(model))
+        explainer = self.prepared.get(id(model))
         if explainer is None:
-            explainer = prepared[id(model)] = build_explainer(model, positive_index=loaded.positive_index)
+            explainer = self.prepared[id(model)] = build_explainer(model, positive_index=loaded.positive_index)
         if isinstance(explainer, Unsupported):
             return JSONResponse({"detail": f"cannot explain this model: {explainer.reason}"}, status_code=501)
-        rows = frame([record], info.specs)
+        rows = self.frame([record], info.specs)
         probability = float(model.predict_proba(rows)[0, loaded.positive_index])
         explanation = explainer.explain(rows)
         return {
-            **head,
+            **self.served.head,
             "request_id": rid,
             "prediction": int(probability >= info.threshold),
             "probability": probability,
@@ -146,6 +140,37 @@ def explain_router(served: ServingState, *, frame: Frame) -> APIRouter:
             "contributions": _contributions(explanation.contributions, record),
         }
 
+    def posted(self, raw: bytes, content_type: str | None, rid: str) -> dict[str, Any] | JSONResponse:
+        return self.explained(_record(raw, content_type, self.served.api, self.limits), rid)
+
+    def logged(self, rid: str) -> dict[str, Any] | JSONResponse:
+        """The answer for the record the prediction log holds under ``rid``: 404 unknown, 409 another model."""
+        recorder, serving = self.served.recorder, self.served.loaded.sha256
+        found = find_logged(recorder.writer, recorder.feedback.directory, rid)
+        if found is None:
+            return JSONResponse({"detail": f"request id {rid!r} is not in the prediction log"}, status_code=404)
+        if found.model_sha256 != serving:
+            detail = (
+                f"request id {rid!r} was scored by the model with sha256 {found.model_sha256}; this replica serves "
+                f"{serving}: ask a replica that serves that model"
+            )
+            return JSONResponse({"detail": detail}, status_code=409)
+        try:
+            record: BaseModel = self.served.api.record_adapter.validate_python(found.inputs)
+        except ValidationError as exc:
+            count = exc.error_count()
+            detail = f"the logged record of {rid!r} does not validate against this app's schema ({count} errors)"
+            return JSONResponse({"detail": detail}, status_code=409)
+        return self.explained(record, rid)
+
+
+def explain_router(served: Served, *, frame: Frame) -> APIRouter:
+    """``POST /explain`` and ``GET /explain/{request_id}`` for one app; ``frame`` turns validated records into the
+    model's input frame (the app's own, so an explained record is scored exactly as ``/predict`` scores it)."""
+    router = APIRouter()
+    loaded, metrics, work = served.loaded, served.metrics, _Explaining(served, frame)
+    invalid = f"Invalid JSON, record or {HEADER}: the first {MAX_ERRORS} errors, naming each field."
+
     @router.post(
         "/explain",
         response_model=ExplainResponse,
@@ -153,30 +178,53 @@ def explain_router(served: ServingState, *, frame: Frame) -> APIRouter:
             400: {"description": "The body is not UTF-8 text."},
             413: {"description": "The body is over the app's byte limit."},
             415: {"description": "The Content-Type is not application/json."},
-            422: {"description": "Invalid JSON, record or X-Request-ID: the first 20 errors, naming each field."},
-            501: {"description": "No exact explanation exists for this model's estimator (named in detail)."},
-            503: {"description": "The model is not loaded or failed verification."},
+            422: {"description": invalid},
+            **_RESPONSES,
         },
-        openapi_extra={"requestBody": _document_body(api)},
+        openapi_extra={"requestBody": _document_body(served.api)},
         summary="Explain one record's score: each input column's contribution (exact; see method).",
     )
     async def explain(request: Request) -> Any:
         try:
-            rid = request_id(request.headers.get("x-request-id"))
+            rid = request_id(request.headers.get(HEADER))
             if loaded.model is None:
                 return JSONResponse({"detail": f"model not ready: {loaded.error}"}, status_code=503)
             raw = await request.body()
-            result = await run_in_threadpool(answer, raw, request.headers.get("content-type"), rid)
+            result = await run_in_threadpool(work.posted, raw, request.headers.get("content-type"), rid)
         except BodyRejected as exc:
             kind = "too_large" if exc.status == 413 else "invalid"
             metrics.validation_failures.labels(route="/explain", kind=kind).inc()
-            content: dict[str, Any] = {"detail": exc.detail}
-            if isinstance(exc.detail, list):
-                content["errors_total"] = exc.total
-            return JSONResponse(content, status_code=exc.status)
-        if isinstance(result, JSONResponse):
-            return result
-        return JSONResponse(ExplainResponse(**result).model_dump(mode="json"), headers={"X-Request-ID": rid})
+            return _refused(exc)
+        return _answered(result)
+
+    @router.get(
+        "/explain/{request_id}",
+        response_model=ExplainResponse,
+        responses={
+            404: {"description": "No prediction with this request id is in the prediction log."},
+            409: {"description": "The logged prediction was scored by another model than this replica serves."},
+            422: {"description": f"The request id is longer than {MAX_LENGTH} characters."},
+            **_RESPONSES,
+        },
+        summary="Explain a logged prediction by its request id (the record the prediction log holds).",
+    )
+    async def explain_logged(request_id: str) -> Any:
+        if len(request_id) > MAX_LENGTH:
+            message = f"a request id has at most {MAX_LENGTH} characters (got {len(request_id)})"
+            metrics.validation_failures.labels(route="/explain/{request_id}", kind="invalid").inc()
+            return _refused(BodyRejected(422, [{"loc": ["path", "request_id"], "msg": message, "type": "request_id"}]))
+        if loaded.model is None:
+            return JSONResponse({"detail": f"model not ready: {loaded.error}"}, status_code=503)
+        recorder = served.recorder
+        if recorder.writer is None or recorder.feedback is None or recorder.state != "ok":
+            detail = f"explaining a logged prediction needs the prediction log, which is {recorder.state}"
+            return JSONResponse({"detail": detail}, status_code=503)
+        from mlgate.pipeline.predlog import PredictionLogError
+
+        try:
+            return _answered(await run_in_threadpool(work.logged, request_id))
+        except PredictionLogError as exc:
+            return JSONResponse({"detail": f"prediction log not readable: {exc}"}, status_code=503)
 
     return router
 

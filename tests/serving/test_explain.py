@@ -85,8 +85,8 @@ def test_the_request_id_header_is_kept(client):
         pytest.param({k: v for k, v in GOOD.items() if k != "age"}, {}, ["body", "age"], "required", id="missing"),
         pytest.param({**GOOD, "agee": 1}, {}, ["body", "agee"], "Extra inputs", id="unknown-field"),
         pytest.param({"records": [GOOD]}, {}, ["body", "records"], "takes one record", id="batch"),
-        pytest.param(GOOD, {"X-Request-ID": "a b"}, ["header", "x-request-id"], "1 to 64", id="bad-request-id"),
-        pytest.param(GOOD, {"X-Request-ID": "x" * 65}, ["header", "x-request-id"], "1 to 64", id="long-request-id"),
+        pytest.param(GOOD, {"X-Request-ID": "a b"}, ["header", "X-Request-ID"], "1 to 64", id="bad-request-id"),
+        pytest.param(GOOD, {"X-Request-ID": "x" * 65}, ["header", "X-Request-ID"], "1 to 64", id="long-request-id"),
     ],
 )
 def test_bad_input_is_422_naming_the_field(client, payload, headers, loc, message):
@@ -141,7 +141,7 @@ def test_gradient_boosting_is_explained_with_tree_shap(trained, golden, start_se
     model = HistGradientBoostingClassifier(max_iter=60, random_state=0)
     bundle, pipeline = _bundle_with(model, trained, tmp_path)
     frame_proba = pipeline.predict_proba(trained[0].split.test[golden.features].iloc[:10])[:, 1]
-    with start_server(bundle) as url, httpx.Client(base_url=url, timeout=30.0) as http:
+    with start_server(bundle, "--no-prediction-log") as url, httpx.Client(base_url=url, timeout=30.0) as http:
         for record, expected in zip(golden.records[:10], frame_proba, strict=True):
             response = http.post("/explain", json=record)
             assert response.status_code == 200, response.text
@@ -155,8 +155,67 @@ def test_gradient_boosting_is_explained_with_tree_shap(trained, golden, start_se
 
 def test_a_model_without_an_exact_method_is_501_naming_it(trained, start_server, tmp_path):
     bundle, _ = _bundle_with(DummyClassifier(strategy="prior"), trained, tmp_path)
-    with start_server(bundle) as url:
+    with start_server(bundle, "--no-prediction-log") as url:
         response = httpx.post(f"{url}/explain", json=GOOD, timeout=30.0)
         assert response.status_code == 501, response.text
         assert "DummyClassifier" in response.json()["detail"]
         assert httpx.post(f"{url}/predict", json=GOOD, timeout=30.0).status_code == 200
+        logged = httpx.get(f"{url}/explain/any-id", timeout=30.0)
+        assert logged.status_code == 503
+        assert "needs the prediction log, which is disabled" in logged.json()["detail"]
+
+
+# ---------------------------------------------------------------- GET /explain/{request_id}: a logged prediction
+
+
+def test_a_logged_prediction_is_explained_by_its_request_id(client):
+    predicted = client.post("/predict", json=GOOD, headers={"X-Request-ID": "explain-later-1"})
+    assert predicted.status_code == 200, predicted.text
+    response = client.get("/explain/explain-later-1")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["request_id"] == response.headers["x-request-id"] == "explain-later-1"
+    assert body["probability"] == predicted.json()["probability"]
+    fresh = client.post("/explain", json=GOOD).json()
+    assert body["contributions"] == fresh["contributions"]
+    assert (body["raw_score"], body["base_value"]) == (fresh["raw_score"], fresh["base_value"])
+
+
+def test_a_batch_record_is_explained_by_its_own_id(client, golden):
+    records = golden.records[:3]
+    predicted = client.post("/predict", json={"records": records}, headers={"X-Request-ID": "explain-batch"})
+    assert predicted.status_code == 200, predicted.text
+    body = client.get("/explain/explain-batch-2").json()
+    assert body["contributions"] == client.post("/explain", json=records[2]).json()["contributions"]
+
+
+@pytest.mark.parametrize(
+    ("request_id", "status", "message"),
+    [
+        pytest.param("never-predicted", 404, "'never-predicted' is not in the prediction log", id="unknown"),
+        pytest.param("x" * 65, 422, "at most 64 characters", id="too-long"),
+    ],
+)
+def test_an_id_the_log_cannot_answer_is_refused_naming_it(client, request_id, status, message):
+    response = client.get(f"/explain/{request_id}")
+    assert response.status_code == status, response.text
+    detail = response.json()["detail"]
+    assert message in (detail if isinstance(detail, str) else detail[0]["msg"])
+
+
+def test_a_prediction_of_another_model_is_a_409_on_any_replica_sharing_the_log(
+    trained, bundle_dir, start_server, tmp_path
+):
+    trees, _ = _bundle_with(HistGradientBoostingClassifier(max_iter=30, random_state=0), trained, tmp_path)
+    shared = ("--prediction-log-dir", str(tmp_path / "shared-log"))
+    with start_server(bundle_dir, *shared) as linear, start_server(trees, *shared) as boosted:
+        for url, rid in ((linear, "scored-by-linear"), (boosted, "scored-by-trees")):
+            answer = httpx.post(f"{url}/predict", json=GOOD, headers={"X-Request-ID": rid}, timeout=30.0)
+            assert answer.status_code == 200, answer.text
+        own = httpx.get(f"{boosted}/explain/scored-by-trees", timeout=30.0)
+        assert own.status_code == 200, own.text
+        assert own.json()["method"] == "tree_path_shap"
+        for url, rid in ((boosted, "scored-by-linear"), (linear, "scored-by-trees")):  # found in the other's file
+            other = httpx.get(f"{url}/explain/{rid}", timeout=30.0)
+            assert other.status_code == 409, other.text
+            assert "ask a replica that serves that model" in other.json()["detail"]
