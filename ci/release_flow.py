@@ -106,6 +106,8 @@ def build_release_bundle(config: ProjectConfig, report: GateReport, report_sha25
                 "data_fingerprint": expected,
                 "gate_report_sha256": report_sha256,
                 "git_commit": report.run.get("git_commit"),
+                "target": config.data.target,  # the serving app's label set for /feedback (pipeline.serve.labels)
+                "prediction_log": config.monitor.log.bundle_fields(),  # queue and batch sizes, never the location
             },
             meta={},
             golden_X=golden_x,
