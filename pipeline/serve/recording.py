@@ -103,8 +103,9 @@ class Recorder:
     def __init__(self, options: LogOptions | None, metrics: ServingMetrics, *, head: dict[str, Any], labels: LabelSet):
         self.options, self.metrics, self.head, self.labels = options, metrics, head, labels
         self.enabled = options is not None and options.enabled
-        self.writer: Any = None
-        self.feedback: Any = None
+        self.writer: Any = None  # pipeline.predlog.LogWriter once started
+        self.feedback: Any = None  # pipeline.predlog.FeedbackStore once started
+        self.folder: Path | None = None  # the folder of per-replica files; None for one database (a URL)
         self._problem = "connecting" if self.enabled else "disabled"
         self._record: Any = None
         self._rejection: Any = None
@@ -126,7 +127,7 @@ class Recorder:
             log.error("prediction log %s", self._problem)
             return
         location, replica = self.options.location, predlog.replica_id()
-        folder = None if predlog.is_url(location) else Path(location)
+        folder = self.folder = None if predlog.is_url(location) else Path(location)
         url = location if folder is None else predlog.sqlite_url(predlog.log_file(folder, replica))
         metrics = self.metrics
         self.writer = predlog.LogWriter(
