@@ -16,12 +16,12 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -44,23 +44,23 @@ __all__ = ["COLUMNS", "Window", "read_window"]
 COLUMNS = (
     "request_id",
     "received_at",
-    "model_name",
     "model_version",
     "model_sha256",
-    "replica",
     "proba",
     "decision",
     "latency_ms",
     "label",
 )
-_STORED = ("request_id", "received_at", "model_name", "model_version", "model_sha256", "replica", "inputs")
+#: What is fetched per row (model name and replica are left in the database: fewer objects per row to build).
+_FETCHED = ("received_at", "request_id", "model_version", "model_sha256", "inputs", "proba", "decision", "latency_ms")
 
 
 @dataclass(frozen=True)
 class Window:
     """One window of the log. ``predictions`` has one row per prediction, oldest first: :data:`COLUMNS`
     (``received_at`` UTC-aware; ``decision`` and ``label`` decoded from JSON; ``label`` None without
-    feedback), then one column per input feature (``features``, in first-seen order)."""
+    feedback), then one column per input feature (``features``, in first-seen order). ``written`` and
+    ``dropped`` are the writers' totals; ``sources`` the databases read; ``labelled`` the rows with a label."""
 
     predictions: pd.DataFrame
     rejected: dict[str, int]
@@ -76,10 +76,11 @@ class Window:
 
 @dataclass
 class _Part:
-    """What one database holds for the window."""
+    """What one database holds for the window: prediction rows (:data:`_FETCHED`), feedback rows
+    ``(request_id, received_at, label)`` and the writers' totals."""
 
-    rows: list[tuple[Any, ...]]
-    labels: dict[str, tuple[datetime, str]]
+    rows: list[Any]
+    labels: list[Any]
     dropped: int
     written: int
 
@@ -124,22 +125,34 @@ def _window(column: Any, since: datetime | None, until: datetime | None) -> list
 def _read_part(
     connection: Connection, since: datetime | None, until: datetime | None, last: int | None, sqlite: bool
 ) -> _Part:
+    """One database's rows; SQLite timestamps stay text (parsed at once by pandas, not row by row)."""
+
+    def stamp(column: Any) -> Any:
+        return sa.type_coerce(column, sa.String()) if sqlite else column
+
     table = predictions
-    stamp: Any = sa.type_coerce(table.c.received_at, sa.String()) if sqlite else table.c.received_at
-    columns = [*(table.c[name] for name in _STORED if name != "received_at"), table.c.proba, table.c.decision]
-    query = sa.select(stamp.label("received_at"), *columns, table.c.latency_ms).where(
-        *_window(table.c.received_at, since, until)
-    )
+    columns = [stamp(table.c.received_at).label("received_at"), *(table.c[name] for name in _FETCHED[1:])]
+    query = sa.select(*columns).where(*_window(table.c.received_at, since, until))
     if last is not None:
         query = query.order_by(table.c.received_at.desc()).limit(last)
-    rows = [tuple(row) for row in connection.execute(query)]
-    labels_query = sa.select(feedback.c.request_id, feedback.c.received_at, feedback.c.label)
+    rows = _tuples(connection, query)
+    labels_query = sa.select(feedback.c.request_id, stamp(feedback.c.received_at), feedback.c.label)
     if since is not None:  # feedback always arrives after its prediction
         labels_query = labels_query.where(feedback.c.received_at >= since)
-    labels = {rid: (at, label) for rid, at, label in connection.execute(labels_query)}
+    labels = _tuples(connection, labels_query)
     dropped, written = (sa.func.coalesce(sa.func.sum(writer_stats.c[name]), 0) for name in ("dropped", "written"))
     totals = connection.execute(sa.select(dropped, written)).one()
     return _Part(rows, labels, int(totals[0]), int(totals[1]))
+
+
+def _tuples(connection: Connection, query: Any) -> list[Any]:
+    """The rows as the driver's plain tuples: none of the selected columns needs SQLAlchemy's result processing
+    (timestamps are text on SQLite and aware datetimes from PostgreSQL), and a million Row objects cost seconds."""
+    result = connection.execute(query)
+    try:
+        return list(result.cursor.fetchall()) if result.cursor is not None else []
+    finally:
+        result.close()
 
 
 def _rejected(connection: Connection, since: datetime | None, until: datetime | None) -> Counter[str]:
@@ -164,11 +177,11 @@ def _check_version(connection: Connection, shown: str) -> None:
         )
 
 
-def _decode_scalars(texts: Iterable[str | None]) -> pd.Series:
-    """JSON scalar texts as values (each distinct text decoded once); None stays None."""
-    values = list(texts)
-    decoded = {text: json.loads(text) for text in set(values) if text is not None}
-    return pd.Series([None if text is None else decoded[text] for text in values], dtype=object)
+def _decode_scalars(texts: Any) -> pd.Series:
+    """JSON scalar texts (an object array) as values, each distinct text decoded once; a missing text is None."""
+    codes, uniques = pd.factorize(pd.Series(texts, dtype=object), use_na_sentinel=True)
+    values = np.array([*(json.loads(text) for text in uniques), None], dtype=object)
+    return pd.Series(values[codes], dtype=object)  # code -1 (no text) takes the trailing None
 
 
 def _decode_inputs(texts: list[str]) -> pd.DataFrame:
@@ -195,21 +208,40 @@ def _decode_inputs(texts: list[str]) -> pd.DataFrame:
         return pd.DataFrame.from_records([json.loads(text) for text in texts])
 
 
-def _frame(rows: list[tuple[Any, ...]], labels: dict[str, tuple[datetime, str]], shown: str) -> pd.DataFrame:
-    names = ["received_at", *(n for n in _STORED if n != "received_at"), "proba", "decision", "latency_ms"]
-    raw = pd.DataFrame.from_records(rows, columns=names)
+def _labels(parts: list[_Part], request_ids: np.ndarray) -> np.ndarray:
+    """The label text of each request id (None without one), joined with pyarrow's hash lookup; when two
+    replicas stored different labels for an id, the earliest counts."""
+    rows = [row for part in parts for row in part.labels]
+    if not rows or not len(request_ids):
+        return np.full(len(request_ids), None, dtype=object)
+    import pyarrow as pa
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
+
+    table = np.array(rows, dtype=object)
+    moments = pd.to_datetime(pd.Series(table[:, 1], dtype=object), utc=True, format="ISO8601")
+    order = np.argsort(moments.dt.tz_convert(None).to_numpy(), kind="stable")
+    keep = pd.Series(table[order, 0], index=order, dtype=object).drop_duplicates(keep="first").index.to_numpy()
+    ids = table[keep, 0]
+    texts = np.array([*table[keep, 2], None], dtype=object)
+    found = pc.index_in(pa.array(request_ids, type=pa.string()), value_set=pa.array(ids, type=pa.string()))
+    return np.asarray(texts[found.fill_null(-1).to_numpy()])  # -1 (no label) takes the trailing None
+
+
+def _frame(parts: list[_Part], shown: str) -> pd.DataFrame:
+    """The predictions of every part as one frame, oldest first (ties: in the order of the sources)."""
+    rows = [row for part in parts for row in part.rows]
+    table = np.array(rows, dtype=object) if rows else np.empty((0, len(_FETCHED)), dtype=object)
+    raw = {name: table[:, index] for index, name in enumerate(_FETCHED)}
     out = pd.DataFrame(
         {
-            "request_id": raw["request_id"].astype(object),
-            "received_at": pd.to_datetime(raw["received_at"], utc=True, format="ISO8601"),
-            "model_name": raw["model_name"].astype(object),
-            "model_version": raw["model_version"].astype(object),
-            "model_sha256": raw["model_sha256"].astype(object),
-            "replica": raw["replica"].astype(object),
-            "proba": pd.to_numeric(raw["proba"], errors="coerce").astype("float64"),
-            "decision": _decode_scalars(raw["decision"]),
-            "latency_ms": raw["latency_ms"].astype("float64"),
-            "label": _decode_scalars(labels[rid][1] if rid in labels else None for rid in raw["request_id"]),
+            "request_id": pd.Series(raw["request_id"], dtype=object),
+            "received_at": pd.to_datetime(pd.Series(raw["received_at"], dtype=object), utc=True, format="ISO8601"),
+            "model_version": pd.Series(raw["model_version"], dtype=object),
+            "model_sha256": pd.Series(raw["model_sha256"], dtype=object),
+            "proba": pd.Series(raw["proba"], dtype="float64"),  # NULL (a NaN in SQLite) is NaN
+            "decision": _decode_scalars(raw["decision"]).infer_objects(),
+            "latency_ms": pd.Series(raw["latency_ms"], dtype="float64"),
+            "label": _decode_scalars(_labels(parts, raw["request_id"])),
         }
     )
     inputs = _decode_inputs(raw["inputs"].tolist())
@@ -218,17 +250,8 @@ def _frame(rows: list[tuple[Any, ...]], labels: dict[str, tuple[datetime, str]],
         raise PredictionLogError(
             f"{shown}: input feature '{clash[0]}' has the name of a prediction log column ({', '.join(COLUMNS)})"
         )
-    return pd.concat([out, inputs.set_axis(out.index)], axis=1) if len(inputs.columns) else out
-
-
-def _merged_labels(parts: list[_Part]) -> dict[str, tuple[datetime, str]]:
-    """One label per id; when two replicas stored different ones for an id, the earliest counts."""
-    labels: dict[str, tuple[datetime, str]] = {}
-    for part in parts:
-        for rid, (at, label) in part.labels.items():
-            if rid not in labels or at < labels[rid][0]:
-                labels[rid] = (at, label)
-    return labels
+    frame = pd.concat([out, inputs.set_axis(out.index)], axis=1) if len(inputs.columns) else out
+    return frame.sort_values("received_at", kind="stable", ignore_index=True)
 
 
 def _open(source: str, shown: str) -> tuple[Engine, Connection]:
@@ -251,8 +274,7 @@ def _read(
             opened.append((engine, connection))
             _check_version(connection, shown)
             parts.append(_read_part(connection, since, until, last, engine.dialect.name == "sqlite"))
-        frame = _frame([row for part in parts for row in part.rows], _merged_labels(parts), shown_log)
-        frame = frame.sort_values(["received_at", "request_id"], kind="stable", ignore_index=True)
+        frame = _frame(parts, shown_log)
         if last is not None and len(frame) > last:
             frame = frame.iloc[len(frame) - last :].reset_index(drop=True)
         start = since

@@ -158,9 +158,9 @@ def test_the_reader_decodes_records_labels_and_windows(tmp_path: Path) -> None:
         db.execute("INSERT INTO feedback VALUES ('r1', '\"bad\"', '2026-12-01 09:00:00.000000')")
     window = read_window(tmp_path)
     frame = window.predictions
-    assert list(frame.columns[:10]) == [
-        *("request_id", "received_at", "model_name", "model_version", "model_sha256"),
-        *("replica", "proba", "decision", "latency_ms", "label"),
+    assert list(frame.columns[:8]) == [
+        *("request_id", "received_at", "model_version", "model_sha256"),
+        *("proba", "decision", "latency_ms", "label"),
     ]
     assert window.features == ("age", "sex", "opened", "amount", "checking", "flag")
     assert str(frame["received_at"].dt.tz) == "UTC" and frame["received_at"].iloc[0] == pd.Timestamp(T0)
@@ -196,7 +196,9 @@ def test_every_replica_file_is_read_and_feedback_finds_ids_in_other_files(tmp_pa
     second.close()
     window = read_window(tmp_path)
     assert window.sources == 2 and len(window.predictions) == 5
-    assert sorted(set(window.predictions["replica"])) == ["host-1", "host-2"]
+    for name, ids in (("host-1", [("r0",), ("r1",), ("r2",)]), ("host-2", [("s3",), ("s4",)])):
+        with sqlite3.connect(log_file(tmp_path, name)) as db:  # each replica's rows in its own file, named
+            assert db.execute(f"SELECT request_id FROM predictions WHERE replica = '{name}'").fetchall() == ids
     assert dict(zip(window.predictions["request_id"], window.predictions["label"], strict=True)) == {
         "r0": 1,
         "r1": None,
