@@ -92,6 +92,7 @@ def build(work: Path) -> tuple[Path, dict[str, str]]:
         signing.ENV_TRUSTED_KEYS: signing.public_key_text(key.public_key()),
     }
     os.environ.update(env)
+    env["MLGATE_PREDICTION_LOG_DIR"] = str(work / "predictions")  # the server logs (its default) in the scratch folder
     data = load_data(load_config(ROOT / "mlgate.toml"))
     prepared = data.prepared
     settings = ModelSettings(estimator="logistic_regression", params={"C": 0.1, "max_iter": 1000})

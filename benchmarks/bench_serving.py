@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             "--port",
             str(mlgate_port),
         ]
-        mlgate_cmd += ["--log-level", "warning"]
+        mlgate_cmd += ["--log-level", "warning", "--prediction-log-dir", str(work / "predictions")]  # logged (default)
         mlflow_cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local"]
         mlflow_cmd += ["-h", "127.0.0.1", "-p", str(mlflow_port), "-w", "1"]
         mlgate_url, mlflow_url = f"http://127.0.0.1:{mlgate_port}", f"http://127.0.0.1:{mlflow_port}"
