@@ -24,7 +24,8 @@ candidate and the baselines; ``pipeline.diagnostics``; no registry). Scenarios:
   ``retuned_vs_champion``: the false alarm of both checks: the bundled recipe with C = 0.3 instead of 0.1 (as good
   on CV) against the bundled model as champion, the full quality layer with the recipes cross-fitted.
   ``drop_0.05_exact``: the held-out check alone, the candidate the champion's held-out scores blurred so that
-  the drop on that seed's held-out rows is exactly 0.05. Target: fails under >= 80% of seeds. The minimum
+  the drop on that seed's held-out rows is exactly 0.05 (a measure of that check's power alone, no target).
+  Target of ``drop_0.05``: fails under >= 80% of seeds. The minimum
   detectable effect each check reports is printed too.
 * ``breast_cancer`` / ``breast_cancer_stump`` — scikit-learn's breast-cancer data as a binary frame with a
   config generated here (a regularised logistic regression, bounds set from what "no model" scores), to show the
@@ -83,7 +84,6 @@ TARGETS = {
     "no_checking_vs_champion": ("block", 0.95),
     "retuned_vs_champion": ("pass", 0.95),
     f"drop_{DROP:g}": ("block", 0.8),
-    f"drop_{DROP:g}_exact": ("block", 0.8),
     "breast_cancer": ("pass", 0.95),
     "breast_cancer_stump": ("block", 0.95),
 }

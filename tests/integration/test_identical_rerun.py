@@ -102,6 +102,8 @@ def test_a_changed_config_or_data_is_not_identical(
     assert code == 0, printed
     assert "identical_to_champion" not in second["run"]["registry"] and LINE not in printed
     assert _store(project_copy) == (2, "2")
+    recipe = next(r for r in second["results"] if r["id"] == "quality.champion_recipe")  # the gated run refits
+    assert recipe["status"] == "pass" and "the candidate's recipe is champion" in recipe["message"]
     data = project_copy / "data" / "german_credit.csv"
     lines = data.read_text().splitlines()
     data.write_text("\n".join(lines[:-1]) + "\n")  # one applicant fewer
