@@ -99,7 +99,7 @@ def as_categories(frame: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
         values = frame[column]
         if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
             codes, uniques = pd.factorize(values)
-            texts = np.array([*category_text(pd.Series(uniques, dtype=object)).tolist(), None], dtype=object)
+            texts = np.array([*category_text(pd.Series(uniques, dtype=object)).tolist(), np.nan], dtype=object)
             out[column] = pd.Series(texts[codes], index=values.index, dtype=object)
         else:
             out[column] = category_text(values)

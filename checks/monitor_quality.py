@@ -101,6 +101,17 @@ def _skipped(metric: str, message: str, reason: Reason) -> CheckResult:
     return CheckResult(f"monitor.live_quality[{metric}]", "quality", Status.SKIPPED, message, reason=reason)
 
 
+def _live_message(where: str, status: Status, margin: float, key: str) -> str:
+    if status is Status.FAIL:
+        return (
+            f"{where}: the served model is credibly worse than offline by more than the margin {margin:g} ({key}): "
+            "find what changed in the traffic or the labels, and retrain on recent data"
+        )
+    if status is Status.WARN:
+        return f"{where}: worse than the margin {margin:g} ({key}) on the estimate only, inconclusive, not blocking"
+    return f"{where}; at least {-margin:+g} required ({key})"
+
+
 def _one_metric(
     evidence: MonitorEvidence, metric: str, y: np.ndarray, proba: np.ndarray, confidence: float
 ) -> CheckResult:
@@ -155,20 +166,11 @@ def _one_metric(
         )
     status = judge(diff.estimate, diff.low, diff.high, at_least=-margin)
     is_confirmed = confirmed(diff.low, diff.high, at_least=-margin)
-    if status is Status.FAIL:
-        message = (
-            f"{where}: the served model is credibly worse than offline by more than the margin {margin:g} ({key}): "
-            "find what changed in the traffic or the labels, and retrain on recent data"
-        )
-    elif status is Status.WARN:
-        message = f"{where}: worse than the margin {margin:g} ({key}) on the estimate only, inconclusive, not blocking"
-    else:
-        message = f"{where}; at least {-margin:+g} required ({key})"
     return CheckResult(
         f"monitor.live_quality[{metric}]",
         "quality",
         status,
-        message,
+        _live_message(where, status, margin, key),
         observed=live,
         expected=f"live - offline >= {-margin:g}",
         interval=diff.interval,

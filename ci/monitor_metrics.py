@@ -8,9 +8,10 @@ that scrapes a file server, exposes it; ``ci/monitoring/alerts.yml`` holds examp
   judged: an empty window, too little feedback). Alert on ``>= 2`` with ``blocking="true"``.
 - ``mlgate_monitor_drift_effect{feature, effect}``: the drift effect (KS D or TVD) of each input feature and of
   the served scores (``feature="(score)"``), ``mlgate_monitor_drift_effect_floor{feature}`` its floor.
-- ``mlgate_monitor_quality{metric, kind}``: ``kind="live"`` (with feedback), ``"offline"`` (the test split) and
-  ``"estimate"`` (without labels, confidence-based: an estimate, never a measurement).
-- ``mlgate_monitor_latency_ms{quantile}``: the logged p50 and p99.
+- ``mlgate_monitor_quality{metric, kind}``: ``kind="live"`` (with feedback), ``"offline"`` (measured on the test
+  split), ``"estimate"`` (the window without labels, confidence-based: an estimate, never a measurement) and
+  ``"estimate_offline"`` (the same estimator on the test split, what the estimate is compared with).
+- ``mlgate_monitor_latency_seconds{percentile="50"|"99"}``: the logged p50 and p99.
 - ``mlgate_monitor_window_predictions``, ``mlgate_monitor_dropped_records``, ``mlgate_monitor_passed`` (1 when no
   blocking check failed) and ``mlgate_monitor_last_run_timestamp_seconds`` (alert when the monitor stops running).
 """
@@ -67,7 +68,9 @@ def write_metrics(report: GateReport, path: Path, *, now: datetime) -> Path:
         ["metric", "kind"],
         registry=registry,
     )
-    latency = Gauge("mlgate_monitor_latency_ms", "Logged prediction latency quantile", ["quantile"], registry=registry)
+    latency = Gauge(
+        "mlgate_monitor_latency_seconds", "Logged prediction latency percentile", ["percentile"], registry=registry
+    )
     for result in report.results:
         status.labels(result.id, result.layer, str(result.blocking).lower()).set(STATUS_VALUES[result.status])
         details = result.details
@@ -84,9 +87,11 @@ def write_metrics(report: GateReport, path: Path, *, now: datetime) -> Path:
             quality.labels(metric, "offline").set(float(details["offline"]))
         if result.id.startswith("monitor.estimated_quality[") and _number(details.get("expected")) is not None:
             quality.labels(metric, "estimate").set(float(details["expected"]))
-            quality.labels(metric, "offline").set(float(details["offline"]))
+            quality.labels(metric, "estimate_offline").set(float(details["offline"]))
+            if _number(details.get("offline_measured")) is not None:
+                quality.labels(metric, "offline").set(float(details["offline_measured"]))
         if result.id.startswith("monitor.latency[") and _number(result.observed) is not None:
-            latency.labels(result.id.split("[", 1)[1].rstrip("]")).set(float(result.observed))
+            latency.labels(result.id.split("[p", 1)[1].rstrip("]")).set(float(result.observed) / 1000.0)
     monitor = report.run.get("monitor") or {}
     Gauge("mlgate_monitor_window_predictions", "Predictions in the judged window", registry=registry).set(
         float(monitor.get("predictions") or 0)

@@ -95,6 +95,8 @@ def build_release_bundle(config: ProjectConfig, report: GateReport, report_sha25
         model = load_model(model_file)
         features = list(meta["features"])
         golden_x = data.split.test[features]
+        found = registry.find_artifact(section["run_id"], "monitor/reference.json", Path(scratch) / "probe")
+        monitor = None if found is None else registry.download_artifact(section["run_id"], "monitor", Path(scratch))
         return make_bundle(
             dest,
             model=model_file,
@@ -112,6 +114,7 @@ def build_release_bundle(config: ProjectConfig, report: GateReport, report_sha25
             meta={},
             golden_X=golden_x,
             golden_proba=positive_proba(model, golden_x),
+            monitor_dir=monitor,
         )
 
 

@@ -6,9 +6,11 @@ code, ``pipeline`` never imports ``ci``)::
     MlgateError                   every error mlgate raises on purpose; carries an exit code            (exit 2)
     ├── ConfigError               the project config is missing, unreadable or invalid                  (exit 2)
     ├── DataError                 a data source is missing, unreadable or unusable                      (exit 2)
-    │   └── SchemaFileError       the committed schema file is missing or invalid                       (exit 2)
-    │       └── SchemaTranslationError  [mlgate.pipeline.serve.models] the schema cannot become request
-    │                             models (unknown dtype or check, missing feature)                      (exit 2)
+    │   ├── SchemaFileError       the committed schema file is missing or invalid                       (exit 2)
+    │   │   └── SchemaTranslationError  [mlgate.pipeline.serve.models] the schema cannot become request
+    │   │                         models (unknown dtype or check, missing feature)                      (exit 2)
+    │   └── MonitorReferenceError [mlgate.pipeline.monitor_reference] a model's monitoring reference
+    │                             (monitor/) is missing, unreadable or does not match its sha256        (exit 2)
     ├── OutputError               an output folder or file (--out, a report) cannot be written          (exit 2)
     ├── TrainingError             the configured estimator could not be built or fitted                 (exit 2)
     ├── ArtifactError             [mlgate.pipeline.artifact] a model file cannot be written or loaded: unsigned,

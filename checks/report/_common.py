@@ -144,6 +144,7 @@ def run_facts(report: GateReport) -> list[tuple[str, str]]:
         facts.append(("threshold", f"{threshold:.4g}" + (f" ({source})" if source else "")))
     fingerprint = data.get("fingerprint")
     facts.append(("data", redact_url(str(data["source"])) if data.get("source") else None))
+    facts.append(("window", section(run, "monitor").get("window")))  # mlgate monitor: the judged window
     facts.append(("fingerprint", short_fingerprint(fingerprint)))
     facts.append(("rows", row_flow(report)))
     facts.append(("split", split_sizes(report)))

@@ -12,6 +12,8 @@
                         model unless it verifies with a public key given to the server from outside the bundle)
       golden.json       the golden set: feature rows and the offline positive-class probabilities, used by the
                         image smoke test to require bitwise-equal probabilities from the served model
+      monitor/          the model's monitoring reference as its run logged it (pipeline.monitor_reference), when
+                        it did: ``mlgate monitor --bundle DIR`` reads it where the registry is out of reach
 
 Floats in golden.json are written with Python's shortest round-trip repr, so reading them back gives the
 exact same doubles.
@@ -115,12 +117,14 @@ def make_bundle(
     meta: Mapping[str, Any],
     golden_X: pd.DataFrame,
     golden_proba: np.ndarray,
+    monitor_dir: Path | None = None,
 ) -> Path:
     """Write a release bundle to ``dest`` (replaced if it exists) and return ``dest``.
 
     ``meta`` is passed to ``pipeline.artifact.save_model`` (features, numeric, categorical, threshold,
     positive_label). ``release_info`` must name every key of :data:`RELEASE_KEYS` except ``created_at`` (default:
-    now, UTC) and ``model_sha256`` (default: the hash of the written model.skops).
+    now, UTC) and ``model_sha256`` (default: the hash of the written model.skops). ``monitor_dir``: the run's
+    ``monitor/`` folder, copied as is (its files are checked against their recorded sha256 when read).
     """
     missing = [k for k in RELEASE_KEYS if k not in release_info and k not in {"created_at", "model_sha256"}]
     if missing:
@@ -152,6 +156,8 @@ def make_bundle(
     rows = [{str(k): _plain(v) for k, v in row.items()} for row in golden_X.to_dict(orient="records")]
     golden = {"features": [str(c) for c in golden_X.columns], "rows": rows, "proba": [float(p) for p in proba]}
     (partial / GOLDEN_FILE).write_text(json.dumps(golden) + "\n")
+    if monitor_dir is not None:
+        shutil.copytree(monitor_dir, partial / "monitor")
     if dest.exists():
         shutil.rmtree(dest)
     partial.rename(dest)
