@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from fixtures.monitor_traffic import Traffic, shifted, write_log
 
@@ -186,3 +187,12 @@ def test_monitor_has_help_and_is_light_to_start(repo_root: Path) -> None:
     assert result.returncode == 0, result.stderr
     for option in ("--since", "--last", "--until", "--log", "--out", "--bundle", "--metrics-file"):
         assert option in result.stdout
+
+
+def test_without_a_store_or_a_bundle_monitor_says_where_the_reference_comes_from(project_copy: Path) -> None:
+    write_log(project_copy / "log", Traffic(pd.DataFrame({"age": [30]}), np.array([0.5])))
+    result = mlgate("monitor", "--log", "log", *WINDOW, cwd=project_copy)
+    assert result.returncode == 3, result.stdout + result.stderr
+    lines = _error_lines(result)
+    assert len(lines) == 1 and "no MLflow store at" in lines[0] and "--bundle DIR" in lines[0]
+    assert not (project_copy / "mlruns").exists()

@@ -1,0 +1,182 @@
+"""``mlgate monitor``: false alarms and detection across windows, and judging speed on 1M logged predictions.
+
+    .venv/bin/python benchmarks/bench_monitor.py [--quick] [--windows 200]
+
+**Alarms.** The population is the bundled German credit data as prepared (1,000 rows) and the model the gated run
+trains on it. Every window draws its rows with replacement from that population, and so does a fresh reference
+each time (700 training rows, 300 test rows scored by the model): under "clean" nothing changed by construction,
+so any blocking statistical FAIL (input or prediction drift, balance, live quality) is a false alarm. The monitor
+runs with its defaults: ``alarm_budget_per_day = 0.05`` over ``runs_per_day = 24`` windows (0.0021 per window),
+and, for contrast, at alpha = 0.05 per family and window with no budget (what "run the drift gate every hour"
+would do). Shifts change the window only: ``credit_amount`` x1.25; the share of ``sex = female`` cut from about
+31% to 20% (rows resampled); 20% of the good applicants reported bad through feedback (every prediction labelled).
+"windows alarmed" is the share of windows with an alarm on the shifted check (Wilson 95% interval);
+"requests to first alarm" is window size / that share (windows are independent, so the first alarm comes after
+1 / share windows on average). A day's false-alarm rate is 1 - (1 - per-window rate)^24.
+
+**Speed.** A window of 1,000,000 predictions (held-out rows resampled, all labelled) judged by ``checks.monitor.run``
+(every check, bootstraps on at most ``monitor.bootstrap_max_rows`` rows); reading a window of the log is
+``pipeline.predlog.read_window``'s (benchmarks/bench_prediction_log.py and its commit: ~5.5 s for 1M rows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from fixtures.monitor_traffic import Traffic, as_window, with_monitor  # noqa: E402
+
+from mlgate.checks.monitor import MonitorEvidence, run  # noqa: E402
+from mlgate.checks.schema import load_schema  # noqa: E402
+from mlgate.checks.stats import wilson_interval  # noqa: E402
+from mlgate.ci.monitor_profile import build_profile, category_table  # noqa: E402
+from mlgate.pipeline.candidate import train_candidate  # noqa: E402
+from mlgate.pipeline.config import load_config  # noqa: E402
+from mlgate.pipeline.dataload import load_data  # noqa: E402
+from mlgate.pipeline.evaluate import positive_proba  # noqa: E402
+
+STATISTICAL = ("monitor.input_drift[", "monitor.prediction_drift", "monitor.balance", "monitor.live_quality[")
+NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
+
+
+@dataclasses.dataclass
+class Setup:
+    config: Any
+    reference: Any
+    schema: Any
+    model: Any
+    rows: pd.DataFrame
+    labels: np.ndarray
+
+
+def setup() -> Setup:
+    config = load_config(ROOT / "mlgate.toml")
+    data = load_data(config)
+    candidate = train_candidate(config, data, random_state=config.model.random_state)
+    reference = build_profile(config, data, candidate).with_description("model v1's reference")
+    features = list(data.prepared.features)
+    rows = data.prepared.frame[features].reset_index(drop=True)
+    labels = data.prepared.y.to_numpy()
+    return Setup(config, reference, load_schema(config.schema_path), candidate.pipeline, rows, np.asarray(labels))
+
+
+def fresh_reference(s: Setup, rng: np.random.Generator) -> Any:
+    train, test = rng.integers(0, len(s.rows), 700), rng.integers(0, len(s.rows), 300)
+    training = s.rows.iloc[train].reset_index(drop=True).assign(**{s.reference.target: s.labels[train]})
+    return dataclasses.replace(
+        s.reference,
+        rows=training,
+        rows_total=700,
+        category_counts={c: category_table(training[c]) for c in s.reference.categorical},
+        test_proba=positive_proba(s.model, s.rows.iloc[test]),
+        test_labels=s.labels[test],
+    )
+
+
+def judge(s: Setup, config: Any, reference: Any, traffic: Traffic) -> list[str]:
+    evidence = MonitorEvidence(config, reference, as_window(traffic), "bench", NOW, "1", None, s.schema)
+    return [r.id for r in run(evidence) if r.blocks and r.id.startswith(STATISTICAL)]
+
+
+def clean(s: Setup, rng: np.random.Generator, n: int) -> Traffic:
+    picks = rng.integers(0, len(s.rows), n)
+    rows = s.rows.iloc[picks].reset_index(drop=True)
+    return Traffic(rows, positive_proba(s.model, rows), list(s.labels[picks]))
+
+
+def scaled(s: Setup, rng: np.random.Generator, n: int) -> Traffic:
+    base = clean(s, rng, n)
+    rows = base.inputs.assign(credit_amount=(base.inputs["credit_amount"] * 1.25).round().astype("int64"))
+    return Traffic(rows, positive_proba(s.model, rows), base.labels)
+
+
+def fewer_women(s: Setup, rng: np.random.Generator, n: int) -> Traffic:
+    female = np.flatnonzero(s.rows["sex"].to_numpy() == "female")
+    male = np.flatnonzero(s.rows["sex"].to_numpy() != "female")
+    k = round(0.20 * n)
+    picks = np.concatenate([rng.choice(female, k), rng.choice(male, n - k)])
+    rows = s.rows.iloc[picks].reset_index(drop=True)
+    return Traffic(rows, positive_proba(s.model, rows), list(s.labels[picks]))
+
+
+def relabelled(s: Setup, rng: np.random.Generator, n: int) -> Traffic:
+    base = clean(s, rng, n)
+    labels = np.asarray(base.labels).copy()
+    good = np.flatnonzero(labels == 1)
+    labels[rng.choice(good, size=round(0.2 * len(good)), replace=False)] = 0
+    return Traffic(base.inputs, base.proba, list(labels))
+
+
+SCENARIOS: dict[str, tuple[Callable[..., Traffic], str | None]] = {
+    "clean (false alarm)": (clean, None),
+    "credit_amount x1.25": (scaled, "monitor.input_drift[credit_amount]"),
+    "sex=female 31% -> 20%": (fewer_women, "monitor.balance[sex="),
+    "20% of good labels -> bad (feedback)": (relabelled, "monitor.live_quality["),
+}
+
+
+def rates(s: Setup, windows: int, sizes: list[int]) -> None:
+    budgeted = s.config  # the defaults: 0.05 a day over 24 runs
+    per_window = with_monitor(s.config, alarm_budget_per_day=0.3, runs_per_day=1)  # 0.05 per family, no budget
+    print("| scenario | window | monitor | windows alarmed (95% CI) | requests to first alarm | day false-alarm |")
+    print("|---|---|---|---|---|---|")
+    for name, (make, target) in SCENARIOS.items():
+        for n in sizes:
+            for label, config in (("budget 0.05/day, 24 runs", budgeted), ("alpha 0.05 per window", per_window)):
+                if target is not None and config is per_window:
+                    continue
+                rng = np.random.default_rng(7)
+                count = windows if target is None else max(20, windows // 4)
+                hits = 0
+                for _ in range(count):
+                    failed = judge(s, config, fresh_reference(s, rng), make(s, rng, n))
+                    hits += bool([f for f in failed if target is None or f.startswith(target)])
+                low, high = (float(v) for v in wilson_interval(hits, count))
+                share = hits / count
+                first = f"{n / share:,.0f}" if share else f"> {n * count:,}"
+                day = f"{1 - (1 - share) ** 24:.1%}" if target is None else ""
+                shown = f"{share:.1%} [{low:.1%}, {high:.1%}] ({hits}/{count})"
+                print(f"| {name} | {n} | {label} | {shown} | {first} | {day} |")
+
+
+def speed(s: Setup, rows: int) -> None:
+    rng = np.random.default_rng(3)
+    traffic = clean(s, rng, rows)
+    window = as_window(traffic)
+    best = float("inf")
+    for _ in range(2):
+        start = time.perf_counter()
+        results = run(MonitorEvidence(s.config, s.reference, window, "bench", NOW, "1", None, s.schema))
+        best = min(best, time.perf_counter() - start)
+    failed = sum(r.blocks for r in results)
+    print("\n| predictions judged | checks | blocking failures | judge s (best of 2) |\n|---|---|---|---|")
+    print(f"| {rows:,} | {len(results)} | {failed} | {best:.2f} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20 windows, one size, 100k rows for speed")
+    parser.add_argument("--windows", type=int, default=200)
+    args = parser.parse_args(argv)
+    s = setup()
+    windows = 20 if args.quick else args.windows
+    rates(s, windows, [100] if args.quick else [100, 300, 1000])
+    speed(s, 100_000 if args.quick else 1_000_000)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
