@@ -85,7 +85,7 @@ CASES: list[tuple[str, tuple[str, str], tuple[str, ...], str, str]] = [
     ),
     (
         "champion-margin-inf",
-        ("champion_margin = 0.0", "champion_margin = inf"),
+        ("champion_margin = 0.01", "champion_margin = inf"),
         DATA_LAYERS,
         "quality.champion_margin",
         FINITE,
@@ -179,14 +179,14 @@ CASES: list[tuple[str, tuple[str, str], tuple[str, ...], str, str]] = [
     ),
     (
         "champion-margin-negative",
-        ("champion_margin = 0.0", "champion_margin = -0.5"),
+        ("champion_margin = 0.01", "champion_margin = -0.5"),
         DATA_LAYERS,
         "quality.champion_margin",
         r"must be at least 0 \(got -0\.5\)",
     ),
     (
         "champion-margin-whole-range",
-        ("champion_margin = 0.0", "champion_margin = 5"),
+        ("champion_margin = 0.01", "champion_margin = 5"),
         DATA_LAYERS,
         "quality.champion_margin",
         NEVER_FAILS,

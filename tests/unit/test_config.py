@@ -110,7 +110,7 @@ NON_FINITE = [
     ("max_group_gap = { roc_auc = 0.20 }", "max_group_gap = { roc_auc = nan }", "quality.max_group_gap.roc_auc"),
     ("max_expected_cost = 0.60", "max_expected_cost = nan", "quality.max_expected_cost"),
     ("false_positive = 5", "false_positive = inf", "quality.cost_matrix.false_positive"),
-    ("champion_margin = 0.0", "champion_margin = inf", "quality.champion_margin"),
+    ("champion_margin = 0.01", "champion_margin = inf", "quality.champion_margin"),
     ("baseline_margin = 0.0", "baseline_margin = -inf", "quality.baseline_margin"),
     ("baseline_cost_margin = 0.0", "baseline_cost_margin = nan", "quality.baseline_cost_margin"),
     ("alpha = 0.05", "alpha = nan", "drift.alpha"),
@@ -138,8 +138,8 @@ MEANINGLESS = [
         "quality.thresholds.roc_auc.min",
         r"range of roc_auc \[0, 1\]",
     ),
-    ("champion_margin = 0.0", "champion_margin = -0.1", "quality.champion_margin", "at least 0"),
-    ("champion_margin = 0.0", "champion_margin = 1", "quality.champion_margin", "could never fail"),
+    ("champion_margin = 0.01", "champion_margin = -0.1", "quality.champion_margin", "at least 0"),
+    ("champion_margin = 0.01", "champion_margin = 1", "quality.champion_margin", "could never fail"),
     ("champion_recipe_margin = 0.01", "champion_recipe_margin = -0.1", "quality.champion_recipe_margin", "at least 0"),
     ("champion_recipe_margin = 0.01", "champion_recipe_margin = 1", "quality.champion_recipe_margin", "never fail"),
     ("champion_recipe_margin = 0.01", 'champion_recipe = "sometimes"', "quality.champion_recipe", "auto"),
@@ -213,7 +213,7 @@ def test_values_that_make_a_gate_meaningless_are_refused(
     [
         ("roc_auc = { min = 0.70 }", "roc_auc = { min = 0.7, max = 0.7 }"),  # min = max: one exact value
         ("roc_auc = { min = 0.70 }", "matthews_corrcoef = { min = -0.5 }"),  # a metric whose range goes below 0
-        ("champion_margin = 0.0", "champion_margin = 0.999"),  # just below the width of [0, 1]
+        ("champion_margin = 0.01", "champion_margin = 0.999"),  # just below the width of [0, 1]
         ("false_positive = 5", "false_positive = 5, true_positive = -1"),  # a gain for a right decision
         ('champion_metric = "roc_auc"', 'champion_metric = "log_loss"\n#'),  # unbounded: any finite margin
         ('decision_threshold = "optimize"', "decision_threshold = 0.999"),
