@@ -196,3 +196,22 @@ def test_without_a_store_or_a_bundle_monitor_says_where_the_reference_comes_from
     lines = _error_lines(result)
     assert len(lines) == 1 and "no MLflow store at" in lines[0] and "--bundle DIR" in lines[0]
     assert not (project_copy / "mlruns").exists()
+
+
+def test_the_walkthrough_serves_sends_traffic_and_feedback_and_monitors_it_through_the_real_app(project: Path) -> None:
+    """ci.monitor_walkthrough (what .ci/run runs, on SQLite and PostgreSQL): the real app logs 600 clean records
+    and their labels, then 600 with credit_amount x 1.25; mlgate monitor passes the first window and fails the second
+    naming the feature."""
+    bundle = project / "bundle"
+    if not (bundle / "monitor" / "reference.json").is_file():
+        test_the_release_bundle_carries_the_reference_and_monitor_reads_it(project)
+    command = [
+        sys.executable, "-m", "mlgate.ci.monitor_walkthrough", "--config", "mlgate.toml", "--bundle", "bundle",
+        "--workdir", "walk", "--rows", "600",
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads((project / "walk" / "walkthrough.json").read_text(encoding="utf-8"))
+    assert summary["clean"] == {"exit": 0, "failing": []}
+    assert summary["shifted"] == {"exit": 1, "failing": ["monitor.input_drift[credit_amount]"]}
+    assert len(list((project / "walk" / "predictions").glob("*.sqlite"))) == 1
