@@ -156,6 +156,12 @@ def add_feedback_route(app: FastAPI, served: Served) -> None:
     """``POST /feedback`` on ``app`` (see the module docstring)."""
     limits = BodyLimits(frozenset({"request_id", "label"}), served.max_batch, max_errors=MAX_ERRORS)
     item_schema = TypeAdapter(FeedbackItem).json_schema()
+    if served.labels.values:  # the document names the labels the server accepts (in their JSON type)
+        label = item_schema["properties"]["label"]
+        item_schema["properties"]["label"] = {
+            "description": label.get("description", ""),
+            "enum": list(served.labels.values),
+        }
     body_schema = {
         "title": "FeedbackBody",
         "anyOf": [

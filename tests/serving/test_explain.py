@@ -4,6 +4,7 @@ bad records are a 422 naming the field, and a model no exact method applies to i
 from __future__ import annotations
 
 import math
+import time
 
 import httpx
 import numpy as np
@@ -216,6 +217,9 @@ def test_a_prediction_of_another_model_is_a_409_on_any_replica_sharing_the_log(
         assert own.status_code == 200, own.text
         assert own.json()["method"] == "tree_path_shap"
         for url, rid in ((boosted, "scored-by-linear"), (linear, "scored-by-trees")):  # found in the other's file
-            other = httpx.get(f"{url}/explain/{rid}", timeout=30.0)
+            deadline = time.monotonic() + 10  # once the other replica's writer has flushed (every 0.5 s)
+            while (other := httpx.get(f"{url}/explain/{rid}", timeout=30.0)).status_code == 404:
+                assert time.monotonic() < deadline, other.text
+                time.sleep(0.1)
             assert other.status_code == 409, other.text
             assert "ask a replica that serves that model" in other.json()["detail"]

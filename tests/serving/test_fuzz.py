@@ -18,7 +18,16 @@ from schemathesis.checks import negative_data_rejection
 MAX_EXAMPLES = 40
 
 
-OPERATIONS = ["GET /health", "GET /ready", "GET /model", "GET /metrics", "POST /predict"]
+OPERATIONS = [
+    "GET /health",
+    "GET /ready",
+    "GET /model",
+    "GET /metrics",
+    "POST /predict",
+    "POST /feedback",
+    "POST /explain",
+    "GET /explain/{request_id}",
+]
 
 
 @pytest.fixture(scope="session")
