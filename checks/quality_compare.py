@@ -20,7 +20,7 @@ Every difference is oriented so that positive means the candidate is better (for
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -53,6 +53,7 @@ from mlgate.pipeline.tags import Tag
 __all__ = [
     "baseline_requirement",
     "baseline_rows",
+    "champion_verdict",
     "check_baselines",
     "check_champion",
     "detectable",
@@ -258,30 +259,52 @@ def check_champion(rows: HeldOut, champion: ChampionRecord | None, *, settings: 
         f"{metric} on {rows.described}: candidate {fmt(cand_value)} vs {label} {fmt(champ_value)}, difference "
         f"{diff.describe(signed=True)} ({diff.resamples} paired resamples, seed {settings.random_state})"
     )
+    details = {
+        "metric": metric,
+        "candidate": cand_value,
+        "champion": champ_value,
+        "champion_version": champion.version,
+        "champion_threshold": champ.threshold,
+        "champion_threshold_source": champ.threshold_source,
+        "rows": n,
+        "rows_used": rows.described,
+    }
+
+    def message(status: Status, is_confirmed: bool, mde: str) -> str:
+        return _champion_message(where, status, margin, n, is_confirmed=is_confirmed, mde=mde)
+
+    return champion_verdict(check_id, where, diff, margin=margin, settings=settings, message=message, details=details)
+
+
+def champion_verdict(
+    check_id: str,
+    where: str,
+    diff: Bootstrap,
+    *,
+    margin: float,
+    settings: QualitySettings,
+    message: Callable[[Status, bool, str], str],
+    details: dict[str, Any],
+) -> CheckResult:
+    """The non-inferiority verdict on a paired ``diff`` (candidate − champion) against ``-margin``: ERROR when it is
+    undefined, else :func:`judge`'s rule; ``message(status, confirmed, detectable-effect clause)`` words it."""
     if not np.isfinite(diff.high):
         return CheckResult(
             check_id, LAYER, Status.ERROR, f"{where}: undefined, cannot judge", reason=Reason.UNDEFINED_METRIC
         )
     status = judge(diff.estimate, diff.low, diff.high, at_least=-margin)
     is_confirmed = confirmed(diff.low, diff.high, at_least=-margin)
-    mde, mde_text = detectable(diff, metric, settings)
+    mde, mde_text = detectable(diff, settings.champion_metric, settings, margin=margin)
     return CheckResult(
         check_id,
         LAYER,
         status,
-        _champion_message(where, status, margin, n, is_confirmed=is_confirmed, mde=mde_text),
+        message(status, is_confirmed, mde_text),
         observed=diff.estimate,
         expected=-margin,
         interval=diff.interval,
         details={
-            "metric": metric,
-            "candidate": cand_value,
-            "champion": champ_value,
-            "champion_version": champion.version,
-            "champion_threshold": champ.threshold,
-            "champion_threshold_source": champ.threshold_source,
-            "rows": n,
-            "rows_used": rows.described,
+            **details,
             "difference": diff.to_dict(),
             "minimum_detectable_effect": mde,
             **rule_details(status, is_confirmed=is_confirmed, confidence=diff.confidence),

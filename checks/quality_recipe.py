@@ -22,15 +22,12 @@ import numpy as np
 from mlgate.checks.quality_common import (
     LAYER,
     Scored,
-    confirmed,
     fmt,
-    judge,
     paired_interval,
     point_value,
-    rule_details,
     verdict_note,
 )
-from mlgate.checks.quality_compare import detectable
+from mlgate.checks.quality_compare import champion_verdict
 from mlgate.checks.result import CheckResult, Reason, Status
 from mlgate.pipeline.config import QualitySettings
 from mlgate.pipeline.records import ChampionRecord, CrossFitted
@@ -111,46 +108,30 @@ def check_champion_recipe(
         f"{recipes.seed}) and scored on the fold it did not see: candidate {fmt(cand_value)} vs {label}'s recipe "
         f"{fmt(champ_value)}, difference {diff.describe(signed=True)}"
     )
-    if not np.isfinite(diff.high):
-        return CheckResult(
-            CHECK_ID, LAYER, Status.ERROR, f"{where}: undefined, cannot judge", reason=Reason.UNDEFINED_METRIC
-        )
-    status = judge(diff.estimate, diff.low, diff.high, at_least=-margin)
-    is_confirmed = confirmed(diff.low, diff.high, at_least=-margin)
-    mde, mde_text = detectable(diff, metric, settings, margin=margin)
     required = f"{-margin:+.3f} required ({key})"
-    if status is Status.FAIL:
-        message = (
-            f"{where}: the candidate's recipe is credibly worse than the champion's by more than the margin (whole "
-            f"interval below {-margin:+.3f}, {key}); keep the champion and find what changed in the recipe; {mde_text}"
-        )
-    elif status is Status.WARN:
-        message = (
-            f"{where}: worse than the champion's recipe by more than the margin ({required}) on the estimate only, "
-            f"the interval reaches it: inconclusive with {n} rows, not blocking; {mde_text}"
-        )
-    else:
-        message = f"{where}; at least {required}, {verdict_note(status, is_confirmed=is_confirmed, n=n)}; {mde_text}"
-    return CheckResult(
-        CHECK_ID,
-        LAYER,
-        status,
-        message,
-        observed=diff.estimate,
-        expected=-margin,
-        interval=diff.interval,
-        details={
-            "metric": metric,
-            "candidate": cand_value,
-            "champion": champ_value,
-            "champion_version": champion.version,
-            "rows": n,
-            "folds": recipes.folds,
-            "seed": recipes.seed,
-            "seconds": recipes.seconds,
-            "difference": diff.to_dict(),
-            "minimum_detectable_effect": mde,
-            **rule_details(status, is_confirmed=is_confirmed, confidence=diff.confidence),
-        },
-        reason=None if status is Status.PASS else Reason.WORSE_THAN_CHAMPION,
-    )
+
+    def message(status: Status, is_confirmed: bool, mde: str) -> str:
+        if status is Status.FAIL:
+            return (
+                f"{where}: the candidate's recipe is credibly worse than the champion's by more than the margin "
+                f"(whole interval below {-margin:+.3f}, {key}); keep the champion and find what changed in the "
+                f"recipe; {mde}"
+            )
+        if status is Status.WARN:
+            return (
+                f"{where}: worse than the champion's recipe by more than the margin ({required}) on the estimate "
+                f"only, the interval reaches it: inconclusive with {n} rows, not blocking; {mde}"
+            )
+        return f"{where}; at least {required}, {verdict_note(status, is_confirmed=is_confirmed, n=n)}; {mde}"
+
+    details = {
+        "metric": metric,
+        "candidate": cand_value,
+        "champion": champ_value,
+        "champion_version": champion.version,
+        "rows": n,
+        "folds": recipes.folds,
+        "seed": recipes.seed,
+        "seconds": recipes.seconds,
+    }
+    return champion_verdict(CHECK_ID, where, diff, margin=margin, settings=settings, message=message, details=details)
