@@ -23,7 +23,6 @@ import json
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -111,6 +110,7 @@ class LogWriter:
         self._backoff_min, self._backoff_max = backoff_s
         self._delay = self._backoff_min
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by flush() and close(): write now, do not wait for more records
         self._lock = threading.Lock()
         self._progress = threading.Condition(self._lock)
         self._submitted = self._done = 0
@@ -173,6 +173,7 @@ class LogWriter:
         """Wait until every record queued before this call is committed or dropped; False on timeout."""
         with self._progress:
             target = self._submitted
+            self._wake.set()  # the writer stops waiting for more records to batch
             return self._progress.wait_for(lambda: self._done >= target, timeout)
 
     # ------------------------------------------------------------------ lifecycle
@@ -184,6 +185,7 @@ class LogWriter:
     def close(self, timeout: float = 5.0) -> int:
         """Stop the thread after writing what is queued (up to ``timeout`` seconds); the records left unwritten."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
         left = self.pending()
@@ -238,20 +240,21 @@ class LogWriter:
         self._delay = min(self._delay * 2, self._backoff_max)
 
     def _collect(self) -> list[Record]:
-        """Up to ``batch_size`` records: the first within ``flush_interval_s``, the rest until that much time
-        has passed since the first (or, when stopping, whatever is queued)."""
-        try:
-            batch = [self._queue.get(timeout=self.flush_interval_s)] if not self._stop.is_set() else []
-        except queue.Empty:
-            return []
-        deadline = time.monotonic() + self.flush_interval_s
-        while len(batch) < self.batch_size:
-            remaining = deadline - time.monotonic()
+        """Up to ``batch_size`` records: wait for the first (up to ``flush_interval_s``), then sleep out the interval
+        without being woken by each new record (a wake-up per record would take the GIL from the request threads
+        hundreds of times a second), unless a full batch is already waiting or a flush is asked for; then take
+        what is queued. When stopping: whatever is queued."""
+        batch: list[Record] = []
+        if not self._stop.is_set():
             try:
-                if self._stop.is_set() or remaining <= 0:
-                    batch.append(self._queue.get_nowait())
-                else:
-                    batch.append(self._queue.get(timeout=remaining))
+                batch.append(self._queue.get(timeout=self.flush_interval_s))
+            except queue.Empty:
+                return []
+            if self._queue.qsize() < self.batch_size - 1 and self._wake.wait(self.flush_interval_s):
+                self._wake.clear()
+        while len(batch) < self.batch_size:
+            try:
+                batch.append(self._queue.get_nowait())
             except queue.Empty:
                 break
         return batch
