@@ -14,7 +14,8 @@ warm-up included) and the rows read back with ``read_window``. Modes alternate f
 figures are the median over rounds. The target (issue 10): p99 at 200 requests/s at most 1 ms above ``off``.
 A second table measures the log's own costs in-process, free of HTTP noise: what ``LogWriter.submit`` costs a
 request (µs per record) and the CPU the writer spends per record (20,000 records in batches of 256, fsync
-included).
+included); and how long ``read_window`` takes on a generated log of ``--read-rows`` predictions (default 1M,
+100k with ``--quick``; German-credit-like inputs, a third of them with feedback).
 One uvicorn worker answers about 57 single-record requests/s on this 2-core machine (``bench_serving.py``), so
 at 200 requests/s it is saturated and its latency is mostly queueing.
 """
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -152,12 +154,57 @@ def hot_path(work: Path, count: int = 20_000) -> tuple[float, float]:
     return submit, written
 
 
+def read_speed(work: Path, count: int) -> float:
+    """Seconds for ``read_window`` on a generated one-file log of ``count`` predictions (best of 2)."""
+    import random
+    import sqlite3
+    from datetime import UTC, datetime, timedelta
+
+    import sqlalchemy as sa
+
+    from mlgate.pipeline.predlog import log_file, read_window, sqlite_url
+    from mlgate.pipeline.predlog.tables import ensure_schema
+
+    folder = work / "read"
+    path = log_file(folder, "bench")
+    folder.mkdir()
+    engine = sa.create_engine(sqlite_url(path))
+    with engine.begin() as connection:
+        ensure_schema(connection, where=str(path))
+    engine.dispose()
+    rng, start = random.Random(0), datetime(2026, 12, 1, tzinfo=UTC)
+
+    def stamp(i: int) -> str:
+        return (start + timedelta(milliseconds=5 * i)).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for i in range(count):
+            record = {**GOOD, "credit_amount": rng.randint(250, 18000), "age": rng.randint(19, 75)}
+            record["housing"] = rng.choice(["own", "rent", "free"])
+            p = rng.random()
+            inputs = json.dumps(record, separators=(",", ":"))
+            yield (f"id{i}", stamp(i), "m", "1", "ab" * 32, "bench", inputs, p, "1" if p >= 0.5 else "0", 3.0)
+
+    with sqlite3.connect(path) as db:
+        db.executemany("INSERT INTO predictions VALUES (?,?,?,?,?,?,?,?,?,?)", rows())
+        db.executemany(
+            "INSERT INTO feedback VALUES (?,?,?)", ((f"id{i}", "1", stamp(count)) for i in range(0, count, 3))
+        )
+    times = []
+    for _ in range(2):
+        started = time.perf_counter()
+        assert len(read_window(folder).predictions) == count
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5 s per mode, one round")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rates", default="50,200")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--read-rows", type=int, default=1_000_000)
     args = parser.parse_args(argv)
     seconds, rounds = (5.0, 1) if args.quick else (args.seconds, args.rounds)
     rates = [float(r) for r in args.rates.split(",")]
@@ -167,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         bundle, env = build(work)
         _small_queue_bundle(bundle, work)
         submit_us, writer_us = hot_path(work)
+        read_rows = 100_000 if args.quick else args.read_rows
+        read_s = read_speed(work, read_rows)
         results: dict[tuple[str, float], list[dict[str, Any]]] = {}
         for _ in range(rounds):
             for rate in rates:
@@ -189,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n| log cost, in-process | µs per record |\n|---|---|")
     print(f"| LogWriter.submit (the request path) | {submit_us:.1f} |")
     print(f"| the writer thread's CPU (batches of 256, SQLite, fsync) | {writer_us:.1f} |")
+    print(f"\nread_window on {read_rows:,} logged predictions (one SQLite file): {read_s:.2f} s (best of 2)")
     return 0
 
 
