@@ -7,7 +7,8 @@ A bundle is a folder::
                        "sklearn_version", ...} (written by ``pipeline.artifact.save_model``)
     schema.yaml       the committed pandera schema: the request models are generated from it
     release.json      {"model_name", "model_version", "run_id", "data_fingerprint", "gate_report_sha256",
-                       "git_commit", "created_at", "model_sha256", "model_signature"}
+                       "git_commit", "created_at", "model_sha256", "model_signature"}, and optionally "target"
+                       (the label column: pipeline.serve.labels) and "prediction_log" (queue and batch sizes)
 
 :func:`read_bundle` reads the three small files (cheap, used by ``create_app`` to build typed routes);
 :func:`load_model` hashes ``model.skops`` and refuses it, before deserialising anything, unless release.json's
