@@ -243,3 +243,43 @@ def test_a_bad_prediction_log_setting_is_one_line(new_bundle, tmp_path) -> None:
         capture_output=True, text=True, timeout=120, env={**os.environ, "MLGATE_PREDICTION_LOG_URL": "db"},
     )  # fmt: skip
     assert bad_url.returncode == 2 and "must be an SQLAlchemy URL" in bad_url.stderr
+
+
+_WITHOUT_SQLALCHEMY = """
+import asyncio, importlib.abc, json, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] == "sqlalchemy":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, Block())
+import httpx
+from mlgate.pipeline.serve import create_app
+from mlgate.pipeline.serve.recording import LogOptions
+app = create_app(sys.argv[1], prediction_log=LogOptions(location=sys.argv[2]))
+async def main():
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            ready = (await client.get("/ready")).json()
+            predicted = (await client.post("/predict", json=json.loads(sys.argv[3]))).status_code
+            feedback = (await client.post("/feedback", json={"request_id": "x", "label": 1})).status_code
+            metrics = (await client.get("/metrics")).text
+    dropped = [line for line in metrics.splitlines() if line.startswith("mlgate_prediction_log_dropped_total")]
+    print(json.dumps({"ready": ready, "predict": predicted, "feedback": feedback, "dropped": dropped}))
+asyncio.run(main())
+"""
+
+
+def test_without_sqlalchemy_the_app_serves_and_says_why(bundle_dir, tmp_path) -> None:
+    """The serving image's `serve` extra may lack SQLAlchemy: the app still serves, /ready names the missing
+    package, records are counted as dropped, /feedback is a 503."""
+    done = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_SQLALCHEMY, str(bundle_dir), str(tmp_path / "log"), json.dumps(GOOD)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["ready"]["prediction_log"].startswith("unavailable: the prediction log needs SQLAlchemy")
+    assert (result["predict"], result["feedback"]) == (200, 503)
+    assert result["dropped"] == ['mlgate_prediction_log_dropped_total{reason="unavailable"} 1.0']
+    assert not (tmp_path / "log").exists()
