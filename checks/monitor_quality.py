@@ -64,12 +64,27 @@ def margin_of(config: ProjectConfig, metric: str) -> tuple[float, str]:
     return config.monitor.live_margin, "monitor.live_margin"
 
 
+#: Value kinds (pandas ``infer_dtype``) in which equal-hashing values have one category text: no bool beside a
+#: number (``True == 1`` hashes alike but reads ``"True"`` and ``"1"``).
+_FACTORIZABLE = ("string", "empty", "integer", "floating", "mixed-integer-float", "boolean")
+
+
+def label_text(values: pd.Series) -> pd.Series:
+    """:func:`checks.drift.category_text` of ``values``, each distinct value converted once (1M labels hold a
+    few): the same texts, as long as no bool sits beside numbers (then value by value, as the drift gate does)."""
+    if pd.api.types.infer_dtype(values, skipna=True) not in _FACTORIZABLE:
+        return category_text(values)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = np.array([*category_text(pd.Series(uniques, dtype=object)).tolist(), np.nan], dtype=object)
+    return pd.Series(texts[codes], index=values.index, dtype=object)  # code -1 (missing) takes the trailing NaN
+
+
 def labelled(rows: pd.DataFrame, positive_label: object) -> tuple[np.ndarray, np.ndarray]:
     """The 0/1 labels (1 = ``positive_label``, compared as category text) and served scores of the rows with
     feedback."""
     if "label" not in rows.columns or rows.empty:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
-    text = category_text(rows["label"])
+    text = label_text(rows["label"])
     has = text.notna().to_numpy()
     positive = category_text(pd.Series([positive_label], dtype=object)).iloc[0]
     y = (text[has] == positive).to_numpy(dtype=np.int64)
