@@ -218,11 +218,14 @@ def _labels(parts: list[_Part], request_ids: np.ndarray) -> np.ndarray:
     import pyarrow.compute as pc  # type: ignore[import-untyped]
 
     table = np.array(rows, dtype=object)
-    moments = pd.to_datetime(pd.Series(table[:, 1], dtype=object), utc=True, format="ISO8601")
-    order = np.argsort(moments.dt.tz_convert(None).to_numpy(), kind="stable")
-    keep = pd.Series(table[order, 0], index=order, dtype=object).drop_duplicates(keep="first").index.to_numpy()
-    ids = table[keep, 0]
-    texts = np.array([*table[keep, 2], None], dtype=object)
+    if len(parts) == 1:  # one database: request_id is feedback's key, every id is there once
+        ids, texts = table[:, 0], np.array([*table[:, 2], None], dtype=object)
+    else:
+        moments = pd.to_datetime(pd.Series(table[:, 1], dtype=object), utc=True, format="ISO8601")
+        order = np.argsort(moments.dt.tz_convert(None).to_numpy(), kind="stable")
+        keep = pd.Series(table[order, 0], index=order, dtype=object).drop_duplicates(keep="first").index.to_numpy()
+        ids = table[keep, 0]
+        texts = np.array([*table[keep, 2], None], dtype=object)
     found = pc.index_in(pa.array(request_ids, type=pa.string()), value_set=pa.array(ids, type=pa.string()))
     return np.asarray(texts[found.fill_null(-1).to_numpy()])  # -1 (no label) takes the trailing None
 
