@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -184,9 +185,11 @@ def _decode_scalars(texts: Any) -> pd.Series:
     return pd.Series(values[codes], dtype=object)  # code -1 (no text) takes the trailing None
 
 
-def _decode_inputs(texts: list[str]) -> pd.DataFrame:
-    """The JSON objects in ``texts`` as columns: parsed by pyarrow as JSON lines (fast), strings kept strings
-    (pyarrow would turn ISO-date-like strings into timestamps), python's json for anything pyarrow refuses."""
+def _decode_inputs(column: np.ndarray) -> pd.DataFrame:
+    """The JSON objects in ``column`` (an object array of texts) as columns: parsed by pyarrow as JSON lines
+    (fast, without the GIL), strings kept strings (pyarrow would turn ISO-date-like strings into timestamps),
+    python's json for anything pyarrow refuses."""
+    texts: list[str] = column.tolist()
     if not texts:
         return pd.DataFrame(index=pd.RangeIndex(0))
     import pyarrow as pa  # type: ignore[import-untyped]
@@ -230,12 +233,9 @@ def _labels(parts: list[_Part], request_ids: np.ndarray) -> np.ndarray:
     return np.asarray(texts[found.fill_null(-1).to_numpy()])  # -1 (no label) takes the trailing None
 
 
-def _frame(parts: list[_Part], shown: str) -> pd.DataFrame:
-    """The predictions of every part as one frame, oldest first (ties: in the order of the sources)."""
-    rows = [row for part in parts for row in part.rows]
-    table = np.array(rows, dtype=object) if rows else np.empty((0, len(_FETCHED)), dtype=object)
-    raw = {name: table[:, index] for index, name in enumerate(_FETCHED)}
-    out = pd.DataFrame(
+def _columns(raw: dict[str, np.ndarray], parts: list[_Part]) -> pd.DataFrame:
+    """The :data:`COLUMNS` of the fetched rows (``raw``: one object array per fetched column)."""
+    return pd.DataFrame(
         {
             "request_id": pd.Series(raw["request_id"], dtype=object),
             "received_at": pd.to_datetime(pd.Series(raw["received_at"], dtype=object), utc=True, format="ISO8601"),
@@ -247,8 +247,20 @@ def _frame(parts: list[_Part], shown: str) -> pd.DataFrame:
             "label": _decode_scalars(_labels(parts, raw["request_id"])),
         }
     )
-    inputs = _decode_inputs(raw["inputs"].tolist())
+
+
+def _frame(parts: list[_Part], shown: str) -> pd.DataFrame:
+    """The predictions of every part as one frame, oldest first (ties: in the order of the sources)."""
+    rows = [row for part in parts for row in part.rows]
+    table = np.array(rows, dtype=object) if rows else np.empty((0, len(_FETCHED)), dtype=object)
+    raw = {name: table[:, index] for index, name in enumerate(_FETCHED)}
+    # pyarrow parses the inputs without the GIL: on a second core while this thread builds the other columns
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="predlog-inputs") as pool:
+        decoding = pool.submit(_decode_inputs, raw["inputs"])
+        out = _columns(raw, parts)
+        inputs = decoding.result()
     clash = [name for name in inputs.columns if name in COLUMNS]
+
     if clash:
         raise PredictionLogError(
             f"{shown}: input feature '{clash[0]}' has the name of a prediction log column ({', '.join(COLUMNS)})"
