@@ -195,7 +195,7 @@ def write_sqlite_log(s: Setup, folder: Path, rows: int) -> None:
             chunk = range(low, min(rows, low + 100_000))
             connection.execute(sa.insert(predictions), [_logged(i, records[i], traffic) for i in chunk])
             answered = START + timedelta(hours=30)
-            labels = [json.dumps(json_value(traffic.labels[i])) for i in chunk]  # type: ignore[index]
+            labels = [json.dumps(json_value(traffic.labels[i])) for i in chunk]
             connection.execute(
                 sa.insert(feedback),
                 [
