@@ -161,14 +161,14 @@ def _first_alarm(judge: Judge, ids: list[str]) -> tuple[int | None, list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="20 windows, 2 seeds, shifts up to 1000 records")
+    parser.add_argument("--quick", action="store_true", help="20 windows, 3 seeds, shifts up to 1000 records")
     parser.add_argument("--windows", type=int, default=200)
     parser.add_argument("--window-size", type=int, default=200)
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--max-shift", type=int, default=1500, help="records of shifted traffic per seed")
     args = parser.parse_args(argv)
     if args.quick:
-        args.windows, args.seeds, args.max_shift = 20, 2, 1000
+        args.windows, args.seeds, args.max_shift = 20, 3, 1000
     from mlgate.ci.monitor_walkthrough import _server
     from mlgate.pipeline.config_monitor import LOG_DIR_ENV, LOG_URL_ENV
     from mlgate.pipeline.signing import ENV_TRUSTED_KEYS, load_signing_key, public_key_text
