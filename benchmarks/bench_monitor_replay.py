@@ -87,12 +87,12 @@ def build(folder: Path) -> tuple[Any, Path, pd.DataFrame, pd.Series]:
 
 def send(url: str, records: pd.DataFrame, labels: pd.Series | None) -> list[str]:
     """``records`` to /predict in batches of 100 (their ``labels`` to /feedback); the request ids, in order."""
-    from mlgate.ci.monitor_walkthrough import _post
+    from mlgate.ci.monitor_walkthrough import post_json
 
     ids: list[str] = []
     for start in range(0, len(records), 100):
         part = records.iloc[start : start + 100]
-        status, answer = _post(url + "/predict", {"records": json.loads(part.to_json(orient="records"))})
+        status, answer = post_json(url + "/predict", {"records": json.loads(part.to_json(orient="records"))})
         if status != 200:
             raise SystemExit(f"/predict answered {status}: {str(answer)[:300]}")
         got = [p["request_id"] for p in answer["predictions"]]
@@ -100,7 +100,7 @@ def send(url: str, records: pd.DataFrame, labels: pd.Series | None) -> list[str]
         if labels is not None:
             truth = labels.iloc[start : start + 100]
             items = [{"request_id": i, "label": int(v)} for i, v in zip(got, truth, strict=True)]
-            status, answer = _post(url + "/feedback", {"feedback": items})
+            status, answer = post_json(url + "/feedback", {"feedback": items})
             if status not in (200, 201):
                 raise SystemExit(f"/feedback answered {status}: {str(answer)[:300]}")
     return ids
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.windows, args.seeds, args.max_shift = 20, 3, 1000
-    from mlgate.ci.monitor_walkthrough import _server
+    from mlgate.ci.monitor_walkthrough import serve_bundle
     from mlgate.pipeline.config_monitor import LOG_DIR_ENV, LOG_URL_ENV
     from mlgate.pipeline.signing import ENV_TRUSTED_KEYS, load_signing_key, public_key_text
 
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         clock = time.monotonic()
         clean_ids: list[list[str]] = []
         shift_ids: dict[tuple[str, int], list[str]] = {}
-        with _server(bundle, env, folder / "server.log") as url:
+        with serve_bundle(bundle, env, folder / "server.log") as url:
             for w in range(args.windows):
                 clean_ids.append(send(url, *scenario("clean", rows, labels, args.window_size, 1000 + w)))
             for name in shifts:

@@ -37,13 +37,13 @@ from mlgate.pipeline.config_monitor import LOG_DIR_ENV, LOG_URL_ENV
 from mlgate.pipeline.errors import MlgateError
 from mlgate.pipeline.signing import ENV_TRUSTED_KEYS, load_signing_key, public_key_text
 
-__all__ = ["main", "walkthrough"]
+__all__ = ["main", "post_json", "serve_bundle", "walkthrough"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIFTED = "credit_amount"
 
 
-def _post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+def post_json(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     data = json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"}, method="POST")
     try:
@@ -62,7 +62,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(bundle: Path, env: dict[str, str], log: Path) -> Iterator[str]:
+def serve_bundle(bundle: Path, env: dict[str, str], log: Path) -> Iterator[str]:
     """A real uvicorn server serving ``bundle``; yields its base URL once ``/ready`` is 200."""
     port = _free_port()
     command = [sys.executable, "-m", "mlgate.pipeline.serve", "--bundle", str(bundle), "--port", str(port)]
@@ -96,7 +96,7 @@ def _send(url: str, records: pd.DataFrame, labels: pd.Series | None) -> int:
     for start in range(0, len(records), 100):
         part = records.iloc[start : start + 100]
         rows = json.loads(part.to_json(orient="records"))
-        status, answer = _post(url + "/predict", {"records": rows})
+        status, answer = post_json(url + "/predict", {"records": rows})
         if status != 200:
             raise MlgateError(f"/predict answered {status}: {str(answer)[:300]}")
         served += len(rows)
@@ -105,7 +105,7 @@ def _send(url: str, records: pd.DataFrame, labels: pd.Series | None) -> int:
             items = [
                 {"request_id": i, "label": int(v)} for i, v in zip(ids, labels.iloc[start : start + 100], strict=True)
             ]
-            status, answer = _post(url + "/feedback", {"feedback": items})
+            status, answer = post_json(url + "/feedback", {"feedback": items})
             if status not in (200, 201):
                 raise MlgateError(f"/feedback answered {status}: {str(answer)[:300]}")
     return served
@@ -161,7 +161,7 @@ def walkthrough(
         say(f"monitor-walkthrough: {name:<15} {time.monotonic() - clock:>6.1f} s  {detail}")
         clock = time.monotonic()
 
-    with _server(bundle, env, workdir / "server.log") as url:
+    with serve_bundle(bundle, env, workdir / "server.log") as url:
         step("serve", f"{url}, prediction log in {where}")
         t0 = datetime.now(UTC)
         served = _send(url, clean, labels)
