@@ -14,6 +14,7 @@ from mlgate.pipeline.errors import MlgateError
 from mlgate.pipeline.tags import Tag
 
 if TYPE_CHECKING:
+    from mlgate.ci.release.deploy import DeployState
     from mlgate.pipeline.config import ProjectConfig
 
 __all__ = ["deploy_app"]
@@ -37,6 +38,14 @@ def _champion_image(project: ProjectConfig) -> str:
     return image
 
 
+def _print_log(state: DeployState) -> None:
+    if state.log_dir is not None:
+        shown = f"{state.log_dir} (one SQLite file per replica; `mlgate monitor --log {state.log_dir}`)"
+    else:
+        shown = state.log_database or "not recorded (a deployment made before the prediction log)"
+    out_console.print(f"prediction log: {shown}", markup=False, highlight=False, soft_wrap=True)
+
+
 def _rollout(config: Path, image: str | None, workdir: Path | None) -> tuple[ProjectConfig, str, Path]:
     """What a deploy command rolls out: the project, the image (default: the champion's released one) and the
     deployment state folder."""
@@ -50,13 +59,23 @@ def deploy_up(
     image: ImageOption = None,
     replicas: Annotated[int | None, typer.Option(min=1, max=8)] = None,
     workdir: WorkdirOption = None,
+    log_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--log-dir",
+            help="Host folder every replica writes its prediction-log file to (default: WORKDIR/predictions; "
+            "not with MLGATE_PREDICTION_LOG_URL, which logs every replica to one database).",
+        ),
+    ] = None,
 ) -> None:
-    """Start N replicas of the image and the load balancer."""
+    """Start N replicas of the image and the load balancer; every replica logs its predictions to one folder
+    (or the database MLGATE_PREDICTION_LOG_URL names), which rollouts and `down` keep."""
     from mlgate.ci.release.deploy import deploy
 
     project, target, state_dir = _rollout(config, image, workdir)
-    state = deploy(project, image=target, workdir=state_dir, replicas=replicas)
+    state = deploy(project, image=target, workdir=state_dir, replicas=replicas, log_dir=log_dir)
     out_console.print(f"serving {state.image}: {len(state.replicas)} replicas behind 127.0.0.1:{state.port}")
+    _print_log(state)
 
 
 @deploy_app.command("update")
@@ -69,6 +88,7 @@ def deploy_update(
     project, target, state_dir = _rollout(config, image, workdir)
     state = rolling_update(project, image=target, workdir=state_dir)
     out_console.print(f"serving {state.image} (previous: {state.previous_image}) on 127.0.0.1:{state.port}")
+    _print_log(state)
 
 
 @deploy_app.command("canary")

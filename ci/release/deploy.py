@@ -2,7 +2,9 @@
 
 State lives in ``<workdir>/deploy/state.json``; nginx runs from ``<workdir>/deploy/nginx``. A replica joins the
 upstream only after its /ready answered 200, and leaves it (graceful nginx reload, old workers drained) before
-its container is stopped, so the load balancer never sends a request to a replica that cannot answer it.
+its container is stopped, so the load balancer never sends a request to a replica that cannot answer it. Every
+replica records its predictions in the deployment's log, ``<workdir>/predictions`` or a database, which no
+rollout or teardown deletes (:mod:`ci.release.deploy_log`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlgate.ci.release.deploy_log import choose_log, container_hostname, log_env, prepare_log_folder
 from mlgate.ci.release.errors import ReleaseError, RolloutFailed
 from mlgate.ci.release.image import pull_image
 from mlgate.ci.release.nginx import Upstream, nginx_pid, reload_nginx, start_nginx, stop_nginx
@@ -48,6 +51,7 @@ class Replica:
     port: int
     image: str
     role: str = "stable"  # or "canary"
+    hostname: str = ""  # unique per container: the app names its prediction-log file after it
 
 
 @dataclass
@@ -62,6 +66,8 @@ class DeployState:
     canary_share: float | None = None
     generation: int = 0
     tls_verify: bool = False
+    log_dir: str | None = None  # the host folder every replica logs to (None: log_database, or no log)
+    log_database: str | None = None  # the database every replica logs to, password hidden (None: log_dir)
 
     @property
     def folder(self) -> Path:
@@ -128,16 +134,27 @@ def _ensure_image(podman: Podman, image: str, *, tls_verify: bool) -> None:
         pull_image(podman, image, tls_verify=tls_verify)
 
 
-def _start(podman: Podman, state: DeployState, image: str, *, role: str, ready_timeout: float) -> Replica:
-    """Start one replica on a fresh port and wait for /ready; a replica that never gets ready is removed."""
+def _start(
+    podman: Podman, state: DeployState, image: str, *, role: str, ready_timeout: float, secret: dict[str, str]
+) -> Replica:
+    """Start one replica on a fresh port and wait for /ready; a replica that never gets ready is removed.
+    ``secret``: the log database's URL variable (:func:`ci.release.deploy_log.log_env`), or nothing."""
     port = _fresh_port(state)
-    replica = Replica(name=f"mlgate-{state.deploy_id}-{port}", port=port, image=image, role=role)
+    name = f"mlgate-{state.deploy_id}-{port}"
+    replica = Replica(name=name, port=port, image=image, role=role, hostname=container_hostname(name))
     # The image trusts the public keys baked into it at release; an operator's MLGATE_TRUSTED_KEYS replaces them
     # (after a key rotation, or to pin trust independently of the image).
     trusted = os.environ.get(ENV_TRUSTED_KEYS, "").strip()
-    env = {ENV_TRUSTED_KEYS: trusted} if trusted else None
+    env = {ENV_TRUSTED_KEYS: trusted} if trusted else {}
+    volumes: dict[Path, str] = {}
+    if state.log_dir is not None:
+        volumes, folder_env = prepare_log_folder(podman, image, Path(state.log_dir))
+        env.update(folder_env)
     labels = {"io.mlgate.deploy": state.deploy_id}
-    run_container(podman, image, name=replica.name, port=port, labels=labels, env=env)
+    run_container(
+        podman, image, name=name, port=port, labels=labels, env=env, secret_env=secret, hostname=replica.hostname,
+        volumes=volumes,
+    )  # fmt: skip
     try:
         wait_ready(
             f"http://127.0.0.1:{port}", timeout=ready_timeout, alive=lambda: podman.container_running(replica.name)
@@ -163,23 +180,33 @@ def deploy(
     workdir: Path,
     replicas: int | None = None,
     ready_timeout: float = READY_TIMEOUT,
+    log_dir: Path | None = None,
 ) -> DeployState:
-    """Start ``replicas`` (default ``config.release.replicas``) containers of ``image`` and nginx in front of them."""
+    """Start ``replicas`` (default ``config.release.replicas``) containers of ``image`` and nginx in front of them.
+
+    The replicas log predictions to ``log_dir`` (default ``<workdir>/predictions``), one SQLite file each, or to
+    the database ``MLGATE_PREDICTION_LOG_URL`` names (:mod:`ci.release.deploy_log`).
+    """
     if (workdir / "deploy" / "state.json").exists():
         raise ReleaseError(f"{workdir}: a deployment is already running; use rolling_update, or teardown first")
     settings = config.release
     count = replicas or settings.replicas
+    folder, database = choose_log(config, workdir=workdir.resolve(), log_dir=log_dir)
+    secret = log_env(config, database)
     if not port_free("127.0.0.1", settings.port):
         raise ReleaseError(f"load balancer port 127.0.0.1:{settings.port} is in use; change release.port")
     podman = Podman.default()
     state = DeployState(
-        workdir=workdir.resolve(), port=settings.port, image=image, tls_verify=settings.registry == "external"
-    )
+        workdir=workdir.resolve(), port=settings.port, image=image, tls_verify=settings.registry == "external",
+        log_dir=folder, log_database=database,
+    )  # fmt: skip
     state.save()
     try:
         _ensure_image(podman, image, tls_verify=state.tls_verify)
         for _ in range(count):
-            state.replicas.append(_start(podman, state, image, role="stable", ready_timeout=ready_timeout))
+            state.replicas.append(
+                _start(podman, state, image, role="stable", ready_timeout=ready_timeout, secret=secret)
+            )
             state.save()
         state.generation = 1
         start_nginx(state.folder / "nginx", listen_port=state.port, upstreams=_weights(state), generation=1)
@@ -193,10 +220,11 @@ def deploy(
 def rolling_update(
     config: ProjectConfig, *, image: str, workdir: Path, ready_timeout: float = READY_TIMEOUT
 ) -> DeployState:
-    """Replace the stable replicas one at a time with ``image``; if a new one never gets ready, roll back."""
-    del config  # the state file records everything the update needs
+    """Replace the stable replicas one at a time with ``image``; if a new one never gets ready, roll back.
+    The old replicas' prediction-log files stay in the deployment's log folder; the new ones write new files."""
     podman = Podman.default()
     state = load_state(workdir)
+    secret = log_env(config, state.log_database)  # the state file records everything else the update needs
     old_image = state.image
     old = [r for r in state.replicas if r.role == "stable"]
     started: list[Replica] = []
@@ -204,7 +232,7 @@ def rolling_update(
     try:
         _ensure_image(podman, image, tls_verify=state.tls_verify)
         for previous in old:
-            new = _start(podman, state, image, role="stable", ready_timeout=ready_timeout)
+            new = _start(podman, state, image, role="stable", ready_timeout=ready_timeout, secret=secret)
             started.append(new)
             state.replicas.append(new)
             _apply(state)
@@ -212,7 +240,9 @@ def rolling_update(
             retired.append(previous)
     except ReleaseError as exc:
         for previous in retired:  # bring the old image back first, so the upstream never empties
-            state.replicas.append(_start(podman, state, previous.image, role="stable", ready_timeout=ready_timeout))
+            state.replicas.append(
+                _start(podman, state, previous.image, role="stable", ready_timeout=ready_timeout, secret=secret)
+            )
             _apply(state)
         for new in started:
             _retire(podman, state, new)
@@ -241,9 +271,10 @@ def canary(
     state = load_state(workdir)
     if any(r.role == "canary" for r in state.replicas):
         raise ReleaseError("a canary is already running; promote_canary or abort_canary first")
+    secret = log_env(config, state.log_database)
     _ensure_image(podman, image, tls_verify=state.tls_verify)
     try:
-        replica = _start(podman, state, image, role="canary", ready_timeout=ready_timeout)
+        replica = _start(podman, state, image, role="canary", ready_timeout=ready_timeout, secret=secret)
     except ReleaseError as exc:
         raise RolloutFailed(f"canary {image} never became ready; serving unchanged on {state.image}: {exc}") from exc
     state.replicas.append(replica)
@@ -283,9 +314,9 @@ def rollback(config: ProjectConfig, *, workdir: Path, ready_timeout: float = REA
 
 def reconcile(config: ProjectConfig, *, workdir: Path, ready_timeout: float = READY_TIMEOUT) -> list[str]:
     """Replace every replica whose container died or no longer answers /ready; return the replaced names."""
-    del config
     podman = Podman.default()
     state = load_state(workdir)
+    secret = log_env(config, state.log_database)
     replaced: list[str] = []
     for replica in list(state.replicas):
         healthy = podman.container_running(replica.name)
@@ -296,7 +327,7 @@ def reconcile(config: ProjectConfig, *, workdir: Path, ready_timeout: float = RE
                 healthy = False
         if healthy:
             continue
-        new = _start(podman, state, replica.image, role=replica.role, ready_timeout=ready_timeout)
+        new = _start(podman, state, replica.image, role=replica.role, ready_timeout=ready_timeout, secret=secret)
         state.replicas.append(new)
         _apply(state)
         _retire(podman, state, replica)
@@ -305,7 +336,8 @@ def reconcile(config: ProjectConfig, *, workdir: Path, ready_timeout: float = RE
 
 
 def teardown(workdir: Path) -> None:
-    """Stop nginx and every container of this deployment (also strays not in the state file); forget the state."""
+    """Stop nginx and every container of this deployment (also strays not in the state file); forget the state.
+    The prediction log (``<workdir>/predictions`` or the deployment's ``log_dir``) is kept."""
     folder = workdir / "deploy"
     stop_nginx(folder / "nginx")
     podman = Podman.default()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,13 +69,22 @@ class Podman:
         return env
 
     def run(
-        self, *args: str | Path, check: bool = True, timeout: float = 600, capture: bool = True
+        self,
+        *args: str | Path,
+        check: bool = True,
+        timeout: float = 600,
+        capture: bool = True,
+        env: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``podman ARGS``; a failure becomes a one-line ReleaseError naming the command and podman's stderr."""
+        """Run ``podman ARGS``; a failure becomes a one-line ReleaseError naming the command and podman's stderr.
+
+        ``env`` adds variables to podman's own environment: ``--env NAME`` (no value) hands one to a container
+        without putting its value on a command line (a database URL with a password).
+        """
         command = ["podman", *map(str, args)]
         try:
             done = subprocess.run(
-                command, env=self.env(), text=True, capture_output=capture, timeout=timeout, check=False
+                command, env={**self.env(), **(env or {})}, text=True, capture_output=capture, timeout=timeout
             )
         except subprocess.TimeoutExpired as exc:
             raise ReleaseError(f"`podman {args[0]}` did not finish within {timeout:.0f} s") from exc
@@ -95,6 +105,22 @@ class Podman:
         done = self.run("logs", "--tail", str(lines), name, check=False)
         text = (done.stdout + done.stderr).strip().splitlines()
         return " | ".join(line.strip() for line in text[-lines:]) or "(no log)"
+
+    def image_user(self, image: str) -> tuple[int, int] | None:
+        """The numeric ``uid, gid`` the image runs as (its ``USER``), None when it names no numeric user."""
+        user = self.run("image", "inspect", "--format", "{{.Config.User}}", image).stdout.strip()
+        uid, _, gid = user.partition(":")
+        if not uid.isdigit():
+            return None
+        return int(uid), int(gid) if gid.isdigit() else int(uid)
+
+    def chown_for_container(self, path: Path, uid: int, gid: int) -> None:
+        """Give ``path`` to the container user ``uid:gid`` as the container sees it: the same ids when podman runs
+        as root, the ids podman's user namespace maps them to when rootless (``podman unshare chown``)."""
+        if os.geteuid() == 0:
+            os.chown(path, uid, gid)
+        else:
+            self.run("unshare", "chown", f"{uid}:{gid}", path)
 
     def remove_container(self, name: str, *, stop_timeout: int = 5) -> None:
         self.run("rm", "--force", "--time", str(stop_timeout), "--ignore", name, check=False, timeout=120)

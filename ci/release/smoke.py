@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -75,17 +76,27 @@ def run_container(
     host: str = "127.0.0.1",
     labels: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
+    secret_env: Mapping[str, str] | None = None,
+    hostname: str | None = None,
+    volumes: Mapping[Path, str] | None = None,
 ) -> str:
     """Start the image detached on the host network, the app bound to ``host:port``; return the container name.
 
-    ``env`` sets variables in the container (``MLGATE_TRUSTED_KEYS`` replaces the image's baked trusted keys).
+    ``env`` sets variables in the container (``MLGATE_TRUSTED_KEYS`` replaces the image's baked trusted keys);
+    ``secret_env`` too, but its values reach podman through its environment, never its command line.
+    ``hostname``: on the host network a container otherwise gets the host's name. ``volumes``: host folder ->
+    path in the container, read-write.
     """
     podman.remove_container(name)
     label_args = [arg for key, value in (labels or {}).items() for arg in ("--label", f"{key}={value}")]
     env_args = [arg for key, value in (env or {}).items() for arg in ("--env", f"{key}={value}")]
+    env_args += [arg for key in secret_env or {} for arg in ("--env", key)]
+    env_args += ["--hostname", hostname] if hostname else []
+    env_args += [arg for source, target in (volumes or {}).items() for arg in ("--volume", f"{source}:{target}:rw")]
     podman.run(
         "run", "--detach", "--name", name, "--network", "host", "--read-only", "--tmpfs", "/tmp",
         "--label", "io.mlgate.role=serving", *label_args, *env_args, image, "--host", host, "--port", str(port),
+        env=secret_env,
     )  # fmt: skip
     return name
 

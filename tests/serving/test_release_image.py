@@ -9,20 +9,24 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from mlgate.checks.result import CheckResult, GateReport, Status
 from mlgate.ci.release import RolloutFailed, deploy, release, rollback, rolling_update, teardown
 from mlgate.ci.release.bundle import make_bundle, sha256_file
 from mlgate.ci.release.deploy import load_state
+from mlgate.ci.release.e2e_log import Traffic, post_feedback
 from mlgate.ci.release.image import derive_image
 from mlgate.ci.release.load import LoadGenerator
 from mlgate.ci.release.podman import Podman
 from mlgate.ci.release.registry import free_port
 from mlgate.pipeline.candidate import load_data, train_candidate
 from mlgate.pipeline.config import load_config
+from mlgate.pipeline.predlog import read_window
 
 pytestmark = pytest.mark.image
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,7 +105,7 @@ def deployment(config, released):
     assert not (folder / "deploy" / "state.json").exists()
 
 
-def _under_load(state, rows, folder, action):
+def _under_load(state, rows, folder, action):  # every request sends the 5 rows
     load = LoadGenerator(state.url, rows, folder=folder, max_seconds=240, pause=0.05)
     try:
         outcome = action()
@@ -110,19 +114,35 @@ def _under_load(state, rows, folder, action):
     return outcome, counts
 
 
-def test_rolling_update_then_rollback_lose_no_request(config, released, deployment, tmp_path):
+def test_rolling_update_then_rollback_lose_no_request_and_keep_the_log(config, released, deployment, tmp_path):
+    """Zero failed requests; every record answered is in the deployment's log folder after the update and the
+    rollback replaced every container, with the labels posted through nginx; one file per container."""
     result, _, work = released
     state, folder, rows = deployment
     update = derive_image(Podman.default(), result.image, tag=result.image + "-v6", workdir=work, labels={"v": "6"})
-    new, counts = _under_load(
-        state, rows, tmp_path / "up", lambda: rolling_update(config, image=update, workdir=folder)
-    )
+    new, up = _under_load(state, rows, tmp_path / "up", lambda: rolling_update(config, image=update, workdir=folder))
     assert (new.image, new.previous_image) == (update, result.image)
-    assert counts.requests > 10 and counts.failed == 0, counts
+    assert up.requests > 10 and up.failed == 0, up
     assert {r.image for r in new.replicas} == {update} and len(new.replicas) == 2
-    back, counts = _under_load(state, rows, tmp_path / "back", lambda: rollback(config, workdir=folder))
+    traffic = Traffic(rows, [i % 2 for i in range(len(rows))])  # any label of the target's set
+    assert post_feedback(state.url, up.served, traffic)["labels"] == len(up.served)  # logged by retired replicas too
+    first = next(iter(up.served))
+    answer = httpx.get(f"{state.url}/explain/{first}", timeout=30)
+    assert answer.status_code == 200 and answer.json()["request_id"] == first
+    back, down = _under_load(state, rows, tmp_path / "back", lambda: rollback(config, workdir=folder))
     assert back.image == result.image and {r.image for r in back.replicas} == {result.image}
-    assert counts.requests > 10 and counts.failed == 0, counts
+    assert down.requests > 10 and down.failed == 0, down
+    log = Path(back.log_dir)
+    assert log == folder.resolve() / "predictions"
+    hostnames = {r.hostname for r in (*state.replicas, *new.replicas, *back.replicas)}
+    assert len(hostnames) == 6 and all(len(list(log.glob(f"predictions-{h}-*.sqlite"))) == 1 for h in hostnames)
+    time.sleep(1.5)  # the running replicas' writers flush every 0.5 s
+    frame = read_window(log).predictions.set_index("request_id")
+    served = {**up.served, **down.served}
+    assert set(served) <= set(frame.index), len(set(served) - set(frame.index))
+    labels = frame.loc[list(up.served), "label"]
+    assert list(labels) == [traffic.labels[i] for i in up.served.values()]
+    assert frame.loc[list(down.served), "label"].isna().all()
 
 
 def test_rolling_update_to_a_broken_bundle_is_rolled_back(config, released, deployment, tmp_path):
