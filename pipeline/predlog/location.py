@@ -2,8 +2,9 @@
 
 Several replicas must never share one SQLite file (on a network or container volume SQLite's locks are not to
 be trusted), so each writes ``predictions-<replica>.sqlite`` in the folder, where ``<replica>`` is the host
-name and process id (a container's host name is its id; a restarted process gets a new file, and the files of
-earlier processes stay readable). A reader given the folder reads every such file; a reader given a URL
+name and process id (a container's host name is its id, except on the host network, where it is the host's:
+``mlgate deploy`` gives each container a hostname of its own; a restarted process gets a new file, and the files
+of earlier processes stay readable). A reader given the folder reads every such file; a reader given a URL
 (``postgresql+psycopg://...`` for a team, or ``sqlite:///one/file.sqlite``) reads that database.
 """
 
