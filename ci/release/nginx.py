@@ -1,8 +1,10 @@
 """nginx as the load balancer in front of the serving replicas, run from a private prefix under a work dir.
 
 Passive health checks (``max_fails``/``fail_timeout``) and retries (``proxy_next_upstream``, including POST via
-``non_idempotent`` — /predict has no side effects) hide a replica that dies or is being replaced. Every config
-carries a generation number, echoed in the ``X-Mlgate-Generation`` response header, so a reload can be confirmed.
+``non_idempotent`` — /predict has no side effects, and a repeated /feedback label is a ``duplicate``, never a second
+one) hide a replica that dies or is being replaced. Every path is forwarded (/feedback and /explain/{id} too).
+Every config carries a generation number, echoed in the ``X-Mlgate-Generation`` response header, so a reload can be
+confirmed.
 """
 
 from __future__ import annotations

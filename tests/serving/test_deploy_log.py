@@ -157,3 +157,28 @@ CYCLES = [(7, 3, [[0, 1, 2], [3, 4, 5], [6, 0, 1], [2, 3, 4]]), (2, 0, [[0, 1], 
 def test_the_load_cycles_through_the_rows_in_batches(count, batch, expected):
     batches = _batches(count, batch)
     assert [next(batches) for _ in expected] == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "extra", "pattern"),
+    [
+        (
+            "sqlite:///{tmp}/one.sqlite",
+            [],
+            rf"^mlgate: error: {LOG_URL_ENV} is a SQLite URL \(sqlite:///.*one.sqlite\)",
+        ),
+        (SECRET_URL, ["--log-dir", "{tmp}/log"], r"^mlgate: error: --log-dir .* and .* both name the prediction log"),
+    ],
+    ids=["sqlite-url", "folder-and-url"],
+)
+def test_mlgate_deploy_up_refuses_a_log_it_cannot_keep_in_one_line(tmp_path, monkeypatch, capsys, url, extra, pattern):
+    from mlgate.ci.cli import main
+
+    monkeypatch.setenv(LOG_URL_ENV, url.format(tmp=tmp_path))
+    monkeypatch.setenv("COLUMNS", "200")
+    args = ["deploy", "up", "--config", str(ROOT / "mlgate.toml"), "--image", "img", "--workdir", str(tmp_path / "d")]
+    code = main([*args, *(a.format(tmp=tmp_path) for a in extra)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and "s3cret" not in err
+    assert [line for line in err.splitlines() if re.search(pattern, line)], err
+    assert not (tmp_path / "d" / "deploy" / "state.json").exists()
