@@ -24,9 +24,13 @@ from mlgate.ci.release.image import derive_image
 from mlgate.ci.release.load import LoadGenerator
 from mlgate.ci.release.podman import Podman
 from mlgate.ci.release.registry import free_port
+from mlgate.ci.release.smoke import http_json
 from mlgate.pipeline.candidate import load_data, train_candidate
 from mlgate.pipeline.config import load_config
+from mlgate.pipeline.config_monitor import LOG_URL_ENV
+from mlgate.pipeline.errors import ConfigError
 from mlgate.pipeline.predlog import read_window
+from mlgate.pipeline.redact import redact_url
 
 pytestmark = pytest.mark.image
 ROOT = Path(__file__).resolve().parents[2]
@@ -193,3 +197,39 @@ def test_canary_receives_its_share_then_is_removed(config, released, deployment)
         state = abort_canary(config, workdir=folder)
     assert all(r.role == "stable" for r in state.replicas) and state.canary_share is None
     Podman.default().run("rmi", "-f", candidate)
+
+
+@pytest.mark.postgres
+def test_replicas_log_to_one_postgresql_database_through_a_rollout(config, released, postgres_server, monkeypatch):
+    """MLGATE_PREDICTION_LOG_URL at deploy: every replica logs to that database (its password in no state file),
+    a rolling update keeps it, feedback goes through nginx, and an update without the URL is refused untouched."""
+    result, bundle, work = released
+    url = postgres_server.create_database("deploylog")
+    monkeypatch.setenv(LOG_URL_ENV, url)
+    config = config.model_copy(update={"release": config.release.model_copy(update={"port": free_port()})})
+    folder = work / "deploy-postgres"
+    rows = json.loads((bundle / "golden.json").read_text())["rows"][:5]
+    try:
+        state = deploy(config, image=result.image, workdir=folder)
+        assert state.log_dir is None and state.log_database == redact_url(url) and "***" in state.log_database
+        assert postgres_server.owner_password not in (folder / "deploy" / "state.json").read_text()
+        new, up = _under_load(
+            state, rows, work / "pg-up", lambda: rolling_update(config, image=result.image, workdir=folder)
+        )
+        assert up.failed == 0 and up.requests > 10, up
+        for _ in range(10):  # nginx alternates: both new replicas serve some
+            status, body, _ = http_json("POST", f"{new.url}/predict", {"records": rows})
+            assert status == 200
+            up.served.update({p["request_id"]: i for i, p in enumerate(body["predictions"])})
+        traffic = Traffic(rows, [1] * len(rows))
+        assert post_feedback(new.url, up.served, traffic)["labels"] == len(up.served)
+        monkeypatch.delenv(LOG_URL_ENV)
+        with pytest.raises(ConfigError, match=rf"logs predictions to .*\*\*\*.*: set {LOG_URL_ENV}"):
+            rolling_update(config, image=result.image, workdir=folder)
+        assert load_state(folder).replicas == new.replicas
+    finally:
+        teardown(folder)
+    frame = read_window(url).predictions.set_index("request_id")
+    assert set(up.served) <= set(frame.index) and (frame.loc[list(up.served), "label"] == 1).all()
+    replicas = postgres_server.admin("SELECT count(DISTINCT replica) FROM predictions", database="deploylog")
+    assert replicas == [(4,)]  # two replicas replaced by two new ones: four writers, one database
