@@ -89,13 +89,13 @@ def run_container(
     """
     podman.remove_container(name)
     label_args = [arg for key, value in (labels or {}).items() for arg in ("--label", f"{key}={value}")]
-    env_args = [arg for key, value in (env or {}).items() for arg in ("--env", f"{key}={value}")]
-    env_args += [arg for key in secret_env or {} for arg in ("--env", key)]
-    env_args += ["--hostname", hostname] if hostname else []
-    env_args += [arg for source, target in (volumes or {}).items() for arg in ("--volume", f"{source}:{target}:rw")]
+    options = [arg for key, value in (env or {}).items() for arg in ("--env", f"{key}={value}")]
+    options += [arg for key in secret_env or {} for arg in ("--env", key)]
+    options += ["--hostname", hostname] if hostname else []
+    options += [arg for source, target in (volumes or {}).items() for arg in ("--volume", f"{source}:{target}:rw")]
     podman.run(
         "run", "--detach", "--name", name, "--network", "host", "--read-only", "--tmpfs", "/tmp",
-        "--label", "io.mlgate.role=serving", *label_args, *env_args, image, "--host", host, "--port", str(port),
+        "--label", "io.mlgate.role=serving", *label_args, *options, image, "--host", host, "--port", str(port),
         env=secret_env,
     )  # fmt: skip
     return name
