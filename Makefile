@@ -39,9 +39,13 @@ typecheck: setup
 
 # The suite under coverage (subprocesses included), then the report: below [tool.coverage.report] fail_under,
 # `coverage report` exits 2 and make test fails. The XML is written first, whatever the figure, for CI to keep.
+# Two pytest-xdist workers (TEST_WORKERS=0 runs in one process); --dist loadfile keeps a module's tests on one
+# worker, so module-scoped fixtures (a released image, a PostgreSQL server) are built once. Measured on this
+# 2-core machine, 2026-12-02: 1531 tests in 17m18s with 2 workers, ~24 min in one process; coverage 90%.
+TEST_WORKERS ?= 2
 test: setup system-deps lint
 	$(BIN)/coverage erase
-	$(BIN)/coverage run -m pytest -q tests
+	$(BIN)/coverage run -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
 	$(BIN)/coverage combine --quiet
 	$(BIN)/coverage xml --quiet --fail-under=0 -o $(OUT)/coverage.xml
 	$(BIN)/coverage report
