@@ -1,7 +1,7 @@
 """``mlgate monitor``: false alarms and detection across windows, and judging speed on 1M logged predictions.
 
     .venv/bin/python benchmarks/bench_monitor.py [--quick] [--windows 200]
-    .venv/bin/python benchmarks/bench_monitor.py --speed [--rows 1000000] [--repeats 3] [--log DIR]
+    .venv/bin/python benchmarks/bench_monitor.py --speed [--rows 1000000] [--repeats 3] [--log DIR] [--baseline REF]
 
 **Alarms.** The population is the bundled German credit data as prepared (1,000 rows) and the model the gated run
 trains on it. Every window draws its rows with replacement from that population, and so does a fresh reference
@@ -17,13 +17,16 @@ would do). Shifts change the window only: ``credit_amount`` x1.25; the share of 
 
 **Speed.** A window of 1,000,000 predictions (held-out rows resampled, all labelled) judged by ``checks.monitor.run``
 (every check, bootstraps on at most ``monitor.bootstrap_max_rows`` rows); reading a window of the log is
-``pipeline.predlog.read_window``'s (benchmarks/bench_prediction_log.py and its commit: ~5.5 s for 1M rows).
+``pipeline.predlog.read_window``'s (``--speed`` measures both on a real log).
 
 **Read + judge** (``--speed``): what ``mlgate monitor`` spends on a real log. ``--rows`` clean predictions (held-out
 rows resampled, every one labelled through feedback) are written into one replica's SQLite file with the log's
 own tables (in ``--log DIR`` when given and empty, to be reused; else a scratch folder); then, ``--repeats``
 times, ``read_window`` of the folder and ``checks.monitor.run`` on the window it returned. The table gives the
 median of each phase and of their sum, against the issue's target (1M records read and judged in <= 5 s).
+``--baseline REF`` first runs the same measurement on the same log with the code of git revision ``REF`` (a
+temporary worktree, its own copy of this script, one after the other, never at once) and prints both rows and
+their ratios.
 """
 
 from __future__ import annotations
@@ -228,7 +231,30 @@ def _logged(i: int, record: dict[str, Any], traffic: Traffic) -> dict[str, Any]:
     }
 
 
-def read_and_judge(s: Setup, rows: int, repeats: int, log: Path | None, target_s: float) -> None:
+def baseline_phases(ref: str, log: Path, rows: int, repeats: int) -> tuple[float, float, float]:
+    """Read, judge and total seconds of ``--speed`` with the code of git revision ``ref`` on the log in ``log``."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bench-monitor-baseline-") as scratch:
+        tree = Path(scratch) / "tree"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(tree), ref], cwd=ROOT, check=True, capture_output=True
+        )
+        try:
+            script = tree / "benchmarks" / "bench_monitor.py"
+            command = [sys.executable, str(script), "--speed", "--log", str(log), "--rows", str(rows)]
+            done = subprocess.run([*command, "--repeats", str(repeats)], check=True, capture_output=True, text=True)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+    row = [line for line in done.stdout.splitlines() if line.startswith("| ") and line[2].isdigit()][-1]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    return float(cells[3]), float(cells[4]), float(cells[5])
+
+
+def read_and_judge(
+    s: Setup, rows: int, repeats: int, log: Path | None, target_s: float, baseline: str | None = None
+) -> None:
     """The monitor's two phases on a real log: ``read_window`` of a SQLite file holding ``rows`` predictions,
     then ``checks.monitor.run`` on the window it returns; median of ``repeats`` runs of each phase."""
     import statistics
@@ -242,6 +268,7 @@ def read_and_judge(s: Setup, rows: int, repeats: int, log: Path | None, target_s
             start = time.perf_counter()
             write_sqlite_log(s, folder, rows)
             print(f"(wrote {rows:,} predictions to {folder} in {time.perf_counter() - start:.0f} s)")
+        before = baseline_phases(baseline, folder, rows, repeats) if baseline is not None else None
         reads, judges, totals = [], [], []
         for _ in range(repeats):
             start = time.perf_counter()
@@ -262,6 +289,13 @@ def read_and_judge(s: Setup, rows: int, repeats: int, log: Path | None, target_s
         f"| {len(window.predictions):,} | {len(results)} | {failed} | {read_s:.2f} | {judge_s:.2f} | {total_s:.2f} "
         f"| <= {target_s:g} s | {'yes' if total_s <= target_s else 'no'} |"
     )
+    if before is not None:
+        now = (read_s, judge_s, total_s)
+        print("\n| code | read s | judge s | total s | target | met |\n|---|---|---|---|---|---|")
+        for name, (r, j, t) in ((f"baseline {baseline}", before), ("this checkout", now)):
+            print(f"| {name} | {r:.2f} | {j:.2f} | {t:.2f} | <= {target_s:g} s | {'yes' if t <= target_s else 'no'} |")
+        ratios = " | ".join(f"{b / n:.2f}x" for b, n in zip(before, now, strict=True))
+        print(f"| **speed-up (baseline / this)** | {ratios} | | |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -272,10 +306,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--log", type=Path, help="a folder holding the log to read (written there when empty)")
+    parser.add_argument("--baseline", metavar="REF", help="with --speed: also measure git revision REF, same log")
     args = parser.parse_args(argv)
     s = setup()
     if args.speed:
-        read_and_judge(s, args.rows, args.repeats, args.log, TARGET_S)
+        read_and_judge(s, args.rows, args.repeats, args.log, TARGET_S, args.baseline)
         return 0
     windows = 20 if args.quick else args.windows
     rates(s, windows, [100] if args.quick else [100, 300, 1000])

@@ -18,6 +18,7 @@ Conventions:
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 
@@ -45,6 +46,7 @@ __all__ = [
     "point_metric",
     "resample_counts",
     "resample_indices",
+    "seeded_counts",
     "weighted_metric",
 ]
 
@@ -113,6 +115,16 @@ def resample_counts(indices: np.ndarray, n: int) -> np.ndarray:
     b = indices.shape[0]
     flat = (indices + (np.arange(b) * n)[:, None]).ravel()
     return np.bincount(flat, minlength=b * n).reshape(b, n).astype(np.float64)
+
+
+@functools.lru_cache(maxsize=2)
+def seeded_counts(n: int, resamples: int, random_state: int) -> np.ndarray:
+    """``resample_counts(resample_indices(n, ...), n)``, read-only and kept for the next call with the same
+    arguments: the checks of one run bootstrap the same rows with the same seed for every metric (the live
+    quality and estimated quality of a monitor window: 6 identical ``(1000, 5000)`` matrices become 2)."""
+    counts = resample_counts(resample_indices(n, resamples=resamples, random_state=random_state), n)
+    counts.setflags(write=False)
+    return counts
 
 
 def _divide(num: np.ndarray, den: np.ndarray, *, zero: float) -> np.ndarray:
@@ -231,7 +243,7 @@ def metric_draws(
     """
     y = np.asarray(y, dtype=np.float64)
     estimate = point_metric(name, y, proba, threshold=threshold, costs=costs)
-    counts = resample_counts(resample_indices(len(y), resamples=resamples, random_state=random_state), len(y))
+    counts = seeded_counts(len(y), resamples, random_state)
     return estimate, weighted_metric(name, y, proba, counts, threshold=threshold, costs=costs)
 
 
@@ -285,7 +297,7 @@ def paired_difference(
     y = np.asarray(y, dtype=np.float64)
     sign = 1.0 if greater_is_better(name) else -1.0
     ones = np.ones((1, len(y)))
-    counts = resample_counts(resample_indices(len(y), resamples=resamples, random_state=random_state), len(y))
+    counts = seeded_counts(len(y), resamples, random_state)
     both = np.vstack([ones, counts])
     a = weighted_metric(name, y, proba_a, both, threshold=threshold_a, costs=costs)
     b = weighted_metric(name, y, proba_b, both, threshold=threshold_b, costs=costs)
@@ -329,7 +341,7 @@ def costs_with_threshold_choice(
     [saving of model 0 against model k, k >= 1])``, savings positive when model 0 is cheaper.
     """
     y = np.asarray(y, dtype=np.float64)
-    counts = resample_counts(resample_indices(len(y), resamples=resamples, random_state=random_state), len(y))
+    counts = seeded_counts(len(y), resamples, random_state)
     fixed = [np.full(resamples, t) for t in thresholds]
     drawn = fixed
     if validation is not None:

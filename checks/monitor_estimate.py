@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mlgate.checks.bootstrap import point_metric, resample_counts, resample_indices
+from mlgate.checks.bootstrap import point_metric, seeded_counts
 from mlgate.checks.monitor import MonitorEvidence, family_alpha
 from mlgate.checks.monitor_quality import live_metrics, margin_of, subsample, versus_offline
 from mlgate.checks.quality_common import confirmed, fmt, rule_details
@@ -159,11 +159,11 @@ def _estimate(evidence: MonitorEvidence, metric: str, proba: np.ndarray, confide
     resamples, seed = config.quality.bootstrap_resamples, monitor.random_state
     rows = subsample(len(proba), monitor.bootstrap_max_rows, seed)
     estimate = float(expected_metric(metric, proba, np.ones((1, len(proba))), threshold=threshold, costs=costs)[0])
-    counts = resample_counts(resample_indices(len(rows), resamples=resamples, random_state=seed), len(rows))
+    counts = seeded_counts(len(rows), resamples, seed)
     draws = expected_metric(metric, proba[rows], counts, threshold=threshold, costs=costs)
     test = reference.test_proba
     offline = float(expected_metric(metric, test, np.ones((1, len(test))), threshold=threshold, costs=costs)[0])
-    test_counts = resample_counts(resample_indices(len(test), resamples=resamples, random_state=seed + 1), len(test))
+    test_counts = seeded_counts(len(test), resamples, seed + 1)
     offline_draws = expected_metric(metric, test, test_counts, threshold=threshold, costs=costs)
     measured = point_metric(metric, reference.test_labels, test, threshold=threshold, costs=costs)
     diff = versus_offline(

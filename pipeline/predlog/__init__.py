@@ -5,7 +5,8 @@
 - :mod:`~pipeline.predlog.location`: a folder of per-replica SQLite files or one URL; the replica name;
 - :mod:`~pipeline.predlog.writer`: :class:`LogWriter`, the bounded queue and its one background thread;
 - :mod:`~pipeline.predlog.feedback`: :class:`FeedbackStore`, labels by request id (idempotent);
-- :mod:`~pipeline.predlog.reader`: :func:`read_window` and :class:`Window`, what ``mlgate monitor`` judges.
+- :mod:`~pipeline.predlog.reader`: :func:`read_window` and :class:`Window`, what ``mlgate monitor`` judges;
+- :mod:`~pipeline.predlog.arrow_fetch`: the reader's fetch into Arrow (ADBC for SQLite files, else the rows).
 
 Imports SQLAlchemy (and pandas through the reader); the serving app imports this package only when the log is
 enabled, so a serving install without SQLAlchemy still serves (and says the log is unavailable).

@@ -9,12 +9,15 @@ writers' totals since each log began (``writer_stats``), not per window.
 
 A process killed while writing leaves no partial row (every batch is one transaction; SQLite rolls back a hot
 journal when the file is next opened), so every row read is a whole record.
+
+Rows arrive as Arrow tables (:mod:`pipeline.predlog.arrow_fetch`: ADBC for SQLite files, two rowid ranges at
+once) and become the frame column by column: timestamps parsed by Arrow, repeated texts decoded once each, the
+inputs' JSON parsed by pyarrow's reader on a second thread, labels joined with Arrow's hash lookup.
 """
 
 from __future__ import annotations
 
-import io
-import json
+import itertools
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,9 +27,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from mlgate.pipeline.predlog.arrow_fetch import (
+    STAMP,
+    adbc_available,
+    decode_inputs,
+    decode_scalars,
+    rows_table,
+    schema_of,
+    select_text,
+    sqlite_tables,
+    typed,
+)
 from mlgate.pipeline.predlog.location import is_url, log_files, make_engine, short_reason, sqlite_url
 from mlgate.pipeline.predlog.tables import (
     SCHEMA_VERSION,
@@ -52,8 +68,20 @@ COLUMNS = (
     "latency_ms",
     "label",
 )
-#: What is fetched per row (model name and replica are left in the database: fewer objects per row to build).
-_FETCHED = ("received_at", "request_id", "model_version", "model_sha256", "inputs", "proba", "decision", "latency_ms")
+#: What is fetched per prediction, as typed Arrow columns (model name and replica are left in the database).
+_PREDICTION_TYPES: dict[str, Any] = {
+    "received_at": STAMP,
+    "request_id": pa.string(),
+    "model_version": pa.string(),
+    "model_sha256": pa.string(),
+    "inputs": pa.large_string(),
+    "proba": pa.float64(),
+    "proba_missing": pa.bool_(),
+    "decision": pa.string(),
+    "latency_ms": pa.float64(),
+}
+#: What is fetched per feedback row.
+_LABEL_TYPES: dict[str, Any] = {"request_id": pa.string(), "received_at": STAMP, "label": pa.string()}
 
 
 @dataclass(frozen=True)
@@ -77,11 +105,11 @@ class Window:
 
 @dataclass
 class _Part:
-    """What one database holds for the window: prediction rows (:data:`_FETCHED`), feedback rows
-    ``(request_id, received_at, label)`` and the writers' totals."""
+    """What one database holds for the window: prediction rows (:data:`_PREDICTION_TYPES`), feedback rows
+    (:data:`_LABEL_TYPES`) and the writers' totals."""
 
-    rows: list[Any]
-    labels: list[Any]
+    predictions: pa.Table
+    labels: pa.Table
     dropped: int
     written: int
 
@@ -124,36 +152,68 @@ def _window(column: Any, since: datetime | None, until: datetime | None) -> list
 
 
 def _read_part(
-    connection: Connection, since: datetime | None, until: datetime | None, last: int | None, sqlite: bool
+    connection: Connection,
+    sqlite_file: Path | None,
+    shown: str,
+    window: tuple[datetime | None, datetime | None, int | None],
+    join: bool,
 ) -> _Part:
-    """One database's rows; SQLite timestamps stay text (parsed at once by pandas, not row by row)."""
-
-    def stamp(column: Any) -> Any:
-        return sa.type_coerce(column, sa.String()) if sqlite else column
-
+    """One database's rows as Arrow tables: through ADBC for a SQLite file when it is installed, else the driver's
+    rows. With ``join`` (the log is this one database) the labels come with the predictions (a LEFT JOIN on the
+    feedback's key, in the database); else the feedback rows are fetched for :func:`_labels`. NULLs are selected
+    with ``coalesce`` (and a missing flag for ``proba``): ADBC infers a column's type from its first rows."""
+    since, until, last = window
     table = predictions
-    columns = [stamp(table.c.received_at).label("received_at"), *(table.c[name] for name in _FETCHED[1:])]
-    query = sa.select(*columns).where(*_window(table.c.received_at, since, until))
+    text = sqlite_file is not None or connection.dialect.name == "sqlite"
+    columns = [
+        select_text(table.c.received_at, text).label("received_at"),
+        *(table.c[name] for name in ("request_id", "model_version", "model_sha256")),
+        table.c.inputs.concat("\n").label("inputs"),  # JSON lines for pyarrow's reader, no copy to add them
+        sa.func.coalesce(table.c.proba, 0.0).label("proba"),
+        table.c.proba.is_(None).label("proba_missing"),
+        table.c.decision,
+        table.c.latency_ms,
+    ]
+    source: Any = table
+    if join:  # JSON text is never empty: '' is "no label"
+        columns.append(sa.func.coalesce(feedback.c.label, "").label("label"))
+        source = table.outerjoin(feedback, feedback.c.request_id == table.c.request_id)
+    query = sa.select(*columns).select_from(source).where(*_window(table.c.received_at, since, until))
     if last is not None:
         query = query.order_by(table.c.received_at.desc()).limit(last)
-    rows = _tuples(connection, query)
-    labels_query = sa.select(feedback.c.request_id, stamp(feedback.c.received_at), feedback.c.label)
+    labels_query = sa.select(
+        feedback.c.request_id, select_text(feedback.c.received_at, text).label("received_at"), feedback.c.label
+    )
     if since is not None:  # feedback always arrives after its prediction
         labels_query = labels_query.where(feedback.c.received_at >= since)
-    labels = _tuples(connection, labels_query)
+    wanted = [] if join else [labels_query]
+    if sqlite_file is not None and adbc_available():
+        pieces = [query] if last is not None else _ranges(connection, query)
+        rows, *labels = sqlite_tables(sqlite_file, [pieces, *([q] for q in wanted)], shown)
+    else:
+        rows, *labels = [rows_table(connection, q) for q in (query, *wanted)]
     dropped, written = (sa.func.coalesce(sa.func.sum(writer_stats.c[name]), 0) for name in ("dropped", "written"))
     totals = connection.execute(sa.select(dropped, written)).one()
-    return _Part(rows, labels, int(totals[0]), int(totals[1]))
+    types = {**_PREDICTION_TYPES, "label": pa.string()} if join else _PREDICTION_TYPES
+    found = typed(labels[0], _LABEL_TYPES) if labels else schema_of(_LABEL_TYPES).empty_table()
+    return _Part(typed(rows, types), found, int(totals[0]), int(totals[1]))
 
 
-def _tuples(connection: Connection, query: Any) -> list[Any]:
-    """The rows as the driver's plain tuples: none of the selected columns needs SQLAlchemy's result processing
-    (timestamps are text on SQLite and aware datetimes from PostgreSQL), and a million Row objects cost seconds."""
-    result = connection.execute(query)
-    try:
-        return list(result.cursor.fetchall()) if result.cursor is not None else []
-    finally:
-        result.close()
+#: Below this many rowids one statement reads the table (two connections cost more than they save).
+_SPLIT_MIN_ROWS = 10_000
+
+
+def _ranges(connection: Connection, query: Any, parts: int = 2) -> list[Any]:
+    """``query`` split into ``parts`` rowid ranges of the predictions table (rows are appended, so rowids are
+    dense): the ranges are fetched on connections of their own, in parallel."""
+    rowid: Any = sa.literal_column("predictions.rowid")
+    # two statements: SQLite reads min() or max() of the rowid off the b-tree's end, but both at once by a scan
+    ends = (sa.func.min(rowid), sa.func.max(rowid))
+    low, high = (connection.scalar(sa.select(end).select_from(predictions)) for end in ends)
+    if low is None or high is None or high - low < _SPLIT_MIN_ROWS:
+        return [query]
+    bounds = [low + (high - low + 1) * index // parts for index in range(parts)] + [high + 1]
+    return [query.where(rowid >= start, rowid < end) for start, end in itertools.pairwise(bounds)]
 
 
 def _rejected(connection: Connection, since: datetime | None, until: datetime | None) -> Counter[str]:
@@ -178,94 +238,60 @@ def _check_version(connection: Connection, shown: str) -> None:
         )
 
 
-def _decode_scalars(texts: Any) -> pd.Series:
-    """JSON scalar texts (an object array) as values, each distinct text decoded once; a missing text is None."""
-    codes, uniques = pd.factorize(pd.Series(texts, dtype=object), use_na_sentinel=True)
-    values = np.array([*(json.loads(text) for text in uniques), None], dtype=object)
-    return pd.Series(values[codes], dtype=object)  # code -1 (no text) takes the trailing None
+def _labels(parts: list[_Part], request_ids: pa.ChunkedArray) -> pd.Series:
+    """The label of each request id (None without one), joined with Arrow's hash lookup; when two replicas
+    stored different labels for an id, the earliest counts."""
+    labels = pa.concat_tables([part.labels for part in parts] or [schema_of(_LABEL_TYPES).empty_table()])
+    if len(parts) > 1 and labels.num_rows:
+        labels = labels.take(pc.sort_indices(labels, sort_keys=[("received_at", "ascending")]))  # stable
+        ids = labels.column("request_id").to_numpy(zero_copy_only=False)
+        labels = labels.filter(pa.array(~pd.Series(ids, dtype=object).duplicated(keep="first").to_numpy()))
+    ids, texts = labels.column("request_id").combine_chunks(), labels.column("label").combine_chunks()
+    found = pc.index_in(request_ids, value_set=ids)
+    return decode_scalars(texts.take(found.combine_chunks()))
 
 
-def _decode_inputs(column: np.ndarray) -> pd.DataFrame:
-    """The JSON objects in ``column`` (an object array of texts) as columns: parsed by pyarrow as JSON lines
-    (fast, without the GIL), strings kept strings (pyarrow would turn ISO-date-like strings into timestamps),
-    python's json for anything pyarrow refuses."""
-    texts: list[str] = column.tolist()
-    if not texts:
-        return pd.DataFrame(index=pd.RangeIndex(0))
-    import pyarrow as pa  # type: ignore[import-untyped]
-    import pyarrow.json as pa_json  # type: ignore[import-untyped]
-
-    data = ("\n".join(texts)).encode("utf-8")
-    block = max(1 << 20, min(len(data) + 1, 1 << 28))
-    read = pa_json.ReadOptions(block_size=block)
-    try:
-        table = pa_json.read_json(io.BytesIO(data), read_options=read)
-        dated = [f.name for f in table.schema if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)]
-        if dated:
-            schema = pa.schema([(name, pa.string()) for name in dated])
-            parse = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
-            order = table.column_names
-            table = pa_json.read_json(io.BytesIO(data), read_options=read, parse_options=parse).select(order)
-        return table.to_pandas()
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return pd.DataFrame.from_records([json.loads(text) for text in texts])
+def _joined(table: pa.Table) -> pa.ChunkedArray:
+    """The labels joined in the database: '' (no feedback row) as null."""
+    column = table.column("label")
+    return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
 
 
-def _labels(parts: list[_Part], request_ids: np.ndarray) -> np.ndarray:
-    """The label text of each request id (None without one), joined with pyarrow's hash lookup; when two
-    replicas stored different labels for an id, the earliest counts."""
-    rows = [row for part in parts for row in part.labels]
-    if not rows or not len(request_ids):
-        return np.full(len(request_ids), None, dtype=object)
-    import pyarrow as pa
-    import pyarrow.compute as pc  # type: ignore[import-untyped]
-
-    table = np.array(rows, dtype=object)
-    if len(parts) == 1:  # one database: request_id is feedback's key, every id is there once
-        ids, texts = table[:, 0], np.array([*table[:, 2], None], dtype=object)
-    else:
-        moments = pd.to_datetime(pd.Series(table[:, 1], dtype=object), utc=True, format="ISO8601")
-        order = np.argsort(moments.dt.tz_convert(None).to_numpy(), kind="stable")
-        keep = pd.Series(table[order, 0], index=order, dtype=object).drop_duplicates(keep="first").index.to_numpy()
-        ids = table[keep, 0]
-        texts = np.array([*table[keep, 2], None], dtype=object)
-    found = pc.index_in(pa.array(request_ids, type=pa.string()), value_set=pa.array(ids, type=pa.string()))
-    return np.asarray(texts[found.fill_null(-1).to_numpy()])  # -1 (no label) takes the trailing None
-
-
-def _columns(raw: dict[str, np.ndarray], parts: list[_Part]) -> pd.DataFrame:
-    """The :data:`COLUMNS` of the fetched rows (``raw``: one object array per fetched column)."""
+def _columns(table: pa.Table, parts: list[_Part]) -> pd.DataFrame:
+    """The :data:`COLUMNS` of the fetched predictions."""
+    ids = table.column("request_id")
+    proba = table.column("proba").to_numpy().astype("float64")
+    proba[table.column("proba_missing").to_numpy()] = np.nan  # NULL (NaN in SQLite) is NaN
     return pd.DataFrame(
         {
-            "request_id": pd.Series(raw["request_id"], dtype=object),
-            "received_at": pd.to_datetime(pd.Series(raw["received_at"], dtype=object), utc=True, format="ISO8601"),
-            "model_version": pd.Series(raw["model_version"], dtype=object),
-            "model_sha256": pd.Series(raw["model_sha256"], dtype=object),
-            "proba": pd.Series(raw["proba"], dtype="float64"),  # NULL (a NaN in SQLite) is NaN
-            "decision": _decode_scalars(raw["decision"]).infer_objects(),
-            "latency_ms": pd.Series(raw["latency_ms"], dtype="float64"),
-            "label": _decode_scalars(_labels(parts, raw["request_id"])),
+            "request_id": table.column("request_id").to_pandas(),
+            "received_at": table.column("received_at").to_pandas(),
+            "model_version": table.column("model_version").to_pandas(),
+            "model_sha256": table.column("model_sha256").to_pandas(),
+            "proba": pd.Series(proba, dtype="float64"),
+            "decision": decode_scalars(table.column("decision"), infer=True),
+            "latency_ms": pd.Series(table.column("latency_ms").to_numpy(), dtype="float64"),
+            "label": decode_scalars(_joined(table)) if "label" in table.column_names else _labels(parts, ids),
         }
     )
 
 
 def _frame(parts: list[_Part], shown: str) -> pd.DataFrame:
     """The predictions of every part as one frame, oldest first (ties: in the order of the sources)."""
-    rows = [row for part in parts for row in part.rows]
-    table = np.array(rows, dtype=object) if rows else np.empty((0, len(_FETCHED)), dtype=object)
-    raw = {name: table[:, index] for index, name in enumerate(_FETCHED)}
+    table = pa.concat_tables([part.predictions for part in parts] or [schema_of(_PREDICTION_TYPES).empty_table()])
     # pyarrow parses the inputs without the GIL: on a second core while this thread builds the other columns
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="predlog-inputs") as pool:
-        decoding = pool.submit(_decode_inputs, raw["inputs"])
-        out = _columns(raw, parts)
+        decoding = pool.submit(decode_inputs, table.column("inputs"))
+        out = _columns(table, parts)
         inputs = decoding.result()
     clash = [name for name in inputs.columns if name in COLUMNS]
-
     if clash:
         raise PredictionLogError(
             f"{shown}: input feature '{clash[0]}' has the name of a prediction log column ({', '.join(COLUMNS)})"
         )
     frame = pd.concat([out, inputs.set_axis(out.index)], axis=1) if len(inputs.columns) else out
+    if frame["received_at"].is_monotonic_increasing:  # as a log is written: no copy of a million rows to sort
+        return frame
     return frame.sort_values("received_at", kind="stable", ignore_index=True)
 
 
@@ -288,7 +314,9 @@ def _read(
             engine, connection = _open(source, shown)
             opened.append((engine, connection))
             _check_version(connection, shown)
-            parts.append(_read_part(connection, since, until, last, engine.dialect.name == "sqlite"))
+            database = engine.url.database if engine.dialect.name == "sqlite" else None
+            sqlite_file = Path(database) if database and database != ":memory:" else None
+            parts.append(_read_part(connection, sqlite_file, shown, (since, until, last), len(sources) == 1))
         frame = _frame(parts, shown_log)
         if last is not None and len(frame) > last:
             frame = frame.iloc[len(frame) - last :].reset_index(drop=True)
