@@ -45,6 +45,7 @@ LockTimeoutOption = Annotated[
 #: Top-level modules of the `run` extra (pyproject.toml): missing, they mean "install mlgate[run]", not a bug.
 RUN_EXTRA_MODULES = frozenset(
     {
+        "adbc_driver_sqlite",
         "scipy",
         "sklearn",
         "mlflow",

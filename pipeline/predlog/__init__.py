@@ -14,9 +14,10 @@ enabled, so a serving install without SQLAlchemy still serves (and says the log 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from mlgate.pipeline.predlog.feedback import FeedbackOutcome, FeedbackStatus, FeedbackStore
 from mlgate.pipeline.predlog.location import is_url, log_file, log_files, replica_id, sqlite_url
-from mlgate.pipeline.predlog.reader import COLUMNS, Window, read_window
 from mlgate.pipeline.predlog.tables import (
     MAX_ID_LENGTH,
     SCHEMA_VERSION,
@@ -29,6 +30,21 @@ from mlgate.pipeline.predlog.tables import (
     writer_stats,
 )
 from mlgate.pipeline.predlog.writer import LogWriter, PredictionRecord, RejectionRecord
+
+if TYPE_CHECKING:
+    from mlgate.pipeline.predlog.reader import COLUMNS, Window, read_window
+
+#: Loaded on first use: the reader needs pyarrow, which the serving image does not install (it only writes).
+_READER = frozenset({"COLUMNS", "Window", "read_window"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _READER:
+        from mlgate.pipeline.predlog import reader
+
+        return getattr(reader, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "COLUMNS",

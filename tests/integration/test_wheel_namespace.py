@@ -139,5 +139,5 @@ def test_the_cli_knows_every_module_of_the_run_extra(repo_root: Path) -> None:
 
     extra = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]["optional-dependencies"]["run"]
     names = {re.split(r"[<>=\[ ]", spec)[0].lower() for spec in extra}
-    modules = {"scikit-learn": "sklearn"}
+    modules = {"scikit-learn": "sklearn", "adbc-driver-sqlite": "adbc_driver_sqlite"}
     assert {modules.get(name, name) for name in names} == set(RUN_EXTRA_MODULES)

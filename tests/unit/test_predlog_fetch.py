@@ -6,6 +6,8 @@ date-like string feature, labels stored in another replica's file, two replicas 
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -97,3 +99,17 @@ def test_a_database_error_in_the_adbc_fetch_is_one_line_naming_the_log(tmp_path:
         arrow_fetch.sqlite_tables(path, [[query]], "shown-name")
     with pytest.raises(PredictionLogError, match=f"^{tmp_path}: cannot read the prediction log"):
         read_window(tmp_path)
+
+
+def test_the_serving_side_of_the_log_imports_without_pyarrow() -> None:
+    """The serving image installs no pyarrow: writing the log and feedback must not need the reader."""
+    code = (
+        "import sys; sys.modules['pyarrow'] = None\n"
+        "from mlgate.pipeline import predlog\n"
+        "from mlgate.pipeline.predlog import FeedbackStore, LogWriter, PredictionLogError\n"
+        "assert 'mlgate.pipeline.predlog.reader' not in sys.modules\n"
+        "try:\n    predlog.read_window\nexcept ImportError:\n    print('reader needs pyarrow')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "reader needs pyarrow"
