@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 
-from mlgate.pipeline.predlog.location import SQLITE_BUSY_TIMEOUT_S
+from mlgate.pipeline.predlog.location import SQLITE_BUSY_TIMEOUT_S, short_reason
 from mlgate.pipeline.predlog.tables import PredictionLogError, predictions
 
 __all__ = [
@@ -106,9 +106,7 @@ def sqlite_tables(path: Path, queries: Sequence[Sequence[Any]], shown: str) -> l
         with ThreadPoolExecutor(max_workers=max(1, min(len(pieces), 4)), thread_name_prefix="predlog-adbc") as pool:
             fetched = iter(list(pool.map(lambda piece: _fetch(path, piece), pieces)))
     except adbc_driver_manager.Error as exc:
-        lines = str(exc).strip().splitlines()
-        reason = (lines[0] if lines else type(exc).__name__)[:200]
-        raise PredictionLogError(f"{shown}: cannot read the prediction log ({reason})") from exc
+        raise PredictionLogError(f"{shown}: cannot read the prediction log ({short_reason(exc)})") from exc
     return [_concat([next(fetched) for _ in query]) for query in queries]
 
 

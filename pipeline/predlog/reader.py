@@ -164,7 +164,7 @@ def _read_part(
     with ``coalesce`` (and a missing flag for ``proba``): ADBC infers a column's type from its first rows."""
     since, until, last = window
     table = predictions
-    text = sqlite_file is not None or connection.dialect.name == "sqlite"
+    text = connection.dialect.name == "sqlite"
     columns = [
         select_text(table.c.received_at, text).label("received_at"),
         *(table.c[name] for name in ("request_id", "model_version", "model_sha256")),
@@ -264,7 +264,7 @@ def _columns(table: pa.Table, parts: list[_Part]) -> pd.DataFrame:
     proba[table.column("proba_missing").to_numpy()] = np.nan  # NULL (NaN in SQLite) is NaN
     return pd.DataFrame(
         {
-            "request_id": table.column("request_id").to_pandas(),
+            "request_id": ids.to_pandas(),
             "received_at": table.column("received_at").to_pandas(),
             "model_version": table.column("model_version").to_pandas(),
             "model_sha256": table.column("model_sha256").to_pandas(),
