@@ -29,6 +29,7 @@ from mlgate.ci.cli_options import (
 )
 from mlgate.ci.cli_options import load_project as _config
 from mlgate.ci.cli_options import workdir_for as _workdir
+from mlgate.ci.cli_retrain import retrain, watch
 from mlgate.pipeline.errors import MlgateError
 
 if TYPE_CHECKING:  # annotations only: `mlgate --help` imports none of these
@@ -52,6 +53,8 @@ schema_app = typer.Typer(help="Propose and check the committed data schema.", no
 app.add_typer(schema_app, name="schema")
 app.add_typer(deploy_app, name="deploy")
 app.command()(monitor)
+app.command()(retrain)
+app.command()(watch)
 
 
 def _progress() -> Progress:

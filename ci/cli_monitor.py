@@ -35,6 +35,9 @@ def monitor(
     metrics_file: Annotated[
         Path | None, typer.Option("--metrics-file", help="Also write the verdicts as a Prometheus textfile here.")
     ] = None,
+    history: Annotated[
+        bool, typer.Option(help="Append the verdict to [monitor] history (read by mlgate retrain and the dashboard).")
+    ] = True,
 ) -> None:
     """Judge the served model on a window of its prediction log (and feedback) with the gates that released it.
 
@@ -46,7 +49,15 @@ def monitor(
 
     project = load_project(config)
     result = run_monitor(
-        project, since=since, until=until, last=last, log=log, out=out, bundle=bundle, metrics_file=metrics_file
+        project,
+        since=since,
+        until=until,
+        last=last,
+        log=log,
+        out=out,
+        bundle=bundle,
+        metrics_file=metrics_file,
+        history=history,
     )
     print_summary(result.report, out_console)
     for kind, path in result.paths.items():

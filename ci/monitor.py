@@ -134,7 +134,7 @@ def _served_version(window: WindowLike) -> str | None:
 
 
 def _registry_reference(
-    config: ProjectConfig, window: WindowLike
+    config: ProjectConfig, window: WindowLike, wanted: str | None = None
 ) -> tuple[MonitorReference, str, ChampionRecord | None]:
     if not _store_exists(config):
         raise RegistryError(
@@ -144,7 +144,9 @@ def _registry_reference(
     registry = Registry.from_config(config)
     champion = registry.champion()
     runs = {record.version: record.run_id for record in registry.history()}
-    served = _served_version(window)
+    served = wanted or _served_version(window)
+    if wanted is not None and wanted not in runs:
+        raise RegistryError(f"'{registry.model_name}' has no version {wanted}")
     version = served if served in runs else (champion.version if champion is not None else None)
     if version is None:
         raise RegistryError(f"'{registry.model_name}' has no champion and the window names no registered version")
@@ -221,8 +223,13 @@ def run_monitor(
     metrics_file: Path | None = None,
     now: datetime | None = None,
     reader: Reader | None = None,
+    history: bool = True,
+    version: str | None = None,
 ) -> MonitorRun:
-    """One monitor run (module docstring). ``reader`` defaults to :func:`pipeline.predlog.read_window`."""
+    """One monitor run (module docstring). ``reader`` defaults to :func:`pipeline.predlog.read_window`; with
+    ``history`` the verdict is appended to ``[monitor] history`` (:mod:`ci.journal`), which the retrain triggers
+    and the dashboard read. ``version`` judges that registered version (a canary's) instead of the one that served
+    most of the window; predictions of other versions are counted, not judged."""
     from mlgate.checks.report import check_out_dir, write_reports
     from mlgate.checks.schema import load_schema
 
@@ -237,7 +244,7 @@ def run_monitor(
         reference, version, champion = _bundle_reference(config, bundle)
         source = f"bundle {bundle}"
     else:
-        reference, version, champion = _registry_reference(config, window)
+        reference, version, champion = _registry_reference(config, window, version)
         source = "registry"
     evidence = MonitorEvidence(config, reference, window, spec.label, now, version, champion, schema)
     report = GateReport.collect(run_checks(evidence), run=_run_section(config, evidence, spec, source, now))
@@ -246,5 +253,9 @@ def run_monitor(
         from mlgate.ci.monitor_metrics import write_metrics
 
         write_metrics(report, metrics_file, now=now)
+    if history:
+        from mlgate.ci.journal import append_line, monitor_entry
+
+        append_line(config.monitor.history_path(config.root), monitor_entry(report, at=now, out=out))
     empty = any(r.id == "monitor.window" and r.observed == 0 for r in report.results)
     return MonitorRun(report, paths, empty)

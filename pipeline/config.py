@@ -17,6 +17,7 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator, model_
 
 from mlgate.pipeline.config_monitor import MonitorSettings, PredictionLogSettings
 from mlgate.pipeline.config_quality import CostMatrix, MetricBound, QualitySettings
+from mlgate.pipeline.config_retrain import RetrainSettings
 from mlgate.pipeline.config_rules import Text, check_project, error_lines
 from mlgate.pipeline.config_sections import (
     BalanceSettings,
@@ -54,6 +55,7 @@ __all__ = [
     "QualitySettings",
     "ReleaseSettings",
     "ReproducibilitySettings",
+    "RetrainSettings",
     "SearchSettings",
     "SensitiveAttribute",
     "SliceSettings",
@@ -84,6 +86,7 @@ class ProjectConfig(_Strict):
     mlflow: MlflowSettings = MlflowSettings()
     release: ReleaseSettings = ReleaseSettings()
     monitor: MonitorSettings = MonitorSettings()
+    retrain: RetrainSettings = RetrainSettings()
 
     # Set by load_config, not by the file.
     path: Path | None = Field(None, exclude=True)

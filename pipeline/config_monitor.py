@@ -96,6 +96,13 @@ class MonitorSettings(_Strict):
     calibration_alpha: OpenUnit = Field(0.05, description="Calibration test level before estimating quality.")
     bootstrap_max_rows: Annotated[int, Field(ge=100, le=1_000_000)] = 5000
     random_state: Seed = 0
+    history: Text = Field(
+        ".mlgate/monitor/history.jsonl", description="Every run's verdict is appended here (relative: config)."
+    )
+
+    def history_path(self, root: Path) -> Path:
+        path = Path(self.history).expanduser()
+        return path if path.is_absolute() else root / path
 
     @property
     def alpha_window(self) -> float:
