@@ -26,7 +26,7 @@ from mlgate.checks.result import LAYERS, CheckResult, GateReport
 from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.dataload import load_data
 from mlgate.pipeline.records import Candidate, ChampionRecord, DataBundle, EnvironmentMeta, LoggedModel, RunMeta
-from mlgate.pipeline.retrain import PendingRetrain, child_thread_count, start_retrain, thread_counts
+from mlgate.pipeline.retrain import PendingRetrain, child_thread_count, snapshot_file, start_retrain, thread_counts
 
 __all__ = ["GatedRun", "build_data_evidence", "environment_record", "git_commit", "run_gates", "run_pipeline"]
 
@@ -136,7 +136,8 @@ def start_retrain_for(config: ProjectConfig, layers: Sequence[str]) -> PendingRe
     if "reproducibility" not in layers or not config.reproducibility.enabled or config.path is None:
         return None
     threads = child_thread_count(thread_counts())
-    return start_retrain(config.path, threads=threads, timeout_s=config.reproducibility.retrain_timeout_s)
+    timeout, data_file = config.reproducibility.retrain_timeout_s, snapshot_file(config)
+    return start_retrain(config.path, threads=threads, timeout_s=timeout, data_file=data_file)
 
 
 def _run_metadata(

@@ -10,7 +10,8 @@
   line of the same ``id`` is a retrain that is running or died.
 
 Every line is one ``write`` to a file opened with ``O_APPEND`` and is fsync'ed before the call returns, so
-concurrent writers do not interleave inside a line and a crash loses at most the line being written. The readers
+concurrent writers do not interleave inside a line and a crash loses at most the line being written (the next
+line starts on a new line of its own). The readers
 skip a torn or foreign line (and count it) instead of failing: the files are records, not configuration, and a
 dashboard must still draw what is intact.
 """
@@ -60,8 +61,11 @@ def append_line(path: Path, record: Mapping[str, Any]) -> None:
         raise MlgateError(f"{path}: a journal line of {len(data)} bytes is over the {MAX_LINE_BYTES} byte limit")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":  # a line torn by a crash: start a new one
+                data = b"\n" + data
             os.write(fd, data)
             os.fsync(fd)
         finally:

@@ -159,9 +159,9 @@ def _with_feedback(config: ProjectConfig, dest: Path) -> tuple[ProjectConfig, di
     from mlgate.pipeline.dataload import load_dataset
     from mlgate.pipeline.feedback_data import combined_snapshot, feedback_rows
 
-    feedback = feedback_rows(config, config.monitor.log.location(config.root))
-    derived, sources = combined_snapshot(config, load_dataset(config), feedback, dest)
-    return derived, sources
+    dataset = load_dataset(config)
+    feedback = feedback_rows(config, config.monitor.log.location(config.root), dataset=dataset)
+    return combined_snapshot(config, dataset, feedback, dest)
 
 
 @dataclass

@@ -24,6 +24,8 @@ code, ``pipeline`` never imports ``ci``)::
     │                             schema version                                                        (exit 2)
     ├── RegistryError             the MLflow tracking store or registry refused an operation            (exit 3)
     │   └── StoreBusyError        another mlgate command holds the store lock (--lock-timeout)          (exit 3)
+    │       └── RetrainBusyError  [mlgate.ci.retrain_lock] another mlgate retrain holds the project's
+    │                             retrain lock (never waited for)                                       (exit 3)
     └── ReleaseError              [mlgate.ci.release.errors] building, pushing, running or deploying the
         │                         serving image failed                                                  (exit 1)
         ├── ReleaseRefused        [mlgate.ci.release.errors] the gate report did not pass or does not match    (exit 1)

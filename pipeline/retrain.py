@@ -55,6 +55,7 @@ __all__ = [
     "read_output",
     "retrain",
     "retrain_in_fresh_process",
+    "snapshot_file",
     "start_retrain",
     "thread_counts",
     "write_output",
@@ -142,7 +143,16 @@ class PendingRetrain:
     process dies (the pipe lifeline, see the module docstring).
     """
 
-    def __init__(self, config_path: Path, *, threads: int, root: Path | None, timeout_s: float, env: dict[str, str]):
+    def __init__(
+        self,
+        config_path: Path,
+        *,
+        threads: int,
+        root: Path | None,
+        timeout_s: float,
+        env: dict[str, str],
+        data_file: Path | None = None,
+    ):
         self.config_path = config_path
         self.timeout_s = timeout_s
         self._scratch = tempfile.TemporaryDirectory(prefix="mlgate-retrain-")
@@ -159,6 +169,8 @@ class PendingRetrain:
         ]
         if root is not None:
             command += ["--root", str(root)]
+        if data_file is not None:
+            command += ["--data-file", str(data_file)]
         lifeline, self._keep = os.pipe()  # the child reads `lifeline`; `_keep` closes when this process dies
         passed: tuple[int, ...] = ()
         if os.name == "posix":  # (pass_fds is POSIX only)
@@ -224,6 +236,15 @@ class PendingRetrain:
         self.cancel()
 
 
+def snapshot_file(config: ProjectConfig) -> Path | None:
+    """The Parquet file a config derived in memory trains on when its config file names another source (mlgate
+    retrain's training + served-feedback snapshot, :mod:`pipeline.feedback_data`): the child must be told, or it
+    would retrain on the file's source. None for a config as loaded."""
+    if config.path is None or config.data.resolved_format != "parquet":
+        return None
+    return Path(config.data_source) if load_config(config.path).data_source != config.data_source else None
+
+
 def start_retrain(
     config_path: Path,
     *,
@@ -231,6 +252,7 @@ def start_retrain(
     root: Path | None = None,
     timeout_s: float = 600.0,
     env: dict[str, str] | None = None,
+    data_file: Path | None = None,
 ) -> PendingRetrain:
     """Start ``python -m pipeline.retrain`` in a new interpreter with ``threads`` native threads; do not wait.
 
@@ -239,7 +261,9 @@ def start_retrain(
     """
     child_env = dict(os.environ if env is None else env)
     child_env.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
-    return PendingRetrain(config_path, threads=threads, root=root, timeout_s=timeout_s, env=child_env)
+    return PendingRetrain(
+        config_path, threads=threads, root=root, timeout_s=timeout_s, env=child_env, data_file=data_file
+    )
 
 
 def retrain_in_fresh_process(
@@ -283,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True, type=Path, help="Project config file.")
     parser.add_argument("--out", required=True, type=Path, help="Folder for proba_test.npy and retrain.json.")
     parser.add_argument("--root", type=Path, default=None, help="Resolve relative config paths against this.")
+    parser.add_argument(
+        "--data-file", type=Path, default=None, help="Train on this Parquet file instead of the config's data source."
+    )
     parser.add_argument("--parent-pipe", type=int, default=None, help="Exit when this pipe closes (the parent died).")
     args = parser.parse_args(argv)
     if args.parent_pipe is not None:
@@ -291,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config)
         if args.root is not None:
             config = config.model_copy(update={"path": args.root.resolve() / args.config.name})
+        if args.data_file is not None:  # a retrain's snapshot of training + served-feedback rows
+            data = config.data.model_copy(update={"source": str(args.data_file), "format": "parquet", "query": None})
+            config = config.model_copy(update={"data": data})
         write_output(retrain(config), args.out)
     except MlgateError as exc:
         print(f"mlgate.pipeline.retrain: error: {exc}", file=sys.stderr)
