@@ -1,0 +1,328 @@
+"""The dashboard (ci/dashboard_app.py) on a real project: a gated run registered the bundled project's champion in
+a temporary MLflow store, ``mlgate monitor`` judged two logs of served traffic (clean with feedback, and
+credit_amount x1.25), and the retrain journal holds a finished and a running retrain.
+
+Streamlit's ``AppTest`` renders every tab with that data, with an empty project ("nothing yet, run mlgate run", no
+store created), with a broken config (one error line) and with an unreadable history; then a real headless
+Chromium loads ``mlgate dashboard`` served on a free port and the rendered page's text is read back through the
+DevTools protocol (Streamlit draws client-side over a websocket: ``--dump-dom`` alone shows an empty shell).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fixtures.monitor_traffic import Traffic, shifted, write_log
+from streamlit.testing.v1 import AppTest
+
+from mlgate.ci.dashboard_app import TABS
+from mlgate.ci.dashboard_data import NOTHING_JOURNAL, NOTHING_MONITOR, NOTHING_STORE
+from mlgate.ci.journal import append_line
+from mlgate.pipeline.config import load_config
+
+MLGATE = [sys.executable, "-m", "mlgate.ci.cli"]
+APP = Path(__file__).resolve().parents[2] / "ci" / "dashboard_app.py"
+WINDOW = ["--since", "2026-12-01T09:00:00Z", "--until", "2026-12-01T12:00:00Z"]
+T0 = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+
+
+def _env() -> dict[str, str]:
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    env.pop("MLGATE_TRACKING_URI", None)
+    return env
+
+
+def mlgate(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*MLGATE, *args], cwd=cwd, capture_output=True, text=True, timeout=600, env=_env())
+
+
+def _copy_project(folder: Path, repo_root: Path) -> Path:
+    for name in ("mlgate.toml", "data", "schemas"):
+        source = repo_root / name
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, folder / name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Path:
+    """The bundled project after a passing gated run, two monitor runs and three journal lines."""
+    from mlgate.pipeline.dataload import load_data
+    from mlgate.pipeline.evaluate import positive_proba
+    from mlgate.pipeline.registry import Registry
+
+    folder = _copy_project(tmp_path_factory.mktemp("dashboard"), repo_root)
+    run = mlgate("run", "--out", "reports", cwd=folder)
+    assert run.returncode == 0, run.stdout + run.stderr
+    config = load_config(folder / "mlgate.toml")
+    data = load_data(config)
+    model = Registry.from_config(config).load_model("champion")
+    rows = data.split.test[data.prepared.features].reset_index(drop=True)
+    write_log(folder / "log-clean", Traffic(rows, positive_proba(model, rows), labels=list(data.split.y_test)))
+    moved = shifted(rows, column="credit_amount", factor=1.25)
+    write_log(folder / "log-shift", Traffic(moved, positive_proba(model, moved)))
+    for log, out in (("log-clean", "mon-clean"), ("log-shift", "mon-shift")):
+        done = mlgate("monitor", "--log", log, *WINDOW, "--out", out, cwd=folder)
+        assert done.returncode in (0, 1), done.stdout + done.stderr
+    journal = config.retrain.journal_path(config.root)
+    append_line(journal, {"kind": "started", "id": "r-1", "at": T0.isoformat(), "triggers": ["drift"]})
+    append_line(journal, {"kind": "finished", "id": "r-1", "at": (T0 + timedelta(minutes=3)).isoformat()})
+    append_line(journal, {"kind": "started", "id": "r-2", "at": (T0 + timedelta(hours=1)).isoformat()})
+    return folder
+
+
+def _app(config: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("MLGATE_DASHBOARD_CONFIG", str(config))
+    monkeypatch.delenv("MLGATE_TRACKING_URI", raising=False)
+    return AppTest.from_file(str(APP), default_timeout=120).run()
+
+
+def _texts(elements: Any) -> list[str]:
+    return [str(element.value) for element in elements]
+
+
+def _specs(tab: Any) -> list[dict[str, Any]]:
+    return [json.loads(chart.proto.spec) for chart in tab.get("vega_lite_chart")]
+
+
+def _marks(spec: dict[str, Any]) -> list[str]:
+    return [layer["mark"]["type"] for layer in spec.get("layer", [spec])]
+
+
+def test_every_tab_renders_the_project(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(project / "mlgate.toml", monkeypatch)
+    assert not at.exception, at.exception
+    assert not at.error, _texts(at.error)
+    assert [tab.label for tab in at.tabs] == list(TABS)
+    champion, drift, quality, traffic, journal = at.tabs
+
+    assert "Champion: german-credit v1" in _texts(champion.subheader)
+    assert any("gate report passed (`reports/report.json`)" in text for text in _texts(champion.markdown))
+    assert "Failures: 0" in _texts(champion.markdown)
+    assert champion.get("download_button"), "no report.html to download"
+
+    drift_specs = _specs(drift)
+    assert len(drift_specs) == 2 and all(_marks(spec) == ["line", "rule"] for spec in drift_specs)
+    latest = drift.dataframe[0].value
+    assert latest.set_index("feature").loc["credit_amount", "status"] == "fail"
+
+    quality_specs = _specs(quality)
+    assert len(quality_specs) == 6 and all(_marks(spec) == ["area", "line", "rule"] for spec in quality_specs)
+    assert any(text.startswith("**roc_auc**") for text in _texts(quality.markdown))
+
+    assert len(_specs(traffic)) == 2
+    runs = traffic.dataframe[0].value
+    assert list(runs["predictions"]) == [300.0, 300.0] and list(runs["passed"]) == [False, True]
+
+    assert "Retrain journal" in _texts(journal.subheader)
+    assert _texts(journal.warning) == ["1 retrain(s) started with no finished line (running or died): r-2"]
+    assert list(journal.dataframe[0].value["id"]) == ["r-2", "r-1", "r-1"]
+
+
+def test_an_empty_project_says_nothing_yet_and_creates_no_store(
+    tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _copy_project(tmp_path, repo_root)
+    at = _app(folder / "mlgate.toml", monkeypatch)
+    assert not at.exception, at.exception
+    assert not at.error, _texts(at.error)
+    assert [_texts(tab.info) for tab in at.tabs] == [
+        [NOTHING_STORE],
+        [NOTHING_MONITOR],
+        [NOTHING_MONITOR],
+        [NOTHING_MONITOR],
+        [NOTHING_JOURNAL],
+    ]
+    assert NOTHING_STORE == "nothing yet, run mlgate run"
+    assert not (folder / "mlruns").exists() and not (folder / ".mlgate").exists()
+
+
+def test_a_broken_config_is_one_error_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "mlgate.toml").write_text("name = [\n", encoding="utf-8")
+    at = _app(tmp_path / "mlgate.toml", monkeypatch)
+    assert not at.exception, at.exception
+    (line,) = _texts(at.error)
+    assert line.startswith("mlgate: error: ") and "mlgate.toml" in line and "\n" not in line
+    assert not at.tabs
+
+
+def test_an_unreadable_history_is_an_error_line_in_its_tabs_only(
+    tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _copy_project(tmp_path, repo_root)
+    config = load_config(folder / "mlgate.toml")
+    config.monitor.history_path(config.root).mkdir(parents=True)  # a folder where the file should be
+    at = _app(folder / "mlgate.toml", monkeypatch)
+    assert not at.exception, at.exception
+    errors = [_texts(tab.error) for tab in at.tabs]
+    assert errors[0] == [] and errors[4] == []
+    assert all(len(found) == 1 and "cannot read the journal" in found[0] for found in errors[1:4])
+
+
+# -- a real browser -------------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _dashboard_command(config: Path, port: int) -> list[str]:
+    """``mlgate dashboard``; until ci.cli registers the command, the same function on its own typer app."""
+    from mlgate.ci.cli import app
+
+    args = ["--config", str(config), "--port", str(port)]
+    if any(
+        command.callback is not None and command.callback.__name__ == "dashboard" for command in app.registered_commands
+    ):
+        return [*MLGATE, "dashboard", *args]
+    code = (
+        "import typer; from mlgate.ci.cli_dashboard import dashboard; "
+        "app = typer.Typer(); app.command()(dashboard); app()"
+    )
+    return [sys.executable, "-c", code, *args]
+
+
+@pytest.fixture
+def server(project: Path) -> Iterator[str]:
+    port = _free_port()
+    log = project / f"dashboard-{port}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            _dashboard_command(project / "mlgate.toml", port),
+            cwd=project,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=_env(),
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(f"{url}/_stcore/health", f"mlgate dashboard (log {log})", timeout_s=90, alive=process)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=20)
+
+
+class DevTools:
+    """One page of a running Chromium, driven over the DevTools protocol (its websocket)."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection, self.ident = connection, 0
+
+    async def call(self, method: str, **params: Any) -> dict[str, Any]:
+        self.ident += 1
+        await self.connection.send(json.dumps({"id": self.ident, "method": method, "params": params}))
+        while (reply := json.loads(await self.connection.recv())).get("id") != self.ident:
+            continue
+        assert "error" not in reply, reply
+        result: dict[str, Any] = reply["result"]
+        return result
+
+    async def text_with(self, wanted: str, *, timeout_s: float) -> str:
+        """The page's text once it contains ``wanted`` (Streamlit renders client-side), or when time is up."""
+        deadline, text = time.monotonic() + timeout_s, ""
+        while time.monotonic() < deadline and wanted not in text:
+            await asyncio.sleep(1)
+            found = await self.call("Runtime.evaluate", expression="document.body.innerText")
+            text = str(found["result"].get("value", ""))
+        return text
+
+    async def screenshot(self, png: Path) -> None:
+        await asyncio.sleep(2)  # the charts draw after the text
+        shot = await self.call("Page.captureScreenshot", format="png")
+        png.write_bytes(base64.b64decode(shot["data"]))
+
+    async def click_tab(self, label: str) -> None:
+        """Press the tab named ``label`` with the mouse (Streamlit's tabs answer pointer events, not .click())."""
+        where = (
+            "JSON.stringify((() => { const r = [...document.querySelectorAll('[role=tab]')]"
+            f".find(tab => tab.innerText.trim() === {json.dumps(label)}).getBoundingClientRect();"
+            " return [r.x + r.width / 2, r.y + r.height / 2]; })())"
+        )
+        found = await self.call("Runtime.evaluate", expression=where)
+        x, y = json.loads(found["result"]["value"])
+        for kind in ("mousePressed", "mouseReleased"):
+            await self.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
+
+
+async def _render(debugger: str, folder: Path) -> tuple[str, str]:
+    """The first tab's text and the Drift tab's, each with a screenshot (dashboard.png, dashboard-drift.png)."""
+    import websockets
+
+    targets = httpx.get(f"{debugger}/json/list", timeout=10).json()
+    page = next(t for t in targets if t.get("type") == "page")
+    async with websockets.connect(page["webSocketDebuggerUrl"], max_size=None) as connection:
+        tools = DevTools(connection)
+        first = await tools.text_with("Champion: german-credit v1", timeout_s=90)
+        await tools.screenshot(folder / "dashboard.png")
+        await tools.click_tab("Drift")
+        drift = await tools.text_with("Prediction drift", timeout_s=30)
+        await tools.screenshot(folder / "dashboard-drift.png")
+        return first, drift
+
+
+def _wait_for(url: str, what: str, *, timeout_s: float, alive: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        assert alive is None or alive.poll() is None, f"{what} exited {alive.returncode if alive else ''}"
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f"{what} did not answer in {timeout_s:g} s"
+        time.sleep(0.5)
+
+
+@pytest.mark.browser
+def test_chromium_renders_the_dashboard(server: str, project: Path, tmp_path: Path) -> None:
+    from test_report_browser import FLAGS, _chromium
+
+    chromium = _chromium()
+    debug_port = _free_port()
+    command = [chromium, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--remote-debugging-port={debug_port}"]
+    browser = subprocess.Popen(
+        [*command, "--window-size=1400,1200", server],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    debugger = f"http://127.0.0.1:{debug_port}"
+    try:
+        _wait_for(f"{debugger}/json/version", "chromium's DevTools endpoint", timeout_s=60, alive=browser)
+        text, drift = asyncio.run(_render(debugger, project))
+    finally:
+        os.killpg(browser.pid, signal.SIGTERM)
+        browser.wait(timeout=20)
+    assert "Champion: german-credit v1" in text, text[-2000:]
+    assert all(label in text for label in TABS), text[-2000:]
+    assert "Releases" in text and "Failures: 0" in text and NOTHING_STORE not in text
+    assert "Input drift" in drift and "credit_amount" in drift and NOTHING_MONITOR not in drift, drift[-2000:]
+
+    from matplotlib.image import imread
+
+    for png in (project / "dashboard.png", project / "dashboard-drift.png"):
+        pixels = imread(png)[..., :3]
+        assert pixels.shape[1] == 1400 and pixels.shape[0] > 800, pixels.shape
+        assert pixels.std() > 0.05, f"{png.name} is blank"
