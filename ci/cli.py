@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mlgate.checks.result import LAYERS
+from mlgate.ci.cli_dashboard import dashboard
 from mlgate.ci.cli_deploy import deploy_app
 from mlgate.ci.cli_monitor import monitor
 from mlgate.ci.cli_options import (
@@ -53,6 +54,7 @@ schema_app = typer.Typer(help="Propose and check the committed data schema.", no
 app.add_typer(schema_app, name="schema")
 app.add_typer(deploy_app, name="deploy")
 app.command()(monitor)
+app.command()(dashboard)
 app.command()(retrain)
 app.command()(watch)
 

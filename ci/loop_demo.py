@@ -1,0 +1,349 @@
+"""The continuous-training loop end to end, for the README, CI and the benchmark:
+``python -m mlgate.ci.loop_demo --workdir DIR [--seed N] [--shift-column C --shift-factor F]``.
+
+1. A copy of the bundled project in ``WORKDIR/project`` whose data file holds all but ``--holdout`` rows (a seeded,
+   stratified draw); the held-out rows are the traffic, each sent once per phase (replayed copies would be
+   duplicate rows once the served rows are trained on, which ``schema.duplicate_rows`` rightly fails).
+   ``[retrain] include_feedback = true``: a retrain trains on the data file plus the served rows with ground truth.
+2. The gated pipeline makes champion v1; its bundle is served by the real app (``python -m mlgate.pipeline.serve``
+   under uvicorn on 127.0.0.1), which logs every prediction to ``WORKDIR/project/predictions``.
+3. Traffic in requests of ``--batch`` records; each record's true label is posted to ``/feedback`` once it is
+   ``--feedback-delay`` seconds old. After ``--clean`` records the traffic shifts: ``--shift-column`` (default
+   ``duration``) × ``--shift-factor`` (2.0; rows it would push past the schema's maximum are not drawn, the API
+   would refuse them) and the share of ``sex = female`` moved from the data's 31% to 45% (rows redrawn by weight).
+4. Every ``--every`` records ``mlgate monitor`` judges the last ``--window`` predictions (and appends its verdict
+   to the monitor history the dashboard draws). The first verdict failing on drift is the detection; then
+   ``mlgate retrain --when drift`` trains on the data file plus the labelled served rows (the new period
+   included), gates the candidate and makes it champion.
+5. The new champion's bundle starts beside the old server and the traffic moves to it between two requests (the
+   in-process stand-in for ``mlgate deploy update``, whose zero-failure rolling update under load is .ci/run's
+   rollout e2e); ``--after`` more shifted records go to it, and the same records to the old model as a shadow,
+   so the two are compared on the same rows (paired bootstrap).
+
+Prints a table (records until detection, live ROC AUC and cost per decision with 95% intervals per phase, the new
+model minus the shadow, failed requests) and writes ``timeline.json`` and ``timeline.png``. Exit 1 when the loop
+does not close: no detection within the shifted records, a false alarm on clean traffic, a candidate that does
+not become champion, or a failed request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlgate.ci.loop_report import plot, quality, table
+from mlgate.ci.monitor_walkthrough import post_json, serve_bundle
+from mlgate.pipeline.config import ProjectConfig, load_config
+from mlgate.pipeline.config_monitor import LOG_DIR_ENV, LOG_URL_ENV
+from mlgate.pipeline.errors import MlgateError
+
+__all__ = ["main", "run_loop"]
+
+ROOT = Path(__file__).resolve().parents[1]
+GROUP_COLUMN, GROUP, GROUP_SHARE = "sex", "female", 0.45
+
+
+@dataclass
+class Settings:
+    workdir: Path
+    seed: int = 0
+    holdout: int = 500
+    batch: int = 10
+    clean: int = 300
+    every: int = 100
+    window: int = 300
+    max_shifted: int = 450
+    after: int = 300
+    shift_column: str = "duration"
+    shift_factor: float = 2.0
+    feedback_delay: float = 1.0
+
+
+@dataclass
+class Timeline:
+    """What happened, record by record: one row per record served, one per monitor verdict, the events."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    events: dict[str, Any] = field(default_factory=dict)
+    failed_requests: int = 0
+    shadow: list[dict[str, Any]] = field(default_factory=list)  # v1's answers to the records v2 served
+
+
+def _project(settings: Settings) -> tuple[Path, pd.DataFrame]:
+    """The project copy with the held-out rows removed from its data file; returns (config path, held-out rows)."""
+    from sklearn.model_selection import train_test_split
+
+    folder = settings.workdir / "project"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    shutil.copytree(ROOT / "schemas", folder / "schemas")
+    (folder / "data").mkdir()
+    frame = pd.read_csv(ROOT / "data" / "german_credit.csv")
+    kept, held = train_test_split(frame, test_size=settings.holdout, stratify=frame["risk"], random_state=settings.seed)
+    kept.to_csv(folder / "data" / "german_credit.csv", index=False)
+    config = (ROOT / "mlgate.toml").read_text(encoding="utf-8")
+    config += '\n[retrain]\ninclude_feedback = true\nrelease = false\nrollout = "none"\n'
+    config += '\n[monitor.log]\ndir = "predictions"\n'
+    (folder / "mlgate.toml").write_text(config, encoding="utf-8")
+    (folder / "predictions").mkdir()
+    return folder / "mlgate.toml", held.reset_index(drop=True)
+
+
+def _schema_max(config: ProjectConfig, column: str) -> float:
+    import yaml
+
+    schema = yaml.safe_load(config.schema_path.read_text(encoding="utf-8"))
+    bounds = ((schema.get("columns") or {}).get(column) or {}).get("in_range") or {}
+    return float(bounds.get("max_value", float("inf")))
+
+
+def _traffic(
+    held: pd.DataFrame,
+    config: ProjectConfig,
+    count: int,
+    *,
+    shifted: bool,
+    seed: int,
+    replace: bool = False,
+    column: str = "",
+    factor: float = 1.0,
+) -> pd.DataFrame:
+    """``count`` held-out rows (each at most once unless ``replace``: replayed copies would be duplicate rows when
+    the served rows are trained on); shifted: the numeric feature scaled, the group share moved."""
+    rng = np.random.default_rng(seed)
+    if shifted:  # applicants the shift would put above the schema's maximum are not drawn (the API refuses them)
+        held = held[held[column] * factor <= _schema_max(config, column)]
+    weights = np.ones(len(held))
+    if shifted:
+        in_group = (held[GROUP_COLUMN] == GROUP).to_numpy()
+        share = in_group.mean()
+        weights = np.where(in_group, GROUP_SHARE / share, (1 - GROUP_SHARE) / (1 - share))
+    count = count if replace else min(count, len(held))
+    drawn = held.iloc[rng.choice(len(held), size=count, replace=replace, p=weights / weights.sum())].copy()
+    if shifted:
+        drawn[column] = (drawn[column] * factor).round().astype(held[column].dtype)
+    return drawn.replace(list(config.data.missing_values), None).reset_index(drop=True)
+
+
+@dataclass
+class _Server:
+    url: str
+    version: str
+    stop: Callable[[], None]
+
+
+def _start(bundle: Path, env: dict[str, str], log: Path, version: str) -> _Server:
+    manager = serve_bundle(bundle, env, log)
+    url = manager.__enter__()
+
+    def stop() -> None:
+        manager.__exit__(None, None, None)
+
+    return _Server(url, version, stop)
+
+
+def _gate_and_bundle(config: ProjectConfig, out: Path, captured: dict[str, Any]) -> Any:
+    """The retrain's gate step that also keeps the run and its config, to bundle the candidate afterwards."""
+    from mlgate.ci.gated_run import run_pipeline
+
+    run = run_pipeline(config, promote=True, out=out)
+    captured.update(run=run, config=config, out=out)
+    return run
+
+
+def _bundle(captured: dict[str, Any], dest: Path) -> Path:
+    from mlgate.ci.release.e2e import bundle_from_gated_run
+
+    run, config = captured["run"], captured["config"]
+    version = str(run.report.run["registry"]["version"])
+    return bundle_from_gated_run(config, run, report_path=dest / "report.json", dest=dest / "bundle", version=version)
+
+
+class _Sender:
+    """Sends records in requests, keeps each answer, posts labels once they are ``delay`` seconds old."""
+
+    def __init__(self, timeline: Timeline, features: list[str], categorical: list[str], delay: float) -> None:
+        self.timeline, self.features, self.categorical, self.delay = timeline, features, categorical, delay
+        self.pending: list[tuple[float, str, list[dict[str, Any]]]] = []
+
+    def send(
+        self, server: _Server, frame: pd.DataFrame, *, phase: str, labels: pd.Series, shadow: bool = False
+    ) -> None:
+        rows = frame[self.features].copy()
+        for column in self.categorical:
+            rows[column] = rows[column].astype("string")
+        status, answer = post_json(server.url + "/predict", {"records": json.loads(rows.to_json(orient="records"))})
+        if status != 200:
+            self.timeline.failed_requests += 1
+            raise MlgateError(f"/predict answered {status}: {str(answer)[:300]}")
+        items = []
+        for prediction, label in zip(answer["predictions"], labels, strict=True):
+            into = self.timeline.shadow if shadow else self.timeline.records
+            proba, decision = float(prediction["probability"]), int(prediction["prediction"])
+            into.append({"phase": phase, "version": server.version, "label": int(label), "proba": proba,
+                         "decision": decision})  # fmt: skip
+            items.append({"request_id": prediction["request_id"], "label": int(label)})
+        if not shadow:  # a shadow's answers get no feedback: its log lines stay unlabelled
+            self.pending.append((time.monotonic(), server.url, items))
+        self.flush(force=False)
+
+    def flush(self, *, force: bool) -> None:
+        if force and self.pending:
+            time.sleep(max(0.0, self.delay - (time.monotonic() - self.pending[-1][0])))
+        while self.pending and (force or time.monotonic() - self.pending[0][0] >= self.delay):
+            _, url, items = self.pending.pop(0)
+            status, answer = post_json(url + "/feedback", {"feedback": items})
+            if status not in (200, 201):
+                raise MlgateError(f"/feedback answered {status}: {str(answer)[:300]}")
+
+
+def _monitor(
+    config: ProjectConfig, settings: Settings, timeline: Timeline, env: dict[str, str], version: str | None = None
+) -> bool:
+    """One ``mlgate monitor`` verdict on the last ``window`` predictions; True when it failed on drift."""
+    from mlgate.ci.monitor import run_monitor
+
+    served = len(timeline.records)
+    out = settings.workdir / "monitor" / f"at-{served:05d}"
+    os.environ.update({k: v for k, v in env.items() if k == LOG_DIR_ENV})
+    run = run_monitor(config, last=settings.window, out=out, version=version)
+    failing = sorted(r.id for r in run.report.results if r.blocks)
+    drift = [i for i in failing if i.startswith(("monitor.input_drift[", "monitor.prediction_drift"))]
+    timeline.verdicts.append({"records": served, "passed": run.report.passed, "failing": failing,
+                              "phase": timeline.records[-1]["phase"]})  # fmt: skip
+    return bool(drift)
+
+
+def _serve_until_detection(
+    config: ProjectConfig, settings: Settings, held: pd.DataFrame, sender: _Sender, server: _Server, env: dict[str, str]
+) -> int | None:
+    """Clean then shifted traffic with a monitor verdict every ``every`` records; the shifted records served when
+    the monitor first failed on drift (None: never). A failing verdict on clean traffic is a false alarm."""
+    timeline = sender.timeline
+    clean = _traffic(held, config, settings.clean, shifted=False, seed=settings.seed)
+    shifted = _traffic(held, config, settings.max_shifted, shifted=True, seed=settings.seed + 1,
+                       column=settings.shift_column, factor=settings.shift_factor)  # fmt: skip
+    for phase, frame in (("clean", clean), ("shifted, v1", shifted)):
+        if phase != "clean":
+            timeline.events["shift_at"] = len(timeline.records)
+        for start in range(0, len(frame), settings.batch):
+            part = frame.iloc[start : start + settings.batch]
+            sender.send(server, part, phase=phase, labels=part[config.data.target])
+            if len(timeline.records) % settings.every == 0 and len(timeline.records) >= settings.window:
+                sender.flush(force=True)
+                if _monitor(config, settings, timeline, env):
+                    if phase == "clean":
+                        timeline.events["false_alarm_at"] = len(timeline.records)
+                        return None
+                    return len(timeline.records) - int(timeline.events["shift_at"])
+    return None
+
+
+def _after_rollout(
+    config: ProjectConfig, settings: Settings, held: pd.DataFrame, sender: _Sender, servers: list[_Server]
+) -> None:
+    """Shifted traffic to the new champion (servers[-1]); the old one (servers[-2]) answers the same records as a
+    shadow, so the two models are compared on the same rows; then one more monitor verdict on the new one."""
+    new, old = servers[-1], servers[-2]
+    after = _traffic(held, config, settings.after, shifted=True, seed=settings.seed + 2, replace=True,
+                     column=settings.shift_column, factor=settings.shift_factor)  # fmt: skip
+    for start in range(0, len(after), settings.batch):
+        part = after.iloc[start : start + settings.batch]
+        sender.send(new, part, phase=f"shifted, v{new.version}", labels=part[config.data.target])
+        sender.send(old, part, phase=f"shifted, v{old.version} shadow", labels=part[config.data.target], shadow=True)
+    sender.flush(force=True)
+
+
+def _setup(settings: Settings) -> tuple[Path, pd.DataFrame, dict[str, str]]:
+    from mlgate.pipeline.signing import ENV_TRUSTED_KEYS, load_signing_key, public_key_text
+
+    config_path, held = _project(settings)
+    env = {k: v for k, v in os.environ.items() if k not in (LOG_URL_ENV, LOG_DIR_ENV)}
+    env[LOG_DIR_ENV] = str(config_path.parent / "predictions")
+    if not env.get(ENV_TRUSTED_KEYS):
+        env[ENV_TRUSTED_KEYS] = public_key_text(load_signing_key(create=False).public_key())
+    return config_path, held, env
+
+
+def run_loop(settings: Settings, say: Callable[[str], object] = print) -> dict[str, Any]:
+    """Steps 1-5 of the module docstring; raises MlgateError when the loop does not close."""
+    from mlgate.ci.retrain_loop import Steps, retrain
+
+    clock = time.monotonic()
+    config_path, held, env = _setup(settings)
+    config = load_config(config_path)
+    timeline, captured = Timeline(), dict[str, Any]()
+    _gate_and_bundle(config, settings.workdir / "v1", captured)
+    meta = captured["run"].evidence.prepared
+    sender = _Sender(timeline, list(meta.features), list(meta.categorical), settings.feedback_delay)
+    servers = [_start(_bundle(captured, settings.workdir / "v1"), env, settings.workdir / "server-v1.log", "1")]
+    say(f"loop: champion v1 trained on {len(pd.read_csv(config.data_source))} rows, serving at {servers[0].url}")
+    try:
+        detected = _serve_until_detection(config, settings, held, sender, servers[0], env)
+        timeline.events["detected_after"] = detected
+        if detected is None:
+            raise MlgateError(f"no detection: {timeline.events}; verdicts {timeline.verdicts[-3:]}")
+        say(f"loop: monitor failed on drift {detected} records after the shift ({timeline.verdicts[-1]['failing']})")
+        started = time.monotonic()
+
+        def gate(candidate_config: ProjectConfig, out: Path) -> Any:
+            return _gate_and_bundle(candidate_config, out, captured)
+
+        steps = Steps(gate=gate)
+        outcome = retrain(load_config(config_path), when=["drift"], steps=steps, say=say)
+        timeline.events.update(retrain_outcome=outcome.outcome, retrain_id=outcome.id)
+        if outcome.outcome != "registered":
+            raise MlgateError(f"the retrain did not give a new champion: {outcome.outcome}: {outcome.message}")
+        version = str(outcome.entry["model_version"])
+        bundle = _bundle(captured, settings.workdir / f"v{version}")
+        servers.append(_start(bundle, env, settings.workdir / f"server-v{version}.log", version))
+        timeline.events.update(rollout_at=len(timeline.records), trigger_to_serving_s=time.monotonic() - started,
+                               training_rows=outcome.entry["inputs"]["feedback"]["combined"]["rows"])  # fmt: skip
+        _after_rollout(config, settings, held, sender, servers)
+        _monitor(config, settings, timeline, env, version=version)
+    finally:
+        for server in servers:
+            server.stop()
+    timeline.events["seconds"] = round(time.monotonic() - clock, 1)
+    return {"events": timeline.events, "verdicts": timeline.verdicts, "failed_requests": timeline.failed_requests,
+            "quality": quality(timeline, config, settings.seed), "timeline": timeline}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mlgate.ci.loop_demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, required=True)
+    for name, default in Settings.__dataclass_fields__.items():
+        if name != "workdir":
+            parser.add_argument(f"--{name.replace('_', '-')}", type=type(default.default), default=default.default)
+    args = parser.parse_args(argv)
+    settings = Settings(**{k.replace("-", "_"): v for k, v in vars(args).items()})
+    settings.workdir = settings.workdir.resolve()
+    try:
+        result = run_loop(settings)
+    except MlgateError as exc:
+        print(f"loop: FAILED: {exc}", file=sys.stderr)
+        return 1
+    result["settings"] = {k: v for k, v in vars(settings).items() if k != "workdir"}
+    plot(result, settings.workdir / "timeline.png", load_config(settings.workdir / "project" / "mlgate.toml"))
+    saved = {k: v for k, v in result.items() if k != "timeline"}
+    saved["records"] = result["timeline"].records
+    (settings.workdir / "timeline.json").write_text(json.dumps(saved, indent=1, default=str) + "\n", encoding="utf-8")
+    print(table(result))
+    print(f"loop: timeline in {settings.workdir / 'timeline.json'} and {settings.workdir / 'timeline.png'}")
+    return 0 if result["failed_requests"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
