@@ -21,7 +21,9 @@ def run(*command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
 
 
-@pytest.mark.parametrize("workflow", [".github/workflows/mlgate.yml", "ci/workflows/mlgate-gates.yml"])
+@pytest.mark.parametrize(
+    "workflow", [".github/workflows/mlgate.yml", "ci/workflows/mlgate-gates.yml", "ci/workflows/mlgate-retrain.yml"]
+)
 def test_workflows_pass_actionlint(repo_root: Path, workflow: str) -> None:
     result = run(str(BIN / "actionlint"), workflow, cwd=repo_root)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -33,6 +35,20 @@ def test_actionlint_catches_a_broken_workflow(repo_root: Path, tmp_path: Path) -
     broken.write_text(text.replace("needs: lint", "needs: lnit", 1))
     result = run(str(BIN / "actionlint"), str(broken), cwd=repo_root)
     assert result.returncode == 1 and "lnit" in result.stdout
+
+
+def test_the_retrain_workflow_is_scheduled_and_runs_mlgate_retrain(repo_root: Path, tmp_path: Path) -> None:
+    import yaml
+
+    text = (repo_root / "ci/workflows/mlgate-retrain.yml").read_text()
+    workflow = yaml.safe_load(text)
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as a boolean
+    assert triggers["schedule"][0]["cron"] and "workflow_dispatch" in triggers
+    assert 'mlgate retrain "${args[@]}"' in text and workflow["concurrency"]["cancel-in-progress"] is False
+    broken = tmp_path / "broken.yml"
+    broken.write_text(text.replace('cron: "17 */6 * * *"', 'cron: "17 */6 * *"'))
+    result = run(str(BIN / "actionlint"), str(broken), cwd=repo_root)
+    assert result.returncode == 1 and "cron" in result.stdout
 
 
 def test_import_contracts_hold(repo_root: Path) -> None:
