@@ -213,3 +213,33 @@ def test_watch_runs_cycles_and_survives_a_bad_one(project_copy: Path, capsys: py
     assert code == 0 and "cycle 2" in out and "stopped after 2 cycle(s)" in out
     assert [e["outcome"] for e in _journal(project_copy)] == ["registered", "not-fired"]
     assert main(["watch", "--config", str(config_path), "--interval", "soon"]) == 2
+
+
+def test_watch_killed_mid_retrain_and_restarted_retrains_once(project_copy: Path) -> None:
+    """A real `mlgate watch` process SIGKILLed while its retrain runs; the restarted watch reports the dead one,
+    retrains once, and the next cycle finds nothing to do."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    config_path = _project(project_copy)
+    journal = project_copy / ".mlgate" / "retrain" / "journal.jsonl"
+    command = [sys.executable, "-m", "mlgate.ci.cli", "watch", "--config", str(config_path), "--interval", "1s",
+               "--when", "new-data"]  # fmt: skip
+    first = subprocess.Popen([*command, "--max-cycles", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not any(r.get("event") == "started" for r in read_lines(journal).records):
+        assert first.poll() is None and time.monotonic() < deadline, "the watch never started a retrain"
+        time.sleep(0.05)
+    os.kill(first.pid, signal.SIGKILL)  # mid gated run: no finished line, the lock's owner file left behind
+    first.wait()
+    killed = next(r["id"] for r in read_lines(journal).records if r.get("event") == "started")
+    second = subprocess.run([*command, "--max-cycles", "2"], capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert f"its journal entry {killed} is marked interrupted" in second.stdout
+    records = read_lines(journal).records
+    assert any(r.get("event") == "interrupted" and r["id"] == killed for r in records)
+    assert [e["outcome"] for e in _journal(project_copy)] == ["registered", "not-fired"]
+    assert _champion(project_copy) == "1"
