@@ -347,6 +347,8 @@ def read_window(
     except sa.exc.SQLAlchemyError as exc:
         reason = short_reason(exc, str(url))
         raise PredictionLogError(f"{shown_log}: cannot read the prediction log ({reason})") from exc
+    except ValueError as exc:  # a value the log's types do not allow (an edited or foreign file), e.g. a time
+        raise PredictionLogError(f"{shown_log}: cannot read the prediction log ({short_reason(exc)})") from None
     return Window(
         predictions=frame,
         rejected=dict(sorted(rejected.items())),

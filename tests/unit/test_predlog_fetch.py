@@ -113,3 +113,16 @@ def test_the_serving_side_of_the_log_imports_without_pyarrow() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "reader needs pyarrow"
+
+
+def test_a_logged_time_that_is_no_time_is_one_line_naming_the_log(tmp_path: Path) -> None:
+    """An edited log whose received_at text neither Arrow nor pandas parses: PredictionLogError, not ValueError."""
+    folder = tmp_path / "log"
+    first = writer(folder, "host-1")
+    first.submit_many(record(i) for i in range(20))
+    written(first)
+    with sqlite3.connect(log_file(folder, "host-1")) as db:
+        db.execute("UPDATE predictions SET received_at = 'the day after tomorrow' WHERE rowid = 3")
+    with pytest.raises(PredictionLogError) as caught:
+        read_window(str(folder))
+    assert str(folder) in str(caught.value) and "day after tomorrow" in str(caught.value)
