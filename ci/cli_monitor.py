@@ -64,6 +64,13 @@ def monitor(
         out_console.print(f"{kind:>8}: {path}")
     if metrics_file is not None:
         out_console.print(f" metrics: {metrics_file}")
+    if result.history_error is not None:
+        err_console.print(
+            f"mlgate: warning: the verdict was not added to the monitor history: {result.history_error}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     if result.empty:
         err_console.print(
             "mlgate: warning: no predictions in the window: nothing was judged (drift, balance and quality skipped)",

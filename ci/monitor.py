@@ -67,6 +67,7 @@ class MonitorRun:
     report: GateReport
     paths: dict[str, Path]
     empty: bool
+    history_error: str | None = None  # the verdict could not be appended to [monitor] history (a warning)
 
 
 def parse_moment(text: str, *, option: str, now: datetime) -> datetime:
@@ -253,9 +254,13 @@ def run_monitor(
         from mlgate.ci.monitor_metrics import write_metrics
 
         write_metrics(report, metrics_file, now=now)
-    if history:
+    history_error = None
+    if history:  # a read-only checkout still gets its verdict: the history is for the triggers and the dashboard
         from mlgate.ci.journal import append_line, monitor_entry
 
-        append_line(config.monitor.history_path(config.root), monitor_entry(report, at=now, out=out))
+        try:
+            append_line(config.monitor.history_path(config.root), monitor_entry(report, at=now, out=out))
+        except MlgateError as exc:
+            history_error = str(exc)
     empty = any(r.id == "monitor.window" and r.observed == 0 for r in report.results)
-    return MonitorRun(report, paths, empty)
+    return MonitorRun(report, paths, empty, history_error)

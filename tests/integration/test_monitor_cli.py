@@ -97,6 +97,29 @@ def test_a_shifted_feature_exits_1_naming_the_feature(project: Path) -> None:
     assert failing == ["monitor.input_drift[credit_amount]"]
 
 
+def test_every_verdict_is_appended_to_the_monitor_history(project: Path) -> None:
+    from mlgate.ci.journal import read_lines
+
+    history = project / ".mlgate" / "monitor" / "history.jsonl"
+    before = len(read_lines(history).records)
+    assert mlgate("monitor", "--log", "log-shift", *WINDOW, "--out", "mon-h", cwd=project).returncode == 1
+    entries = read_lines(history).records
+    assert len(entries) == before + 1
+    assert entries[-1]["failing"] == ["monitor.input_drift[credit_amount]"] and entries[-1]["model_version"] == "1"
+    assert (
+        mlgate("monitor", "--log", "log-shift", *WINDOW, "--out", "mon-h", "--no-history", cwd=project).returncode == 1
+    )
+    assert len(read_lines(history).records) == before + 1
+    history.rename(history.with_name("moved"))
+    history.mkdir()  # a history path that cannot be appended to: a warning, the verdict stands
+    try:
+        result = mlgate("monitor", "--log", "log-shift", *WINDOW, "--out", "mon-h", cwd=project)
+        assert result.returncode == 1 and "warning: the verdict was not added to the monitor history" in result.stderr
+    finally:
+        history.rmdir()
+        history.with_name("moved").rename(history)
+
+
 def test_a_label_shift_through_feedback_exits_1_on_live_quality(project: Path) -> None:
     result = mlgate("monitor", "--log", "log-labels", *WINDOW, "--out", "mon-labels", cwd=project)
     assert result.returncode == 1, result.stdout + result.stderr
