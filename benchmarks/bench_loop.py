@@ -48,13 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--shift-column", default=Settings.shift_column)
     parser.add_argument("--shift-factor", type=float, default=Settings.shift_factor)
+    parser.add_argument("--serving", default="in-process", help="in-process (default), image or auto")
     args = parser.parse_args(argv)
     seeds = 2 if args.quick else args.seeds
     rows, failures = [], []
     for seed in range(seeds):
         with tempfile.TemporaryDirectory(prefix="mlgate-bench-loop-") as folder:
             settings = Settings(workdir=Path(folder), seed=seed, shift_column=args.shift_column,
-                                shift_factor=args.shift_factor)  # fmt: skip
+                                shift_factor=args.shift_factor, serving=args.serving)  # fmt: skip
             try:
                 rows.append(_row(seed, run_loop(settings, say=lambda _: None)))
             except MlgateError as exc:

@@ -1,12 +1,13 @@
 """The continuous-training loop end to end, for the README, CI and the benchmark:
-``python -m mlgate.ci.loop_demo --workdir DIR [--seed N] [--shift-column C --shift-factor F]``.
+``python -m mlgate.ci.loop_demo --workdir DIR [--seed N] [--serving auto|image|in-process]``.
 
 1. A copy of the bundled project in ``WORKDIR/project`` whose data file holds all but ``--holdout`` rows (a seeded,
    stratified draw); the held-out rows are the traffic, each sent once per phase (replayed copies would be
    duplicate rows once the served rows are trained on, which ``schema.duplicate_rows`` rightly fails).
    ``[retrain] include_feedback = true``: a retrain trains on the data file plus the served rows with ground truth.
-2. The gated pipeline makes champion v1; its bundle is served by the real app (``python -m mlgate.pipeline.serve``
-   under uvicorn on 127.0.0.1), which logs every prediction to ``WORKDIR/project/predictions``.
+2. The gated pipeline makes champion v1, served (:mod:`ci.loop_serving`) by the real image as replicas behind
+   nginx where podman is available (released and deployed as ``mlgate release`` and ``mlgate deploy up`` do), by
+   the app in-process otherwise; every prediction is logged.
 3. Traffic in requests of ``--batch`` records; each record's true label is posted to ``/feedback`` once it is
    ``--feedback-delay`` seconds old. After ``--clean`` records the traffic shifts: ``--shift-column`` (default
    ``duration``) × ``--shift-factor`` (2.0; rows it would push past the schema's maximum are not drawn, the API
@@ -14,16 +15,16 @@
 4. Every ``--every`` records ``mlgate monitor`` judges the last ``--window`` predictions (and appends its verdict
    to the monitor history the dashboard draws). The first verdict failing on drift is the detection; then
    ``mlgate retrain --when drift`` trains on the data file plus the labelled served rows (the new period
-   included), gates the candidate and makes it champion.
-5. The new champion's bundle starts beside the old server and the traffic moves to it between two requests (the
-   in-process stand-in for ``mlgate deploy update``, whose zero-failure rolling update under load is .ci/run's
-   rollout e2e); ``--after`` more shifted records go to it, and the same records to the old model as a shadow,
-   so the two are compared on the same rows (paired bootstrap).
+   included), gates the candidate and, with the image, releases it and rolls the deployment to it while a client
+   process keeps sending requests through nginx and counts failures (in-process: the new server starts and the
+   traffic moves to it between two requests).
+5. ``--after`` more shifted records go to the new champion, and the same records to the old model as a shadow, so
+   the two are compared on the same rows (paired bootstrap).
 
 Prints a table (records until detection, live ROC AUC and cost per decision with 95% intervals per phase, the new
 model minus the shadow, failed requests) and writes ``timeline.json`` and ``timeline.png``. Exit 1 when the loop
-does not close: no detection within the shifted records, a false alarm on clean traffic, a candidate that does
-not become champion, or a failed request.
+does not close: no detection within the shifted records, a false alarm on clean traffic, a candidate that is not
+rolled out, or a failed request.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ import numpy as np
 import pandas as pd
 
 from mlgate.ci.loop_report import plot, quality, table
-from mlgate.ci.monitor_walkthrough import post_json, serve_bundle
+from mlgate.ci.loop_serving import ImageServing, InProcess, Server, podman_available
+from mlgate.ci.monitor_walkthrough import post_json
 from mlgate.pipeline.config import ProjectConfig, load_config
 from mlgate.pipeline.config_monitor import LOG_DIR_ENV, LOG_URL_ENV
 from mlgate.pipeline.errors import MlgateError
@@ -67,6 +69,7 @@ class Settings:
     after: int = 300
     shift_column: str = "duration"
     shift_factor: float = 2.0
+    serving: str = "auto"  # "image" (podman), "in-process", or "auto": the image where podman is available
     feedback_delay: float = 1.0
 
 
@@ -81,7 +84,7 @@ class Timeline:
     shadow: list[dict[str, Any]] = field(default_factory=list)  # v1's answers to the records v2 served
 
 
-def _project(settings: Settings) -> tuple[Path, pd.DataFrame]:
+def _project(settings: Settings, log_folder: str, image: bool) -> tuple[Path, pd.DataFrame]:
     """The project copy with the held-out rows removed from its data file; returns (config path, held-out rows)."""
     from sklearn.model_selection import train_test_split
 
@@ -94,10 +97,15 @@ def _project(settings: Settings) -> tuple[Path, pd.DataFrame]:
     kept, held = train_test_split(frame, test_size=settings.holdout, stratify=frame["risk"], random_state=settings.seed)
     kept.to_csv(folder / "data" / "german_credit.csv", index=False)
     config = (ROOT / "mlgate.toml").read_text(encoding="utf-8")
-    config += '\n[retrain]\ninclude_feedback = true\nrelease = false\nrollout = "none"\n'
-    config += '\n[monitor.log]\ndir = "predictions"\n'
+    rollout = 'release = true\nrollout = "update"' if image else 'release = false\nrollout = "none"'
+    config += f"\n[retrain]\ninclude_feedback = true\n{rollout}\n"
+    config += f'\n[monitor.log]\ndir = "{log_folder}"\n'
+    from mlgate.ci.release.registry import free_port
+
+    config = config.replace("\n[retrain]\n", f'\n[release]\nport = {free_port()}\nimage_repository = '
+                            f'"127.0.0.1:{free_port()}/mlgate-loop"\n\n[retrain]\n', 1)  # fmt: skip
     (folder / "mlgate.toml").write_text(config, encoding="utf-8")
-    (folder / "predictions").mkdir()
+    (folder / log_folder).mkdir(parents=True)
     return folder / "mlgate.toml", held.reset_index(drop=True)
 
 
@@ -137,40 +145,6 @@ def _traffic(
     return drawn.replace(list(config.data.missing_values), None).reset_index(drop=True)
 
 
-@dataclass
-class _Server:
-    url: str
-    version: str
-    stop: Callable[[], None]
-
-
-def _start(bundle: Path, env: dict[str, str], log: Path, version: str) -> _Server:
-    manager = serve_bundle(bundle, env, log)
-    url = manager.__enter__()
-
-    def stop() -> None:
-        manager.__exit__(None, None, None)
-
-    return _Server(url, version, stop)
-
-
-def _gate_and_bundle(config: ProjectConfig, out: Path, captured: dict[str, Any]) -> Any:
-    """The retrain's gate step that also keeps the run and its config, to bundle the candidate afterwards."""
-    from mlgate.ci.gated_run import run_pipeline
-
-    run = run_pipeline(config, promote=True, out=out)
-    captured.update(run=run, config=config, out=out)
-    return run
-
-
-def _bundle(captured: dict[str, Any], dest: Path) -> Path:
-    from mlgate.ci.release.e2e import bundle_from_gated_run
-
-    run, config = captured["run"], captured["config"]
-    version = str(run.report.run["registry"]["version"])
-    return bundle_from_gated_run(config, run, report_path=dest / "report.json", dest=dest / "bundle", version=version)
-
-
 class _Sender:
     """Sends records in requests, keeps each answer, posts labels once they are ``delay`` seconds old."""
 
@@ -178,9 +152,7 @@ class _Sender:
         self.timeline, self.features, self.categorical, self.delay = timeline, features, categorical, delay
         self.pending: list[tuple[float, str, list[dict[str, Any]]]] = []
 
-    def send(
-        self, server: _Server, frame: pd.DataFrame, *, phase: str, labels: pd.Series, shadow: bool = False
-    ) -> None:
+    def send(self, server: Server, frame: pd.DataFrame, *, phase: str, labels: pd.Series, shadow: bool = False) -> None:
         rows = frame[self.features].copy()
         for column in self.categorical:
             rows[column] = rows[column].astype("string")
@@ -209,15 +181,12 @@ class _Sender:
                 raise MlgateError(f"/feedback answered {status}: {str(answer)[:300]}")
 
 
-def _monitor(
-    config: ProjectConfig, settings: Settings, timeline: Timeline, env: dict[str, str], version: str | None = None
-) -> bool:
+def _monitor(config: ProjectConfig, settings: Settings, timeline: Timeline, version: str | None = None) -> bool:
     """One ``mlgate monitor`` verdict on the last ``window`` predictions; True when it failed on drift."""
     from mlgate.ci.monitor import run_monitor
 
     served = len(timeline.records)
     out = settings.workdir / "monitor" / f"at-{served:05d}"
-    os.environ.update({k: v for k, v in env.items() if k == LOG_DIR_ENV})
     run = run_monitor(config, last=settings.window, out=out, version=version)
     failing = sorted(r.id for r in run.report.results if r.blocks)
     drift = [i for i in failing if i.startswith(("monitor.input_drift[", "monitor.prediction_drift"))]
@@ -227,7 +196,7 @@ def _monitor(
 
 
 def _serve_until_detection(
-    config: ProjectConfig, settings: Settings, held: pd.DataFrame, sender: _Sender, server: _Server, env: dict[str, str]
+    config: ProjectConfig, settings: Settings, held: pd.DataFrame, sender: _Sender, server: Server
 ) -> int | None:
     """Clean then shifted traffic with a monitor verdict every ``every`` records; the shifted records served when
     the monitor first failed on drift (None: never). A failing verdict on clean traffic is a false alarm."""
@@ -243,7 +212,7 @@ def _serve_until_detection(
             sender.send(server, part, phase=phase, labels=part[config.data.target])
             if len(timeline.records) % settings.every == 0 and len(timeline.records) >= settings.window:
                 sender.flush(force=True)
-                if _monitor(config, settings, timeline, env):
+                if _monitor(config, settings, timeline):
                     if phase == "clean":
                         timeline.events["false_alarm_at"] = len(timeline.records)
                         return None
@@ -252,11 +221,10 @@ def _serve_until_detection(
 
 
 def _after_rollout(
-    config: ProjectConfig, settings: Settings, held: pd.DataFrame, sender: _Sender, servers: list[_Server]
+    config: ProjectConfig, settings: Settings, held: pd.DataFrame, sender: _Sender, new: Server, old: Server
 ) -> None:
-    """Shifted traffic to the new champion (servers[-1]); the old one (servers[-2]) answers the same records as a
-    shadow, so the two models are compared on the same rows; then one more monitor verdict on the new one."""
-    new, old = servers[-1], servers[-2]
+    """Shifted traffic to the new champion; the old model answers the same records as a shadow, so the two are
+    compared on the same rows."""
     after = _traffic(held, config, settings.after, shifted=True, seed=settings.seed + 2, replace=True,
                      column=settings.shift_column, factor=settings.shift_factor)  # fmt: skip
     for start in range(0, len(after), settings.batch):
@@ -266,56 +234,55 @@ def _after_rollout(
     sender.flush(force=True)
 
 
-def _setup(settings: Settings) -> tuple[Path, pd.DataFrame, dict[str, str]]:
+def _setup(settings: Settings) -> tuple[Path, pd.DataFrame, Any]:
     from mlgate.pipeline.signing import ENV_TRUSTED_KEYS, load_signing_key, public_key_text
 
-    config_path, held = _project(settings)
+    image = settings.serving == "image" or (settings.serving == "auto" and podman_available())
+    kind = ImageServing if image else InProcess
+    config_path, held = _project(settings, kind.log_folder, image)
     env = {k: v for k, v in os.environ.items() if k not in (LOG_URL_ENV, LOG_DIR_ENV)}
-    env[LOG_DIR_ENV] = str(config_path.parent / "predictions")
+    env[LOG_DIR_ENV] = str(config_path.parent / kind.log_folder)
+    os.environ[LOG_DIR_ENV] = env[LOG_DIR_ENV]  # mlgate monitor and the retrain read the log the replicas write
+    os.environ.pop(LOG_URL_ENV, None)
     if not env.get(ENV_TRUSTED_KEYS):
         env[ENV_TRUSTED_KEYS] = public_key_text(load_signing_key(create=False).public_key())
-    return config_path, held, env
+    return config_path, held, kind(settings.workdir, env)
 
 
 def run_loop(settings: Settings, say: Callable[[str], object] = print) -> dict[str, Any]:
     """Steps 1-5 of the module docstring; raises MlgateError when the loop does not close."""
-    from mlgate.ci.retrain_loop import Steps, retrain
-
     clock = time.monotonic()
-    config_path, held, env = _setup(settings)
+    config_path, held, serving = _setup(settings)
     config = load_config(config_path)
-    timeline, captured = Timeline(), dict[str, Any]()
-    _gate_and_bundle(config, settings.workdir / "v1", captured)
-    meta = captured["run"].evidence.prepared
-    sender = _Sender(timeline, list(meta.features), list(meta.categorical), settings.feedback_delay)
-    servers = [_start(_bundle(captured, settings.workdir / "v1"), env, settings.workdir / "server-v1.log", "1")]
-    say(f"loop: champion v1 trained on {len(pd.read_csv(config.data_source))} rows, serving at {servers[0].url}")
+    timeline = Timeline()
+    servers: list[Server] = []
     try:
-        detected = _serve_until_detection(config, settings, held, sender, servers[0], env)
+        first, run = serving.start(config, say)
+        servers.append(first)
+        meta = run.evidence.prepared
+        sender = _Sender(timeline, list(meta.features), list(meta.categorical), settings.feedback_delay)
+        say(f"loop: champion v1 ({len(pd.read_csv(config.data_source))} training rows) served by the {serving.name}")
+        detected = _serve_until_detection(config, settings, held, sender, first)
         timeline.events["detected_after"] = detected
         if detected is None:
             raise MlgateError(f"no detection: {timeline.events}; verdicts {timeline.verdicts[-3:]}")
         say(f"loop: monitor failed on drift {detected} records after the shift ({timeline.verdicts[-1]['failing']})")
         started = time.monotonic()
-
-        def gate(candidate_config: ProjectConfig, out: Path) -> Any:
-            return _gate_and_bundle(candidate_config, out, captured)
-
-        steps = Steps(gate=gate)
-        outcome = retrain(load_config(config_path), when=["drift"], steps=steps, say=say)
-        timeline.events.update(retrain_outcome=outcome.outcome, retrain_id=outcome.id)
-        if outcome.outcome != "registered":
-            raise MlgateError(f"the retrain did not give a new champion: {outcome.outcome}: {outcome.message}")
-        version = str(outcome.entry["model_version"])
-        bundle = _bundle(captured, settings.workdir / f"v{version}")
-        servers.append(_start(bundle, env, settings.workdir / f"server-v{version}.log", version))
-        timeline.events.update(rollout_at=len(timeline.records), trigger_to_serving_s=time.monotonic() - started,
-                               training_rows=outcome.entry["inputs"]["feedback"]["combined"]["rows"])  # fmt: skip
-        _after_rollout(config, settings, held, sender, servers)
-        _monitor(config, settings, timeline, env, version=version)
+        swap = serving.retrain(config_path, first, say)
+        servers += [swap.new, swap.shadow]
+        timeline.failed_requests += swap.failed_requests
+        entry = swap.outcome.entry
+        timeline.events.update(retrain_outcome=swap.outcome.outcome, retrain_id=swap.outcome.id,
+                               rollout_at=len(timeline.records), trigger_to_serving_s=time.monotonic() - started,
+                               training_rows=entry["inputs"]["feedback"]["combined"]["rows"], serving=serving.name,
+                               requests_during_rollout=swap.requests_during_rollout,
+                               failed_during_rollout=swap.failed_requests)  # fmt: skip
+        _after_rollout(config, settings, held, sender, swap.new, swap.shadow)
+        _monitor(config, settings, timeline, version=swap.new.version)
     finally:
         for server in servers:
             server.stop()
+        serving.close()
     timeline.events["seconds"] = round(time.monotonic() - clock, 1)
     return {"events": timeline.events, "verdicts": timeline.verdicts, "failed_requests": timeline.failed_requests,
             "quality": quality(timeline, config, settings.seed), "timeline": timeline}  # fmt: skip

@@ -122,5 +122,8 @@ def table(result: dict[str, Any]) -> str:
         f"(retrain {events.get('retrain_id')}: {events.get('retrain_outcome')}, "
         f"{events.get('training_rows')} training rows incl. labelled served ones)"
     )
-    rows.append(f"failed requests: {result['failed_requests']}; the whole loop: {events.get('seconds')} s")
+    during = events.get("requests_during_rollout") or 0
+    rollout = f" ({during} sent through nginx during the release and rolling update)" if during else ""
+    rows.append(f"served by: {events.get('serving')}; failed requests: {result['failed_requests']}{rollout}; "
+                f"the whole loop: {events.get('seconds')} s")  # fmt: skip
     return "\n".join(rows)

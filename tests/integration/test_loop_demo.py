@@ -1,7 +1,8 @@
-"""The continuous-training loop end to end (ci/loop_demo.py) through the real app: champion v1 served, held-out
-rows replayed with delayed feedback, a shift injected, the monitor failing on it, ``mlgate retrain --when drift``
-training on the new period too and its candidate serving, with no failed request. .ci/run runs the same command
-and prints its table; ``benchmarks/bench_loop.py`` repeats it over seeds."""
+"""The continuous-training loop end to end (ci/loop_demo.py) through the real app in-process: champion v1 served,
+held-out rows replayed with delayed feedback, a shift injected, the monitor failing on it, ``mlgate retrain --when
+drift`` training on the new period too and its candidate serving, with no failed request. .ci/run runs the same
+command with the real image (release, replicas behind nginx, the rolling update under load) and prints its table;
+``benchmarks/bench_loop.py`` repeats it over seeds."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from mlgate.ci.loop_demo import main
 
 
 def test_the_loop_closes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--workdir", str(tmp_path), "--seed", "0"]) == 0
+    assert main(["--workdir", str(tmp_path), "--seed", "0", "--serving", "in-process"]) == 0
     out = capsys.readouterr().out
     saved = json.loads((tmp_path / "timeline.json").read_text())
     events = saved["events"]
