@@ -4,15 +4,19 @@ Five tabs over :mod:`ci.dashboard_data`: Champion & releases (the registry, each
 failures, waivers, report.html), Drift (each feature's effect against its effect floor, drawn as a rule; the
 prediction drift), Quality (live quality against the champion's offline value, drawn as a rule, with the interval;
 the label-free estimate), Traffic & latency (request volume, latency p50/p99 against their budgets) and Retrain
-journal. The config file is named by the environment variable ``MLGATE_DASHBOARD_CONFIG`` (``mlgate dashboard``
-sets it; default ``mlgate.toml`` in the working folder). A missing store, history or journal is a "nothing yet" note
-naming the command that fills it; a broken config or an unreadable store is one error line.
+journal (one row per retrain, newest first, its outcome in plain words; every trigger's evidence and the full lines
+of the one chosen). Each retrain that made a new champion is a labelled vertical rule on the drift and quality
+charts, so drift, retrain and recovery share one time axis. The config file is named by the environment variable
+``MLGATE_DASHBOARD_CONFIG`` (``mlgate dashboard`` sets it; default ``mlgate.toml`` in the working folder). A missing
+store, history or journal is a "nothing yet" note naming the command that fills it; a broken config or an unreadable
+store is one error line.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,7 @@ import pandas as pd
 import streamlit as st
 
 from mlgate.ci.dashboard_data import (
+    CHAMPION_CHANGED,
     NOTHING_JOURNAL,
     NOTHING_MONITOR,
     NOTHING_STORE,
@@ -41,6 +46,16 @@ CONFIG_ENV = "MLGATE_DASHBOARD_CONFIG"  # ci.cli_dashboard.CONFIG_ENV (not impor
 TABS = ("Champion & releases", "Drift", "Quality", "Traffic & latency", "Retrain journal")
 #: Seconds the registry's view is cached (MLflow calls are slow); Refresh clears it.
 REGISTRY_TTL_S = 30
+RETRAIN_COLOR = "#222222"  # not in the feature palette (a purple rule looked like a feature's line)
+#: The journal table's columns as shown: the outcome in plain words (the raw one is in the retrain's lines).
+JOURNAL_SHOWN = {
+    "at": "when (UTC)", "status": "outcome", "fired": "fired triggers",
+    "evidence": "evidence", "model_version": "model version", "champion": "champion before → after",
+    "failing": "failing checks", "stage": "stage", "message": "message / error", "id": "retrain id",
+}  # fmt: skip
+#: The long journal columns: the message gets the most room (a cell shows all of it on hover; the id is in the picker).
+WIDTHS: dict[str, Any] = {"evidence": "medium", "message": "large"}
+NO_MARKS = pd.DataFrame({"at": pd.Series([], dtype="datetime64[ns, UTC]"), "id": [], "label": []})
 
 
 def _config() -> ProjectConfig | None:
@@ -68,17 +83,37 @@ def _shown(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{column: frame[column].dt.tz_convert(None) for column in zoned}) if zoned else frame
 
 
-def _table(frame: pd.DataFrame) -> None:
-    st.dataframe(_shown(frame), hide_index=True)
+def _table(frame: pd.DataFrame, **config: Any) -> None:
+    st.dataframe(_shown(frame), hide_index=True, column_config=config or None)
 
 
 def _time() -> alt.X:
-    """The time axis: monitor runs, minutes apart or months, labelled to the minute (UTC)."""
-    return alt.X("at:T", title="monitor run (UTC)", axis=alt.Axis(format="%Y-%m-%d %H:%M", labelOverlap=True))
+    """The time axis: monitor runs, seconds apart (the loop demo) or months, labelled to the second (UTC)."""
+    return alt.X("at:T", title="monitor run (UTC)", axis=alt.Axis(format="%Y-%m-%d %H:%M:%S", labelOverlap=True))
 
 
 def _chart(chart: Any) -> None:
     st.altair_chart(chart, width="stretch")
+
+
+def retrain_marks(journal: pd.DataFrame) -> pd.DataFrame:
+    """The retrains that made a new champion (``CHAMPION_CHANGED``): ``at``, ``id``, ``label`` (the new version)."""
+    changed = journal[journal["outcome"].isin(CHAMPION_CHANGED)]
+    labels = [f"retrain → v{v}" if isinstance(v, str | int) else "retrain" for v in changed["model_version"]]
+    return pd.DataFrame({"at": changed["at"], "id": changed["id"], "label": labels}).reset_index(drop=True)
+
+
+def _retrains(marks: pd.DataFrame) -> list[alt.Chart]:
+    """A vertical rule at each retrain that made a new champion, labelled with its version (nothing when none)."""
+    if marks.empty:
+        return []
+    base = alt.Chart(_shown(marks)).encode(x=_time())
+    rule = base.mark_rule(color=RETRAIN_COLOR, strokeWidth=2).encode(tooltip=["at:T", "label:N", "id:N"])
+    text = base.mark_text(align="left", baseline="top", dx=4, dy=4, color=RETRAIN_COLOR, fontWeight="bold")
+    return [rule, text.encode(y=alt.value(0), text="label:N")]
+
+
+_RETRAIN_NOTE = "; the solid black rule is a retrain that made a new champion, labelled with its version"
 
 
 # -- Champion & releases --------------------------------------------------------------------------------------------
@@ -132,7 +167,7 @@ def champion_tab(view: RegistryView) -> None:
 # -- Drift ----------------------------------------------------------------------------------------------------------
 
 
-def _effect_chart(frame: pd.DataFrame, *, color: str | None) -> alt.LayerChart | alt.FacetChart:
+def _effect_chart(frame: pd.DataFrame, marks: pd.DataFrame, *, color: str | None) -> alt.LayerChart | alt.FacetChart:
     base = alt.Chart(_shown(frame))
     encode: dict[str, Any] = {"x": _time(), "y": alt.Y("effect:Q", title="effect")}
     tooltip = ["at:T", "effect:Q", "effect_floor:Q", "status:N"]
@@ -142,47 +177,49 @@ def _effect_chart(frame: pd.DataFrame, *, color: str | None) -> alt.LayerChart |
     lines = base.mark_line(point=True).encode(**encode, tooltip=tooltip)
     floors = frame.dropna(subset=["effect_floor"]).drop_duplicates(["effect_floor"])[["effect_floor"]]
     rule = alt.Chart(floors).mark_rule(color="red", strokeDash=[6, 3]).encode(y="effect_floor:Q")
-    return alt.layer(lines, rule)
+    return alt.layer(lines, rule, *_retrains(marks))
 
 
-def drift_tab(frames: MonitorFrames) -> None:
+def drift_tab(frames: MonitorFrames, marks: pd.DataFrame = NO_MARKS) -> None:
     if frames.empty:
         _nothing(NOTHING_MONITOR)
         return
     st.subheader("Input drift")
-    st.caption("Each feature's effect size per monitor run; the dashed red rule is the effect floor.")
+    note = _RETRAIN_NOTE if not marks.empty else ""
+    st.caption(f"Each feature's effect size per monitor run; the dashed red rule is the effect floor{note}.")
     if frames.input_drift.empty:
         _nothing("nothing yet: no input drift judged (mlgate monitor on a window with enough rows)")
     else:
-        _chart(_effect_chart(frames.input_drift, color="feature"))
+        _chart(_effect_chart(frames.input_drift, marks, color="feature"))
         latest = frames.input_drift[frames.input_drift["at"] == frames.input_drift["at"].max()]
         _table(latest[["feature", "effect", "effect_floor", "effect_name", "p_value", "status"]])
     st.subheader("Prediction drift")
     if frames.prediction_drift.empty:
         _nothing("nothing yet: no prediction drift judged (mlgate monitor on a window with enough rows)")
     else:
-        _chart(_effect_chart(frames.prediction_drift, color=None))
+        _chart(_effect_chart(frames.prediction_drift, marks, color=None))
 
 
 # -- Quality --------------------------------------------------------------------------------------------------------
 
 
-def _quality_chart(frame: pd.DataFrame, value: str, title: str) -> alt.LayerChart | alt.FacetChart:
+def _quality_chart(frame: pd.DataFrame, value: str, title: str, marks: pd.DataFrame) -> alt.LayerChart | alt.FacetChart:
     base = alt.Chart(_shown(frame)).encode(x=_time())
     band = base.mark_area(opacity=0.25).encode(y=alt.Y(f"{value}_low:Q", title=title), y2=f"{value}_high:Q")
     line = base.mark_line(point=True).encode(y=f"{value}:Q", tooltip=["at:T", f"{value}:Q", "offline:Q", "status:N"])
     offline = frame.dropna(subset=["offline"]).tail(1)[["offline"]]
     rule = alt.Chart(offline).mark_rule(color="green", strokeDash=[6, 3]).encode(y="offline:Q")
-    return alt.layer(band, line, rule)
+    return alt.layer(band, line, rule, *_retrains(marks))
 
 
-def _per_metric(frame: pd.DataFrame, value: str, label: str) -> None:
+def _per_metric(frame: pd.DataFrame, value: str, label: str, marks: pd.DataFrame) -> None:
+    note = _RETRAIN_NOTE if not marks.empty else ""
     for metric, rows in frame.groupby("metric", sort=True):
-        st.markdown(f"**{metric}** ({label}; the dashed green rule is the champion's offline value)")
-        _chart(_quality_chart(rows, value, str(metric)))
+        st.markdown(f"**{metric}** ({label}; the dashed green rule is the champion's offline value{note})")
+        _chart(_quality_chart(rows, value, str(metric), marks))
 
 
-def quality_tab(frames: MonitorFrames) -> None:
+def quality_tab(frames: MonitorFrames, marks: pd.DataFrame = NO_MARKS) -> None:
     if frames.empty:
         _nothing(NOTHING_MONITOR)
         return
@@ -190,12 +227,14 @@ def quality_tab(frames: MonitorFrames) -> None:
     if frames.live_quality.empty:
         _nothing("nothing yet: live quality needs feedback (POST /feedback), then mlgate monitor")
     else:
-        _per_metric(frames.live_quality, "live", "on served predictions with feedback, with its interval")
+        _per_metric(frames.live_quality, "live", "on served predictions with feedback, with its interval", marks)
     st.subheader("Estimated quality (no labels)")
     if frames.estimated_quality.empty:
         _nothing("nothing yet: no label-free estimate (mlgate monitor with [monitor] metrics)")
     else:
-        _per_metric(frames.estimated_quality, "expected", "ESTIMATE from the served probabilities, never blocking")
+        _per_metric(
+            frames.estimated_quality, "expected", "ESTIMATE from the served probabilities, never blocking", marks
+        )
 
 
 # -- Traffic & latency ----------------------------------------------------------------------------------------------
@@ -227,6 +266,27 @@ def traffic_tab(frames: MonitorFrames) -> None:
 # -- Retrain journal ------------------------------------------------------------------------------------------------
 
 
+def triggers_frame(line: Mapping[str, Any]) -> pd.DataFrame:
+    """Every trigger a journal line evaluated: name, fires, fired, handled_by, evidence, key."""
+    columns = ["name", "fires", "fired", "handled_by", "evidence", "key"]
+    triggers = line.get("triggers")
+    found = [t for t in triggers if isinstance(t, Mapping)] if isinstance(triggers, list) else []
+    return pd.DataFrame([{c: t.get(c) for c in columns} for t in found], columns=columns)
+
+
+def _retrain_detail(lines: list[dict[str, Any]]) -> None:
+    """Every trigger's evidence (of the ``finished`` line, else the last one) and each of the retrain's lines."""
+    finished = [line for line in lines if line.get("event", line.get("kind")) not in ("started", "interrupted")]
+    triggers = triggers_frame((finished or lines)[-1])
+    if triggers.empty:
+        st.caption("no trigger evaluated")
+    else:
+        _table(triggers)
+    for line in lines:
+        with st.expander(f"{line.get('event', line.get('kind'))} line", expanded=False):
+            st.json(line)
+
+
 def journal_tab(view: JournalView) -> None:
     st.subheader("Retrain journal")
     if view.frame.empty:
@@ -236,9 +296,15 @@ def journal_tab(view: JournalView) -> None:
     if not running.empty:
         ids = ", ".join(str(i) for i in running["id"])
         st.warning(f"{len(running)} retrain(s) started with no finished line (running or died): {ids}")
-    _table(view.frame.sort_values("at", ascending=False))
+    newest = view.frame.sort_values("at", ascending=False, kind="stable")
+    wide = {JOURNAL_SHOWN[name]: st.column_config.TextColumn(width=size) for name, size in WIDTHS.items()}
+    _table(newest[list(JOURNAL_SHOWN)].rename(columns=JOURNAL_SHOWN), **wide)
     if view.skipped:
         st.caption(f"{view.skipped} torn or foreign lines of the journal skipped")
+    labels = {row.id: f"{row.at:%Y-%m-%d %H:%M:%S} · {row.status} · {row.id}" for row in newest.itertuples()}
+    chosen = st.selectbox("Triggers and journal lines of retrain", list(labels), format_func=labels.__getitem__)
+    if chosen is not None:
+        _retrain_detail(view.lines.get(chosen, []))
 
 
 def _load(load: Callable[[ProjectConfig], Any], config: ProjectConfig) -> tuple[Any, str | None]:
@@ -268,8 +334,10 @@ def main() -> None:
     st.caption(f"{config.name}: {config.path}")
     registry = _load(lambda c: _registry(str(c.path), c), config)
     monitor, journal = _load(load_monitor, config), _load(load_journal, config)
+    marks = retrain_marks(journal[0].frame) if journal[0] is not None and not journal[0].frame.empty else NO_MARKS
     tabs = st.tabs(list(TABS))
-    draws: tuple[Callable[[Any], None], ...] = (champion_tab, drift_tab, quality_tab, traffic_tab, journal_tab)
+    drift, quality = partial(drift_tab, marks=marks), partial(quality_tab, marks=marks)
+    draws: tuple[Callable[[Any], None], ...] = (champion_tab, drift, quality, traffic_tab, journal_tab)
     for tab, draw, loaded in zip(tabs, draws, (registry, monitor, monitor, monitor, journal), strict=True):
         with tab:
             _draw(draw, loaded)

@@ -9,8 +9,8 @@ Three sources, each read only, each allowed to be missing:
 * the **monitor history** (:func:`load_monitor`, ``[monitor] history``): one line per ``mlgate monitor`` run, from
   which :func:`monitor_frames` builds input and prediction drift (effect against its floor), live quality against
   offline with its interval, the label-free estimate, latency p50/p99 and request volume, all against ``at``;
-* the **retrain journal** (:func:`load_journal`, ``[retrain] journal``): one row per line, the ``started`` lines
-  without a ``finished`` line of the same id marked ``open`` (running or died).
+* the **retrain journal** (:func:`load_journal`, ``[retrain] journal``): one row per retrain id, its outcome in plain
+  words (:data:`STATUS`), ``interrupted`` when a later retrain found it dead, ``open`` when it only started.
 
 Every frame is defensive: a missing or malformed field is NaN (or None), a line without a readable ``at`` is left
 out, a torn line is skipped by :func:`ci.journal.read_lines` and counted, never a traceback.
@@ -36,21 +36,10 @@ from mlgate.pipeline.records import ChampionRecord
 from mlgate.pipeline.tags import Tag
 
 __all__ = [
-    "NOTHING_JOURNAL",
-    "NOTHING_MONITOR",
-    "NOTHING_STORE",
-    "GateSummary",
-    "JournalView",
-    "MonitorFrames",
-    "RegistryView",
-    "journal_frame",
-    "load_journal",
-    "load_monitor",
-    "load_registry",
-    "monitor_frames",
-    "store_exists",
-    "summarize_report",
-]
+    "CHAMPION_CHANGED", "JOURNAL_COLUMNS", "NOTHING_JOURNAL", "NOTHING_MONITOR", "NOTHING_STORE", "STATUS",
+    "GateSummary", "JournalView", "MonitorFrames", "RegistryView", "journal_frame", "load_journal", "load_monitor",
+    "load_registry", "monitor_frames", "store_exists", "summarize_report",
+]  # fmt: skip
 
 NOTHING_STORE = "nothing yet, run mlgate run"
 NOTHING_MONITOR = "nothing yet, run mlgate monitor"
@@ -103,27 +92,20 @@ def summarize_report(data: Any, *, source: str, html: str | None = None) -> Gate
     if not isinstance(data, Mapping):
         return GateSummary(source, html=html, error=f"{source}: not a report (a JSON object was expected)")
     results = [r for r in data.get("results") or [] if isinstance(r, Mapping)]
-    failures = [
-        {k: r.get(k) for k in ("id", "layer", "status", "reason", "blocking", "message")}
+    columns = ["id", "layer", "status", "reason", "blocking", "message"]
+    failures = [{k: r.get(k) for k in columns} for r in results if r.get("status") in ("fail", "error")]
+    waivers = [
+        {"id": r.get("id"), **{k: _dig(r, "details", "waiver", k) for k in ("owner", "reason", "expires")}}
         for r in results
-        if r.get("status") in ("fail", "error")
+        if r.get("status") == "waived"
     ]
-    waivers = []
-    for r in results:
-        if r.get("status") == "waived":
-            info = _dig(r, "details", "waiver")
-            info = info if isinstance(info, Mapping) else {}
-            waivers.append({"id": r.get("id"), **{k: info.get(k) for k in ("owner", "reason", "expires")}})
-    layers = data.get("layers")
-    passed = data.get("passed")
+    layers, passed = data.get("layers"), data.get("passed")
     return GateSummary(
-        source,
-        passed if isinstance(passed, bool) else None,
+        source, passed if isinstance(passed, bool) else None,
         {str(k): str(v) for k, v in layers.items()} if isinstance(layers, Mapping) else {},
-        pd.DataFrame(failures, columns=["id", "layer", "status", "reason", "blocking", "message"]),
-        pd.DataFrame(waivers, columns=["id", "owner", "reason", "expires"]),
+        pd.DataFrame(failures, columns=columns), pd.DataFrame(waivers, columns=["id", "owner", "reason", "expires"]),
         html,
-    )
+    )  # fmt: skip
 
 
 def _gate_summary(registry: Any, run_id: str, scratch: Path) -> GateSummary | None:
@@ -142,24 +124,21 @@ def _gate_summary(registry: Any, run_id: str, scratch: Path) -> GateSummary | No
     return None
 
 
+#: The registry tags shown per version, by column.
+_VERSION_TAGS = {
+    "gate_status": Tag.GATE_STATUS, "promoted_at": Tag.PROMOTED_AT, "rolled_back_at": Tag.ROLLED_BACK_AT,
+    "image": Tag.IMAGE, "gate_report_sha256": Tag.GATE_REPORT_SHA256,
+}  # fmt: skip
+
+
 def _versions_frame(history: Iterable[Any]) -> pd.DataFrame:
     rows = [
-        {
-            "version": record.version,
-            "champion": "champion" in record.aliases,
-            "aliases": ", ".join(record.aliases),
-            "registered_at": record.registered_at,
-            "gate_status": record.tags.get(Tag.GATE_STATUS),
-            "promoted_at": record.tags.get(Tag.PROMOTED_AT),
-            "rolled_back_at": record.tags.get(Tag.ROLLED_BACK_AT),
-            "image": record.tags.get(Tag.IMAGE),
-            "gate_report_sha256": record.tags.get(Tag.GATE_REPORT_SHA256),
-            "run_id": record.run_id,
-        }
-        for record in history
-    ]
-    columns = ["version", "champion", "aliases", "registered_at", "gate_status", "promoted_at", "rolled_back_at"]
-    return pd.DataFrame(rows, columns=[*columns, "image", "gate_report_sha256", "run_id"])
+        {"version": r.version, "champion": "champion" in r.aliases, "aliases": ", ".join(r.aliases),
+         "registered_at": r.registered_at, **{k: r.tags.get(tag) for k, tag in _VERSION_TAGS.items()},
+         "run_id": r.run_id}
+        for r in history
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["version", "champion", "aliases", "registered_at", *_VERSION_TAGS, "run_id"])
 
 
 def load_registry(config: ProjectConfig, *, max_reports: int = 10) -> RegistryView:
@@ -202,6 +181,14 @@ def _dig(value: Any, *keys: str) -> Any:
     return value
 
 
+def _mappings(value: Any) -> list[Row]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _joined(value: Any) -> str:
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else "" if value is None else str(value)
+
+
 def _num(value: Any) -> float:
     """A finite float, or NaN (None, text, a bool, a dict: anything that is not a number)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -231,10 +218,8 @@ def _check_rows(records: list[Row], prefix: str, key: str, fields: Mapping[str, 
     """One row per result whose id is ``prefix`` or ``prefix[<subject>]`` (the subject in column ``key``)."""
     rows = []
     for record in records:
-        results = record.get("results")
-        for result in results if isinstance(results, list) else []:
-            subject = _subject(_dig(result, "id"), prefix) if isinstance(result, Mapping) else None
-            if subject is None:
+        for result in _mappings(record.get("results")):
+            if (subject := _subject(result.get("id"), prefix)) is None:
                 continue
             row: Row = {"at": record.get("at"), "model_version": record.get("model_version"), key: subject}
             row.update({name: get(result) for name, get in fields.items()})
@@ -252,16 +237,10 @@ def _text(*keys: str) -> Callable[[Row], Any]:
 
 
 _DRIFT = {
-    "effect": _detail("effect"),
-    "effect_floor": _detail("effect_floor"),
-    "effect_name": _text("details", "effect_name"),
-    "p_value": _detail("p_value"),
-}
-_INTERVAL = {
-    "low": lambda r: _num(_dig(r, "interval", "low")),
-    "high": lambda r: _num(_dig(r, "interval", "high")),
-    "confidence": lambda r: _num(_dig(r, "interval", "confidence")),
-}
+    "effect": _detail("effect"), "effect_floor": _detail("effect_floor"),
+    "effect_name": _text("details", "effect_name"), "p_value": _detail("p_value"),
+}  # fmt: skip
+_INTERVAL = {key: (lambda r, key=key: _num(_dig(r, "interval", key))) for key in ("low", "high", "confidence")}
 
 
 def _band(frame: pd.DataFrame, value: str) -> pd.DataFrame:
@@ -297,21 +276,14 @@ def _rejected(value: Any) -> float:
 
 
 def _runs(records: list[Row]) -> pd.DataFrame:
-    rows = []
-    for record in records:
-        failing = record.get("failing")
-        rows.append(
-            {
-                "at": record.get("at"),
-                "model_version": record.get("model_version"),
-                "predictions": _num(record.get("predictions")),
-                "rejected": _rejected(record.get("rejected")),
-                "dropped": _num(record.get("dropped")),
-                "passed": record.get("passed") if isinstance(record.get("passed"), bool) else None,
-                "failing": ", ".join(str(f) for f in failing) if isinstance(failing, list) else "",
-                "report": record.get("report") if isinstance(record.get("report"), str) else None,
-            }
-        )
+    rows = [
+        {"at": r.get("at"), "model_version": r.get("model_version"), "predictions": _num(r.get("predictions")),
+         "rejected": _rejected(r.get("rejected")), "dropped": _num(r.get("dropped")),
+         "passed": r.get("passed") if isinstance(r.get("passed"), bool) else None,
+         "failing": _joined(r.get("failing")) if isinstance(r.get("failing"), list) else "",
+         "report": _text("report")(r)}
+        for r in records
+    ]  # fmt: skip
     return _with_time(rows, ["model_version", "predictions", "rejected", "dropped", "passed", "failing", "report"])
 
 
@@ -320,11 +292,9 @@ def monitor_frames(lines: Lines) -> MonitorFrames:
     records = [r for r in lines.records if r.get("kind", "monitor") == "monitor"]
     quality = {"live": _detail("live"), "offline": _detail("offline"), "difference": _detail("difference", "estimate")}
     estimate = {
-        "expected": _detail("expected"),
-        "offline": _detail("offline"),
-        "offline_measured": _detail("offline_measured"),
-        "difference": _detail("difference", "estimate"),
-    }
+        "expected": _detail("expected"), "offline": _detail("offline"),
+        "offline_measured": _detail("offline_measured"), "difference": _detail("difference", "estimate"),
+    }  # fmt: skip
     latency = {"observed": lambda r: _num(r.get("observed")), "budget_ms": _detail("budget_ms")}
     return MonitorFrames(
         runs=_runs(records),
@@ -347,39 +317,84 @@ def load_monitor(config: ProjectConfig) -> MonitorFrames:
 
 # -- the retrain journal --------------------------------------------------------------------------------------------
 
+#: Each ``finished`` outcome (:mod:`ci.retrain_loop`) in plain words.
+STATUS = {
+    "rolled-out": "retrained and rolled out", "released": "released", "registered": "registered",
+    "identical": "identical to the champion", "rejected": "rejected", "release-failed": "release failed",
+    "rollout-failed": "rollout failed, old image kept", "skipped": "skipped", "not-fired": "nothing fired",
+    "dry-run": "dry run", "error": "error", "interrupted": "interrupted",
+}  # fmt: skip
+RUNNING = "running or died"
+#: The outcomes that made a new champion: a rule on the drift and quality charts (:func:`retrain_marks`).
+CHAMPION_CHANGED = ("registered", "released", "rolled-out")
+_COLUMNS = ["status", "outcome", "fired", "evidence", "model_version", "champion", "failing", "stage", "message"]
+JOURNAL_COLUMNS = ["at", *_COLUMNS, "id", "open"]
+
 
 @dataclass(frozen=True)
 class JournalView:
-    """The retrain journal, one row per intact line, oldest first."""
+    """One row per retrain (``frame``, oldest first; :data:`JOURNAL_COLUMNS`) and each retrain's lines by id."""
 
     frame: pd.DataFrame
     skipped: int = 0
     exists: bool = False
+    lines: dict[str, list[Row]] = field(default_factory=dict)
 
 
-def _cell(value: Any) -> Any:
-    """A journal field as one table cell: scalars as they are, lists joined, objects as compact JSON."""
-    if isinstance(value, list):
-        return ", ".join(str(v) if not isinstance(v, dict | list) else json.dumps(v, sort_keys=True) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True, default=str)
-    return value
+def _event(record: Row) -> str:
+    """``started``, ``interrupted`` or ``finished`` (``event``; ``kind`` in lines that name it there)."""
+    event = record.get("event", record.get("kind"))
+    return event if event in ("started", "interrupted") else "finished"
+
+
+def _evidence(triggers: Any) -> str:
+    """``name: evidence`` of the fired triggers, or of every trigger when none fired."""
+    shown = [t for t in _mappings(triggers) if t.get("fires")] or _mappings(triggers)
+    return "; ".join(f"{t.get('name')}: {t.get('evidence')}" for t in shown)
+
+
+def _champion(before: Any, after: Any) -> str:
+    if after is None or after == before:
+        return "" if before is None else f"v{before} (kept)"
+    return f"{'none' if before is None else f'v{before}'} → v{after}"
+
+
+def _retrain_row(rid: str, lines: list[Row]) -> Row:
+    by = {_event(record): record for record in lines}  # the last line of each event
+    done, started, dead = by.get("finished"), by.get("started"), by.get("interrupted")
+    line = done or started or dead or {}
+    times = [r.get(key) for r in (done, started, dead) if r for key in ("at", "started_at")]
+    at = next((time for time in times if isinstance(time, str)), None)
+    outcome = done.get("outcome") if done else "interrupted" if dead else None
+    status = STATUS.get(str(outcome), str(outcome or "no outcome")) if done or dead else RUNNING
+    message = line.get("message") or line.get("error")
+    if dead and not done:
+        message = f"died before its finished line; found by retrain {dead.get('detected_by')} at {dead.get('at')}"
+    return {
+        "at": at, "status": status, "outcome": outcome, "fired": _joined(line.get("fired")),
+        "evidence": _evidence(line.get("triggers")), "model_version": line.get("model_version"),
+        "champion": _champion(line.get("champion_before"), line.get("champion_after")),
+        "failing": _joined(_dig(line, "gate", "failing")), "stage": line.get("stage"), "message": _joined(message),
+        "id": rid, "open": not (done or dead),
+    }  # fmt: skip
+
+
+def _by_retrain(lines: Lines) -> dict[str, list[Row]]:
+    retrains: dict[str, list[Row]] = {}
+    for number, record in enumerate(lines.records, 1):
+        line = {key: value for key, value in record.items() if key != "v"}
+        retrains.setdefault(str(record.get("id", f"line {number}")), []).append(line)
+    return retrains
 
 
 def journal_frame(lines: Lines) -> pd.DataFrame:
-    """``at``, ``kind``, ``id``, ``open`` (a ``started`` line with no ``finished`` one), then every other field."""
-    records = [r for r in lines.records if isinstance(r, Mapping)]
-    finished = {r.get("id") for r in records if r.get("kind") == "finished"}
-    rows = []
-    for record in records:
-        row = {key: _cell(value) for key, value in record.items() if key != "v"}
-        row["open"] = record.get("kind") == "started" and record.get("id") not in finished
-        rows.append(row)
-    others = sorted({key for row in rows for key in row} - {"at", "kind", "id", "open"})
-    return _with_time(rows, ["kind", "id", "open", *others])
+    """One row per retrain id (:data:`JOURNAL_COLUMNS`): its ``finished`` line in plain words (``status``), or
+    ``interrupted`` when a later retrain found it dead, or ``open`` (running or died) for a lone ``started``."""
+    rows = [_retrain_row(rid, records) for rid, records in _by_retrain(lines).items()]
+    return _with_time(rows, JOURNAL_COLUMNS[1:])
 
 
 def load_journal(config: ProjectConfig) -> JournalView:
     """:func:`journal_frame` of ``[retrain] journal`` (a missing file: an empty frame, ``exists`` False)."""
     lines = read_lines(config.retrain.journal_path(config.root))
-    return JournalView(journal_frame(lines), lines.skipped, lines.exists)
+    return JournalView(journal_frame(lines), lines.skipped, lines.exists, _by_retrain(lines))

@@ -1,11 +1,13 @@
 """The dashboard (ci/dashboard_app.py) on a real project: a gated run registered the bundled project's champion in
 a temporary MLflow store, ``mlgate monitor`` judged two logs of served traffic (clean with feedback, and
-credit_amount x1.25), and the retrain journal holds a finished and a running retrain.
+credit_amount x1.25), and the retrain journal holds a registered, a running and a rejected retrain.
 
-Streamlit's ``AppTest`` renders every tab with that data, with an empty project ("nothing yet, run mlgate run", no
-store created), with a broken config (one error line) and with an unreadable history; then a real headless
-Chromium loads ``mlgate dashboard`` served on a free port and the rendered page's text is read back through the
-DevTools protocol (Streamlit draws client-side over a websocket: ``--dump-dom`` alone shows an empty shell).
+Streamlit's ``AppTest`` renders every tab with that data (the journal as named columns, newest first, with each
+retrain's triggers; the registered retrain as a rule on the drift and quality charts), with an empty project
+("nothing yet, run mlgate run", no store created), with a broken config (one error line) and with an unreadable
+history; then a real headless Chromium loads ``mlgate dashboard`` served on a free port and the rendered page's
+text is read back through the DevTools protocol (Streamlit draws client-side over a websocket: ``--dump-dom`` alone
+shows an empty shell).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import pytest
 from fixtures.monitor_traffic import Traffic, shifted, write_log
 from streamlit.testing.v1 import AppTest
 
-from mlgate.ci.dashboard_app import TABS
+from mlgate.ci.dashboard_app import RETRAIN_COLOR, TABS
 from mlgate.ci.dashboard_data import NOTHING_JOURNAL, NOTHING_MONITOR, NOTHING_STORE
 from mlgate.ci.journal import append_line
 from mlgate.pipeline.config import load_config
@@ -38,7 +40,29 @@ from mlgate.pipeline.config import load_config
 MLGATE = [sys.executable, "-m", "mlgate.ci.cli"]
 APP = Path(__file__).resolve().parents[2] / "ci" / "dashboard_app.py"
 WINDOW = ["--since", "2026-12-01T09:00:00Z", "--until", "2026-12-01T12:00:00Z"]
-T0 = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+DRIFT = {"name": "drift", "fired": True, "fires": True, "evidence": "monitor run failed monitor.input_drift[x]",
+         "key": "drift:k", "handled_by": None}  # fmt: skip
+QUIET = {"name": "stale", "fired": False, "fires": False, "evidence": "champion trained today", "key": "stale:k",
+         "handled_by": None}  # fmt: skip
+
+
+def _retrain_lines(now: datetime) -> list[dict[str, Any]]:
+    """r-1 registered v2 a minute after the monitor runs, r-2 started and never finished, r-3 was rejected."""
+
+    def at(minutes: int) -> str:
+        return (now + timedelta(minutes=minutes)).isoformat(timespec="seconds")
+
+    line = {"kind": "retrain", "triggers": [DRIFT, QUIET], "fired": ["drift"]}
+    return [
+        {**line, "event": "started", "id": "r-1", "started_at": at(0)},
+        {**line, "event": "finished", "id": "r-1", "at": at(1), "outcome": "registered", "stage": "gate",
+         "model_version": "2", "champion_before": "1", "champion_after": "2", "gate": {"passed": True, "failing": []},
+         "message": "v2 passed and is champion"},
+        {**line, "event": "started", "id": "r-2", "started_at": at(60)},
+        {**line, "event": "finished", "id": "r-3", "at": at(120), "outcome": "rejected", "stage": "gate",
+         "model_version": "3", "champion_before": "2", "champion_after": "2",
+         "gate": {"passed": False, "failing": ["quality.metric[roc_auc]"]}, "message": "v3 failed the gate"},
+    ]  # fmt: skip
 
 
 def _env() -> dict[str, str]:
@@ -60,7 +84,7 @@ def _copy_project(folder: Path, repo_root: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Path:
-    """The bundled project after a passing gated run, two monitor runs and three journal lines."""
+    """The bundled project after a passing gated run, two monitor runs and four journal lines."""
     from mlgate.pipeline.dataload import load_data
     from mlgate.pipeline.evaluate import positive_proba
     from mlgate.pipeline.registry import Registry
@@ -79,9 +103,8 @@ def project(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Path:
         done = mlgate("monitor", "--log", log, *WINDOW, "--out", out, cwd=folder)
         assert done.returncode in (0, 1), done.stdout + done.stderr
     journal = config.retrain.journal_path(config.root)
-    append_line(journal, {"kind": "started", "id": "r-1", "at": T0.isoformat(), "triggers": ["drift"]})
-    append_line(journal, {"kind": "finished", "id": "r-1", "at": (T0 + timedelta(minutes=3)).isoformat()})
-    append_line(journal, {"kind": "started", "id": "r-2", "at": (T0 + timedelta(hours=1)).isoformat()})
+    for line in _retrain_lines(datetime.now(UTC)):  # after the monitor runs: on their time axis
+        append_line(journal, line)
     return folder
 
 
@@ -103,6 +126,11 @@ def _marks(spec: dict[str, Any]) -> list[str]:
     return [layer["mark"]["type"] for layer in spec.get("layer", [spec])]
 
 
+def _retrain_layers(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The layers drawn in the retrain colour: the rule at each retrain's ``at`` and its label."""
+    return [layer for layer in spec.get("layer", []) if layer["mark"].get("color") == RETRAIN_COLOR]
+
+
 def test_every_tab_renders_the_project(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _app(project / "mlgate.toml", monkeypatch)
     assert not at.exception, at.exception
@@ -116,12 +144,19 @@ def test_every_tab_renders_the_project(project: Path, monkeypatch: pytest.Monkey
     assert champion.get("download_button"), "no report.html to download"
 
     drift_specs = _specs(drift)
-    assert len(drift_specs) == 2 and all(_marks(spec) == ["line", "rule"] for spec in drift_specs)
+    assert len(drift_specs) == 2 and all(_marks(spec) == ["line", "rule", "rule", "text"] for spec in drift_specs)
+    for spec in drift_specs:
+        rule, label = _retrain_layers(spec)
+        assert (rule["mark"]["type"], rule["encoding"]["x"]["field"]) == ("rule", "at")
+        assert (label["mark"]["type"], label["encoding"]["text"]["field"]) == ("text", "label")
+    assert any("black rule is a retrain" in text for text in _texts(drift.caption))
     latest = drift.dataframe[0].value
     assert latest.set_index("feature").loc["credit_amount", "status"] == "fail"
 
     quality_specs = _specs(quality)
-    assert len(quality_specs) == 6 and all(_marks(spec) == ["area", "line", "rule"] for spec in quality_specs)
+    assert len(quality_specs) == 6
+    assert all(_marks(spec) == ["area", "line", "rule", "rule", "text"] for spec in quality_specs)
+    assert all(len(_retrain_layers(spec)) == 2 for spec in quality_specs)
     assert any(text.startswith("**roc_auc**") for text in _texts(quality.markdown))
 
     assert len(_specs(traffic)) == 2
@@ -130,7 +165,32 @@ def test_every_tab_renders_the_project(project: Path, monkeypatch: pytest.Monkey
 
     assert "Retrain journal" in _texts(journal.subheader)
     assert _texts(journal.warning) == ["1 retrain(s) started with no finished line (running or died): r-2"]
-    assert list(journal.dataframe[0].value["id"]) == ["r-2", "r-1", "r-1"]
+    table = journal.dataframe[0].value
+    assert list(table.columns) == [
+        "when (UTC)", "outcome", "fired triggers", "evidence", "model version", "champion before → after",
+        "failing checks", "stage", "message / error", "retrain id",
+    ]  # fmt: skip
+    assert list(table["retrain id"]) == ["r-3", "r-2", "r-1"]  # newest first
+    assert list(table["outcome"]) == ["rejected", "running or died", "registered"]
+    assert list(table["champion before → after"]) == ["v2 (kept)", "", "v1 → v2"]
+    assert list(table["failing checks"]) == ["quality.metric[roc_auc]", "", ""]
+    assert table["evidence"].iloc[2] == "drift: monitor run failed monitor.input_drift[x]"  # the fired one only
+    choice = journal.selectbox[0]
+    assert choice.options[0].endswith("· rejected · r-3") and len(choice.options) == 3
+    triggers = journal.dataframe[1].value  # the newest retrain's, until another is chosen
+    assert list(triggers["name"]) == ["drift", "stale"] and triggers["evidence"].iloc[1] == "champion trained today"
+    assert [expander.label for expander in journal.expander] == ["finished line"]
+
+
+def test_choosing_a_retrain_shows_its_lines(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(project / "mlgate.toml", monkeypatch)
+    journal = at.tabs[4]
+    journal.selectbox[0].set_value("r-1").run()
+    journal = at.tabs[4]
+    assert not at.exception, at.exception
+    assert [expander.label for expander in journal.expander] == ["started line", "finished line"]
+    finished = journal.expander[1].json[0].value
+    assert json.loads(finished)["outcome"] == "registered"
 
 
 def test_an_empty_project_says_nothing_yet_and_creates_no_store(

@@ -24,6 +24,8 @@ from typer.testing import CliRunner
 from mlgate.checks.result import CheckResult, GateReport, Interval, Reason, Status
 from mlgate.ci import cli_dashboard
 from mlgate.ci.dashboard_data import (
+    JOURNAL_COLUMNS,
+    STATUS,
     journal_frame,
     load_journal,
     load_monitor,
@@ -196,25 +198,143 @@ def test_an_unreadable_history_is_one_mlgate_error(config: ProjectConfig) -> Non
         load_monitor(config)
 
 
-def test_journal_rows_mark_a_started_retrain_without_a_finished_line(config: ProjectConfig) -> None:
+def _line(event: str, rid: str, at: datetime, **fields: Any) -> dict[str, Any]:
+    """A journal line as ci.retrain_loop writes it (a ``started`` line has ``started_at``, no ``at``)."""
+    moment = "started_at" if event == "started" else "at"
+    return {"kind": "retrain", "event": event, "id": rid, moment: at.isoformat(timespec="seconds"), **fields}
+
+
+def _trigger(name: str, fires: bool, evidence: str) -> dict[str, Any]:
+    key = f"{name}:k"
+    return {"name": name, "fired": fires, "fires": fires, "evidence": evidence, "key": key, "handled_by": None}
+
+
+DRIFT = _trigger("drift", True, "monitor run failed monitor.input_drift[duration]")
+STALE = _trigger("stale", False, "champion trained 2 days ago (limit 30)")
+
+
+@pytest.fixture
+def journal(config: ProjectConfig) -> Path:
+    """Six retrains: registered, rejected, nothing fired, died (an ``interrupted`` line), running, a config error."""
     path = config.retrain.journal_path(config.root)
-    append_line(path, {"kind": "started", "id": "a", "at": T0.isoformat(), "triggers": ["drift", "stale"]})
-    append_line(path, {"kind": "finished", "id": "a", "at": (T0 + timedelta(minutes=5)).isoformat(), "fired": True})
+    both, m = [DRIFT, STALE], timedelta(minutes=1)
+    append_line(path, _line("started", "r-new", T0, triggers=both, fired=["drift"]))
+    append_line(path, _line("finished", "r-new", T0 + 5 * m, outcome="registered", stage="gate", triggers=both,
+                            fired=["drift"], model_version="2", champion_before="1", champion_after="2",
+                            gate={"passed": True, "failing": []}, message="v2 passed and is champion"))  # fmt: skip
+    append_line(path, _line("finished", "r-bad", T0 + 10 * m, outcome="rejected", stage="gate", triggers=[DRIFT],
+                            fired=["drift"], model_version="3", champion_before="2", champion_after="2",
+                            gate={"passed": False, "failing": ["quality.metric[roc_auc]", "fairness.gap[sex]"]},
+                            message="v3 failed the gate"))  # fmt: skip
+    quiet = [{**DRIFT, "fired": False, "fires": False, "evidence": "no monitor run since v2"}, STALE]
+    append_line(path, _line("finished", "r-quiet", T0 + 20 * m, outcome="not-fired", stage="triggers", triggers=quiet,
+                            fired=[], champion_before="2", message="no trigger fired: nothing to do"))  # fmt: skip
+    append_line(path, _line("started", "r-dead", T0 + 30 * m, triggers=[DRIFT], fired=["drift"]))
     with path.open("ab") as handle:
-        handle.write(b'{"v": 1, "kind": "started", "id": "torn"\n')
-    append_line(path, {"kind": "started", "id": "b", "at": (T0 + timedelta(hours=1)).isoformat(), "why": {"p": 1}})
+        handle.write(b'{"v": 1, "kind": "retrain", "event": "finished", "id": "r-dead"\n')  # torn
+    append_line(path, _line("interrupted", "r-dead", T0 + 40 * m, detected_by="r-next"))
+    append_line(path, _line("started", "r-run", T0 + 50 * m, triggers=[DRIFT], fired=["drift"]))
+    append_line(path, _line("finished", "r-config", T0 + 60 * m, outcome="error", stage="config", exit_code=2,
+                            error="mlgate.toml: [retrain] when: unknown trigger 'sometimes'", triggers=[], fired=[],
+                            message="the config mlgate.toml did not load: unknown trigger 'sometimes'"))  # fmt: skip
+    return path
+
+
+def test_the_journal_is_one_row_per_retrain_with_named_columns(config: ProjectConfig, journal: Path) -> None:
     view = load_journal(config)
     assert view.exists and view.skipped == 1
-    frame = view.frame
-    assert list(frame["id"]) == ["a", "a", "b"]
-    assert list(frame["open"]) == [False, False, True]
-    assert frame["triggers"].iloc[0] == "drift, stale"
-    assert frame["why"].iloc[2] == '{"p": 1}'
-    assert list(frame.columns[:4]) == ["at", "kind", "id", "open"] and "v" not in frame.columns
+    frame = view.frame.set_index("id")
+    assert list(view.frame.columns) == JOURNAL_COLUMNS
+    assert list(view.frame["id"]) == ["r-new", "r-bad", "r-quiet", "r-dead", "r-run", "r-config"]  # by time
+    assert list(view.frame["status"]) == [
+        "registered", "rejected", "nothing fired", "interrupted", "running or died", "error"
+    ]  # fmt: skip
+    assert list(view.frame["open"]) == [False, False, False, False, True, False]
+    assert frame.loc["r-new", "at"] == T0 + timedelta(minutes=5)  # the finished line's time
+    assert frame.loc["r-dead", "at"] == T0 + timedelta(minutes=30)  # the started line's started_at
+    assert frame.loc["r-new", "champion"] == "v1 → v2" and frame.loc["r-bad", "champion"] == "v2 (kept)"
+    assert frame.loc["r-new", "model_version"] == "2" and frame.loc["r-new", "fired"] == "drift"
+    assert frame.loc["r-bad", "failing"] == "quality.metric[roc_auc], fairness.gap[sex]"
+    assert frame.loc["r-new", "failing"] == "" and frame.loc["r-new", "stage"] == "gate"
+
+
+def test_the_evidence_is_of_the_fired_triggers_or_of_all_when_none_fired(config: ProjectConfig, journal: Path) -> None:
+    frame = load_journal(config).frame.set_index("id")
+    assert frame.loc["r-new", "evidence"] == "drift: monitor run failed monitor.input_drift[duration]"
+    assert frame.loc["r-quiet", "evidence"] == (
+        "drift: no monitor run since v2; stale: champion trained 2 days ago (limit 30)"
+    )
+
+
+def test_interrupted_and_config_error_lines_say_what_happened(config: ProjectConfig, journal: Path) -> None:
+    frame = load_journal(config).frame.set_index("id")
+    dead, broken = frame.loc["r-dead"], frame.loc["r-config"]
+    assert (dead["status"], dead["outcome"], dead["fired"]) == ("interrupted", "interrupted", "drift")
+    assert dead["message"] == ("died before its finished line; found by retrain r-next at 2026-12-01T10:40:00+00:00")
+    assert (broken["status"], broken["stage"], broken["champion"]) == ("error", "config", "")
+    assert broken["message"] == "the config mlgate.toml did not load: unknown trigger 'sometimes'"
+
+
+def test_each_retrains_lines_are_kept_for_its_details(config: ProjectConfig, journal: Path) -> None:
+    lines = load_journal(config).lines
+    assert [line["event"] for line in lines["r-new"]] == ["started", "finished"]
+    assert [line["event"] for line in lines["r-dead"]] == ["started", "interrupted"]
+    assert lines["r-new"][1]["triggers"] == [DRIFT, STALE] and "v" not in lines["r-new"][1]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status"),
+    [
+        ("rolled-out", "retrained and rolled out"),
+        ("released", "released"),
+        ("registered", "registered"),
+        ("rejected", "rejected"),
+        ("skipped", "skipped"),
+        ("not-fired", "nothing fired"),
+        ("dry-run", "dry run"),
+        ("error", "error"),
+        ("interrupted", "interrupted"),
+        ("rollout-failed", "rollout failed, old image kept"),
+        ("a-new-outcome", "a-new-outcome"),
+    ],
+)
+def test_every_outcome_has_plain_words(tmp_path: Path, outcome: str, status: str) -> None:
+    append_line(tmp_path / "j.jsonl", _line("finished", "r", T0, outcome=outcome))
+    frame = journal_frame(read_lines(tmp_path / "j.jsonl"))
+    assert (frame["status"].iloc[0], frame["outcome"].iloc[0], frame["open"].iloc[0]) == (status, outcome, False)
+
+
+def test_every_documented_outcome_is_in_plain_words(repo_root: Path) -> None:
+    documented = (repo_root / "ci" / "retrain_loop.py").read_text(encoding="utf-8").split("``outcome`` (")[1]
+    outcomes = re.findall(r"``([a-z-]+)``", documented.split(")")[0])
+    assert len(outcomes) >= 10 and set(outcomes) <= set(STATUS)
+
+
+def test_older_lines_naming_the_event_in_kind_still_pair(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    append_line(path, {"kind": "started", "id": "a", "at": T0.isoformat(), "triggers": ["drift", "stale"]})
+    append_line(path, {"kind": "finished", "id": "a", "at": (T0 + timedelta(minutes=5)).isoformat(), "why": {"p": 1}})
+    append_line(path, {"kind": "started", "id": "b", "at": (T0 + timedelta(hours=1)).isoformat()})
+    frame = journal_frame(read_lines(path))
+    assert list(zip(frame["id"], frame["status"], frame["open"], strict=True)) == [
+        ("a", "no outcome", False),
+        ("b", "running or died", True),
+    ]
+
+
+def test_the_retrains_that_made_a_champion_are_chart_marks(config: ProjectConfig, journal: Path) -> None:
+    from mlgate.ci.dashboard_app import retrain_marks
+
+    append_line(journal, _line("finished", "r-out", T0 + timedelta(hours=2), outcome="rolled-out", model_version="4"))
+    append_line(journal, _line("finished", "r-rel", T0 + timedelta(hours=3), outcome="released", model_version=5))
+    marks = retrain_marks(load_journal(config).frame)
+    assert list(marks["id"]) == ["r-new", "r-out", "r-rel"]  # not the rejected, quiet, dead or broken ones
+    assert list(marks["label"]) == ["retrain → v2", "retrain → v4", "retrain → v5"]
+    assert list(marks["at"]) == [T0 + timedelta(minutes=5), T0 + timedelta(hours=2), T0 + timedelta(hours=3)]
 
 
 def test_journal_frame_of_nothing_has_its_columns() -> None:
-    assert list(journal_frame(Lines()).columns) == ["at", "kind", "id", "open"]
+    assert list(journal_frame(Lines()).columns) == JOURNAL_COLUMNS
 
 
 def test_the_gate_summary_lists_layers_failures_and_waivers() -> None:
