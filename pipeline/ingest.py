@@ -84,6 +84,16 @@ def _check_file(path: Path) -> None:
         raise DataError(f"{path}: the file is empty")
 
 
+def _check_partitions(path: Path) -> None:
+    """A folder of Parquet files (``format = "parquet"``, e.g. hive partitions ``year=2026/part-0.parquet``)."""
+    try:
+        found = next((p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in {".parquet", ".pq"}), None)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the Parquet folder ({exc.strerror or exc})") from exc
+    if found is None:
+        raise DataError(f"{path}: a folder with no .parquet file; data.source must be a file or a Parquet folder")
+
+
 def _locate_decode_error(path: Path, encoding: str) -> tuple[int, int, bytes] | None:
     """(byte offset in the file, line number, the bytes) of the first undecodable byte, by decoding the file here.
 
@@ -185,7 +195,10 @@ def load(settings: DataSettings, *, source: str, require_target: bool = True) ->
         source = redact_url(source)  # what is shown and stored (Dataset.source, messages) never holds a password
     else:
         path = Path(source)
-        _check_file(path)
+        if fmt == "parquet" and path.is_dir():
+            _check_partitions(path)  # a partitioned dataset: every Parquet file under the folder, in any order
+        else:
+            _check_file(path)
         try:
             frame = _read_parquet(path) if fmt == "parquet" else _read_csv(path, settings)
         except PermissionError as exc:

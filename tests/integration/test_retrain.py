@@ -243,3 +243,28 @@ def test_watch_killed_mid_retrain_and_restarted_retrains_once(project_copy: Path
     assert any(r.get("event") == "interrupted" and r["id"] == killed for r in records)
     assert [e["outcome"] for e in _journal(project_copy)] == ["registered", "not-fired"]
     assert _champion(project_copy) == "1"
+
+
+def test_a_new_partition_of_a_parquet_folder_is_new_data(project_copy: Path) -> None:
+    frame = pd.read_csv(project_copy / "data" / "german_credit.csv")
+    folder = project_copy / "data" / "credit"
+    folder.mkdir()
+    frame.iloc[:600].to_parquet(folder / "part-0.parquet", index=False)
+    frame.iloc[600:].to_parquet(folder / "part-1.parquet", index=False)
+    config_path = _project(project_copy)
+    text = config_path.read_text().replace(
+        'source = "data/german_credit.csv"', 'source = "data/credit"\nformat = "parquet"'
+    )
+    config_path.write_text(text)
+    assert retrain(load_config(config_path), when=["new-data"], say=_quiet).outcome == "registered"
+    assert retrain(load_config(config_path), when=["new-data"], say=_quiet).outcome == "not-fired"
+    extra = frame.sample(60, random_state=3).assign(credit_amount=lambda f: f["credit_amount"] + 11)
+    extra.to_parquet(folder / "part-2.parquet", index=False)  # a new partition
+    fired = retrain(load_config(config_path), when=["new-data"], dry_run=True, say=_quiet)
+    assert fired.outcome == "dry-run" and "1060 rows" in fired.triggers[0].evidence
+    shuffled = pd.concat([pd.read_parquet(folder / f"part-{i}.parquet") for i in (2, 1, 0)])
+    for part in folder.iterdir():
+        part.unlink()
+    shuffled.to_parquet(folder / "all.parquet", index=False)  # the same rows, one file, another order
+    again = retrain(load_config(config_path), when=["new-data"], dry_run=True, say=_quiet)
+    assert again.triggers[0].key == fired.triggers[0].key  # the fingerprint is of the rows, not of the files
