@@ -127,7 +127,7 @@ def _gate_summary(registry: Any, run_id: str, scratch: Path) -> GateSummary | No
 #: The registry tags shown per version, by column.
 _VERSION_TAGS = {
     "gate_status": Tag.GATE_STATUS, "promoted_at": Tag.PROMOTED_AT, "rolled_back_at": Tag.ROLLED_BACK_AT,
-    "image": Tag.IMAGE, "gate_report_sha256": Tag.GATE_REPORT_SHA256,
+    "image": Tag.IMAGE, "retrain_triggers": Tag.RETRAIN_TRIGGERS, "gate_report_sha256": Tag.GATE_REPORT_SHA256,
 }  # fmt: skip
 
 

@@ -181,9 +181,11 @@ def _tag_run(config: ProjectConfig, run_id: str, entry: dict[str, Any]) -> None:
     from mlgate.ci.registration import make_registry
     from mlgate.pipeline.tags import Tag
 
-    make_registry(config).set_run_tags(
-        run_id, {Tag.RETRAIN_ID: entry["id"], Tag.RETRAIN_TRIGGERS: ",".join(entry["fired"]) or "none"}
-    )
+    tags = {Tag.RETRAIN_ID: entry["id"], Tag.RETRAIN_TRIGGERS: ",".join(entry["fired"]) or "none"}
+    registry = make_registry(config)
+    registry.set_run_tags(run_id, tags)
+    if entry.get("model_version"):  # on the version too: the dashboard's release table shows what produced it
+        registry.set_version_tags(str(entry["model_version"]), tags)
 
 
 def _gate_step(run: _Run, train_config: ProjectConfig) -> Any:

@@ -29,8 +29,8 @@ Tag                             On         Value
 ``mlgate.rolled_back_at``       version    when this version was demoted by a rollback
 ``mlgate.image``                version    the serving image reference a release pushed
 ``mlgate.image_digest``         version    that image's digest
-``mlgate.retrain_id``           run        the ``mlgate retrain`` journal id that trained this candidate
-``mlgate.retrain_triggers``     run        the triggers that fired for it (``new-data,drift``)
+``mlgate.retrain_id``           both       the ``mlgate retrain`` journal id that trained this candidate
+``mlgate.retrain_triggers``     both       the triggers that fired for it (``new-data,drift``)
 ==============================  =========  ===================================================================
 """
 

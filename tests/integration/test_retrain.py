@@ -79,6 +79,8 @@ def test_new_data_retrains_once_then_the_loop_is_quiet(project_copy: Path) -> No
     champion = Registry.from_config(load_config(config_path)).champion()
     assert champion is not None and champion.tags[Tag.RETRAIN_ID] == third.id
     assert champion.tags[Tag.RETRAIN_TRIGGERS] == "new-data"
+    [latest, *_] = Registry.from_config(load_config(config_path)).history()
+    assert latest.version == "2" and latest.tags[Tag.RETRAIN_TRIGGERS] == "new-data"  # the version's own tags
 
 
 def test_a_failing_candidate_is_rejected_and_the_champion_stays(project_copy: Path) -> None:
