@@ -181,7 +181,7 @@ def _tag_run(config: ProjectConfig, run_id: str, entry: dict[str, Any]) -> None:
     from mlgate.ci.registration import make_registry
     from mlgate.pipeline.tags import Tag
 
-    tags = {Tag.RETRAIN_ID: entry["id"], Tag.RETRAIN_TRIGGERS: ",".join(entry["fired"]) or "none"}
+    tags: dict[str, str] = {Tag.RETRAIN_ID: str(entry["id"]), Tag.RETRAIN_TRIGGERS: ",".join(entry["fired"]) or "none"}
     registry = make_registry(config)
     registry.set_run_tags(run_id, tags)
     if entry.get("model_version"):  # on the version too: the dashboard's release table shows what produced it
