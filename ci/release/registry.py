@@ -48,7 +48,11 @@ class LocalRegistry:
 
 
 def port_free(host: str, port: int) -> bool:
+    """Whether a server could listen on ``host:port`` now. With SO_REUSEADDR, as the registry, nginx and uvicorn
+    bind: a port whose last connections are in TIME_WAIT is free to them (for 60 s after a release, a plain bind
+    would call the registry's port "in use"); a port another socket listens on is not."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
