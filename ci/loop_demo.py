@@ -11,7 +11,9 @@
 3. Traffic in requests of ``--batch`` records; each record's true label is posted to ``/feedback`` once it is
    ``--feedback-delay`` seconds old. After ``--clean`` records the traffic shifts: ``--shift-column`` (default
    ``duration``) × ``--shift-factor`` (2.0; rows it would push past the schema's maximum are not drawn, the API
-   would refuse them) and the share of ``sex = female`` moved from the data's 31% to 45% (rows redrawn by weight).
+   would refuse them), the share of ``sex = female`` moved from the data's 31% to 45% (rows redrawn by weight), and
+   a label shift: ``--label-shift`` (0.5) of the good risks with no known checking account default in the new
+   period (their true label, the one fed back, is bad): the kind of change that makes a served model costly.
 4. Every ``--every`` records ``mlgate monitor`` judges the last ``--window`` predictions (and appends its verdict
    to the monitor history the dashboard draws). The first verdict failing on drift is the detection; then
    ``mlgate retrain --when drift`` trains on the data file plus the labelled served rows (the new period
@@ -54,6 +56,7 @@ __all__ = ["main", "run_loop"]
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUP_COLUMN, GROUP, GROUP_SHARE = "sex", "female", 0.45
+SEGMENT_COLUMN, SEGMENT = "checking_account", "not_known"  # the label shift's segment (no known checking account)
 
 
 @dataclass
@@ -69,6 +72,7 @@ class Settings:
     after: int = 300
     shift_column: str = "duration"
     shift_factor: float = 2.0
+    label_shift: float = 0.5  # after the shift, this share of the segment's good risks default (labels 1 -> 0)
     serving: str = "auto"  # "image" (podman), "in-process", or "auto": the image where podman is available
     feedback_delay: float = 1.0
 
@@ -117,6 +121,10 @@ def _schema_max(config: ProjectConfig, column: str) -> float:
     return float(bounds.get("max_value", float("inf")))
 
 
+def _shift(settings: Settings) -> dict[str, Any]:
+    return {"column": settings.shift_column, "factor": settings.shift_factor, "flip": settings.label_shift}
+
+
 def _traffic(
     held: pd.DataFrame,
     config: ProjectConfig,
@@ -127,6 +135,7 @@ def _traffic(
     replace: bool = False,
     column: str = "",
     factor: float = 1.0,
+    flip: float = 0.0,
 ) -> pd.DataFrame:
     """``count`` held-out rows (each at most once unless ``replace``: replayed copies would be duplicate rows when
     the served rows are trained on); shifted: the numeric feature scaled, the group share moved."""
@@ -142,6 +151,9 @@ def _traffic(
     drawn = held.iloc[rng.choice(len(held), size=count, replace=replace, p=weights / weights.sum())].copy()
     if shifted:
         drawn[column] = (drawn[column] * factor).round().astype(held[column].dtype)
+        segment = (drawn[SEGMENT_COLUMN] == SEGMENT).to_numpy() & (drawn[config.data.target] == 1).to_numpy()
+        defaults = segment & (rng.random(len(drawn)) < flip)  # the new period's truth: they default now
+        drawn.loc[defaults, config.data.target] = 0
     return drawn.replace(list(config.data.missing_values), None).reset_index(drop=True)
 
 
@@ -203,7 +215,7 @@ def _serve_until_detection(
     timeline = sender.timeline
     clean = _traffic(held, config, settings.clean, shifted=False, seed=settings.seed)
     shifted = _traffic(held, config, settings.max_shifted, shifted=True, seed=settings.seed + 1,
-                       column=settings.shift_column, factor=settings.shift_factor)  # fmt: skip
+                       **_shift(settings))  # fmt: skip
     for phase, frame in (("clean", clean), ("shifted, v1", shifted)):
         if phase != "clean":
             timeline.events["shift_at"] = len(timeline.records)
@@ -226,7 +238,7 @@ def _after_rollout(
     """Shifted traffic to the new champion; the old model answers the same records as a shadow, so the two are
     compared on the same rows."""
     after = _traffic(held, config, settings.after, shifted=True, seed=settings.seed + 2, replace=True,
-                     column=settings.shift_column, factor=settings.shift_factor)  # fmt: skip
+                     **_shift(settings))  # fmt: skip
     for start in range(0, len(after), settings.batch):
         part = after.iloc[start : start + settings.batch]
         sender.send(new, part, phase=f"shifted, v{new.version}", labels=part[config.data.target])
@@ -252,6 +264,18 @@ def _setup(settings: Settings) -> tuple[Path, pd.DataFrame, Any]:
 def run_loop(settings: Settings, say: Callable[[str], object] = print) -> dict[str, Any]:
     """Steps 1-5 of the module docstring; raises MlgateError when the loop does not close."""
     clock = time.monotonic()
+    saved = {name: os.environ.get(name) for name in (LOG_DIR_ENV, LOG_URL_ENV)}
+    try:
+        return _run_loop(settings, say, clock)
+    finally:  # _setup points this process's log variables at the loop's log: put them back
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _run_loop(settings: Settings, say: Callable[[str], object], clock: float) -> dict[str, Any]:
     config_path, held, serving = _setup(settings)
     config = load_config(config_path)
     timeline = Timeline()

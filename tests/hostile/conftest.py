@@ -16,8 +16,12 @@ from hostile_helpers import CliResult
 @pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
     """``run_cli("run", "--config", str(path), ...)`` -> CliResult, in-process through ``ci.cli.main``."""
+    from mlgate.ci.cli_options import err_console, out_console
+
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("NO_COLOR", "1")
+    for console in (out_console, err_console):  # a console made while another width was set keeps that width
+        monkeypatch.setattr(console, "_width", 200)
     monkeypatch.delenv("MLGATE_TRACKING_URI", raising=False)
 
     def invoke(*args: str) -> CliResult:

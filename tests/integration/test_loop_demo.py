@@ -35,3 +35,7 @@ def test_the_loop_closes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     history = read_lines(project / ".mlgate/monitor/history.jsonl").records
     assert len(history) == len(saved["verdicts"])  # every verdict is in the history the dashboard draws
     assert "new - shadow (paired)" in out and (tmp_path / "timeline.png").stat().st_size > 10_000
+    # the label shift made v1 costly; the retrained model, on the same later records, is credibly cheaper
+    quality = saved["quality"]
+    assert quality["shifted, v1"]["cost"][0] > quality["clean"]["cost"][0] + 0.3
+    assert quality["new - shadow (paired)"]["cost"][2] < 0
