@@ -122,12 +122,15 @@ def gather(config: ProjectConfig, now: datetime) -> Situation:
 
 
 def _skip_reason(situation: Situation, inputs_key: str) -> str | None:
-    champion = situation.champion
-    known = situation.champion_fingerprints()
-    if champion is not None and situation.data_fingerprint in known and not situation.config.retrain.include_feedback:
+    from mlgate.pipeline.tags import Tag
+
+    champion, config = situation.champion, situation.config
+    same_data = situation.data_fingerprint in situation.champion_fingerprints()
+    same = champion is not None and same_data and champion.tags.get(Tag.CONFIG_SHA256) == config.sha256
+    if champion is not None and same and not config.retrain.include_feedback:
         return (
-            f"champion v{champion.version} was trained on exactly this data ({situation.data_fingerprint[:12]}…): "
-            "a retrain would reproduce it; add data, or set retrain.include_feedback"
+            f"champion v{champion.version} was trained on exactly this data ({situation.data_fingerprint[:12]}…) "
+            "under this config: a retrain would reproduce it; add data, or set retrain.include_feedback"
         )
     for entry in reversed(situation.finished()):
         if entry.get("outcome") in COMPLETED and (entry.get("inputs") or {}).get("key") == inputs_key:

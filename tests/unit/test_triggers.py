@@ -145,3 +145,20 @@ def test_monitor_entry_records_the_verdict() -> None:
     entry = monitor_entry(report, at=NOW, out=None)
     assert entry["failing"] == ["monitor.prediction_drift"] and entry["model_version"] == "3"
     assert entry["passed"] is False and entry["results"][0]["observed"] == 0.3
+
+
+def test_a_retrain_that_would_reproduce_the_champion_is_skipped(repo_root: Path) -> None:
+    from mlgate.ci.retrain_loop import _skip_reason
+
+    config = _config(repo_root)
+    same = _champion()
+    same.tags[Tag.CONFIG_SHA256] = config.sha256
+    reason = _skip_reason(_situation(repo_root, champion=same), "key")
+    assert reason is not None and "would reproduce it" in reason
+    other_config = _champion()
+    other_config.tags[Tag.CONFIG_SHA256] = "0" * 64  # the config changed since: a retrain is not a copy
+    assert _skip_reason(_situation(repo_root, champion=other_config), "key") is None
+    assert _skip_reason(_situation(repo_root, champion=same, data_fingerprint="b" * 64), "key") is None
+    tried = [{"kind": "retrain", "event": "finished", "id": "r1", "outcome": "rejected", "inputs": {"key": "key"}}]
+    reason = _skip_reason(_situation(repo_root, champion=None, journal=tried), "key")
+    assert reason is not None and "r1 already trained on these inputs" in reason
