@@ -180,7 +180,11 @@ class _Run:
         self.say(f"retrain: {outcome}: {message}")
 
 
-def _tag_run(config: ProjectConfig, run_id: str, entry: dict[str, Any]) -> None:
+def _tag_run(config: ProjectConfig, run_id: str, entry: dict[str, Any], out: Path) -> None:
+    """The retrain's tags on the run and the version, and its inputs (each data source with its fingerprint, the
+    served-feedback source apart) as the run's ``retrain/inputs.json``."""
+    import json
+
     from mlgate.ci.registration import make_registry
     from mlgate.pipeline.tags import Tag
 
@@ -189,6 +193,10 @@ def _tag_run(config: ProjectConfig, run_id: str, entry: dict[str, Any]) -> None:
     registry.set_run_tags(run_id, tags)
     if entry.get("model_version"):  # on the version too: the dashboard's release table shows what produced it
         registry.set_version_tags(str(entry["model_version"]), tags)
+    inputs = out / "inputs.json"
+    inputs.write_text(json.dumps({"retrain_id": entry["id"], "fired": entry["fired"], **entry["inputs"]},
+                                 indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")  # fmt: skip
+    registry.log_artifacts(run_id, {"inputs.json": inputs}, folder="retrain")
 
 
 def _gate_step(run: _Run, train_config: ProjectConfig) -> Any:
@@ -208,7 +216,7 @@ def _gate_step(run: _Run, train_config: ProjectConfig) -> Any:
         "report": str(run.out),
     }
     if section.get("run_id") and section.get("registered", True):
-        _tag_run(train_config, str(section["run_id"]), run.entry)
+        _tag_run(train_config, str(section["run_id"]), run.entry, run.out)
     if not report.passed:
         failing = run.entry["gate"]["failing"]
         run.finish("rejected", "gate", 1, f"the candidate failed {len(failing)} blocking check(s): "

@@ -81,6 +81,12 @@ def test_new_data_retrains_once_then_the_loop_is_quiet(project_copy: Path) -> No
     assert champion.tags[Tag.RETRAIN_TRIGGERS] == "new-data"
     [latest, *_] = Registry.from_config(load_config(config_path)).history()
     assert latest.version == "2" and latest.tags[Tag.RETRAIN_TRIGGERS] == "new-data"  # the version's own tags
+    logged = Registry.from_config(load_config(config_path)).find_artifact(
+        champion.run_id, "retrain/inputs.json", project_copy / "probe"
+    )
+    assert logged is not None
+    inputs = json.loads(Path(logged).read_text())
+    assert inputs["retrain_id"] == third.id and inputs["data_rows"] == 1060 and inputs["data_fingerprint"]
 
 
 def test_a_failing_candidate_is_rejected_and_the_champion_stays(project_copy: Path) -> None:
