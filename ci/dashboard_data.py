@@ -33,6 +33,7 @@ from mlgate.ci.journal import Lines, read_lines
 from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.errors import MlgateError
 from mlgate.pipeline.records import ChampionRecord
+from mlgate.pipeline.registry.store import store_exists
 from mlgate.pipeline.tags import Tag
 
 __all__ = [
@@ -77,14 +78,6 @@ class RegistryView:
     versions: pd.DataFrame = field(default_factory=pd.DataFrame)
     reports: dict[str, GateSummary] = field(default_factory=dict)
     error: str | None = None
-
-
-def store_exists(config: ProjectConfig) -> bool:
-    """:func:`ci.registration.store_exists` without the training code it sits beside (reads only, creates nothing)."""
-    from mlgate.pipeline.registry.store import StoreState, store_state
-
-    nothing = {StoreState.ABSENT, StoreState.INTERRUPTED}
-    return not any(store_state(uri) in nothing for uri in {config.tracking_uri, config.registry_uri})
 
 
 def summarize_report(data: Any, *, source: str, html: str | None = None) -> GateSummary:

@@ -36,6 +36,7 @@ from mlgate.pipeline.monitor_reference import (
 )
 from mlgate.pipeline.records import ChampionRecord
 from mlgate.pipeline.registry import Registry
+from mlgate.pipeline.registry.store import store_exists
 
 __all__ = ["MonitorRun", "WindowSpec", "parse_moment", "run_monitor", "window_spec"]
 
@@ -112,14 +113,6 @@ def default_log(config: ProjectConfig) -> str:
     return config.monitor.log.location(config.root)
 
 
-def _store_exists(config: ProjectConfig) -> bool:
-    """:func:`ci.registration.store_exists` without importing the training code it sits beside (reads only)."""
-    from mlgate.pipeline.registry.store import StoreState, store_state
-
-    nothing = {StoreState.ABSENT, StoreState.INTERRUPTED}
-    return not any(store_state(uri) in nothing for uri in {config.tracking_uri, config.registry_uri})
-
-
 def _read_window(location: str, **window: Any) -> WindowLike:
     from mlgate.pipeline.predlog import read_window
 
@@ -137,7 +130,7 @@ def _served_version(window: WindowLike) -> str | None:
 def _registry_reference(
     config: ProjectConfig, window: WindowLike, wanted: str | None = None
 ) -> tuple[MonitorReference, str, ChampionRecord | None]:
-    if not _store_exists(config):
+    if not store_exists(config):
         raise RegistryError(
             f"no MLflow store at {config.tracking_uri}: mlgate monitor reads the served model's reference from the "
             "registry (register one with mlgate run), or give the release bundle with --bundle DIR"
@@ -176,7 +169,7 @@ def _bundle_reference(
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise MonitorReferenceError(f"{bundle / 'release.json'}: not a readable release file ({exc})") from exc
     reference = read_monitor_reference(bundle / MONITOR_DIR, description=f"model v{version}'s reference (bundle)")
-    champion = Registry.from_config(config).champion() if _store_exists(config) else None
+    champion = Registry.from_config(config).champion() if store_exists(config) else None
     return reference, version, champion
 
 

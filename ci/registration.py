@@ -34,6 +34,7 @@ from mlgate.pipeline.monitor_reference import MONITOR_DIR
 from mlgate.pipeline.records import ChampionRecord, LoggedModel, RunMeta
 from mlgate.pipeline.redact import redact_text, redact_url, url_secrets
 from mlgate.pipeline.registry import Registry
+from mlgate.pipeline.registry.store import store_exists
 from mlgate.pipeline.tags import Tag
 
 __all__ = [
@@ -49,15 +50,6 @@ __all__ = [
 
 def make_registry(config: ProjectConfig) -> Registry:
     return Registry.from_config(config)
-
-
-def store_exists(config: ProjectConfig) -> bool:
-    """Whether there is a store to read: False for a sqlite store whose file does not exist yet, or that an
-    interrupted first run left unfinished and empty (the next run rebuilds it). Reading never creates one."""
-    from mlgate.pipeline.registry.store import StoreState, store_state
-
-    nothing = {StoreState.ABSENT, StoreState.INTERRUPTED}
-    return not any(store_state(uri) in nothing for uri in {config.tracking_uri, config.registry_uri})
 
 
 def champion_evidence(registry: Registry, config: ProjectConfig, *, with_model: bool = True) -> ChampionRecord | None:

@@ -95,12 +95,9 @@ def _rollout(config: ProjectConfig, image: str, version: str, out: Path, say: Sa
 
 def _champion(config: ProjectConfig) -> Any:
     from mlgate.pipeline.registry import Registry
-    from mlgate.pipeline.registry.store import StoreState, store_state
+    from mlgate.pipeline.registry.store import store_exists
 
-    nothing = {StoreState.ABSENT, StoreState.INTERRUPTED}
-    if any(store_state(uri) in nothing for uri in {config.tracking_uri, config.registry_uri}):
-        return None
-    return Registry.from_config(config).champion()
+    return Registry.from_config(config).champion() if store_exists(config) else None
 
 
 def gather(config: ProjectConfig, now: datetime) -> Situation:

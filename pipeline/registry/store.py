@@ -30,11 +30,15 @@ import sqlite3
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from mlgate.pipeline.errors import ConfigError, RegistryError
 from mlgate.pipeline.folders import Problem, folder_problem
+
+if TYPE_CHECKING:
+    from mlgate.pipeline.config import ProjectConfig
 
 __all__ = [
     "LOCK_DIR",
@@ -46,6 +50,7 @@ __all__ = [
     "local_artifact_path",
     "prepare_sqlite_store",
     "sqlite_file",
+    "store_exists",
     "store_state",
 ]
 
@@ -131,6 +136,14 @@ def inspect_sqlite(path: Path) -> SchemaState:
     finally:
         connection.close()
     return SchemaState(revision, head, tuple(sorted(expected - tables)), rows)
+
+
+def store_exists(config: ProjectConfig) -> bool:
+    """Whether ``config`` has a store to read: False for a sqlite store whose file does not exist yet, or that an
+    interrupted first run left unfinished and empty (the next run rebuilds it). Reading never creates one; no
+    MLflow import (``mlgate monitor``, ``retrain`` and the dashboard ask before they open a registry)."""
+    nothing = {StoreState.ABSENT, StoreState.INTERRUPTED}
+    return not any(store_state(uri) in nothing for uri in {config.tracking_uri, config.registry_uri})
 
 
 def store_state(uri: str) -> StoreState:
