@@ -9,17 +9,14 @@ URI, model name), so every project retraining one model on one store shares it.
   retrain never blocks the next one; nobody waits on a stale lock.
 * A second retrain does not queue behind a running one: it fails at once (:class:`RetrainBusyError`, exit 3),
   naming the holder and for how long it has held the lock (a cron job retries at its next tick).
-* The holder writes ``retrain-<key>.owner.json`` (pid, host, start, command, journal id) and removes it when it
-  ends. Finding that file while taking a free lock means the previous holder died mid-retrain: that is reported
-  (:attr:`Held.stale`) and its journal entry is marked ``interrupted`` by the caller.
+* The holder writes ``retrain-<key>.owner.json`` (:func:`pipeline.store_lock.write_owner`: pid, host, start,
+  command, and here the journal id) and removes it when it ends. Finding that file while taking a free lock means
+  the previous holder died mid-retrain: that is reported (:attr:`Held.stale`) and its journal entry is marked
+  ``interrupted`` by the caller.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,7 +26,7 @@ from typing import Any
 
 from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.errors import RegistryError, StoreBusyError
-from mlgate.pipeline.store_lock import lock_path
+from mlgate.pipeline.store_lock import lock_path, owner_path, owner_record, write_owner
 
 __all__ = ["Held", "RetrainBusyError", "retrain_lock", "retrain_lock_path"]
 
@@ -58,20 +55,6 @@ def retrain_lock_path(config: ProjectConfig) -> Path:
     return store.with_name(f"retrain-{store.name}")
 
 
-def _owner_file(lock: Path) -> Path:
-    return lock.with_name(lock.stem + ".owner.json")
-
-
-def _read(lock: Path) -> dict[str, Any] | None:
-    try:
-        found = json.loads(_owner_file(lock).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        return {"pid": "?", "host": "?", "started_at": "?", "command": "an unreadable owner file"}
-    return found if isinstance(found, dict) else {"command": "an unreadable owner file"}
-
-
 def _describe(owner: dict[str, Any] | None, now: datetime | None = None) -> str:
     if owner is None:
         return "a process that has not recorded itself yet"
@@ -88,20 +71,6 @@ def _describe(owner: dict[str, Any] | None, now: datetime | None = None) -> str:
     )
 
 
-def _write(lock: Path, journal_id: str) -> None:
-    record = {
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join(["mlgate", *sys.argv[1:]])[:200],
-        "journal_id": journal_id,
-    }
-    path = _owner_file(lock)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    partial.write_text(json.dumps(record, sort_keys=True) + "\n", encoding="utf-8")
-    partial.replace(path)
-
-
 @contextmanager
 def retrain_lock(config: ProjectConfig, *, journal_id: str) -> Iterator[Held]:
     """Hold ``config``'s retrain lock for the block; :class:`RetrainBusyError` at once when it is held."""
@@ -116,15 +85,15 @@ def retrain_lock(config: ProjectConfig, *, journal_id: str) -> Iterator[Held]:
         except Timeout:
             raise RetrainBusyError(
                 f"another retrain of model '{config.mlflow.model_name}' is running: the retrain lock {path} is held "
-                f"by {_describe(_read(path))}; it was not waited for: run again when it has finished (if that "
+                f"by {_describe(owner_record(path))}; it was not waited for: run again when it has finished (if that "
                 "process is stuck, stop it: the lock is released when it exits)"
             ) from None
     except OSError as exc:
         raise RegistryError(f"cannot take the retrain lock {path}: {exc.strerror or exc}") from exc
     try:
-        stale = _read(path)
-        _write(path, journal_id)
+        stale = owner_record(path)
+        write_owner(path, journal_id=journal_id)
         yield Held(path, stale)
     finally:
-        _owner_file(path).unlink(missing_ok=True)
+        owner_path(path).unlink(missing_ok=True)
         lock.release()

@@ -27,13 +27,22 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.errors import RegistryError, StoreBusyError
 from mlgate.pipeline.redact import redact_url
 from mlgate.pipeline.registry.store import LOCK_DIR, sqlite_file
 
-__all__ = ["DEFAULT_LOCK_TIMEOUT_S", "lock_path", "read_owner", "store_lock"]
+__all__ = [
+    "DEFAULT_LOCK_TIMEOUT_S",
+    "lock_path",
+    "owner_path",
+    "owner_record",
+    "read_owner",
+    "store_lock",
+    "write_owner",
+]
 
 #: How long a command waits for another one holding the lock, unless told otherwise (seconds).
 DEFAULT_LOCK_TIMEOUT_S = 300.0
@@ -48,7 +57,8 @@ def lock_path(config: ProjectConfig) -> Path:
     return folder / f"{key}.lock"
 
 
-def _owner_path(lock: Path) -> Path:
+def owner_path(lock: Path) -> Path:
+    """The holder's sidecar file of ``lock`` (``<name>.owner.json``), removed when the holder lets go."""
     return lock.with_name(lock.stem + ".owner.json")
 
 
@@ -60,25 +70,38 @@ def _command() -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
+def owner_record(lock: Path) -> dict[str, Any] | None:
+    """The sidecar's record (None: no sidecar; an unreadable one comes back as a record saying so)."""
+    try:
+        found = json.loads(owner_path(lock).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {"pid": "?", "host": "?", "started_at": "?", "command": "an unreadable owner file"}
+    return found if isinstance(found, dict) else {"command": "an unreadable owner file"}
+
+
 def read_owner(lock: Path) -> str:
     """Who holds (or last held) ``lock``, in words, from its sidecar file."""
     try:
-        owner = json.loads(_owner_path(lock).read_text(encoding="utf-8"))
+        owner = owner_record(lock) or {}
         return (
             f"pid {int(owner['pid'])} on {owner['host']} since {owner['started_at']} (`{str(owner['command'])[:200]}`)"
         )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         return "a process that has not recorded itself yet"
 
 
-def _write_owner(lock: Path) -> None:
+def write_owner(lock: Path, **extra: str) -> None:
+    """Record this process as the holder of ``lock`` (pid, host, start, command, and ``extra``), atomically."""
     record = {
         "pid": os.getpid(),
         "host": socket.gethostname(),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": _command(),
+        **extra,
     }
-    path = _owner_path(lock)
+    path = owner_path(lock)
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     partial.write_text(json.dumps(record, sort_keys=True) + "\n", encoding="utf-8")
     partial.replace(path)
@@ -129,8 +152,8 @@ def store_lock(
     except OSError as exc:
         raise RegistryError(f"cannot take the store lock {path} for {target}: {exc.strerror or exc}") from exc
     try:
-        _write_owner(path)
+        write_owner(path)
         yield path
     finally:
-        _owner_path(path).unlink(missing_ok=True)
+        owner_path(path).unlink(missing_ok=True)
         lock.release()
