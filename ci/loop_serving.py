@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,13 +53,9 @@ class Swap:
 
 
 def start_bundle(bundle: Path, env: dict[str, str], log: Path, version: str) -> Server:
-    manager = serve_bundle(bundle, env, log)
-    url = manager.__enter__()
-
-    def stop() -> None:
-        manager.__exit__(None, None, None)
-
-    return Server(url, version, stop)
+    stack = ExitStack()  # serve_bundle's exit stops the server: kept open until Server.stop
+    url = stack.enter_context(serve_bundle(bundle, env, log))
+    return Server(url, version, stack.close)
 
 
 def _bundle_of(run: Any, config: ProjectConfig, dest: Path) -> Path:
