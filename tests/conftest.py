@@ -8,11 +8,11 @@ tests/integration -> integration, tests/hostile -> hostile (the bad-input corpus
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 from fixtures.postgres import german_credit_pg, postgres_server  # noqa: F401  (session fixtures, see there)
+from fixtures.project import copy_project
 from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,10 +79,4 @@ def german_config_path() -> Path:
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     """A private copy of the bundled project (config, schema, data) so a test may change or break it."""
-    for name in ("mlgate.toml", "data", "schemas"):
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, tmp_path / name)
-        elif source.exists():
-            shutil.copy2(source, tmp_path / name)
-    return tmp_path
+    return copy_project(tmp_path)

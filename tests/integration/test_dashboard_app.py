@@ -16,7 +16,6 @@ import asyncio
 import base64
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -29,7 +28,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fixtures.monitor_traffic import Traffic, shifted, write_log
+from fixtures.project import MLGATE, WINDOW, cli_env, copy_project, mlgate, monitored_project
 from streamlit.testing.v1 import AppTest
 
 from mlgate.ci.dashboard_app import RETRAIN_COLOR, TABS
@@ -37,9 +36,7 @@ from mlgate.ci.dashboard_data import NOTHING_JOURNAL, NOTHING_MONITOR, NOTHING_S
 from mlgate.ci.journal import append_line
 from mlgate.pipeline.config import load_config
 
-MLGATE = [sys.executable, "-m", "mlgate.ci.cli"]
 APP = Path(__file__).resolve().parents[2] / "ci" / "dashboard_app.py"
-WINDOW = ["--since", "2026-12-01T09:00:00Z", "--until", "2026-12-01T12:00:00Z"]
 DRIFT = {"name": "drift", "fired": True, "fires": True, "evidence": "monitor run failed monitor.input_drift[x]",
          "key": "drift:k", "handled_by": None}  # fmt: skip
 QUIET = {"name": "stale", "fired": False, "fires": False, "evidence": "champion trained today", "key": "stale:k",
@@ -65,40 +62,11 @@ def _retrain_lines(now: datetime) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def _env() -> dict[str, str]:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    env.pop("MLGATE_TRACKING_URI", None)
-    return env
-
-
-def mlgate(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*MLGATE, *args], cwd=cwd, capture_output=True, text=True, timeout=600, env=_env())
-
-
-def _copy_project(folder: Path, repo_root: Path) -> Path:
-    for name in ("mlgate.toml", "data", "schemas"):
-        source = repo_root / name
-        (shutil.copytree if source.is_dir() else shutil.copy2)(source, folder / name)
-    return folder
-
-
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Path:
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled project after a passing gated run, two monitor runs and four journal lines."""
-    from mlgate.pipeline.dataload import load_data
-    from mlgate.pipeline.evaluate import positive_proba
-    from mlgate.pipeline.registry import Registry
-
-    folder = _copy_project(tmp_path_factory.mktemp("dashboard"), repo_root)
-    run = mlgate("run", "--out", "reports", cwd=folder)
-    assert run.returncode == 0, run.stdout + run.stderr
-    config = load_config(folder / "mlgate.toml")
-    data = load_data(config)
-    model = Registry.from_config(config).load_model("champion")
-    rows = data.split.test[data.prepared.features].reset_index(drop=True)
-    write_log(folder / "log-clean", Traffic(rows, positive_proba(model, rows), labels=list(data.split.y_test)))
-    moved = shifted(rows, column="credit_amount", factor=1.25)
-    write_log(folder / "log-shift", Traffic(moved, positive_proba(model, moved)))
+    found = monitored_project(tmp_path_factory.mktemp("dashboard"))
+    folder, config = found.folder, found.config
     for log, out in (("log-clean", "mon-clean"), ("log-shift", "mon-shift")):
         done = mlgate("monitor", "--log", log, *WINDOW, "--out", out, cwd=folder)
         assert done.returncode in (0, 1), done.stdout + done.stderr
@@ -194,9 +162,9 @@ def test_choosing_a_retrain_shows_its_lines(project: Path, monkeypatch: pytest.M
 
 
 def test_an_empty_project_says_nothing_yet_and_creates_no_store(
-    tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = _copy_project(tmp_path, repo_root)
+    folder = copy_project(tmp_path)
     at = _app(folder / "mlgate.toml", monkeypatch)
     assert not at.exception, at.exception
     assert not at.error, _texts(at.error)
@@ -221,9 +189,9 @@ def test_a_broken_config_is_one_error_line(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_an_unreadable_history_is_an_error_line_in_its_tabs_only(
-    tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = _copy_project(tmp_path, repo_root)
+    folder = copy_project(tmp_path)
     config = load_config(folder / "mlgate.toml")
     config.monitor.history_path(config.root).mkdir(parents=True)  # a folder where the file should be
     at = _app(folder / "mlgate.toml", monkeypatch)
@@ -268,7 +236,7 @@ def server(project: Path) -> Iterator[str]:
             cwd=project,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env=_env(),
+            env=cli_env(),
             start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"

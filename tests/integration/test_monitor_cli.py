@@ -6,8 +6,6 @@ report files, the Prometheus textfile, the release bundle's copy of the referenc
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,17 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from fixtures.monitor_traffic import Traffic, shifted, write_log
+from fixtures.project import WINDOW, mlgate, monitored_project
 
 from mlgate.pipeline.config import load_config
-
-MLGATE = [sys.executable, "-m", "mlgate.ci.cli"]
-WINDOW = ["--since", "2026-12-01T09:00:00Z", "--until", "2026-12-01T12:00:00Z"]
-
-
-def mlgate(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    env.pop("MLGATE_TRACKING_URI", None)
-    return subprocess.run([*MLGATE, *args], cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
 
 
 def _report(folder: Path) -> dict:
@@ -43,32 +33,18 @@ def _error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Path:
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled project after a passing gated run, with three logs of the held-out rows as the champion scores
     them: clean (with feedback), credit_amount x1.25, and feedback with 40% of good applicants reported bad."""
-    from mlgate.pipeline.dataload import load_data
     from mlgate.pipeline.evaluate import positive_proba
-    from mlgate.pipeline.registry import Registry
 
-    folder = tmp_path_factory.mktemp("monitored")
-    for name in ("mlgate.toml", "data", "schemas"):
-        source = repo_root / name
-        (shutil.copytree if source.is_dir() else shutil.copy2)(source, folder / name)
-    run = mlgate("run", "--out", "reports", cwd=folder)
-    assert run.returncode == 0, run.stdout + run.stderr
-    config = load_config(folder / "mlgate.toml")
-    data = load_data(config)
-    model = Registry.from_config(config).load_model("champion")
-    rows = data.split.test[data.prepared.features].reset_index(drop=True)
-    y = data.split.y_test.to_numpy()
-    write_log(folder / "log-clean", Traffic(rows, positive_proba(model, rows), labels=list(y)))
-    moved = shifted(rows, column="credit_amount", factor=1.25)
-    write_log(folder / "log-shift", Traffic(moved, positive_proba(model, moved)))
-    flipped = y.copy()
+    found = monitored_project(tmp_path_factory.mktemp("monitored"))
+    flipped = found.data.split.y_test.to_numpy().copy()
     good = np.flatnonzero(flipped == 1)
     flipped[np.random.default_rng(0).choice(good, size=int(0.4 * len(good)), replace=False)] = 0
-    write_log(folder / "log-labels", Traffic(rows, positive_proba(model, rows), labels=list(flipped)))
-    return folder
+    labels = Traffic(found.rows, positive_proba(found.model, found.rows), labels=list(flipped))
+    write_log(found.folder / "log-labels", labels)
+    return found.folder
 
 
 def test_clean_traffic_passes_with_four_reports_and_a_prometheus_textfile(project: Path) -> None:

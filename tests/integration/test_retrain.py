@@ -11,12 +11,12 @@ retrain is refused while one runs, and a retrain a killed process left half done
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from fixtures.retrain import append_rows, champion_version
 
 from mlgate.ci.journal import read_lines
 from mlgate.ci.release.errors import ReleaseError, RolloutFailed
@@ -34,20 +34,6 @@ def _project(project_copy: Path, extra: str = "") -> Path:
     return config
 
 
-def _append_rows(project: Path, n: int = 60, seed: int = 1) -> None:
-    path = project / "data" / "german_credit.csv"
-    frame = pd.read_csv(path)
-    extra = frame.sample(n, random_state=seed).copy()
-    extra["credit_amount"] = extra["credit_amount"] + 7  # new applicants, not copies
-    pd.concat([frame, extra]).to_csv(path, index=False)
-
-
-def _champion(project: Path) -> str | None:
-    with sqlite3.connect(project / "mlruns" / "mlflow.db") as connection:
-        row = connection.execute("select version from registered_model_aliases where alias = 'champion'").fetchone()
-    return None if row is None else str(row[0])
-
-
 def _journal(project: Path) -> list[dict[str, Any]]:
     return [
         r for r in read_lines(project / ".mlgate" / "retrain" / "journal.jsonl").records if r["event"] == "finished"
@@ -61,14 +47,14 @@ def _quiet(_: str) -> None:
 def test_new_data_retrains_once_then_the_loop_is_quiet(project_copy: Path) -> None:
     config_path = _project(project_copy)
     first = retrain(load_config(config_path), when=["new-data"], say=_quiet)
-    assert (first.outcome, first.exit_code) == ("registered", 0) and _champion(project_copy) == "1"
+    assert (first.outcome, first.exit_code) == ("registered", 0) and champion_version(project_copy) == "1"
     again = retrain(load_config(config_path), when=["new-data", "schedule"], say=_quiet)
     assert again.outcome == "not-fired", again.message
-    _append_rows(project_copy)
+    append_rows(project_copy)
     dry = retrain(load_config(config_path), when=["new-data"], dry_run=True, say=_quiet)
-    assert dry.outcome == "dry-run" and _champion(project_copy) == "1"
+    assert dry.outcome == "dry-run" and champion_version(project_copy) == "1"
     third = retrain(load_config(config_path), when=["new-data"], say=_quiet)
-    assert third.outcome == "registered" and _champion(project_copy) == "2"
+    assert third.outcome == "registered" and champion_version(project_copy) == "2"
     entries = _journal(project_copy)
     assert [e["outcome"] for e in entries] == ["registered", "not-fired", "dry-run", "registered"]
     assert entries[-1]["inputs"]["data_rows"] == 1060 and entries[-1]["fired"] == ["new-data"]
@@ -92,11 +78,11 @@ def test_new_data_retrains_once_then_the_loop_is_quiet(project_copy: Path) -> No
 def test_a_failing_candidate_is_rejected_and_the_champion_stays(project_copy: Path) -> None:
     config_path = _project(project_copy)
     assert retrain(load_config(config_path), when=["new-data"], say=_quiet).outcome == "registered"
-    _append_rows(project_copy)
+    append_rows(project_copy)
     text = config_path.read_text().replace("roc_auc = { min = 0.70 }", "roc_auc = { min = 0.99 }")
     config_path.write_text(text)
     rejected = retrain(load_config(config_path), when=["new-data"], say=_quiet)
-    assert (rejected.outcome, rejected.exit_code) == ("rejected", 1) and _champion(project_copy) == "1"
+    assert (rejected.outcome, rejected.exit_code) == ("rejected", 1) and champion_version(project_copy) == "1"
     assert "quality.metric[roc_auc]" in " ".join(_journal(project_copy)[-1]["gate"]["failing"])
     # the same inputs under the same config are not retrained again
     again = retrain(load_config(config_path), when=["new-data"], say=_quiet)
@@ -130,14 +116,14 @@ def test_a_failing_release_leaves_champion_and_serving(project_copy: Path) -> No
     config_path = _release_on(project_copy)
     steps = Steps(release=_promoting_release, rollout=lambda *a: None)
     assert retrain(load_config(config_path), when=["new-data"], steps=steps, say=_quiet).outcome == "released"
-    _append_rows(project_copy)
+    append_rows(project_copy)
 
     def broken(*_: Any) -> Any:
         raise ReleaseError("podman push failed: the registry at 127.0.0.1:5000 refused the connection")
 
     failed = retrain(load_config(config_path), when=["new-data"], steps=Steps(release=broken), say=_quiet)
     assert (failed.outcome, failed.exit_code) == ("release-failed", 1)
-    assert _champion(project_copy) == "1"  # the candidate v2 was registered, never promoted
+    assert champion_version(project_copy) == "1"  # the candidate v2 was registered, never promoted
     entry = _journal(project_copy)[-1]
     assert entry["stage"] == "release" and "refused the connection" in entry["error"]
 
@@ -146,7 +132,7 @@ def test_a_failing_rollout_moves_the_champion_back(project_copy: Path) -> None:
     config_path = _release_on(project_copy)
     assert retrain(load_config(config_path), when=["new-data"], steps=Steps(release=_promoting_release,
                    rollout=lambda *a: None), say=_quiet).outcome == "released"  # fmt: skip
-    _append_rows(project_copy)
+    append_rows(project_copy)
 
     def never_ready(*_: Any) -> Any:
         raise RolloutFailed("rolling update to X failed and was rolled back to Y (replica never ready)")
@@ -154,7 +140,7 @@ def test_a_failing_rollout_moves_the_champion_back(project_copy: Path) -> None:
     failed = retrain(load_config(config_path), when=["new-data"], steps=Steps(release=_promoting_release,
                      rollout=never_ready), say=_quiet)  # fmt: skip
     assert (failed.outcome, failed.exit_code) == ("rollout-failed", 1)
-    assert _champion(project_copy) == "1"  # serving kept v1's image, so the champion went back to v1
+    assert champion_version(project_copy) == "1"  # serving kept v1's image, so the champion went back to v1
     assert "moved back from version 2 to version 1" in failed.message
 
 
@@ -250,7 +236,7 @@ def test_watch_killed_mid_retrain_and_restarted_retrains_once(project_copy: Path
     records = read_lines(journal).records
     assert any(r.get("event") == "interrupted" and r["id"] == killed for r in records)
     assert [e["outcome"] for e in _journal(project_copy)] == ["registered", "not-fired"]
-    assert _champion(project_copy) == "1"
+    assert champion_version(project_copy) == "1"
 
 
 def test_a_new_partition_of_a_parquet_folder_is_new_data(project_copy: Path) -> None:

@@ -26,7 +26,6 @@ import json
 import os
 import random
 import shutil
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,8 +33,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import pandas as pd
 import pytest
+from fixtures.project import copy_project
+from fixtures.retrain import append_rows, champion_version
 
 from mlgate.ci import retrain_canary
 from mlgate.ci.cli import main
@@ -51,7 +51,6 @@ from mlgate.pipeline.config import load_config
 from mlgate.pipeline.predlog import PredictionLogError
 
 pytestmark = pytest.mark.image
-ROOT = Path(__file__).resolve().parents[2]
 
 if shutil.which("podman") is None:
     if os.environ.get("CI"):
@@ -89,31 +88,6 @@ def _quiet_ports() -> tuple[int, int]:
     return port, port + 1_000
 
 
-def _copy_project(dest: Path) -> Path:
-    """The bundled project's config, schema and data (as tests/conftest.py ``project_copy``, for a module)."""
-    for name in ("mlgate.toml", "data", "schemas"):
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, dest / name)
-        else:
-            shutil.copy2(source, dest / name)
-    return dest
-
-
-def _append_rows(project: Path, *, seed: int, n: int = 60) -> None:
-    path = project / "data" / "german_credit.csv"
-    frame = pd.read_csv(path)
-    extra = frame.sample(n, random_state=seed).copy()
-    extra["credit_amount"] = extra["credit_amount"] + 7  # new applicants, not copies
-    pd.concat([frame, extra]).to_csv(path, index=False)
-
-
-def _champion(project: Path) -> str | None:
-    with sqlite3.connect(project / "mlruns" / "mlflow.db") as connection:
-        row = connection.execute("select version from registered_model_aliases where alias = 'champion'").fetchone()
-    return None if row is None else str(row[0])
-
-
 def _finished(project: Path) -> dict[str, Any]:
     lines = read_lines(project / ".mlgate" / "retrain" / "journal.jsonl").records
     return [r for r in lines if r["event"] == "finished"][-1]
@@ -129,7 +103,7 @@ def _containers(state: DeployState) -> set[str]:
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
     """Champion v1 gated (`mlgate run`), released (`mlgate release`, real image) and deployed (`mlgate deploy up`,
     2 replicas behind nginx on a free port); everything torn down after the module."""
-    root = _copy_project(tmp_path_factory.mktemp("retrain-image"))
+    root = copy_project(tmp_path_factory.mktemp("retrain-image"))
     port, registry_port = _quiet_ports()
     repository = f"127.0.0.1:{registry_port}/mlgate-retrain-test"
     base = (root / "mlgate.toml").read_text() + (
@@ -141,7 +115,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
     deploy_dir = root / ".mlgate" / "deploy"
     try:
         assert main(["run", "--config", str(config), "--out", str(root / "reports")]) == 0
-        assert _champion(root) == "1"
+        assert champion_version(root) == "1"
         report = root / "reports" / "report.json"
         assert main(["release", "--config", str(config), "--report", str(report)]) == 0
         assert main(["deploy", "up", "--config", str(config)]) == 0
@@ -172,13 +146,13 @@ def _retrain_under_load(project: Project, folder: Path) -> tuple[RetrainOutcome,
 
 def test_rolling_update_of_the_real_image_under_load_loses_no_request(project: Project, tmp_path: Path) -> None:
     before = load_state(project.deploy_dir)
-    champion = _champion(project.root)
-    _append_rows(project.root, seed=1)
+    champion = champion_version(project.root)
+    append_rows(project.root, seed=1)
     outcome, counts, seconds = _retrain_under_load(project, tmp_path / "load")
     print(f"retrain with rolling update: {seconds:.0f} s, {counts.requests} requests, {counts.failed} failed")
     assert (outcome.outcome, outcome.exit_code) == ("rolled-out", 0), outcome.message
     new = str(int(str(champion)) + 1)
-    assert _champion(project.root) == new
+    assert champion_version(project.root) == new
     state = load_state(project.deploy_dir)
     image = outcome.entry["release"]["image"]
     assert image.startswith(f"{project.repository}:v{new}-") and image != before.image
@@ -196,8 +170,8 @@ def test_rolling_update_of_the_real_image_under_load_loses_no_request(project: P
 def test_a_canary_on_clean_traffic_passes_its_monitor_window_and_is_promoted(project: Project, tmp_path: Path) -> None:
     project.set_retrain(rollout="canary", timeout=120)
     before = load_state(project.deploy_dir)
-    champion = _champion(project.root)
-    _append_rows(project.root, seed=2)
+    champion = champion_version(project.root)
+    append_rows(project.root, seed=2)
     outcome, counts, seconds = _retrain_under_load(project, tmp_path / "load")
     print(f"retrain with canary: {seconds:.0f} s, {counts.requests} requests, {counts.failed} failed")
     verdict_path = project.root / "reports" / "retrain" / outcome.id / "canary-monitor" / "report.json"
@@ -206,7 +180,7 @@ def test_a_canary_on_clean_traffic_passes_its_monitor_window_and_is_promoted(pro
         print(f"canary monitor: {result['id']}: {result['status']}: {result['message'][:160]}")
     assert (outcome.outcome, outcome.exit_code) == ("rolled-out", 0), outcome.message
     new = str(int(str(champion)) + 1)
-    assert _champion(project.root) == new
+    assert champion_version(project.root) == new
     image = outcome.entry["release"]["image"]
     state = load_state(project.deploy_dir)
     assert (state.image, state.previous_image) == (image, before.image)
@@ -225,8 +199,8 @@ def test_a_canary_whose_monitor_window_fails_on_drifted_traffic_is_aborted(proje
     without a failed request, and the champion alias moves back."""
     project.set_retrain(rollout="canary", timeout=120)
     before = load_state(project.deploy_dir)
-    champion = _champion(project.root)
-    _append_rows(project.root, seed=4)
+    champion = champion_version(project.root)
+    append_rows(project.root, seed=4)
     drifted = [{**row, "credit_amount": 20_000, "duration": 72, "checking_account": "rich"} for row in project.rows]
     drifting = Project(project.root, project.config, project.base_config, project.repository, drifted)
     outcome, counts, seconds = _retrain_under_load(drifting, tmp_path / "load")
@@ -237,7 +211,7 @@ def test_a_canary_whose_monitor_window_fails_on_drifted_traffic_is_aborted(proje
     candidate = str(outcome.entry["model_version"])
     assert "the canary's monitor window failed monitor.input_drift[" in outcome.message
     assert f"moved back from version {candidate} to version {champion}" in outcome.message
-    assert _champion(project.root) == champion
+    assert champion_version(project.root) == champion
     state = load_state(project.deploy_dir)
     assert state.image == before.image and state.canary_share is None
     assert [(r.image, r.role) for r in state.replicas] == [(before.image, "stable")] * 2
