@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import sklearn
@@ -34,6 +35,7 @@ from mlgate.pipeline.evaluate import (
     greater_is_better,
     metric_function,
 )
+from mlgate.pipeline.task_metrics import weighted_multiclass, weighted_regression
 
 __all__ = [
     "TWO_CLASS_METRICS",
@@ -199,13 +201,20 @@ def weighted_metric(
     weights: np.ndarray,
     *,
     threshold: float,
-    costs: CostMatrix | None = None,
+    costs: Any = None,
+    task: str = "binary",
 ) -> np.ndarray:
     """Metric ``name`` for each row of ``weights`` (``(B, n)`` counts); NaN where undefined.
 
-    ``y`` holds 0/1 labels, ``proba`` the positive-class probability; decision metrics use ``proba >= threshold``.
-    Raises KeyError for a metric name scikit-learn does not know.
+    Binary: ``y`` holds 0/1 labels, ``proba`` the positive-class probability; decision metrics use
+    ``proba >= threshold``. Multi-class and regression: ``proba`` holds the model's scores for the task and
+    ``costs`` the task's cost (:mod:`pipeline.task_metrics`). Raises KeyError for a metric name mlgate does not know.
     """
+    if task != "binary":
+        w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+        if task == "multiclass":
+            return weighted_multiclass(name, y, proba, w, costs=costs)
+        return weighted_regression(name, y, proba, w, costs=costs)
     y = np.asarray(y, dtype=np.float64)
     proba = np.asarray(proba, dtype=np.float64)
     w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
@@ -220,10 +229,11 @@ def weighted_metric(
 
 
 def point_metric(
-    name: str, y: np.ndarray, proba: np.ndarray, *, threshold: float, costs: CostMatrix | None = None
+    name: str, y: np.ndarray, proba: np.ndarray, *, threshold: float, costs: Any = None, task: str = "binary"
 ) -> float:
     """Metric ``name`` on all rows, each counted once: the estimate an interval is drawn around (NaN if undefined)."""
-    return float(weighted_metric(name, y, proba, np.ones((1, len(y))), threshold=threshold, costs=costs)[0])
+    ones = np.ones((1, len(y)))
+    return float(weighted_metric(name, y, proba, ones, threshold=threshold, costs=costs, task=task)[0])
 
 
 def metric_draws(
@@ -232,19 +242,20 @@ def metric_draws(
     proba: np.ndarray,
     *,
     threshold: float,
-    costs: CostMatrix | None = None,
+    costs: Any = None,
     resamples: int,
     random_state: int,
+    task: str = "binary",
 ) -> tuple[float, np.ndarray]:
     """The estimate (:func:`point_metric`) and the metric on each of ``resamples`` seeded resamples of the rows.
 
     :func:`bootstrap_metric` summarises the draws as an interval; a check that combines several groups' draws
     (the group gap) takes them raw.
     """
-    y = np.asarray(y, dtype=np.float64)
-    estimate = point_metric(name, y, proba, threshold=threshold, costs=costs)
+    y = np.asarray(y, dtype=np.int64 if task == "multiclass" else np.float64)
+    estimate = point_metric(name, y, proba, threshold=threshold, costs=costs, task=task)
     counts = seeded_counts(len(y), resamples, random_state)
-    return estimate, weighted_metric(name, y, proba, counts, threshold=threshold, costs=costs)
+    return estimate, weighted_metric(name, y, proba, counts, threshold=threshold, costs=costs, task=task)
 
 
 def _summarise(estimate: float, values: np.ndarray, confidence: float) -> Bootstrap:
@@ -264,14 +275,15 @@ def bootstrap_metric(
     proba: np.ndarray,
     *,
     threshold: float,
-    costs: CostMatrix | None = None,
+    costs: Any = None,
     resamples: int,
     confidence: float,
     random_state: int,
+    task: str = "binary",
 ) -> Bootstrap:
     """Metric ``name`` on all rows with its seeded percentile bootstrap interval."""
     estimate, values = metric_draws(
-        name, y, proba, threshold=threshold, costs=costs, resamples=resamples, random_state=random_state
+        name, y, proba, threshold=threshold, costs=costs, resamples=resamples, random_state=random_state, task=task
     )
     return _summarise(estimate, values, confidence)
 
@@ -284,23 +296,24 @@ def paired_difference(
     *,
     threshold_a: float,
     threshold_b: float,
-    costs: CostMatrix | None = None,
+    costs: Any = None,
     resamples: int,
     confidence: float,
     random_state: int,
+    task: str = "binary",
 ) -> Bootstrap:
     """Improvement of model A over model B on the same rows, oriented so that positive means A is better.
 
     For a metric where larger is better that is ``metric(A) - metric(B)``; for a loss or a cost it is
     ``metric(B) - metric(A)``. Both models are scored on the same resamples (a paired bootstrap).
     """
-    y = np.asarray(y, dtype=np.float64)
+    y = np.asarray(y, dtype=np.int64 if task == "multiclass" else np.float64)
     sign = 1.0 if greater_is_better(name) else -1.0
     ones = np.ones((1, len(y)))
     counts = seeded_counts(len(y), resamples, random_state)
     both = np.vstack([ones, counts])
-    a = weighted_metric(name, y, proba_a, both, threshold=threshold_a, costs=costs)
-    b = weighted_metric(name, y, proba_b, both, threshold=threshold_b, costs=costs)
+    a = weighted_metric(name, y, proba_a, both, threshold=threshold_a, costs=costs, task=task)
+    b = weighted_metric(name, y, proba_b, both, threshold=threshold_b, costs=costs, task=task)
     diff = sign * (a - b)
     return _summarise(float(diff[0]), diff[1:], confidence)
 
@@ -325,11 +338,12 @@ def costs_with_threshold_choice(
     probas: list[np.ndarray],
     thresholds: list[float],
     *,
-    costs: CostMatrix,
+    costs: Any,
     validation: tuple[np.ndarray, list[np.ndarray | None]] | None,
     resamples: int,
     confidence: float,
     random_state: int,
+    task: str = "binary",
 ) -> tuple[list[Bootstrap], list[Bootstrap]]:
     """Each model's expected cost per row on rows ``y`` and, paired, how much model 0 saves against each other.
 
@@ -338,10 +352,17 @@ def costs_with_threshold_choice(
     resample for every model) and chooses that model's threshold again, so the interval carries the noise of the
     threshold choice, not only of the rows judged; a model without validation scores keeps its threshold. The
     estimates are the costs at the ``thresholds`` the models ship with. Returns ``([cost of each model],
-    [saving of model 0 against model k, k >= 1])``, savings positive when model 0 is cheaper.
+    [saving of model 0 against model k, k >= 1])``, savings positive when model 0 is cheaper. A multi-class or
+    regression model (``task``) has no threshold to choose: its cost is drawn on the resamples of ``y`` only.
     """
-    y = np.asarray(y, dtype=np.float64)
     counts = seeded_counts(len(y), resamples, random_state)
+    if task != "binary":
+        both = np.vstack([np.ones((1, len(y))), counts])
+        rows = [weighted_metric("expected_cost", y, p, both, threshold=0.0, costs=costs, task=task) for p in probas]
+        each = [_summarise(float(r[0]), r[1:], confidence) for r in rows]
+        savings = [_summarise(float(r[0] - rows[0][0]), r[1:] - rows[0][1:], confidence) for r in rows[1:]]
+        return each, savings
+    y = np.asarray(y, dtype=np.float64)
     fixed = [np.full(resamples, t) for t in thresholds]
     drawn = fixed
     if validation is not None:

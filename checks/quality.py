@@ -50,6 +50,7 @@ from mlgate.checks.quality_common import (
     bound_result,
     bound_text,
     check_metric_name,
+    costs_of,
     fmt,
     held_out_rows,
     interval_of,
@@ -61,12 +62,16 @@ from mlgate.checks.quality_slices import check_slices
 from mlgate.checks.result import CheckResult, Reason, Status
 from mlgate.pipeline.config import QualitySettings
 from mlgate.pipeline.records import evaluation_groups
+from mlgate.pipeline.task_metrics import costs_for
 
 __all__ = ["check_business_cost", "check_thresholds", "run"]
 
 _SOURCES = {
     "validation": "chosen on the validation split to minimise expected cost",
     "fixed": "fixed by quality.decision_threshold",
+    "least_expected_cost": "each row decided as the class of least expected cost",
+    "most_probable": "each row decided as its most probable class",
+    "prediction": "the predicted value",
 }
 
 
@@ -76,7 +81,7 @@ def check_thresholds(y: np.ndarray, candidate: Scored, *, settings: QualitySetti
     y = np.asarray(y)
     for name, bound in settings.thresholds.items():
         check_id = f"quality.metric[{name}]"
-        problem = check_metric_name(name, settings)
+        problem = check_metric_name(name, settings, candidate.task)
         if problem is not None:
             results.append(
                 CheckResult(
@@ -138,21 +143,21 @@ def _cost_intervals(
     A model whose threshold was chosen on the validation rows (``threshold_source == "validation"``) has it chosen
     again on each resample of them (:func:`checks.bootstrap.costs_with_threshold_choice`).
     """
-    assert settings.cost_matrix is not None
     models = {"candidate": candidate, **baselines}
     rechoose = None
-    if validation is not None:
+    if validation is not None and candidate.task == "binary":
         y_val, scores = validation
         rechoose = (y_val, [scores.get(n) if m.threshold_source == "validation" else None for n, m in models.items()])
     each, savings = costs_with_threshold_choice(
         y,
         [m.proba for m in models.values()],
         [m.threshold for m in models.values()],
-        costs=settings.cost_matrix,
+        costs=costs_of(candidate, settings),
         validation=rechoose,
         resamples=settings.bootstrap_resamples,
         confidence=settings.bootstrap_confidence,
         random_state=settings.random_state,
+        task=candidate.task,
     )
     return each[0], {name: (each[k + 1], savings[k]) for k, name in enumerate(baselines)}
 
@@ -201,6 +206,32 @@ def _versus_maximum(boot: Bootstrap, settings: QualitySettings) -> list[tuple[St
     return [(status, f"above the maximum {fmt(limit)}, {how} (quality.max_expected_cost)", why)]
 
 
+def _prices(candidate: Scored, settings: QualitySettings) -> str:
+    """The configured prices, as the message states them."""
+    if candidate.task == "multiclass":
+        return "costs per quality.class_costs"
+    if candidate.task == "regression":
+        cost = settings.prediction_cost
+        assert cost is not None
+        if cost.points is not None:
+            return "piecewise-linear cost of the error per quality.prediction_cost.points"
+        return f"cost per unit under-predicted {cost.under:g}, over-predicted {cost.over:g}"
+    costs = settings.cost_matrix
+    assert costs is not None
+    prices = f"costs FP={costs.false_positive:g}, FN={costs.false_negative:g}"
+    if costs.true_positive or costs.true_negative:
+        prices += f", TP={costs.true_positive:g}, TN={costs.true_negative:g}"
+    return prices
+
+
+def _cost_record(candidate: Scored, settings: QualitySettings) -> object:
+    if candidate.task == "multiclass":
+        return settings.class_costs
+    if candidate.task == "regression":
+        return None if settings.prediction_cost is None else settings.prediction_cost.model_dump()
+    return None if settings.cost_matrix is None else settings.cost_matrix.model_dump()
+
+
 def check_business_cost(
     y: np.ndarray,
     candidate: Scored,
@@ -219,30 +250,29 @@ def check_business_cost(
     moves the cost as much as the test rows do.
     """
     check_id = "quality.business_cost"
-    costs = settings.cost_matrix
+    costs = costs_of(candidate, settings)
     if costs is None:
+        key = {"binary": "cost_matrix", "multiclass": "class_costs", "regression": "prediction_cost"}[candidate.task]
         return CheckResult(
             check_id,
             LAYER,
             Status.SKIPPED,
-            "no quality.cost_matrix configured: the business cost is not judged",
+            f"no quality.{key} configured: the business cost is not judged",
             reason=Reason.NOT_CONFIGURED,
         )
     y = np.asarray(y)
     boot, compared_costs = _cost_intervals(y, candidate, baselines, settings=settings, validation=validation)
     source = _SOURCES.get(candidate.threshold_source, candidate.threshold_source)
-    prices = f"costs FP={costs.false_positive:g}, FN={costs.false_negative:g}"
-    if costs.true_positive or costs.true_negative:
-        prices += f", TP={costs.true_positive:g}, TN={costs.true_negative:g}"
+    prices = _prices(candidate, settings)
     problems = _versus_maximum(boot, settings)
     compared, parts, costlier = _versus_baselines(compared_costs, baselines, settings)
     problems += [(status, text, Reason.WORSE_THAN_BASELINE) for status, text in costlier]
     worst = max((status for status, _, _ in problems), key=_SEVERITY.__getitem__, default=Status.PASS)
     reason = next((r for status, _, r in problems if status is worst), None)
-    head = (
-        f"expected cost per row of the candidate on the {len(y)} test rows is {boot.describe()} "
-        f"at threshold {candidate.threshold:.3f} ({source}; {prices})"
-    )
+    decided = f"at threshold {candidate.threshold:.3f} ({source}; {prices})"
+    if candidate.task != "binary":
+        decided = f"({source}; {prices})"
+    head = f"expected cost per row of the candidate on the {len(y)} test rows is {boot.describe()} {decided}"
     versus = f"; vs {'; '.join(parts)}" if parts else ""
     limit = f"; maximum {fmt(settings.max_expected_cost)}" if settings.max_expected_cost is not None else ""
     if worst is Status.FAIL:
@@ -264,7 +294,7 @@ def check_business_cost(
         details={
             "threshold": candidate.threshold,
             "threshold_source": candidate.threshold_source,
-            "cost_matrix": costs.model_dump(),
+            "cost_matrix": _cost_record(candidate, settings),
             "bootstrap": boot.to_dict(),
             "threshold_choice_resampled": validation is not None,
             "baselines": compared,
@@ -299,7 +329,15 @@ def run(evidence: Evidence) -> list[CheckResult]:
         ]
     config, settings, model = evidence.config, evidence.config.quality, evidence.model
     y = evidence.split.y_test.to_numpy()
-    candidate = Scored("candidate", np.asarray(model.proba_test), model.threshold, model.threshold_source)
+    prepared = evidence.prepared
+    candidate = Scored(
+        "candidate",
+        np.asarray(model.proba_test),
+        model.threshold,
+        model.threshold_source,
+        prepared.task,
+        costs_for(settings, prepared.task, prepared.classes),
+    )
     results = check_thresholds(y, candidate, settings=settings)
     if evidence.baselines is None:
         baselines: dict[str, Scored] = {}
@@ -313,7 +351,7 @@ def run(evidence: Evidence) -> list[CheckResult]:
             )
         ]
     else:
-        baselines, baseline_errors = scored_baselines(evidence.baselines)
+        baselines, baseline_errors = scored_baselines(evidence.baselines, candidate)
     results.append(
         check_business_cost(y, candidate, baselines, settings=settings, validation=_threshold_rows(evidence))
     )
@@ -322,9 +360,11 @@ def run(evidence: Evidence) -> list[CheckResult]:
     rows, on_rows = baseline_rows(evidence, candidate, evidence.baselines or {}, baselines)
     results += check_baselines(rows, on_rows, settings=settings)
     results += baseline_errors
-    rows = held_out_rows(evidence, candidate, settings.champion_metric)
+    rows = held_out_rows(evidence, candidate, settings.metric_for("champion", candidate.task))
     results.append(check_champion(rows, evidence.champion, settings=settings))
     recipes = evidence.recipes
-    results.append(check_champion_recipe(recipes, evidence.champion, threshold=model.threshold, settings=settings))
+    results.append(
+        check_champion_recipe(recipes, evidence.champion, threshold=model.threshold, settings=settings, like=candidate)
+    )
     results += quality_health.run(evidence)  # feature importance, finite outputs, loss vs prior
     return results

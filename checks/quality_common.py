@@ -43,12 +43,25 @@ LAYER = "quality"
 
 @dataclass(frozen=True)
 class Scored:
-    """One model's positive-class probabilities on the test rows and the threshold it decides with."""
+    """One model's scores on the test rows and the threshold it decides with: the positive-class probability
+    (binary), every class's probability (``(n, k)``, multi-class) or the predicted value (regression; ``task``),
+    judged with ``costs`` (the task's cost, :func:`pipeline.task_metrics.costs_for`; binary: the settings' matrix)."""
 
     name: str
     proba: np.ndarray
     threshold: float
     threshold_source: str  # "validation", "fixed", or where a champion's threshold came from
+    task: str = "binary"
+    costs: Any = None
+
+    def like(self, name: str, proba: np.ndarray, threshold: float, threshold_source: str) -> Scored:
+        """Another model's scores, judged as this one's (same task and costs)."""
+        return Scored(name, proba, threshold, threshold_source, self.task, self.costs)
+
+
+def costs_of(scored: Scored, settings: QualitySettings) -> Any:
+    """The cost ``scored`` is priced with: the settings' cost matrix (binary) or the task's own."""
+    return settings.cost_matrix if scored.task == "binary" else scored.costs
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
@@ -158,8 +171,12 @@ def bound_result(
     )
 
 
-def check_metric_name(name: str, settings: QualitySettings) -> str | None:
+def check_metric_name(name: str, settings: QualitySettings, task: str = "binary") -> str | None:
     """Why ``name`` cannot be computed (unknown metric, cost without a cost matrix), or None when it can."""
+    if task != "binary":
+        from mlgate.pipeline.metric_names import metric_problem
+
+        return metric_problem(name, task)
     if name == "expected_cost":
         return None if settings.cost_matrix is not None else "expected_cost needs quality.cost_matrix"
     try:
@@ -176,16 +193,18 @@ def interval_of(name: str, y: np.ndarray, scored: Scored, settings: QualitySetti
         y,
         scored.proba,
         threshold=scored.threshold,
-        costs=settings.cost_matrix,
+        costs=costs_of(scored, settings),
         resamples=settings.bootstrap_resamples,
         confidence=settings.bootstrap_confidence,
         random_state=settings.random_state,
+        task=scored.task,
     )
 
 
 def point_value(name: str, y: np.ndarray, scored: Scored, settings: QualitySettings) -> float:
     """The metric of ``scored`` on rows ``y`` (no interval), at its own threshold, with the configured costs."""
-    return point_metric(name, y, scored.proba, threshold=scored.threshold, costs=settings.cost_matrix)
+    costs = costs_of(scored, settings)
+    return point_metric(name, y, scored.proba, threshold=scored.threshold, costs=costs, task=scored.task)
 
 
 def paired_interval(name: str, y: np.ndarray, a: Scored, b: Scored, settings: QualitySettings) -> Bootstrap:
@@ -197,10 +216,11 @@ def paired_interval(name: str, y: np.ndarray, a: Scored, b: Scored, settings: Qu
         b.proba,
         threshold_a=a.threshold,
         threshold_b=b.threshold,
-        costs=settings.cost_matrix,
+        costs=costs_of(a, settings),
         resamples=settings.bootstrap_resamples,
         confidence=settings.bootstrap_confidence,
         random_state=settings.random_state,
+        task=a.task,
     )
 
 
@@ -221,7 +241,7 @@ class HeldOut:
             return other
         assert validation is not None  # held_out_rows uses the validation rows only when every model has them
         proba = np.concatenate([other.proba, np.asarray(validation, dtype=np.float64)])
-        return Scored(other.name, proba, other.threshold, other.threshold_source)
+        return other.like(other.name, proba, other.threshold, other.threshold_source)
 
 
 def held_out_rows(
@@ -243,18 +263,20 @@ def held_out_rows(
     n_val = None if y_val is None else len(y_val)
     mine = None if model is None else model.proba_validation
     scored_everywhere = all(v is not None and len(v) == n_val for v in (mine, *others))
-    if metric not in PROBABILITY_METRICS or validation is None or y_val is None or not scored_everywhere:
+    threshold_free = metric in PROBABILITY_METRICS or candidate.task != "binary"  # nothing chosen on validation
+    if not threshold_free or validation is None or y_val is None or not scored_everywhere:
         why = (
             f"{metric} depends on the decision threshold, which the validation rows chose"
-            if metric not in PROBABILITY_METRICS
+            if not threshold_free
             else "no validation scores to add"
         )
         return HeldOut(y_test, candidate, features, f"the same {len(y_test)} test rows ({why})", len(y_test))
     y = np.concatenate([y_test, y_val.to_numpy()])
+    chose = "the threshold the validation rows chose" if candidate.task == "binary" else "the validation rows"
     both = pd.concat([features, validation[evidence.prepared.features]])
     described = (
         f"the same {len(y)} held-out rows ({len(y_test)} test + {len(y_val)} validation: no compared model trained "
-        f"on them, and {metric} does not depend on the threshold the validation rows chose)"
+        f"on them, and {metric} does not depend on {chose})"
     )
     rows = HeldOut(y, candidate, both, described, len(y_test))
     return dataclasses.replace(rows, candidate=rows.scores(candidate, mine))

@@ -46,7 +46,7 @@ from mlgate.checks.quality_common import (
 from mlgate.checks.result import CheckResult, Reason, Status
 from mlgate.checks.stats import detectable_effect
 from mlgate.pipeline.config import QualitySettings
-from mlgate.pipeline.evaluate import greater_is_better, positive_proba
+from mlgate.pipeline.evaluate import greater_is_better, model_scores, positive_proba
 from mlgate.pipeline.records import BaselineOutput, ChampionRecord
 from mlgate.pipeline.tags import Tag
 
@@ -65,8 +65,11 @@ __all__ = [
 POWER = 0.8
 
 
-def scored_baselines(outputs: Mapping[str, BaselineOutput]) -> tuple[dict[str, Scored], list[CheckResult]]:
-    """The baselines the gated run trained (:func:`pipeline.candidate.train_baselines`), as scores to compare.
+def scored_baselines(
+    outputs: Mapping[str, BaselineOutput], like: Scored | None = None
+) -> tuple[dict[str, Scored], list[CheckResult]]:
+    """The baselines the gated run trained (:func:`pipeline.candidate.train_baselines`), as scores to compare
+    (judged like the candidate ``like``: its task and costs).
 
     A baseline that could not be trained becomes an ERROR result naming the reason.
     """
@@ -84,7 +87,12 @@ def scored_baselines(outputs: Mapping[str, BaselineOutput]) -> tuple[dict[str, S
                 )
             )
             continue
-        scored[name] = Scored(name, output.proba_test, output.threshold, str(output.threshold_source))
+        source = str(output.threshold_source)
+        scored[name] = (
+            like.like(name, output.proba_test, output.threshold, source)
+            if like is not None
+            else Scored(name, output.proba_test, output.threshold, source)
+        )
     return scored, errors
 
 
@@ -116,7 +124,7 @@ def baseline_rows(
 ) -> tuple[HeldOut, dict[str, Scored]]:
     """The rows the baseline comparisons use (:func:`quality_common.held_out_rows` for ``baseline_metric``) and
     each trained baseline's scores on them."""
-    metric = evidence.config.quality.baseline_metric
+    metric = evidence.config.quality.metric_for("baseline", candidate.task)
     extra = [outputs[name].proba_validation for name in trained]
     rows = held_out_rows(evidence, candidate, metric, others=extra)
     return rows, {name: rows.scores(base, outputs[name].proba_validation) for name, base in trained.items()}
@@ -126,13 +134,13 @@ def check_baselines(rows: HeldOut, baselines: Mapping[str, Scored], *, settings:
     """``quality.baseline[<name>]``: the candidate's paired improvement over each baseline on ``rows`` against
     :func:`baseline_requirement` (FAIL: the whole interval below it; WARN: only the estimate)."""
     y, candidate = np.asarray(rows.y, dtype=np.float64), rows.candidate
-    metric = settings.baseline_metric
+    metric = settings.metric_for("baseline", candidate.task)
     margin, key = baseline_requirement(settings)
     required = f"{margin:+.3f} required ({key})"
     results = []
     for name, base in baselines.items():
         check_id = f"quality.baseline[{name}]"
-        problem = check_metric_name(metric, settings)
+        problem = check_metric_name(metric, settings, candidate.task)
         if problem is not None:
             results.append(
                 CheckResult(
@@ -179,10 +187,20 @@ def check_baselines(rows: HeldOut, baselines: Mapping[str, Scored], *, settings:
     return results
 
 
-def score_champion(champion: ChampionRecord, features: pd.DataFrame, *, default_threshold: float) -> Scored:
-    """The champion's probabilities on ``features``; threshold from its ``mlgate.threshold`` tag, else the default."""
+def score_champion(
+    champion: ChampionRecord, features: pd.DataFrame, *, default_threshold: float, like: Scored | None = None
+) -> Scored:
+    """The champion's scores on ``features`` (for the task of ``like``, the candidate); threshold from its
+    ``mlgate.threshold`` tag, else the default."""
     if champion.model is None:
         raise ValueError("its model was not loaded from the registry")
+    if like is not None and like.task != "binary":
+        scores = model_scores(champion.model, features, like.task)
+        if scores.shape[1:] != like.proba.shape[1:]:
+            raise ValueError(
+                f"it scores {scores.shape[1:] or 'one value'} per row, the candidate {like.proba.shape[1:]}"
+            )
+        return like.like("champion", scores, like.threshold, like.threshold_source)
     proba = positive_proba(champion.model, features)
     tag = champion.tags.get(Tag.THRESHOLD)
     try:
@@ -232,18 +250,19 @@ def check_champion(rows: HeldOut, champion: ChampionRecord | None, *, settings: 
     """``quality.champion``: non-inferiority of the candidate against the champion (paired bootstrap) on ``rows``
     (:func:`quality_common.held_out_rows`): FAIL when the whole interval of (candidate − champion) is below
     ``-champion_margin``, WARN when only the estimate is; the message states the minimum detectable effect."""
-    check_id, metric, margin = "quality.champion", settings.champion_metric, settings.champion_margin
+    metric = settings.metric_for("champion", rows.candidate.task)
+    check_id, margin = "quality.champion", settings.champion_margin
     if champion is None:
         return CheckResult(check_id, LAYER, Status.PASS, "no champion yet: nothing to compare")
     label = f"champion {champion.name} v{champion.version}"
-    problem = check_metric_name(metric, settings)
+    problem = check_metric_name(metric, settings, rows.candidate.task)
     if problem is not None:
         return CheckResult(
             check_id, LAYER, Status.ERROR, f"quality.champion_metric: {problem}", reason=Reason.INVALID_CONFIG
         )
     candidate, n = rows.candidate, len(rows.y)
     try:
-        champ = score_champion(champion, rows.features, default_threshold=candidate.threshold)
+        champ = score_champion(champion, rows.features, default_threshold=candidate.threshold, like=candidate)
     except Exception as exc:  # a champion that cannot score the rows cannot vouch for or against
         return CheckResult(
             check_id,
@@ -273,7 +292,9 @@ def check_champion(rows: HeldOut, champion: ChampionRecord | None, *, settings: 
     def message(status: Status, is_confirmed: bool, mde: str) -> str:
         return _champion_message(where, status, margin, n, is_confirmed=is_confirmed, mde=mde)
 
-    return champion_verdict(check_id, where, diff, margin=margin, settings=settings, message=message, details=details)
+    return champion_verdict(
+        check_id, where, diff, metric=metric, margin=margin, settings=settings, message=message, details=details
+    )
 
 
 def champion_verdict(
@@ -281,6 +302,7 @@ def champion_verdict(
     where: str,
     diff: Bootstrap,
     *,
+    metric: str,
     margin: float,
     settings: QualitySettings,
     message: Callable[[Status, bool, str], str],
@@ -294,7 +316,7 @@ def champion_verdict(
         )
     status = judge(diff.estimate, diff.low, diff.high, at_least=-margin)
     is_confirmed = confirmed(diff.low, diff.high, at_least=-margin)
-    mde, mde_text = detectable(diff, settings.champion_metric, settings, margin=margin)
+    mde, mde_text = detectable(diff, metric, settings, margin=margin)
     return CheckResult(
         check_id,
         LAYER,

@@ -85,27 +85,33 @@ def check_feature_importance(diagnostics: Diagnostics | None) -> list[CheckResul
     ]
 
 
-def _bad_rows(proba: np.ndarray) -> np.ndarray:
+def _bad_rows(proba: np.ndarray, task: str = "binary") -> np.ndarray:
+    """Rows whose output is no usable number: not finite, or (classifiers) a probability outside [0, 1]."""
     values = np.asarray(proba, dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        bad: np.ndarray = ~np.isfinite(values) | (values < 0.0) | (values > 1.0)
-    return bad
+        bad: np.ndarray = ~np.isfinite(values)
+        if task != "regression":
+            bad |= (values < 0.0) | (values > 1.0)
+    return np.asarray(bad.any(axis=1) if bad.ndim == 2 else bad, dtype=bool)
 
 
-def check_finite_outputs(stages: dict[str, np.ndarray | None]) -> CheckResult:
+def check_finite_outputs(stages: dict[str, np.ndarray | None], task: str = "binary") -> CheckResult:
     """``quality.finite_outputs``: every probability of every stage (``test``, ``validation``, ``train``) is a
     number in [0, 1]; the stages with bad values are named with their count and first rows."""
     check_id = f"{LAYER}.finite_outputs"
     problems: dict[str, dict[str, int | list[int]]] = {}
     shown = []
     for stage, proba in stages.items():
-        bad = None if proba is None else _bad_rows(proba)
+        bad = None if proba is None else _bad_rows(proba, task)
         if bad is None or not bad.any():
             continue
         first = np.flatnonzero(bad)[:5].tolist()
         problems[stage] = {"rows": int(bad.sum()), "of": int(bad.size), "first_rows": first}
         shown.append(f"{stage} rows: {int(bad.sum())} of {bad.size} (first rows {', '.join(map(str, first))})")
     judged = [stage for stage, proba in stages.items() if proba is not None]
+    if not problems and task == "regression":
+        message = f"every prediction is a finite number ({', '.join(judged)} rows)"
+        return CheckResult(check_id, LAYER, Status.PASS, message, observed=judged)
     if not problems:
         message = f"every predicted probability is a number in [0, 1] ({', '.join(judged)} rows)"
         return CheckResult(check_id, LAYER, Status.PASS, message, observed=judged)
@@ -177,11 +183,68 @@ def check_loss_vs_prior(stages: dict[str, tuple[np.ndarray, np.ndarray | None]],
     return results
 
 
+def _task_losses(
+    stages: dict[str, tuple[np.ndarray, np.ndarray | None]], y_train: np.ndarray, task: str
+) -> list[CheckResult]:
+    """``quality.loss_vs_prior[<stage>]`` of a multi-class model (log loss vs predicting the training rows' class
+    shares) or a regression model (mean squared error vs predicting the training rows' mean)."""
+    from mlgate.pipeline.diagnostics import row_loss
+
+    if task == "multiclass":
+        k = max(int(y_train.max()) + 1, *(s.shape[1] for _, s in stages.values() if s is not None))
+        prior = np.bincount(y_train.astype(np.int64), minlength=k) / max(len(y_train), 1)
+        what, prior_text = "log loss", "the training class shares"
+    else:
+        what, prior_text = "mean squared error", f"the training mean {float(np.mean(y_train)):.4g}"
+    results = []
+    for stage, (y, scores) in stages.items():
+        check_id = f"{LAYER}.loss_vs_prior[{stage}]"
+        if scores is None or len(y) == 0 or _bad_rows(scores, task).any():
+            why = "no scores" if scores is None or len(y) == 0 else "non-finite outputs (quality.finite_outputs)"
+            results.append(CheckResult(check_id, LAYER, Status.SKIPPED, f"{stage} rows: {why}", reason=Reason.NO_ROWS))
+            continue
+        constant = np.tile(prior, (len(y), 1)) if task == "multiclass" else np.full(len(y), float(np.mean(y_train)))
+        model = float(np.mean(row_loss(y, scores, task)))
+        base = float(np.mean(row_loss(y, constant, task)))
+        observed, expected = round(model, 6), {"below": round(base, 6)}
+        if model < base:
+            text = f"{stage} rows: {what} {model:.4g}, below the prior's {base:.4g} (predicting {prior_text} for all)"
+            results.append(CheckResult(check_id, LAYER, Status.PASS, text, observed=observed, expected=expected))
+            continue
+        results.append(
+            CheckResult(
+                check_id,
+                LAYER,
+                Status.FAIL,
+                f"{stage} rows: the model's {what} {model:.4g} is not below the prior's {base:.4g} (predicting "
+                f"{prior_text} for every row): the model is no better than no model on these rows",
+                observed=observed,
+                expected=expected,
+                details={"stage": stage, "rows": len(y)},
+                reason=Reason.NO_IMPROVEMENT,
+            )
+        )
+    return results
+
+
 def run(evidence: Evidence) -> list[CheckResult]:
     """The model-health checks of the candidate in ``evidence`` (the quality layer has checked it is there)."""
     model, parts, diagnostics = evidence.model, evidence.split, evidence.diagnostics
     if model is None:
         return []
+    task = evidence.prepared.task
+    if task != "binary":
+        proba_train = None if diagnostics is None else diagnostics.proba_train
+        y_train = parts.y_train.to_numpy()
+        losses = {"train": (y_train, proba_train), "test": (parts.y_test.to_numpy(), model.proba_test)}
+        if proba_train is None:
+            del losses["train"]
+        outputs = {"test": model.proba_test, "validation": model.proba_validation, "train": proba_train}
+        return [
+            *check_feature_importance(diagnostics),
+            check_finite_outputs(outputs, task),
+            *_task_losses(losses, y_train, task),
+        ]
     proba_train = None if diagnostics is None else diagnostics.proba_train
     y_train = parts.y_train.to_numpy()
     outputs = {"test": model.proba_test, "validation": model.proba_validation, "train": proba_train}

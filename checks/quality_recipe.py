@@ -87,7 +87,12 @@ def _not_judged(champion: ChampionRecord | None, recipes: CrossFitted | None) ->
 
 
 def check_champion_recipe(
-    recipes: CrossFitted | None, champion: ChampionRecord | None, *, threshold: float, settings: QualitySettings
+    recipes: CrossFitted | None,
+    champion: ChampionRecord | None,
+    *,
+    threshold: float,
+    settings: QualitySettings,
+    like: Scored | None = None,
 ) -> CheckResult:
     """Non-inferiority of the candidate's recipe against the champion's on the out-of-fold scores of every
     labelled row (``threshold``: the candidate's decision threshold; the champion's comes from its tag)."""
@@ -96,10 +101,12 @@ def check_champion_recipe(
         return early
     assert champion is not None and recipes is not None
     assert recipes.candidate is not None and recipes.champion is not None
-    metric, (margin, key) = settings.champion_metric, recipe_margin(settings)
+    task, costs = ("binary", None) if like is None else (like.task, like.costs)
+    metric, (margin, key) = settings.metric_for("champion", task), recipe_margin(settings)
     y, n = recipes.y.astype(np.float64), len(recipes.y)
-    candidate = Scored("candidate", recipes.candidate, threshold, "the candidate's threshold")
-    champ = Scored("champion", recipes.champion, _champion_threshold(champion, threshold), "champion tag")
+    candidate = Scored("candidate", recipes.candidate, threshold, "the candidate's threshold", task, costs)
+    champ_threshold = _champion_threshold(champion, threshold) if task == "binary" else threshold
+    champ = Scored("champion", recipes.champion, champ_threshold, "champion tag", task, costs)
     diff = paired_interval(metric, y, candidate, champ, settings)
     cand_value, champ_value = point_value(metric, y, candidate, settings), point_value(metric, y, champ, settings)
     label = f"champion {champion.name} v{champion.version}"
@@ -134,4 +141,6 @@ def check_champion_recipe(
         "seed": recipes.seed,
         "seconds": recipes.seconds,
     }
-    return champion_verdict(CHECK_ID, where, diff, margin=margin, settings=settings, message=message, details=details)
+    return champion_verdict(
+        CHECK_ID, where, diff, metric=metric, margin=margin, settings=settings, message=message, details=details
+    )

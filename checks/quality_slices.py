@@ -36,6 +36,7 @@ from mlgate.checks.quality_common import (
     bound_text,
     check_metric_name,
     confirmed,
+    costs_of,
     fmt,
     judge,
     rule_details,
@@ -63,11 +64,11 @@ def group_masks(labels: pd.Series) -> dict[str, np.ndarray]:
     return {str(v): values == v for v in sorted(set(values))}
 
 
-def _too_small(name: str, y: np.ndarray, min_size: int) -> str | None:
+def _too_small(name: str, y: np.ndarray, min_size: int, task: str = "binary") -> str | None:
     positives = int(y.sum())
     if len(y) < min_size:
         return f"too small to judge (n={len(y)} < {min_size}, slices.min_size)"
-    if name in TWO_CLASS_METRICS and positives in (0, len(y)):
+    if task == "binary" and name in TWO_CLASS_METRICS and positives in (0, len(y)):
         return f"too small to judge: one class only ({positives} positives of n={len(y)}), {name} is undefined"
     return None
 
@@ -102,7 +103,7 @@ def _simultaneous(
     a group too small to judge maps to the reason."""
     judged: dict[str, Bootstrap | str] = {}
     for group, mask in masks.items():
-        reason = _too_small(name, y[mask], min_size)
+        reason = _too_small(name, y[mask], min_size, candidate.task)
         if reason is not None:
             judged[group] = reason
     family = max(1, len(masks) - len(judged))
@@ -115,10 +116,11 @@ def _simultaneous(
                 y[mask],
                 candidate.proba[mask],
                 threshold=candidate.threshold,
-                costs=settings.cost_matrix,
+                costs=costs_of(candidate, settings),
                 resamples=resamples,
                 confidence=confidence,
                 random_state=settings.random_state,
+                task=candidate.task,
             )
     return judged
 
@@ -128,7 +130,7 @@ def _family(judged: Mapping[str, Bootstrap | str]) -> int:
 
 
 def _slice_metric(
-    name: str, bound: MetricBound, label: str, y: np.ndarray, boot: Bootstrap | str, family: int
+    name: str, bound: MetricBound, label: str, y: np.ndarray, boot: Bootstrap | str, family: int, task: str = "binary"
 ) -> CheckResult:
     check_id = f"quality.slice_metric[{label}][{name}]"
     if isinstance(boot, str):
@@ -143,17 +145,24 @@ def _slice_metric(
         )
     column, positives = label.split("=", 1)[0], int(y.sum())
     together = f"; the interval holds jointly for the {family} groups of {column} judged" if family > 1 else ""
+    rows = f"({positives} positives{together})" if task == "binary" else f"({together.removeprefix('; ')})"
+    rows = "" if rows == "()" else f" {rows}"
     return bound_result(
         check_id,
         boot,
         bound,
-        where=f"slice {label}: {name} is {boot.describe()} on n={len(y)} test rows ({positives} positives{together})",
+        where=f"slice {label}: {name} is {boot.describe()} on n={len(y)} test rows{rows}",
         key="quality.thresholds / quality.slice_thresholds",
         advice="the model serves this group worse than required; look at its features and training rows",
         n=len(y),
         slice=label,
         family=family,
-        details={"metric": name, "n": len(y), "positives": int(y.sum()), "bootstrap": boot.to_dict()},
+        details={
+            "metric": name,
+            "n": len(y),
+            "positives": positives if task == "binary" else None,
+            "bootstrap": boot.to_dict(),
+        },
     )
 
 
@@ -229,13 +238,13 @@ def _column_checks(
     judged = {
         name: _simultaneous(name, y, candidate, masks, settings, min_size)
         for name in wanted
-        if check_metric_name(name, settings) is None
+        if check_metric_name(name, settings, candidate.task) is None
     }
     results = []
     for group, mask in masks.items():
         label = f"{column}={group}"
         for name, bound in bounds[group].items():
-            problem = check_metric_name(name, settings)
+            problem = check_metric_name(name, settings, candidate.task)
             if problem is not None:
                 results.append(
                     CheckResult(
@@ -248,9 +257,11 @@ def _column_checks(
                     )
                 )
                 continue
-            results.append(_slice_metric(name, bound, label, y[mask], judged[name][group], _family(judged[name])))
+            results.append(
+                _slice_metric(name, bound, label, y[mask], judged[name][group], _family(judged[name]), candidate.task)
+            )
     for name, limit in settings.max_group_gap.items():
-        problem = check_metric_name(name, settings)
+        problem = check_metric_name(name, settings, candidate.task)
         if problem is not None:
             results.append(
                 CheckResult(

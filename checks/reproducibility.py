@@ -81,18 +81,18 @@ def compare_predictions(
     """
     expected = np.asarray(expected, dtype=np.float64)
     observed = np.asarray(observed, dtype=np.float64)
-    info = {"rule": _rule(tolerance), "tolerance": tolerance, "n": int(expected.size), **(details or {})}
+    info = {"rule": _rule(tolerance), "tolerance": tolerance, "n": len(expected), **(details or {})}
     if expected.shape != observed.shape:
         return CheckResult(
             id=check_id,
             layer=LAYER,
             status=Status.FAIL,
             message=(
-                f"{what} predicted {observed.size} test rows, the candidate {expected.size}: "
+                f"{what} predicted {len(observed)} test rows, the candidate {len(expected)}: "
                 "the test split differs (data or split settings changed)"
             ),
-            observed=int(observed.size),
-            expected=int(expected.size),
+            observed=len(observed),
+            expected=len(expected),
             details=info,
             reason=Reason.DATA_CHANGED,
         )
@@ -100,6 +100,8 @@ def compare_predictions(
     both_nan = np.isnan(expected) & np.isnan(observed)
     close = (expected == observed) if tolerance == 0 else (difference <= tolerance)
     differs = ~(close | both_nan)
+    if differs.ndim == 2:  # a multi-class model: a row differs when any class's probability does
+        differs = differs.any(axis=1)
     finite = difference[np.isfinite(difference)]
     max_diff = float(finite.max()) if finite.size else 0.0
     n_diff = int(differs.sum())
@@ -109,7 +111,7 @@ def compare_predictions(
             id=check_id,
             layer=LAYER,
             status=Status.PASS,
-            message=f"{what} gives the same {expected.size} test predictions ({_rule(tolerance)}; max |diff| "
+            message=f"{what} gives the same {len(expected)} test predictions ({_rule(tolerance)}; max |diff| "
             f"{max_diff:.3g})",
             observed=max_diff,
             expected=tolerance,
@@ -120,7 +122,7 @@ def compare_predictions(
         layer=LAYER,
         status=Status.FAIL,
         message=(
-            f"{what} is not reproducible: {n_diff} of {expected.size} test predictions differ "
+            f"{what} is not reproducible: {n_diff} of {len(expected)} test predictions differ "
             f"(max |diff| {max_diff:.3g}; expected {_rule(tolerance)}); first rows: "
             f"{_rows(np.flatnonzero(differs))}. Fix: {fix}"
         ),
@@ -275,7 +277,7 @@ def check_artifact_roundtrip(evidence: Evidence, artifact: LoggedModel | None = 
             reason=Reason.NO_CANDIDATE,
         )
     from mlgate.pipeline.artifact import load_model
-    from mlgate.pipeline.evaluate import positive_proba
+    from mlgate.pipeline.evaluate import model_scores
 
     path = Path(artifact.local_path)
     try:
@@ -292,7 +294,7 @@ def check_artifact_roundtrip(evidence: Evidence, artifact: LoggedModel | None = 
             details={"model_uri": artifact.model_uri},
             reason=Reason.ARTIFACT_UNLOADABLE,
         )
-    proba = positive_proba(model, evidence.test_frame[evidence.prepared.features])
+    proba = model_scores(model, evidence.test_frame[evidence.prepared.features], evidence.prepared.task)
     return compare_predictions(
         evidence.model.proba_test,
         proba,

@@ -322,8 +322,8 @@ def _model_stage(
         with clock.stage("train baselines"):
             baselines = train_baselines(config, data)
         with clock.stage("diagnostics"):  # permutation importance on validation, training-row probabilities
-            features, seed = data.prepared.features, config.quality.random_state
-            diagnostics = diagnose(candidate.pipeline, data.split, features=features, random_state=seed)
+            features, seed, task = data.prepared.features, config.quality.random_state, data.prepared.task
+            diagnostics = diagnose(candidate.pipeline, data.split, features=features, random_state=seed, task=task)
     run_meta = _run_metadata(config, data, candidate, run.started, run.commit)
     if register or store_exists(config):
         run.registry = (registry_factory or make_registry)(config)

@@ -135,6 +135,20 @@ def _reference_artifact(config: ProjectConfig, data: DataBundle, staging: Path) 
     return {"drift": write_reference(rows, staging / REFERENCE_ARTIFACT.rsplit("/", 1)[-1])}
 
 
+def _model_meta(config: ProjectConfig, data: DataBundle, candidate: Candidate) -> dict[str, object]:
+    """What the model's meta file records beside it (:func:`pipeline.artifact.save_model`)."""
+    prepared = data.prepared
+    return {
+        "features": prepared.features,
+        "numeric": prepared.numeric,
+        "categorical": prepared.categorical,
+        "threshold": candidate.threshold,
+        "positive_label": config.data.positive_label,
+        "task": prepared.task,
+        "classes": list(prepared.classes),
+    }
+
+
 def log_candidate(
     registry: Registry,
     config: ProjectConfig,
@@ -155,7 +169,8 @@ def log_candidate(
     prepare_report.write_text(redact_text(json.dumps(run_meta.data, indent=2, default=str)), encoding="utf-8")
     artifacts: dict[str, Path] = {"data": hashes, "data_report": prepare_report, "environment": environment}
     artifacts.update(_reference_artifact(config, data, staging))
-    artifacts[MONITOR_DIR] = write_profile(config, data, candidate, staging)  # a folder: monitor/ (mlgate monitor)
+    if data.prepared.task == "binary":  # mlgate monitor judges binary models (multi-class, regression: not yet)
+        artifacts[MONITOR_DIR] = write_profile(config, data, candidate, staging)  # a folder: monitor/
     if config.path is not None:
         artifacts["config"] = _config_artifact(config, staging)
     if config.schema_path.is_file():
@@ -172,6 +187,7 @@ def log_candidate(
         Tag.LOCK_SHA256: run_meta.lock_sha256 or "unknown",
         Tag.DATA_SOURCE: redact_url(data.dataset.source),
         Tag.THRESHOLD: repr(candidate.threshold),
+        Tag.TASK: data.prepared.task,
     }
     if artifacts.get("config") not in (None, config.path):
         tags[Tag.CONFIG_REDACTED] = "true"
@@ -191,6 +207,7 @@ def log_candidate(
             "split.by": config.split.by,
             "decision_threshold": candidate.threshold,
             "decision_threshold_source": candidate.threshold_source,
+            "model.task": data.prepared.task,
         }
     )
     for key, value in candidate.trained.search.get("best_params", {}).items():
@@ -198,20 +215,13 @@ def log_candidate(
     metrics = {f"test_{k}": v for k, v in candidate.evaluation.overall.items() if v is not None}
     metrics["threshold"] = candidate.threshold
     prepared = data.prepared
-    meta = {
-        "features": prepared.features,
-        "numeric": prepared.numeric,
-        "categorical": prepared.categorical,
-        "threshold": candidate.threshold,
-        "positive_label": config.data.positive_label,
-    }
     return registry.log_candidate(
         model=candidate.pipeline,
         params=params,
         metrics=metrics,
         tags=tags,
         artifacts=artifacts,
-        model_meta=meta,
+        model_meta=_model_meta(config, data, candidate),
         input_example=data.split.test[prepared.features].head(5),
         workdir=scratch / "model",
     )

@@ -4,7 +4,7 @@ A saved model is two files side by side, and a third once it is signed::
 
     model.skops       the fitted scikit-learn Pipeline, written with ``skops.io`` (a zip of JSON + .npy arrays)
     model.meta.json   {"format", "sha256", "trusted_types", "features", "numeric", "categorical", "threshold",
-                       "positive_label", "sklearn_version", "skops_version", "numpy_version"}
+                       "positive_label", "task", "classes", "sklearn_version", "skops_version", "numpy_version"}
     model.sig.json    the signature record (see :mod:`pipeline.signing`), when the model comes from the registry
 
 What a file may make skops build is decided HERE, never by the file: skops builds its own default-trusted
@@ -120,6 +120,8 @@ def save_model(
     categorical: Sequence[str] | None = None,
     threshold: float | None = None,
     positive_label: Any = None,
+    task: str = "binary",
+    classes: Sequence[Any] = (),
 ) -> str:
     """Write ``model`` to ``path`` with skops and its meta file next to it; return the file's sha256.
 
@@ -160,6 +162,8 @@ def save_model(
         "categorical": None if categorical is None else [str(f) for f in categorical],
         "threshold": None if threshold is None else float(threshold),
         "positive_label": _plain(positive_label),
+        "task": task,
+        "classes": [_plain(c) for c in classes],
         "sklearn_version": _package_version("scikit-learn"),
         "skops_version": _package_version("skops"),
         "numpy_version": _package_version("numpy"),

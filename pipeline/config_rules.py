@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from mlgate.pipeline.metric_names import METRIC_RANGES, metric_problem
+from mlgate.pipeline.metric_names import metric_problem, metric_range
 
 __all__ = [
     "Columns",
@@ -139,12 +139,12 @@ def check_finite(values: Any, key: str) -> None:
 
 
 def check_metric(name: str, key: str, *, has_costs: bool) -> None:
-    """Refuse a metric mlgate cannot compute as one number, and ``expected_cost`` without a cost matrix."""
+    """Refuse a metric mlgate cannot compute as one number for any task, and ``expected_cost`` without costs."""
     problem = metric_problem(name)
     if problem is not None:
         raise refuse(key, problem)
     if name == "expected_cost" and not has_costs:
-        raise refuse(key, "expected_cost needs quality.cost_matrix")
+        raise refuse(key, "expected_cost needs quality.cost_matrix (or class_costs, prediction_cost)")
 
 
 def _shown(value: float) -> str:
@@ -153,7 +153,7 @@ def _shown(value: float) -> str:
 
 def check_bound(name: str, low: float | None, high: float | None, key: str) -> None:
     """A bound ``min``/``max`` on metric ``name``: inside the metric's range, and ``min`` not above ``max``."""
-    lowest, highest = METRIC_RANGES[name]
+    lowest, highest = metric_range(name)
     for side, value in (("min", low), ("max", high)):
         if value is not None and not lowest <= value <= highest:
             raise refuse(
@@ -171,7 +171,7 @@ def check_margin(value: float, name: str, key: str) -> None:
     A negative margin turns a "must not be worse by more than" check into "must be better by", and a margin as
     wide as the metric's range (1 for ROC AUC) is one no difference can exceed: the check could never fail.
     """
-    lowest, highest = METRIC_RANGES[name]
+    lowest, highest = metric_range(name)
     width = highest - lowest
     if value < 0:
         raise refuse(key, f"must be at least 0 (got {_shown(value)})")
@@ -227,7 +227,7 @@ def check_features(features: Any) -> None:
 
 def check_quality(quality: Any) -> None:
     """Metric names, bounds, gaps and margins of one :class:`pipeline.config.QualitySettings`."""
-    costs = quality.cost_matrix is not None
+    costs = quality.has_costs
     bounds = [(f"thresholds.{name}", name, bound) for name, bound in quality.thresholds.items()]
     for group, group_bounds in quality.slice_thresholds.items():
         bounds += [(f"slice_thresholds.{group}.{name}", name, bound) for name, bound in group_bounds.items()]
@@ -238,12 +238,12 @@ def check_quality(quality: Any) -> None:
         check_metric(name, f"max_group_gap.{name}", has_costs=costs)
         check_margin(gap, name, f"max_group_gap.{name}")
     for key in ("baseline", "champion"):
-        metric = getattr(quality, f"{key}_metric")
+        metric = getattr(quality, f"{key}_metric") or "roc_auc"  # unset: the task's default, in range [0, 1] or wider
         check_metric(metric, f"{key}_metric", has_costs=costs)
         check_margin(getattr(quality, f"{key}_margin"), metric, f"{key}_margin")
-    check_margin(quality.baseline_tolerance, quality.baseline_metric, "baseline_tolerance")
+    check_margin(quality.baseline_tolerance, quality.baseline_metric or "roc_auc", "baseline_tolerance")
     if quality.champion_recipe_margin is not None:
-        check_margin(quality.champion_recipe_margin, quality.champion_metric, "champion_recipe_margin")
+        check_margin(quality.champion_recipe_margin, quality.champion_metric or "roc_auc", "champion_recipe_margin")
     if quality.baseline_tolerance > 0 and quality.baseline_margin > 0:
         raise refuse(
             "baseline_tolerance",
@@ -252,11 +252,20 @@ def check_quality(quality: Any) -> None:
             f"{_shown(quality.baseline_tolerance)}), not both",
         )
     if quality.max_expected_cost is not None and not costs:
-        raise refuse("max_expected_cost", "needs quality.cost_matrix")
+        raise refuse("max_expected_cost", "needs quality.cost_matrix (or class_costs, prediction_cost)")
     margin = quality.baseline_cost_margin
     if margin < 0:
         raise refuse("baseline_cost_margin", f"must be at least 0 (got {margin:g})")
-    if costs:
+    for group, group_bounds in quality.class_thresholds.items():
+        for name, bound in group_bounds.items():
+            if name not in ("recall", "precision", "f1"):
+                raise refuse(
+                    f"class_thresholds.{group}.{name}", f"'{name}' is not a per-class metric (recall, precision, f1)"
+                )
+            check_bound(name, bound.min, bound.max, f"class_thresholds.{group}.{name}")
+    if quality.class_costs is not None:
+        check_class_costs(quality.class_costs)
+    if quality.cost_matrix is not None:
         prices = quality.cost_matrix.model_dump().values()
         spread = max(prices) - min(prices)
         if margin > 0 and margin >= spread:
@@ -265,6 +274,30 @@ def check_quality(quality: Any) -> None:
                 f"must be below {spread:g}, the spread of quality.cost_matrix (got {margin:g}): no two policies "
                 "differ by that much per row, so the check could never fail",
             )
+
+
+def check_class_costs(costs: Mapping[str, Mapping[str, float]]) -> None:
+    """``quality.class_costs``: a square table over the same labels, every number finite, and no error on a row
+    cheaper than the right decision on it (the gate would reward mistakes)."""
+    labels = list(costs)
+    if len(labels) < 3:
+        raise refuse("class_costs", f"names {len(labels)} classes; a multi-class target has at least 3")
+    for truth, row in costs.items():
+        stray = [label for label in row if label not in labels]
+        if stray:
+            raise refuse(f"class_costs.{truth}.{stray[0]}", f"'{stray[0]}' is not a row of quality.class_costs")
+        missing = [label for label in labels if label != truth and label not in row]
+        if missing:
+            raise refuse(f"class_costs.{truth}", f"has no cost for deciding '{missing[0]}' (give every other class)")
+        right = row.get(truth, 0.0)
+        for decided, cost in row.items():
+            if not math.isfinite(cost):
+                raise refuse(f"class_costs.{truth}.{decided}", f"must be a finite number (got {cost})")
+            if decided != truth and cost < right:
+                raise refuse(
+                    f"class_costs.{truth}.{decided}",
+                    f"{cost:g} is below the right decision's cost {right:g}: an error may not cost less",
+                )
 
 
 def check_project(config: Any) -> None:
@@ -309,6 +342,11 @@ def check_project(config: Any) -> None:
                 "quality.decision_threshold",
                 '"optimize" needs split.validation_size > 0 (the threshold is never chosen on the test split)',
             )
+    if config.model.task != "auto":
+        from mlgate.pipeline.config_task import task_problems
+
+        for key, reason in task_problems(config, config.model.task)[:1]:
+            raise refuse(key, reason)
 
 
 def _location(loc: tuple[Any, ...], extra: str = "") -> str:

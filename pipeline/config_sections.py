@@ -94,7 +94,9 @@ class DataSettings(_Source):
     delimiter: Delimiter = ","
     encoding: Encoding = "utf-8"
     target: Text
-    positive_label: Label = Field(description="The label value of the positive class.")
+    positive_label: Label | None = Field(
+        None, description="The label value of the positive class: required for a binary target, refused otherwise."
+    )
     missing_values: list[str] = Field(default_factory=list, description="Sentinel strings meaning missing.")
     drop_duplicates: bool = Field(False, description="Drop duplicate rows (default: keep them and report them).")
     duplicates_warn_share: Probability = Field(0.01, description="schema.duplicate_rows warns above this share.")
@@ -163,7 +165,10 @@ class SearchSettings(_Strict):
     enabled: bool = False
     n_iter: Annotated[int, Field(ge=1)] = 10
     cv: Annotated[int, Field(ge=2)] = 3
-    scoring: Text = "roc_auc"
+    scoring: Text | None = Field(
+        None,
+        description="A scikit-learn scorer name; default per task (roc_auc, neg_log_loss, neg_mean_squared_error).",
+    )
     param_distributions: dict[str, list[Any]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -176,8 +181,11 @@ class SearchSettings(_Strict):
 
 
 class ModelSettings(_Strict):
-    """The estimator: a short name (see ``pipeline.train.ESTIMATORS``) or a dotted class path."""
+    """The task and the estimator: a short name (see ``pipeline.train.ESTIMATORS``) or a dotted class path."""
 
+    task: Literal["auto", "binary", "multiclass", "regression"] = Field(
+        "auto", description="What the target is; auto: inferred from its values (pipeline.target.infer_task)."
+    )
     estimator: Text = "hist_gradient_boosting"
     params: dict[str, Any] = Field(default_factory=dict)
     random_state: Seed = 42

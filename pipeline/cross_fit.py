@@ -28,8 +28,9 @@ from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 
 from mlgate.pipeline.config import ProjectConfig
-from mlgate.pipeline.evaluate import positive_proba
+from mlgate.pipeline.evaluate import model_scores
 from mlgate.pipeline.records import CrossFitted, DataBundle
+from mlgate.pipeline.split import strata_of
 
 __all__ = ["cross_fit_recipes", "recipe_key"]
 
@@ -50,13 +51,14 @@ def recipe_key(model: Any) -> Hashable:
 
 
 def _all_rows(data: DataBundle) -> tuple[pd.DataFrame, np.ndarray]:
-    """Every labelled row of the split (train, validation, test), with its 0/1 label."""
+    """Every labelled row of the split (train, validation, test), with its encoded label (pipeline.target)."""
     parts = data.split
     frames = [parts.train, parts.test] if parts.validation is None else [parts.train, parts.validation, parts.test]
     labels = [parts.y_train, parts.y_test]
     if parts.y_validation is not None:
         labels.insert(1, parts.y_validation)
-    return pd.concat(frames), pd.concat(labels).to_numpy(dtype=np.int64)
+    kind = np.float64 if data.prepared.task == "regression" else np.int64
+    return pd.concat(frames), pd.concat(labels).to_numpy(dtype=kind)
 
 
 def _columns(model: Any, frame: pd.DataFrame, fallback: list[str]) -> list[str] | str:
@@ -105,18 +107,21 @@ def cross_fit_recipes(config: ProjectConfig, data: DataBundle, candidate: Any, c
     folds = settings.champion_recipe_folds
     if recipe_key(candidate) == recipe_key(champion) and champion_columns == features:
         return CrossFitted(y=y, folds=folds, seed=seed, same_recipe=True)
-    smallest = int(np.bincount(y, minlength=2).min())
+    task = data.prepared.task
+    strata = strata_of(pd.Series(y), task).to_numpy()  # classes, or a regression target's quantile bands
+    smallest = int(np.bincount(strata, minlength=2).min())
     if smallest < folds:
-        return _skip(y, f"the smaller class has {smallest} rows, fewer than {folds} folds", seed=seed)
+        return _skip(y, f"the smallest class has {smallest} rows, fewer than {folds} folds", seed=seed)
     started = time.perf_counter()
-    scores = {"candidate": np.full(len(y), np.nan), "champion": np.full(len(y), np.nan)}
+    shape = (len(y), len(data.prepared.classes)) if task == "multiclass" else (len(y),)
+    scores = {"candidate": np.full(shape, np.nan), "champion": np.full(shape, np.nan)}
     models = {"candidate": (candidate, features), "champion": (champion, champion_columns)}
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for train, test in splitter.split(np.zeros(len(y)), y):
+    for train, test in splitter.split(np.zeros(len(y)), strata):
         for name, (model, columns) in models.items():
             try:
                 fitted = clone(model).fit(X.iloc[train][columns], y[train])
-                scores[name][test] = positive_proba(fitted, X.iloc[test][columns])
+                scores[name][test] = model_scores(fitted, X.iloc[test][columns], task)
             except Exception as exc:  # a recipe that cannot be refitted: the held-out comparison still judges
                 return _skip(y, f"the {name}'s recipe could not be refitted ({type(exc).__name__}: {exc})", seed=seed)
     return CrossFitted(

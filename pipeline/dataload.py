@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mlgate.pipeline.config import ProjectConfig
+from mlgate.pipeline.errors import ConfigError
 from mlgate.pipeline.ingest import Dataset, load
 from mlgate.pipeline.prepare import Prepared, group_columns, prepare
 
@@ -28,7 +29,44 @@ def load_dataset(config: ProjectConfig) -> Dataset:
 def load_prepared(config: ProjectConfig, dataset: Dataset | None = None) -> Prepared:
     """The configured data, ingested (unless ``dataset`` is given) and prepared; no split, no sklearn import."""
     dataset = dataset or load_dataset(config)
-    return prepare(dataset.frame, config.data, config.features, source=dataset.source, groups=group_columns(config))
+    prepared = prepare(
+        dataset.frame,
+        config.data,
+        config.features,
+        source=dataset.source,
+        groups=group_columns(config),
+        task=config.model.task,
+    )
+    if config.model.task == "auto":  # the data told the task: the config must fit it like a stated one
+        from mlgate.pipeline.config_task import task_problems
+
+        for key, reason in task_problems(config, prepared.task)[:1]:
+            where = config.path or "config"
+            raise ConfigError(f"{where}: key '{key}': {reason} ({prepared.task}: {prepared.task_decided_by})")
+    _check_classes(config, prepared)
+    return prepared
+
+
+def _check_classes(config: ProjectConfig, prepared: Prepared) -> None:
+    """The class labels ``quality.class_costs`` and ``quality.class_thresholds`` name are the target's classes."""
+    if prepared.task != "multiclass":
+        return
+    where = config.path or "config"
+    names = [str(c) for c in prepared.classes]
+    quality = config.quality
+    if quality.class_costs is not None:
+        from mlgate.pipeline.task_metrics import class_cost_array
+
+        try:
+            class_cost_array(quality.class_costs, prepared.classes)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
+    for label in quality.class_thresholds:
+        if label != "*" and label not in names:
+            raise ConfigError(
+                f"{where}: quality.class_thresholds.{label}: '{label}' is not a class of '{prepared.target}' "
+                f'(classes: {", ".join(names)}; "*" for every class)'
+            )
 
 
 def load_data(config: ProjectConfig) -> DataBundle:

@@ -41,6 +41,7 @@ __all__ = [
     "diagnose",
     "permutation_importance",
     "row_log_loss",
+    "row_loss",
 ]
 
 #: Shuffles per feature.
@@ -83,6 +84,20 @@ def row_log_loss(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
     return loss
 
 
+def row_loss(y: np.ndarray, scores: np.ndarray, task: str = "binary") -> np.ndarray:
+    """Each row's loss for ``task``: log loss (binary; multi-class: minus the log of the true class's
+    probability) or the squared error (regression)."""
+    if task == "binary":
+        return row_log_loss(y, scores)
+    scores = np.asarray(scores, dtype=np.float64)
+    if task == "multiclass":
+        true = scores[np.arange(len(y)), np.asarray(y, dtype=np.int64)]
+        loss: np.ndarray = -np.log(np.clip(true, _EPS, 1.0))
+        return loss
+    error: np.ndarray = (scores - np.asarray(y, dtype=np.float64)) ** 2
+    return error
+
+
 def _interval(rises: np.ndarray, level: float) -> tuple[float, float, float]:
     estimate = float(np.mean(rises))
     spread = float(np.std(rises, ddof=1)) if rises.size > 1 else 0.0
@@ -101,15 +116,16 @@ def permutation_importance(
     repeats: int = DEFAULT_REPEATS,
     confidence: float = 0.95,
     random_state: int,
+    task: str = "binary",
 ) -> tuple[Importance, ...]:
-    """Each feature's permutation importance on ``(X, y)`` (see the module docstring); one ``predict_proba`` call
-    per feature on ``repeats`` stacked shuffled copies of ``X``."""
-    from mlgate.pipeline.evaluate import positive_proba
+    """Each feature's permutation importance on ``(X, y)`` (see the module docstring); one scoring call per
+    feature on ``repeats`` stacked shuffled copies of ``X``. The loss is :func:`row_loss` for ``task``."""
+    from mlgate.pipeline.evaluate import model_scores
 
     rng = np.random.default_rng(random_state)
     y = np.asarray(y)
     n = len(X)
-    base = row_log_loss(y, positive_proba(model, X))
+    base = row_loss(y, model_scores(model, X, task), task)
     stacked = pd.concat([X] * repeats, ignore_index=True)
     level = 1.0 - (1.0 - confidence) / max(len(features), 1)  # simultaneous across the features (Bonferroni)
     found = []
@@ -117,7 +133,7 @@ def permutation_importance(
         column = X[name].reset_index(drop=True)
         shuffled = stacked.copy()  # the column keeps its dtype (pandas strings stay strings)
         shuffled[name] = pd.concat([column.iloc[rng.permutation(n)] for _ in range(repeats)], ignore_index=True)
-        losses = row_log_loss(np.tile(y, repeats), positive_proba(model, shuffled)).reshape(repeats, n)
+        losses = row_loss(np.tile(y, repeats), model_scores(model, shuffled, task), task).reshape(repeats, n)
         rises = (losses - base).mean(axis=0)
         rises[np.abs(rises) < _NOISE] = 0.0  # identical predictions, summed in another order: no contribution
         found.append(Importance(str(name), *_interval(rises, level)))
@@ -133,12 +149,13 @@ def diagnose(
     repeats: int = DEFAULT_REPEATS,
     confidence: float = 0.95,
     max_rows: int = MAX_ROWS,
+    task: str = "binary",
 ) -> Diagnostics:
     """The diagnostics of a fitted ``model`` on a :class:`pipeline.split.Split` (``split.train`` is what it was
     fitted on; importance is measured on ``split.validation``)."""
-    from mlgate.pipeline.evaluate import positive_proba
+    from mlgate.pipeline.evaluate import model_scores
 
-    proba_train = positive_proba(model, split.train[list(features)])
+    proba_train = model_scores(model, split.train[list(features)], task)
     if split.validation is None or split.y_validation is None or len(split.validation) < 2:
         note = "no validation split (split.validation_size = 0): importance is measured on held-out validation rows"
         return Diagnostics((), 0, repeats, confidence, proba_train, note=note)
@@ -147,6 +164,6 @@ def diagnose(
         keep = np.sort(np.random.default_rng(random_state).choice(len(X), size=max_rows, replace=False))
         X, y = X.iloc[keep], y[keep]
     found = permutation_importance(
-        model, X, y, features=features, repeats=repeats, confidence=confidence, random_state=random_state
+        model, X, y, features=features, repeats=repeats, confidence=confidence, random_state=random_state, task=task
     )
     return Diagnostics(found, len(X), repeats, confidence, proba_train)

@@ -30,13 +30,15 @@ __all__ = [
     "evaluate",
     "expected_cost",
     "metric_function",
+    "model_scores",
     "positive_proba",
+    "task_metrics",
 ]
 
 PROBABILITY_METRICS = frozenset({"roc_auc", "log_loss", "brier_score", "average_precision"})
 DEFAULT_METRICS = ("roc_auc", "log_loss", "brier_score", "accuracy", "precision", "recall", "f1")
 # Larger is better for these; for every other metric name ending in "loss"/"error"/"brier" smaller is.
-LOWER_IS_BETTER_SUFFIXES = ("loss", "error", "brier_score", "expected_cost")
+LOWER_IS_BETTER_SUFFIXES = ("loss", "error", "brier_score", "expected_cost", "deviance")
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,14 @@ class Evaluation:
     n: int
     threshold: float
     overall: dict[str, float | None]
-    confusion: dict[str, int]
+    confusion: dict[str, Any]
     slices: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    task: str = "binary"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "n": self.n,
+            "task": self.task,
             "threshold": self.threshold,
             "overall": self.overall,
             "confusion": self.confusion,
@@ -64,6 +68,75 @@ def positive_proba(model: Any, X: pd.DataFrame) -> np.ndarray:
     proba = model.predict_proba(X)
     classes = list(getattr(model, "classes_", [0, 1]))
     return np.asarray(proba[:, classes.index(1)], dtype=np.float64)
+
+
+#: The metrics a multi-class or regression candidate is evaluated on besides the configured ones.
+TASK_DEFAULT_METRICS = {
+    "multiclass": ("log_loss", "accuracy", "balanced_accuracy", "f1_macro", "f1_weighted"),
+    "regression": ("mean_squared_error", "root_mean_squared_error", "mean_absolute_error", "r2"),
+}
+
+
+def model_scores(model: Any, X: pd.DataFrame, task: str) -> np.ndarray:
+    """A model's scores for ``task``: the positive-class probability (binary), every class's probability in
+    class-code order (multi-class, ``(n, k)``), or the predicted value (regression)."""
+    if task == "binary":
+        return positive_proba(model, X)
+    if task == "multiclass":
+        return np.asarray(model.predict_proba(X), dtype=np.float64)
+    return np.asarray(model.predict(X), dtype=np.float64)
+
+
+def task_metrics(
+    task: str, names: tuple[str, ...], y: np.ndarray, scores: np.ndarray, costs: Any
+) -> dict[str, float | None]:
+    """Multi-class or regression metrics of ``scores`` on ``y`` (every row once); None where undefined."""
+    from mlgate.pipeline import task_metrics as tm
+
+    ones = np.ones((1, len(y)))
+    out: dict[str, float | None] = {}
+    for name in names:
+        if name == "expected_cost" and costs is None:
+            continue
+        if task == "multiclass":
+            value = float(tm.weighted_multiclass(name, y, scores, ones, costs=costs)[0])
+        else:
+            value = float(tm.weighted_regression(name, y, scores, ones, costs=costs)[0])
+        out[name] = value if np.isfinite(value) else None
+    return out
+
+
+def _task_evaluation(
+    task: str,
+    y: np.ndarray,
+    scores: np.ndarray,
+    metrics: tuple[str, ...],
+    costs: Any,
+    groups: Mapping[str, pd.Series] | None,
+) -> Evaluation:
+    """:func:`evaluate` for a multi-class or a regression model (no threshold: recorded as 0.0)."""
+    from mlgate.pipeline.task_metrics import decide_classes
+
+    y = np.asarray(y, dtype=np.int64 if task == "multiclass" else np.float64)
+    names = tuple(dict.fromkeys((*TASK_DEFAULT_METRICS[task], *metrics, "expected_cost")))
+    overall = task_metrics(task, names, y, scores, costs)
+    confusion_table: dict[str, Any] = {}
+    if task == "multiclass":
+        k = scores.shape[1]
+        decided = decide_classes(scores, costs)
+        matrix = np.zeros((k, k), dtype=np.int64)
+        np.add.at(matrix, (y, decided), 1)
+        confusion_table = {"matrix": matrix.tolist()}
+    slices: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, labels in (groups or {}).items():
+        labels_arr = np.asarray(pd.Series(labels).astype("string").fillna("<missing>"), dtype=object)
+        slices[name] = {}
+        for value in sorted(set(labels_arr)):
+            mask = labels_arr == value
+            entry: dict[str, Any] = {"n": int(mask.sum())}
+            entry["metrics"] = task_metrics(task, names, y[mask], scores[mask], costs)
+            slices[name][str(value)] = entry
+    return Evaluation(len(y), 0.0, overall, confusion_table, slices, task)
 
 
 def metric_function(name: str) -> Callable[..., float]:
@@ -81,6 +154,8 @@ def metric_function(name: str) -> Callable[..., float]:
 
 
 def greater_is_better(name: str) -> bool:
+    if name.startswith("d2_"):  # d2_absolute_error is a score (1 is perfect), whatever its name ends with
+        return True
     return not name.endswith(LOWER_IS_BETTER_SUFFIXES)
 
 
@@ -165,8 +240,16 @@ def evaluate(
     metrics: tuple[str, ...] = DEFAULT_METRICS,
     costs: CostMatrix | None = None,
     groups: Mapping[str, pd.Series] | None = None,
+    task: str = "binary",
+    task_costs: Any = None,
 ) -> Evaluation:
-    """Score ``proba`` against ``y`` overall and within each group of each grouping in ``groups``."""
+    """Score ``proba`` against ``y`` overall and within each group of each grouping in ``groups``.
+
+    A multi-class or regression model's scores (:func:`model_scores`) are judged with ``task_costs`` (the class
+    cost array or the prediction cost) instead of ``costs`` and ``threshold``.
+    """
+    if task != "binary":
+        return _task_evaluation(task, np.asarray(y), np.asarray(proba, dtype=np.float64), metrics, task_costs, groups)
     y_arr = np.asarray(y, dtype=np.int64)
     proba = np.asarray(proba, dtype=np.float64)
     overall = _scores(y_arr, proba, threshold, metrics, costs)

@@ -21,8 +21,9 @@ import pandas as pd
 
 from mlgate.pipeline.config import DataSettings, FeatureSettings, ProjectConfig
 from mlgate.pipeline.errors import DataError
+from mlgate.pipeline.target import encode_target
 
-__all__ = ["PrepareReport", "Prepared", "binary_target", "group_columns", "prepare", "resolve_features"]
+__all__ = ["PrepareReport", "Prepared", "group_columns", "prepare", "resolve_features"]
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
@@ -69,7 +70,8 @@ class PrepareReport:
 
 @dataclass(frozen=True)
 class Prepared:
-    """The cleaned frame, the resolved feature lists and the binary label (1 = positive class).
+    """The cleaned frame, the resolved feature lists and the encoded target (:mod:`pipeline.target`: 1 = positive
+    class; a class code 0 .. k-1 indexing ``classes``; a float), with its task.
 
     ``rows`` holds, for each row of ``frame``, its position in the ingested frame (``source``): the schema gate
     reads columns the config leaves out of ``frame`` (:meth:`unused`) for the same rows.
@@ -85,6 +87,9 @@ class Prepared:
     rows: np.ndarray | None = field(default=None, repr=False, compare=False)
     source: pd.DataFrame | None = field(default=None, repr=False, compare=False)
     missing_markers: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    task: str = "binary"
+    task_decided_by: str = "model.task"
+    classes: tuple[Any, ...] = ()
 
     @property
     def X(self) -> pd.DataFrame:
@@ -134,25 +139,6 @@ def resolve_features(
     if not chosen:
         raise DataError(f"{source}: no feature columns left after excluding {sorted(dropped)}")
     return chosen
-
-
-def binary_target(values: pd.Series, positive_label: object, *, source: str) -> pd.Series:
-    """Map the label column to 1 (positive) / 0, checking the positive label exists and two classes do."""
-    present = values.dropna().unique().tolist()
-    if len(present) < 2:
-        raise DataError(f"{source}: target column '{values.name}' has a single class {present!r}; need two to train")
-    if len(present) > 2:
-        raise DataError(
-            f"{source}: target column '{values.name}' has {len(present)} classes {sorted(map(str, present))}; "
-            "mlgate gates binary classifiers"
-        )
-    matches = [v for v in present if v == positive_label or str(v) == str(positive_label)]
-    if not matches:
-        raise DataError(
-            f"{source}: positive_label {positive_label!r} not found in target column '{values.name}' "
-            f"(values: {sorted(map(str, present))})"
-        )
-    return (values == matches[0]).astype(np.int64).rename(values.name)
 
 
 def _split_kinds(
@@ -274,8 +260,10 @@ def prepare(
     *,
     source: str,
     groups: Mapping[str, str] | None = None,
+    task: str = "auto",
 ) -> Prepared:
-    """Clean ``frame`` (a copy) as configured and report every change.
+    """Clean ``frame`` (a copy) as configured and report every change; encode the target for ``task``
+    (``model.task``; ``auto``: inferred from the labelled values, :mod:`pipeline.target`).
 
     ``groups`` maps the columns the gates group rows by (see :func:`group_columns`) to the config key naming
     each; they must exist and are kept beside the features.
@@ -309,7 +297,7 @@ def prepare(
     if out.empty:
         raise DataError(f"{source}: no rows left after dropping rows without a label and duplicates")
 
-    y = binary_target(out[data.target], data.positive_label, source=source)
+    target = encode_target(out[data.target], task, data.positive_label, source=source)
     missing = {name: int(n) for name, n in out[feature_names].isna().sum().items() if n}
     report = PrepareReport(
         rows_in=rows_in,
@@ -323,4 +311,18 @@ def prepare(
         duplicate_examples=examples,
     )
     markers = tuple(data.missing_values)
-    return Prepared(out, data.target, feature_names, numeric, categorical, y, report, positions, frame, markers)
+    return Prepared(
+        out,
+        data.target,
+        feature_names,
+        numeric,
+        categorical,
+        target.y,
+        report,
+        positions,
+        frame,
+        markers,
+        task=target.task,
+        task_decided_by=target.decided_by,
+        classes=target.classes,
+    )

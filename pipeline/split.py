@@ -23,7 +23,7 @@ from mlgate.pipeline.ingest import row_hashes
 from mlgate.pipeline.prepare import Prepared
 from mlgate.pipeline.shuffle_split import SplitError, shuffle_split
 
-__all__ = ["Split", "event_order", "split"]
+__all__ = ["Split", "event_order", "split", "strata_of"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,20 @@ class Split:
     y_validation: pd.Series | None
     random_state: int
     by: str = "random"
+
+
+#: A regression target is stratified by the deciles of its values (fewer bands on small data).
+REGRESSION_STRATA = 10
+
+
+def strata_of(y: pd.Series, task: str) -> pd.Series:
+    """What a stratified split keeps in proportion: the class, or for regression the target's quantile band
+    (up to :data:`REGRESSION_STRATA` bands of at least 3 rows each), so both parts see the whole range."""
+    if task != "regression":
+        return y
+    bands = max(1, min(REGRESSION_STRATA, len(y) // 6))
+    codes = pd.qcut(y.rank(method="first"), bands, labels=False)
+    return pd.Series(np.asarray(codes, dtype=np.int64), index=y.index, name=y.name)
 
 
 def split(
@@ -57,21 +71,29 @@ def split(
         return _time_split(prepared, settings, time_column, source=source, random_state=random_state)
     frame, y = prepared.frame, prepared.y
     where = f"{source}: " if source else ""
-    counts = y.value_counts()
+    strata = strata_of(y, prepared.task)
+    counts = strata.value_counts()
     if settings.stratify and counts.min() < 3:
+        if prepared.task == "multiclass":
+            rare = prepared.classes[int(counts.idxmin())]
+            raise DataError(
+                f"{where}target '{prepared.target}' has only {int(counts.min())} rows of class {rare!r}; need at "
+                "least 3 per class for a stratified split (split.stratify): merge it into a related class or drop "
+                "its rows, or set split.stratify = false"
+            )
         raise DataError(
             f"{where}target '{prepared.target}' has only {int(counts.min())} rows of one class; "
             "need at least 3 per class for a stratified split (split.stratify)"
         )
     try:  # row for row what sklearn's train_test_split gives (pipeline.shuffle_split, without importing it)
         rows, held = shuffle_split(
-            y.to_numpy(), test_size=settings.test_size, random_state=random_state, stratify=settings.stratify
+            strata.to_numpy(), test_size=settings.test_size, random_state=random_state, stratify=settings.stratify
         )
         train, test, y_train, y_test = frame.iloc[rows], frame.iloc[held], y.iloc[rows], y.iloc[held]
         validation = y_validation = None
         if settings.validation_size > 0:
             rows, held = shuffle_split(
-                y_train.to_numpy(),
+                strata_of(y_train, prepared.task).to_numpy(),
                 test_size=settings.validation_size,
                 random_state=random_state,
                 stratify=settings.stratify,

@@ -19,6 +19,7 @@ Tag                             On         Value
 ``mlgate.git_commit``           run        the checkout's commit (``-dirty`` with uncommitted changes)
 ``mlgate.lock_sha256``          run        sha256 of the project's uv.lock
 ``mlgate.threshold``            run        the candidate's decision threshold (``repr`` of the float)
+``mlgate.task``                 run        ``binary``, ``multiclass`` or ``regression`` (:mod:`pipeline.target`)
 ``mlgate.event_time_max``       run        newest event time in the training data (ISO 8601), when configured
 ``mlgate.gate_status``          run        ``passed`` or ``failed``: the gated run's verdict
 ``mlgate.gate_report_sha256``   both       sha256 of the run's report.json (on the version: set at promotion)
@@ -52,6 +53,7 @@ class Tag(StrEnum):
     GIT_COMMIT = "mlgate.git_commit"
     LOCK_SHA256 = "mlgate.lock_sha256"
     THRESHOLD = "mlgate.threshold"
+    TASK = "mlgate.task"
     EVENT_TIME_MAX = "mlgate.event_time_max"
     GATE_STATUS = "mlgate.gate_status"
     GATE_REPORT_SHA256 = "mlgate.gate_report_sha256"

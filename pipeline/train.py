@@ -10,28 +10,48 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.dummy import DummyClassifier
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import RandomizedSearchCV, StratifiedKFold
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import KFold, RandomizedSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from mlgate.pipeline.config import ModelSettings
 from mlgate.pipeline.errors import TrainingError
 from mlgate.pipeline.features import build_preprocessor
 
-__all__ = ["ESTIMATORS", "TrainedModel", "build_pipeline", "fit"]
+__all__ = ["ESTIMATORS", "REGRESSORS", "TrainedModel", "build_pipeline", "estimator_class", "fit"]
 
-#: Short names usable as ``model.estimator``; anything else is imported as a dotted class path.
+#: Short names usable as ``model.estimator`` for a classification target (binary or multi-class); anything else
+#: is imported as a dotted class path.
 ESTIMATORS: dict[str, type] = {
     "hist_gradient_boosting": HistGradientBoostingClassifier,
     "random_forest": RandomForestClassifier,
     "logistic_regression": LogisticRegression,
+    "linear": LogisticRegression,
     "majority_class": DummyClassifier,
 }
+#: Short names for a regression target. ``mean`` and ``median`` are DummyRegressor with that strategy.
+REGRESSORS: dict[str, type] = {
+    "hist_gradient_boosting": HistGradientBoostingRegressor,
+    "random_forest": RandomForestRegressor,
+    "ridge": Ridge,
+    "linear": Ridge,
+    "mean": DummyRegressor,
+    "median": DummyRegressor,
+}
 #: Estimators whose numeric inputs should be standardised.
-_SCALED = (LogisticRegression,)
+_SCALED = (LogisticRegression, Ridge)
+
+
+#: The search's scorer when ``model.search.scoring`` is not given.
+_SCORING = {"binary": "roc_auc", "multiclass": "neg_log_loss", "regression": "neg_mean_squared_error"}
 
 
 @dataclass(frozen=True)
@@ -42,20 +62,28 @@ class TrainedModel:
     search: dict[str, Any] = field(default_factory=dict)
 
 
-def _estimator_class(name: str) -> type:
-    if name in ESTIMATORS:
-        return ESTIMATORS[name]
+def estimator_class(name: str, task: str = "binary") -> type:
+    """The class behind ``model.estimator`` for ``task``: a short name of the task, or a dotted path to a
+    scikit-learn classifier (binary, multi-class) or regressor (regression); TrainingError naming the key."""
+    short = REGRESSORS if task == "regression" else ESTIMATORS
+    if name in short:
+        return short[name]
+    other = ESTIMATORS if task == "regression" else REGRESSORS
     module_name, _, class_name = name.rpartition(".")
     if not module_name:
-        raise TrainingError(
-            f"model.estimator {name!r} is neither a short name ({', '.join(ESTIMATORS)}) nor a dotted path"
-        )
+        if name in other:
+            raise TrainingError(
+                f"model.estimator {name!r} is not a short name for a {task} target (its short names: "
+                f"{', '.join(short)})"
+            )
+        raise TrainingError(f"model.estimator {name!r} is neither a short name ({', '.join(short)}) nor a dotted path")
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as exc:
         raise TrainingError(f"model.estimator {name!r} cannot be imported ({exc})") from exc
-    if not (isinstance(cls, type) and issubclass(cls, BaseEstimator) and issubclass(cls, ClassifierMixin)):
-        raise TrainingError(f"model.estimator {name!r} is not a scikit-learn classifier")
+    kind, mixin = ("regressor", RegressorMixin) if task == "regression" else ("classifier", ClassifierMixin)
+    if not (isinstance(cls, type) and issubclass(cls, BaseEstimator) and issubclass(cls, mixin)):
+        raise TrainingError(f"model.estimator {name!r} is not a scikit-learn {kind}, as a {task} target needs")
     return cls
 
 
@@ -113,14 +141,21 @@ def _check_scoring(scoring: str) -> None:
 
 
 def build_pipeline(
-    settings: ModelSettings, numeric: list[str], categorical: list[str], *, random_state: int | None
+    settings: ModelSettings,
+    numeric: list[str],
+    categorical: list[str],
+    *,
+    random_state: int | None,
+    task: str = "binary",
 ) -> Pipeline:
-    """Preprocessor + estimator. ``random_state`` is passed to the estimator when it takes one.
+    """Preprocessor + estimator for ``task``. ``random_state`` is passed to the estimator when it takes one.
 
     ``random_state=None`` is allowed only so a test can build a deliberately non-deterministic model.
     """
-    cls = _estimator_class(settings.estimator)
+    cls = estimator_class(settings.estimator, task)
     params = dict(settings.params)
+    if cls is DummyRegressor and settings.estimator in ("mean", "median"):
+        params.setdefault("strategy", settings.estimator)
     accepted = inspect.signature(cls).parameters
     for name in params:
         if name not in accepted:
@@ -144,20 +179,23 @@ def fit(
     numeric: list[str],
     categorical: list[str],
     random_state: int | None,
+    task: str = "binary",
 ) -> TrainedModel:
     """Fit the configured pipeline, after a seeded randomised search when `model.search.enabled`."""
-    pipeline = build_pipeline(settings, numeric, categorical, random_state=random_state)
+    pipeline = build_pipeline(settings, numeric, categorical, random_state=random_state, task=task)
     search_info: dict[str, Any] = {}
     try:
         if settings.search.enabled and settings.search.param_distributions:
-            _check_scoring(settings.search.scoring)
+            scoring = settings.search.scoring or _SCORING[task]
+            _check_scoring(scoring)
             distributions = {f"model__{k}": v for k, v in settings.search.param_distributions.items()}
+            folds = KFold if task == "regression" else StratifiedKFold
             search = RandomizedSearchCV(
                 pipeline,
                 distributions,
                 n_iter=settings.search.n_iter,
-                scoring=settings.search.scoring,
-                cv=StratifiedKFold(settings.search.cv, shuffle=True, random_state=random_state),
+                scoring=scoring,
+                cv=folds(settings.search.cv, shuffle=True, random_state=random_state),
                 random_state=random_state,
                 refit=True,
                 n_jobs=1,
@@ -167,7 +205,7 @@ def fit(
             search_info = {
                 "best_params": {k.removeprefix("model__"): v for k, v in search.best_params_.items()},
                 "best_score": float(search.best_score_),
-                "scoring": settings.search.scoring,
+                "scoring": scoring,
                 "n_iter": settings.search.n_iter,
             }
         else:

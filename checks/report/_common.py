@@ -138,8 +138,10 @@ def run_facts(report: GateReport) -> list[tuple[str, str]]:
         facts.append(("model", f"{name or '?'}" + (f" v{version}" if version is not None else "")))
     facts.append(("registry", registry_note(report)))
     facts.append(("estimator", model.get("estimator")))
+    facts.append(("task", task_note(report)))
+    facts.append(("classes", class_note(report)))
     threshold = number(model.get("threshold"))
-    if threshold is not None:
+    if threshold is not None and task_of(report) in (None, "binary"):
         source = model.get("threshold_source")
         facts.append(("threshold", f"{threshold:.4g}" + (f" ({source})" if source else "")))
     fingerprint = data.get("fingerprint")
@@ -148,6 +150,8 @@ def run_facts(report: GateReport) -> list[tuple[str, str]]:
     facts.append(("fingerprint", short_fingerprint(fingerprint)))
     facts.append(("rows", row_flow(report)))
     facts.append(("split", split_sizes(report)))
+    if task_of(report) == "multiclass" and model.get("threshold_source"):
+        facts.append(("decision", decision_note(str(model["threshold_source"]))))
     facts.append(("git commit", str(run["git_commit"])[:12] if run.get("git_commit") else None))
     facts.append(("config", run.get("config")))
     facts.append(("mlgate", run.get("mlgate_version")))
@@ -248,3 +252,52 @@ def headline_model(report: GateReport) -> str:
     if fingerprint:
         parts.append(f"data {short_fingerprint(fingerprint)}")
     return ", ".join(parts)
+
+
+#: The tasks a run can gate (``model.task``), and how a multi-class model decides (its ``threshold_source``).
+TASKS = ("binary", "multiclass", "regression")
+_DECISIONS = {
+    "most_probable": "each row gets its most probable class",
+    "least_expected_cost": "each row gets the class of least expected cost (quality.class_costs)",
+}
+
+
+def task_of(report: GateReport) -> str | None:
+    """The run's task from ``run.data.task`` (``run.model.task`` as a fallback), or None when not recorded."""
+    for part in ("data", "model"):
+        task = section(report.run, part).get("task")
+        if task in TASKS:
+            return str(task)
+    return None
+
+
+def task_note(report: GateReport) -> str | None:
+    """``"multiclass (model.task)"``, ``"regression (inferred: ...)"``: the task and how it was decided."""
+    task = task_of(report)
+    if task is None:
+        return None
+    decided = section(report.run, "data").get("task_decided_by") or section(report.run, "model").get("task_decided_by")
+    return f"{task} ({decided})" if decided else task
+
+
+def class_labels(report: GateReport, k: int | None = None) -> list[str] | None:
+    """The class labels in class-code order (``run.data.classes``), or None when missing or not ``k`` long."""
+    for part in ("data", "model"):
+        classes = section(report.run, part).get("classes")
+        if isinstance(classes, list | tuple) and classes and (k is None or len(classes) == k):
+            return [str(c) for c in classes]
+    return None
+
+
+def class_note(report: GateReport, *, limit: int = 8) -> str | None:
+    """``"3: class_0, class_1, class_2"`` for a multi-class run (the first ``limit`` labels), else None."""
+    labels = class_labels(report) if task_of(report) == "multiclass" else None
+    if not labels:
+        return None
+    shown = ", ".join(labels[:limit]) + (f", … ({len(labels) - limit} more)" if len(labels) > limit else "")
+    return f"{len(labels)}: {shown}"
+
+
+def decision_note(source: str) -> str:
+    """How a multi-class model decides, in words (its ``threshold_source``)."""
+    return _DECISIONS.get(source, source)

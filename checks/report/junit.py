@@ -9,9 +9,10 @@ The ``type`` attribute of ``<failure>``, ``<error>`` and ``<skipped>`` is the re
 waived name it in ``<system-out>`` (``WARN [outside_reference_point_only]: ...``). A result without a reason
 (read from a report older than 1.1) keeps the old types: ``blocking``/``non-blocking`` and ``error``.
 
-Every suite's ``<properties>`` carry the run's row counts from the file to the split (``rows``: the sentence,
-then ``rows_read``, ``rows_without_label_dropped``, ``duplicate_rows``, ``duplicates_dropped``, ``rows_used``,
-``rows_train``/``rows_validation``/``rows_test``) and the registry outcome, as the other formats' headers do.
+Every suite's ``<properties>`` carry the run's task and how it was decided (``task``), its row counts from the
+file to the split (``rows``: the sentence, then ``rows_read``, ``rows_without_label_dropped``, ``duplicate_rows``,
+``duplicates_dropped``, ``rows_used``, ``rows_train``/``rows_validation``/``rows_test``) and the registry outcome,
+as the other formats' headers do.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from mlgate.checks.report._common import (
     row_counts,
     row_flow,
     split_sizes,
+    task_note,
     verdict,
     waiver_note,
 )
@@ -92,7 +94,12 @@ def render_junit(report: GateReport) -> str:
         time=f"{duration:.3f}",
     )
     timestamp = report.run.get("started_at")
-    sentences = (("rows", row_flow(report)), ("split", split_sizes(report)), ("registry", registry_note(report)))
+    sentences = (
+        ("task", task_note(report)),
+        ("rows", row_flow(report)),
+        ("split", split_sizes(report)),
+        ("registry", registry_note(report)),
+    )
     header = [(k, v) for k, v in sentences if v] + [(k, str(v)) for k, v in row_counts(report).items()]
     for layer, results in report.by_layer().items():
         attributes = {

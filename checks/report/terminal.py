@@ -1,5 +1,5 @@
-"""The terminal summary: a rich table per layer, the checks needing attention, the run's row counts (file to
-split) and registry outcome, then the verdict line."""
+"""The terminal summary: a rich table per layer, the checks needing attention, the run's task, row counts (file
+to split) and registry outcome, then the verdict line."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from mlgate.checks.report._common import (
     row_flow,
     split_sizes,
     summary_counts,
+    task_note,
     verdict,
     waiver_note,
 )
@@ -72,7 +73,12 @@ def print_summary(report: GateReport, console: Console, *, max_rows_per_layer: i
             attention.add_row("", Text(f"… {len(hidden)} more ({kinds})", style="dim"), "")
     if shown:
         console.print(attention)
-    facts = (("rows", row_flow(report)), ("split", split_sizes(report)), ("registry", registry_note(report)))
+    facts = (
+        ("task", task_note(report)),
+        ("rows", row_flow(report)),
+        ("split", split_sizes(report)),
+        ("registry", registry_note(report)),
+    )
     for label, value in facts:
         if value:
             console.print(Text.assemble((f"{label}: ", "bold"), value))
