@@ -4,7 +4,8 @@ Judged separately on the training data (train + validation) and on the test spli
 from one and is judged on the other.
 
 * **Class balance** (``balance.minority_share[<split>]``): the share of the smaller class vs
-  ``min_minority_share``, with a Wilson interval at ``confidence``.
+  ``min_minority_share``, with a Wilson interval at ``confidence``. A multi-class or regression target's label
+  is judged by :mod:`checks.balance_tasks` (every class's share; the target's distribution stated).
 * **Sensitive groups** (``balance.sensitive_share[<split>][<column>=<group>]``): each group's share among
   the rows that have a group vs its declared ``reference ± tolerance``, with Wilson intervals that hold
   *simultaneously* for the k declared groups of the attribute (Bonferroni, each at 1 − (1 − confidence)/k).
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from mlgate.checks.balance_tasks import class_share_checks, target_summary
 from mlgate.checks.evidence import Evidence
 from mlgate.checks.result import CheckResult, Interval, Reason, Status
 from mlgate.checks.stats import judge, wilson_interval
@@ -250,11 +252,29 @@ def _groups(frame: pd.DataFrame, attribute: SensitiveAttribute) -> pd.Series:
     return pd.cut(values, bins=attribute.bins, labels=band_labels(attribute), right=False)
 
 
-def check_balance(frame: pd.DataFrame, y: pd.Series, settings: BalanceSettings, *, split: str) -> list[CheckResult]:
-    """Class balance of ``y`` and every sensitive attribute of ``frame`` (same rows), for one split."""
-    results = [
-        minority_share_check(y, min_share=settings.min_minority_share, confidence=settings.confidence, split=split)
-    ]
+def _label_checks(
+    y: pd.Series, settings: BalanceSettings, *, split: str, task: str, classes: tuple[object, ...]
+) -> list[CheckResult]:
+    """The label's balance for the task: the minority share (binary), every class's share (multi-class), or the
+    target's distribution stated (regression; :mod:`checks.balance_tasks`)."""
+    if task == "multiclass":
+        return class_share_checks(y, classes, settings, split=split)
+    if task == "regression":
+        return [target_summary(y, split=split)]
+    return [minority_share_check(y, min_share=settings.min_minority_share, confidence=settings.confidence, split=split)]
+
+
+def check_balance(
+    frame: pd.DataFrame,
+    y: pd.Series,
+    settings: BalanceSettings,
+    *,
+    split: str,
+    task: str = "binary",
+    classes: tuple[object, ...] = (),
+) -> list[CheckResult]:
+    """Label balance of ``y`` and every sensitive attribute of ``frame`` (same rows), for one split."""
+    results = _label_checks(y, settings, split=split, task=task, classes=classes)
     for attribute in settings.sensitive:
         if attribute.column not in frame.columns:
             results.append(
@@ -288,7 +308,8 @@ def run(evidence: Evidence) -> list[CheckResult]:
     else:
         train = pd.concat([parts.train[columns], parts.validation[columns]])
         y_train = pd.concat([parts.y_train, parts.y_validation])
+    task, classes = evidence.prepared.task, evidence.prepared.classes
     return [
-        *check_balance(train, y_train, settings, split="train"),
-        *check_balance(parts.test[columns], parts.y_test, settings, split="test"),
+        *check_balance(train, y_train, settings, split="train", task=task, classes=classes),
+        *check_balance(parts.test[columns], parts.y_test, settings, split="test", task=task, classes=classes),
     ]

@@ -10,8 +10,9 @@ Two comparisons, each one family of tests:
   new batch, ids ``drift.current[<column>]`` and ``drift.current_label[<target>]`` (the label only when the batch
   has one). Messages name the batch and whose training data it was compared with.
 
-The label (``drift.label``) is tested as a categorical column in the same family as the features, with its own
-floor (``label_effect_floor``, default the categorical one); rows without a label are left out of its test.
+The label (``drift.label``) is tested as a categorical column (a regression target: a numeric one, KS) in the
+same family as the features, with its own floor (``label_effect_floor``, default the categorical one, the numeric
+one for a regression target); rows without a label are left out of its test.
 
 Method
 ------
@@ -60,14 +61,13 @@ so it can lower the false-alarm rate, never raise it. ``benchmarks/bench_drift_r
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from mlgate.checks.categories import category_text
 from mlgate.checks.evidence import Evidence
 from mlgate.checks.result import CheckResult, Reason, Status
 from mlgate.checks.stats import (
@@ -83,7 +83,6 @@ from mlgate.pipeline.config import DriftSettings
 __all__ = ["category_text", "compare", "compare_current", "run"]
 
 _EFFECT_NAMES = {"ks_d": "D", "tvd": "TVD"}
-_INTEGRAL_TEXT = re.compile(r"-?\d+\.0*")
 _ADVICE = {
     "drift.feature": "Check how the data was collected or split",
     "drift.current": "The new data differs from what the champion learned from: find the upstream change, or "
@@ -97,26 +96,6 @@ class _Tested:
     outcome: TwoSampleTest
     id_prefix: str
     kind: str  # "feature" or "label"
-
-
-def category_text(column: pd.Series) -> pd.Series:
-    """Each value as category text, integral numbers written as integers (``1``, ``1.0``, ``"1.0"`` -> ``"1"``).
-
-    Two sources of one column disagree on such spellings (an integer column read back from Parquet, the same
-    column with a missing value read from a CSV as floats): compared as text they would look like new categories.
-    """
-
-    def one(value: Any) -> str | None:
-        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-            return None
-        if isinstance(value, bool | np.bool_):
-            return str(value)
-        if isinstance(value, int | np.integer | float | np.floating) and float(value).is_integer():
-            return str(int(value))
-        text = str(value)
-        return text.split(".")[0] if _INTEGRAL_TEXT.fullmatch(text) else text
-
-    return column.map(one).astype(object)
 
 
 def _as_categories(frame: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
@@ -136,6 +115,7 @@ def compare(
     target_prefix: str = "drift.label",
     canonical: bool = False,
     reference_counts: Mapping[str, Mapping[str, int]] | None = None,
+    numeric_target: bool = False,
 ) -> list[CheckResult]:
     """One result per feature (id ``f"{id_prefix}[{column}]"``) and, with ``target``, one for the label (id
     ``f"{target_prefix}[{target}]"``, categorical, rows without a label left out); p-values adjusted across all.
@@ -185,7 +165,7 @@ def compare(
                 *category_counts(reference[column] if counts is None else counts, current[column])
             )
         tested.append(_Tested(column, outcome, id_prefix, "feature"))
-    label_test = _label_test(reference, current, target, target_prefix) if target is not None else None
+    label_test = _label_test(reference, current, target, target_prefix, numeric_target) if target is not None else None
     if label_test is not None:
         tested.append(label_test)
 
@@ -197,10 +177,17 @@ def compare(
     return [by_column[key] for key in order if key in by_column] + ([results[-1]] if label_test else [])
 
 
-def _label_test(reference: pd.DataFrame, current: pd.DataFrame, target: str, prefix: str) -> _Tested | None:
-    """The label as a categorical column (see :func:`category_text`), labelled rows only; None when a side has none."""
+def _label_test(
+    reference: pd.DataFrame, current: pd.DataFrame, target: str, prefix: str, numeric: bool
+) -> _Tested | None:
+    """The label as a categorical column (:func:`category_text`; labelled rows only; None when a side has none), or
+    a regression target as a numeric one (KS)."""
     if target not in reference.columns or target not in current.columns:
         return None
+    if numeric:
+        return _Tested(
+            target, ks_two_sample(numeric_values(reference[target]), numeric_values(current[target])), prefix, "label"
+        )
     ref, cur = category_text(reference[target]).dropna(), category_text(current[target]).dropna()
     if ref.empty or cur.empty:
         return None
@@ -235,7 +222,9 @@ def _result(
 def _floor(tested: _Tested, settings: DriftSettings) -> float:
     if tested.kind == "label":
         floor = settings.label_effect_floor
-        return settings.categorical_effect_floor if floor is None else floor
+        if floor is not None:
+            return floor
+        return settings.numeric_effect_floor if tested.outcome.test == "ks" else settings.categorical_effect_floor
     return settings.numeric_effect_floor if tested.outcome.test == "ks" else settings.categorical_effect_floor
 
 
@@ -380,6 +369,7 @@ def run(evidence: Evidence) -> list[CheckResult]:
         categorical=categorical,
         settings=settings,
         target=target,
+        numeric_target=evidence.prepared.task == "regression",
     )
     for column in unknown:
         results.append(

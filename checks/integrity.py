@@ -87,15 +87,15 @@ class LeakScore:
     rows: int
 
 
-def _numeric_leak(column: str, values: pd.Series, y: np.ndarray) -> LeakScore:
+def _numeric_leak(column: str, values: pd.Series, y: np.ndarray, score: Any = rank_auc) -> LeakScore:
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    auc = rank_auc(numbers, y)
+    auc = score(numbers, y)
     rows = int(np.sum(~np.isnan(numbers)))
     return LeakScore(column, None if auc is None else max(auc, 1.0 - auc), "rank AUC on the training rows", rows)
 
 
 def _categorical_leak(
-    column: str, train: pd.Series, y_train: np.ndarray, test: pd.Series, y_test: np.ndarray
+    column: str, train: pd.Series, y_train: np.ndarray, test: pd.Series, y_test: np.ndarray, score: Any = rank_auc
 ) -> LeakScore:
     """Target rate per category (missing is a category) learned on ``train``, shrunk towards the overall rate by
     one pseudo-row, so a category seen once is not a certainty and one never seen scores the overall rate."""
@@ -105,7 +105,7 @@ def _categorical_leak(
     prior = float(np.mean(y_train)) if y_train.size else 0.5
     positives = np.bincount(seen, weights=y_train.astype(np.float64), minlength=size)
     rates = (positives + prior) / (np.bincount(seen, minlength=size) + 1.0)
-    auc = rank_auc(rates[new], y_test)
+    auc = score(rates[new], y_test)
     method = "target rate per category learned on the training rows, scored on the test rows"
     return LeakScore(column, auc, method, len(test))
 
@@ -118,11 +118,67 @@ def leak_scores(
     *,
     numeric: Sequence[str],
     categorical: Sequence[str],
+    task: str = "binary",
 ) -> list[LeakScore]:
-    """The single-feature score of every feature (numeric first, then categorical, in the given order)."""
+    """The single-feature score of every feature (numeric first, then categorical, in the given order).
+
+    ``task`` multiclass: the mean over the classes of each class-vs-rest score; regression: the concordance of the
+    feature (or its category's training mean) with the target, ``(Kendall tau-b + 1) / 2``, the continuous
+    target's ROC AUC (0.5 = no order in common, 1 = the same order), read on the same bound.
+    """
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
-    scores = [_numeric_leak(c, train[c], y_train) for c in numeric]
-    return scores + [_categorical_leak(c, train[c], y_train, test[c], y_test) for c in categorical]
+    if task == "multiclass":
+        return _one_vs_rest(train, y_train, test, y_test, numeric=numeric, categorical=categorical)
+    auc = _concordance if task == "regression" else rank_auc
+    scores = [_numeric_leak(c, train[c], y_train, auc) for c in numeric]
+    return scores + [_categorical_leak(c, train[c], y_train, test[c], y_test, auc) for c in categorical]
+
+
+def _concordance(scores: np.ndarray, y: np.ndarray) -> float | None:
+    """(Kendall tau-b + 1) / 2 of ``scores`` with a numeric ``y``, rows with a missing score left out; None when
+    fewer than two rows or one target value remain."""
+    from scipy.stats import kendalltau
+
+    scores, y = np.asarray(scores, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    keep = ~np.isnan(scores)
+    if keep.sum() < 2 or np.unique(y[keep]).size < 2:
+        return None
+    tau = float(kendalltau(scores[keep], y[keep]).statistic)
+    return 0.5 if not np.isfinite(tau) else (tau + 1.0) / 2.0
+
+
+def _one_vs_rest(
+    train: pd.DataFrame,
+    y_train: np.ndarray,
+    test: pd.DataFrame,
+    y_test: np.ndarray,
+    *,
+    numeric: Sequence[str],
+    categorical: Sequence[str],
+) -> list[LeakScore]:
+    """Each feature's mean class-vs-rest score over the classes of a multi-class target."""
+    per_class = [
+        leak_scores(
+            train,
+            (y_train == c).astype(np.int64),
+            test,
+            (y_test == c).astype(np.int64),
+            numeric=numeric,
+            categorical=categorical,
+        )
+        for c in np.unique(y_train)
+    ]
+    out = []
+    for scores in zip(*per_class, strict=True):
+        values = [s.auc for s in scores if s.auc is not None]
+        auc = float(np.mean(values)) if values else None
+        first = scores[0]
+        out.append(
+            LeakScore(
+                first.column, auc, f"mean over {len(per_class)} classes of class-vs-rest {first.method}", first.rows
+            )
+        )
+    return out
 
 
 def _flagged(settings: IntegritySettings) -> tuple[Status, bool]:
@@ -139,9 +195,10 @@ def check_target_leak(
     categorical: Sequence[str],
     target: str,
     settings: IntegritySettings,
+    task: str = "binary",
 ) -> list[CheckResult]:
     """``schema.target_leak[<column>]`` for each feature at or above ``settings.leak_auc``; else one PASS."""
-    scores = leak_scores(train, y_train, test, y_test, numeric=numeric, categorical=categorical)
+    scores = leak_scores(train, y_train, test, y_test, numeric=numeric, categorical=categorical, task=task)
     bound = settings.leak_auc
     every = {s.column: None if s.auc is None else round(s.auc, 4) for s in scores}
     status, blocking = _flagged(settings)
@@ -322,6 +379,7 @@ def run(evidence: Evidence) -> list[CheckResult]:
             categorical=prepared.categorical,
             target=prepared.target,
             settings=config.integrity,
+            task=prepared.task,
         ),
         *check_identifiers(prepared.frame, prepared.features, settings=config.integrity),
         *check_feature_policy(prepared.frame, prepared.features, list(evidence.dataset.frame.columns), config.features),

@@ -43,6 +43,7 @@ import numpy as np
 from mlgate.checks import quality_health
 from mlgate.checks.bootstrap import Bootstrap, costs_with_threshold_choice
 from mlgate.checks.evidence import Evidence
+from mlgate.checks.quality_classes import check_classes
 from mlgate.checks.quality_common import (
     LAYER,
     RULE,
@@ -339,6 +340,7 @@ def run(evidence: Evidence) -> list[CheckResult]:
         costs_for(settings, prepared.task, prepared.classes),
     )
     results = check_thresholds(y, candidate, settings=settings)
+    results += check_classes(y, candidate, prepared.classes, settings=settings)
     if evidence.baselines is None:
         baselines: dict[str, Scored] = {}
         baseline_errors = [

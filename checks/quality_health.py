@@ -37,14 +37,14 @@ LAYER = "quality"
 _EPS = 1e-15
 
 
-def check_feature_importance(diagnostics: Diagnostics | None) -> list[CheckResult]:
+def check_feature_importance(diagnostics: Diagnostics | None, loss: str = "log loss") -> list[CheckResult]:
     """``quality.feature_importance[<column>]`` for each feature whose contribution is credibly <= 0."""
     check_id = f"{LAYER}.feature_importance"
     if diagnostics is None or not diagnostics.importance:
         why = diagnostics.note if diagnostics is not None and diagnostics.note else "no importance in the evidence"
         return [CheckResult(check_id, LAYER, Status.SKIPPED, why, reason=Reason.NOT_CONFIGURED)]
     how = (
-        f"rise of the validation log loss when the feature is shuffled ({diagnostics.repeats} shuffles, "
+        f"rise of the validation {loss} when the feature is shuffled ({diagnostics.repeats} shuffles, "
         f"{diagnostics.importance_rows} rows; {diagnostics.confidence:.0%} intervals, simultaneous over "
         f"{len(diagnostics.importance)} features)"
     )
@@ -241,7 +241,7 @@ def run(evidence: Evidence) -> list[CheckResult]:
             del losses["train"]
         outputs = {"test": model.proba_test, "validation": model.proba_validation, "train": proba_train}
         return [
-            *check_feature_importance(diagnostics),
+            *check_feature_importance(diagnostics, "squared error" if task == "regression" else "log loss"),
             check_finite_outputs(outputs, task),
             *_task_losses(losses, y_train, task),
         ]

@@ -3,7 +3,8 @@
 The proposal describes the *prepared* frame (sentinels already missing, numeric columns coerced, target kept):
 
 * every column gets its observed dtype and is nullable only if a missing value was seen;
-* categorical columns and the target get ``isin`` with the observed categories;
+* categorical columns and a classifier's target get ``isin`` with the observed categories (a regression target:
+  a range, like a numeric column);
 * numeric columns get ``in_range`` widened by ``margin`` x (max - min) on both sides, rounded outwards, and
   never below 0 when every observed value was >= 0;
 * the column set is ``strict`` (an unknown extra column fails) but not ``ordered``: models select columns by
@@ -113,6 +114,7 @@ def infer_schema(
     numeric: list[str],
     margin: float = 0.1,
     identifiers: Collection[str] = (),
+    task: str = "binary",
 ) -> pa.DataFrameSchema:
     """Propose a strict schema for ``frame`` (see the module docstring for what is inferred).
 
@@ -128,7 +130,7 @@ def infer_schema(
     if both:
         raise ValueError(f"column '{sorted(both)[0]}' is listed as both categorical and numeric")
     kinds = {**dict.fromkeys(numeric, "numeric"), **dict.fromkeys(categorical, "categorical")}
-    kinds[target] = "categorical"  # a classifier's labels are categories
+    kinds[target] = "numeric" if task == "regression" else "categorical"  # a classifier's labels are categories
     kinds.update(dict.fromkeys(identifiers, "other"))  # no range: the next batch's ids lie outside it
     columns = {str(name): _column(frame[name], kind=kinds.get(name, "other"), margin=margin) for name in frame.columns}
     return pa.DataFrameSchema(columns, strict=True, ordered=False, coerce=False)
@@ -177,6 +179,7 @@ def infer_with_notes(config: ProjectConfig, *, margin: float = 0.1, on: date | N
         numeric=prepared.numeric,
         margin=margin,
         identifiers=identifiers,
+        task=prepared.task,
     )
     source = config.data.source if config.data.resolved_format != "sql" else "the configured SQL query"
     notes = [

@@ -224,6 +224,10 @@ class SensitiveAttribute(_Strict):
 class BalanceSettings(_Strict):
     min_minority_share: Probability = 0.2
     confidence: OpenUnit = 0.95
+    class_reference: dict[str, Probability] | None = Field(
+        None, description="Multi-class: each class's expected share (the label, as text -> share)."
+    )
+    class_tolerance: Probability = 0.05
     sensitive: list[SensitiveAttribute] = Field(default_factory=list)
 
     @model_validator(mode="after")
