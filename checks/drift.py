@@ -352,6 +352,7 @@ def compare_current(evidence: Evidence, *, numeric: list[str], categorical: list
         target=target,
         target_prefix="drift.current_label",
         canonical=True,
+        numeric_target=evidence.prepared.task == "regression",
     )
 
 

@@ -8,27 +8,32 @@ memory and written atomically at the end; promotion is the last registry write a
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from mlgate.checks.evidence import Evidence
 from mlgate.checks.layers import DATA_LAYERS, MODEL_LAYERS, run_layers
 from mlgate.checks.result import LAYERS, CheckResult, GateReport
+from mlgate.ci.run_record import environment_record, git_commit, run_metadata
 from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.dataload import load_data
-from mlgate.pipeline.records import Candidate, ChampionRecord, DataBundle, EnvironmentMeta, LoggedModel, RunMeta
+from mlgate.pipeline.records import Candidate, ChampionRecord, DataBundle, LoggedModel
 from mlgate.pipeline.retrain import PendingRetrain, child_thread_count, snapshot_file, start_retrain, thread_counts
 
-__all__ = ["GatedRun", "build_data_evidence", "environment_record", "git_commit", "run_gates", "run_pipeline"]
+__all__ = [
+    "GatedRun",
+    "build_data_evidence",
+    "environment_record",
+    "git_commit",
+    "run_gates",
+    "run_pipeline",
+]
 
 #: Called with the name of each stage as it starts; the CLI shows it as progress.
 StageHook = Callable[[str], Any]
@@ -59,43 +64,6 @@ class _Clock:
             yield
         finally:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
-
-
-def git_commit(folder: Path) -> str | None:
-    """The commit checked out at ``folder`` (with ``-dirty`` when there are uncommitted changes), or None."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=10, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return f"{head}-dirty" if dirty else head
-
-
-def _find_lock(start: Path) -> Path | None:
-    for folder in (start, *start.parents):
-        if (folder / "uv.lock").is_file():
-            return folder / "uv.lock"
-    return None
-
-
-def environment_record(config: ProjectConfig) -> EnvironmentMeta:
-    """The locked environment: uv.lock's sha256 (when found) and every installed distribution's version."""
-    lock = _find_lock(config.root) or _find_lock(Path(__file__).resolve().parent)
-    packages = sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata["Name"])
-    return EnvironmentMeta(
-        lock_file=str(lock) if lock else None,
-        lock_sha256=hashlib.sha256(lock.read_bytes()).hexdigest() if lock else None,
-        packages=tuple(packages),
-    )
 
 
 def build_data_evidence(config: ProjectConfig, data: DataBundle | None = None) -> Evidence:
@@ -138,49 +106,6 @@ def start_retrain_for(config: ProjectConfig, layers: Sequence[str]) -> PendingRe
     threads = child_thread_count(thread_counts())
     timeout, data_file = config.reproducibility.retrain_timeout_s, snapshot_file(config)
     return start_retrain(config.path, threads=threads, timeout_s=timeout, data_file=data_file)
-
-
-def _run_metadata(
-    config: ProjectConfig, data: DataBundle, candidate: Candidate | None, started: datetime, commit: str | None
-) -> RunMeta:
-    parts = data.split
-    meta = RunMeta(
-        project=config.name,
-        config=str(config.path) if config.path else None,
-        config_sha256=config.sha256,
-        started_at=started,
-        mlgate_version=metadata.version("mlgate"),
-        git_commit=commit,
-        data={
-            "source": data.dataset.source,
-            "fingerprint": data.dataset.fingerprint,
-            **data.dataset.meta,
-            "prepare": data.prepared.report.to_dict(),
-            "split": {
-                "train": len(parts.train),
-                "validation": 0 if parts.validation is None else len(parts.validation),
-                "test": len(parts.test),
-                "random_state": parts.random_state,
-                "by": parts.by,
-            },
-        },
-    )
-    if candidate is not None:
-        meta.model = {
-            "estimator": candidate.trained.estimator_name,
-            "params": {
-                k: repr(v) if not isinstance(v, int | float | str | bool | None) else v
-                for k, v in candidate.trained.params.items()
-            },
-            "search": candidate.trained.search,
-            "threshold": candidate.threshold,
-            "threshold_source": candidate.threshold_source,
-            "metrics": candidate.evaluation.overall,
-            "confusion": candidate.evaluation.confusion,
-            "slices": candidate.evaluation.slices,
-        }
-        meta.environment = environment_record(config)
-    return meta
 
 
 def _local_artifact(candidate: Candidate, data: DataBundle, folder: Path) -> LoggedModel:
@@ -286,7 +211,7 @@ def _gated(
         if model_layers or register:
             evidence = _model_stage(run, model_layers, pending, register=register, registry_factory=registry_factory)
             results += run_gates(evidence, model_layers, clock, retrain=pending)
-        run_meta = evidence.run or _run_metadata(config, data, None, started, commit)
+        run_meta = evidence.run or run_metadata(config, data, None, started, commit)
         if current is not None:
             run_meta.data["current"] = current
         results = apply_waivers(results, list(config.waivers), today=started.date())
@@ -324,7 +249,7 @@ def _model_stage(
         with clock.stage("diagnostics"):  # permutation importance on validation, training-row probabilities
             features, seed, task = data.prepared.features, config.quality.random_state, data.prepared.task
             diagnostics = diagnose(candidate.pipeline, data.split, features=features, random_state=seed, task=task)
-    run_meta = _run_metadata(config, data, candidate, run.started, run.commit)
+    run_meta = run_metadata(config, data, candidate, run.started, run.commit)
     if register or store_exists(config):
         run.registry = (registry_factory or make_registry)(config)
         with clock.stage("registry: champion"):

@@ -91,6 +91,11 @@ class Prepared:
     task_decided_by: str = "model.task"
     classes: tuple[Any, ...] = ()
 
+    def target_record(self) -> dict[str, Any]:
+        """The target as a report states it: column, task, how the task was decided, the classes (as text)."""
+        classes = [str(c) for c in self.classes]
+        return {"column": self.target, "task": self.task, "decided_by": self.task_decided_by, "classes": classes}
+
     @property
     def X(self) -> pd.DataFrame:
         return self.frame[self.features]

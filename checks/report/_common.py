@@ -140,6 +140,8 @@ def run_facts(report: GateReport) -> list[tuple[str, str]]:
     facts.append(("estimator", model.get("estimator")))
     facts.append(("task", task_note(report)))
     facts.append(("classes", class_note(report)))
+    if task_of(report) == "multiclass" and model.get("threshold_source"):
+        facts.append(("decision", decision_note(str(model["threshold_source"]))))
     threshold = number(model.get("threshold"))
     if threshold is not None and task_of(report) in (None, "binary"):
         source = model.get("threshold_source")
@@ -150,8 +152,6 @@ def run_facts(report: GateReport) -> list[tuple[str, str]]:
     facts.append(("fingerprint", short_fingerprint(fingerprint)))
     facts.append(("rows", row_flow(report)))
     facts.append(("split", split_sizes(report)))
-    if task_of(report) == "multiclass" and model.get("threshold_source"):
-        facts.append(("decision", decision_note(str(model["threshold_source"]))))
     facts.append(("git commit", str(run["git_commit"])[:12] if run.get("git_commit") else None))
     facts.append(("config", run.get("config")))
     facts.append(("mlgate", run.get("mlgate_version")))
@@ -262,10 +262,16 @@ _DECISIONS = {
 }
 
 
+def _target(report: GateReport) -> Mapping[str, Any]:
+    """``run.data.target`` (column, task, decided_by, classes: :meth:`pipeline.prepare.Prepared.target_record`)."""
+    target = section(report.run, "data").get("target")
+    return target if isinstance(target, Mapping) else {}
+
+
 def task_of(report: GateReport) -> str | None:
-    """The run's task from ``run.data.task`` (``run.model.task`` as a fallback), or None when not recorded."""
-    for part in ("data", "model"):
-        task = section(report.run, part).get("task")
+    """The run's task from ``run.data.target.task`` (``run.data.task``, ``run.model.task`` as fallbacks), or None
+    when not recorded."""
+    for task in (_target(report).get("task"), *(section(report.run, part).get("task") for part in ("data", "model"))):
         if task in TASKS:
             return str(task)
     return None
@@ -276,14 +282,14 @@ def task_note(report: GateReport) -> str | None:
     task = task_of(report)
     if task is None:
         return None
-    decided = section(report.run, "data").get("task_decided_by") or section(report.run, "model").get("task_decided_by")
+    decided = _target(report).get("decided_by") or section(report.run, "data").get("task_decided_by")
     return f"{task} ({decided})" if decided else task
 
 
 def class_labels(report: GateReport, k: int | None = None) -> list[str] | None:
     """The class labels in class-code order (``run.data.classes``), or None when missing or not ``k`` long."""
-    for part in ("data", "model"):
-        classes = section(report.run, part).get("classes")
+    recorded = [section(report.run, part).get("classes") for part in ("data", "model")]
+    for classes in (_target(report).get("classes"), *recorded):
         if isinstance(classes, list | tuple) and classes and (k is None or len(classes) == k):
             return [str(c) for c in classes]
     return None

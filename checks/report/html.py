@@ -1,8 +1,10 @@
 """The self-contained HTML report (``report.html``): one file, inline CSS and SVG plots, no scripts, no URLs.
 
-Sections: verdict banner with the run facts, one card per gate layer, the checks that need attention, plots
-(drift, group shares, slice metrics, confusion matrix; each replaced by a note when its data is missing),
-and a table of every check. All text goes through jinja2 autoescaping.
+Sections: verdict banner with the run facts (the task and how it was decided among them), one card per gate
+layer, the checks that need attention, plots (drift, group shares, slice metrics, then per task: the 2x2
+confusion matrix of a binary model; the k x k one and each class's ROC and calibration for a multi-class model;
+predicted vs actual and the residuals for a regression; each replaced by a note when its data is missing), and a
+table of every check. All text goes through jinja2 autoescaping.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from mlgate.checks.report import plots, plots_model
+from mlgate.checks.report import plots, plots_model, plots_scores
 from mlgate.checks.report._common import (
     SEVERITY,
     STATUS_COLORS,
     by_severity,
+    class_labels,
+    decision_note,
     fmt_interval,
     fmt_value,
     headline_model,
@@ -28,6 +32,7 @@ from mlgate.checks.report._common import (
     run_facts,
     section,
     summary_counts,
+    task_of,
     verdict,
     waiver_note,
 )
@@ -85,9 +90,87 @@ def _flagged(results: list[CheckResult]) -> dict[tuple[str, str], Status]:
     return worst
 
 
+def _plot_task(report: GateReport) -> str:
+    """The task the model plots are for: as recorded, else read off the confusion table and the metrics (a report
+    from before tasks were recorded is binary)."""
+    model = section(report.run, "model")
+    if task := task_of(report):
+        return task
+    if "matrix" in section(model, "confusion"):
+        return "multiclass"
+    names = set(section(model, "metrics"))
+    regression = names & {"r2", "mean_squared_error", "root_mean_squared_error", "mean_absolute_error"}
+    return "regression" if regression and not names & {"roc_auc", "accuracy", "log_loss"} else "binary"
+
+
+def _model_plots(report: GateReport, task: str, flagged: list[CheckResult]) -> list[_Plot]:
+    """Metrics per slice for every task, then the task's own plots: the 2x2 confusion matrix (binary), the k x k
+    one with each class's ROC and calibration (multi-class), predicted vs actual and residuals (regression)."""
+    model = section(report.run, "model")
+    slices = model.get("slices")
+    no_slices = (
+        "No slices configured (slices.columns is empty), so there are no metrics per slice."
+        if isinstance(slices, Mapping) and not slices
+        else "No slice metrics recorded (run.model.slices is missing: the model was not evaluated)."
+    )
+    plots = [
+        _draw(
+            "Model: metrics per slice",
+            lambda: plots_model.slice_metrics(
+                slices, overall=section(model, "metrics"), flagged=_flagged(flagged), task=task
+            ),
+            no_slices,
+            rows=by_severity(flagged),
+        )
+    ]
+    if task == "binary":
+        return [
+            *plots,
+            _draw(
+                "Model: confusion matrix",
+                lambda: plots_model.confusion_matrix(model.get("confusion"), threshold=number(model.get("threshold"))),
+                "No confusion matrix recorded (run.model.confusion is missing: the model was not evaluated).",
+            ),
+        ]
+    rows, total = plots_scores.row_scores(model, task), plots_scores.payload_rows(model)
+    no_rows = "No per-row test scores recorded (run.model.predictions is missing or malformed)."
+    if task == "multiclass":
+        matrix = section(model, "confusion").get("matrix")
+        k = rows[1].shape[1] if rows else len(matrix) if isinstance(matrix, list) else None
+        classes = class_labels(report, k)
+        source = model.get("threshold_source")
+        return [
+            *plots,
+            _draw(
+                "Model: confusion matrix",
+                lambda: plots_model.class_confusion(
+                    model.get("confusion"), classes=classes, decision=decision_note(str(source)) if source else None
+                ),
+                "No confusion matrix recorded (run.model.confusion is missing: the model was not evaluated).",
+            ),
+            _draw(
+                "Model: one-vs-rest ROC and calibration per class",
+                lambda: plots_scores.one_vs_rest(*rows, classes=classes) if rows else None,
+                no_rows,
+            ),
+        ]
+    return [
+        *plots,
+        _draw(
+            "Model: predicted vs actual",
+            lambda: (
+                plots_scores.predicted_vs_actual(*rows, metrics=section(model, "metrics"), sampled_from=total)
+                if rows
+                else None
+            ),
+            no_rows,
+        ),
+        _draw("Model: residuals", lambda: plots_scores.residuals(*rows, sampled_from=total) if rows else None, no_rows),
+    ]
+
+
 def _plots(report: GateReport) -> list[_Plot]:
     results = list(report.results)
-    model = section(report.run, "model")
     sliced = [r for r in results if r.layer == "quality" and r.slice]
     drift_note = "No drift results with effect sizes in this run (the drift layer did not run or was skipped)."
     return [
@@ -102,19 +185,7 @@ def _plots(report: GateReport) -> list[_Plot]:
             lambda: plots.balance_shares(results),
             "No balance results with group shares in this run (the balance layer did not run or was skipped).",
         ),
-        _draw(
-            "Model: metrics per slice",
-            lambda: plots_model.slice_metrics(
-                model.get("slices"), overall=section(model, "metrics"), flagged=_flagged(sliced)
-            ),
-            "No slice metrics recorded (run.model.slices is missing: the model was not evaluated).",
-            rows=by_severity(sliced),
-        ),
-        _draw(
-            "Model: confusion matrix",
-            lambda: plots_model.confusion_matrix(model.get("confusion"), threshold=number(model.get("threshold"))),
-            "No confusion matrix recorded (run.model.confusion is missing: the model was not evaluated).",
-        ),
+        *_model_plots(report, _plot_task(report), sliced),
     ]
 
 

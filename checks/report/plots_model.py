@@ -205,8 +205,8 @@ def class_confusion(
     labels = [f"{name}  (n={rows[i]:.0f})" for i, name in enumerate(names)]
     cell = 0.62 if k <= 6 else max(0.3, 3.6 / k)
     with style():
-        fig = figure(max(4.6, k * cell + max(map(len, labels)) * 0.075 + 1.6), k * cell + 1.9)
-        margins(fig, label_chars=max(map(len, labels)), top=0.75, bottom=0.95 if k > 4 else 0.7, right=1.0)
+        fig = figure(max(5.4, k * cell + max(map(len, labels)) * 0.075 + 1.9), k * cell + 2.4)
+        margins(fig, label_chars=max(map(len, labels)), top=0.95, bottom=(1.0 if k > 4 else 0.75) + 0.2, right=1.0)
         ax = fig.add_subplot()
         ax.imshow(shares, cmap="Blues", vmin=0, vmax=1, aspect="auto")
         size = 8.5 if k <= 6 else 7 if k <= 12 else 0
@@ -229,9 +229,11 @@ def class_confusion(
         ax.tick_params(length=0)
         for spine in ax.spines.values():
             spine.set_visible(False)
-        ax.set_xlabel("decided class" + (f" ({decision})" if decision else ""))
+        ax.set_xlabel("decided class" + (f"\n({decision})" if decision else ""))
         ax.set_ylabel("actual class")
         ax.set_title(
-            f"Confusion matrix (test split, {k} classes): count and share of the actual class", loc="left", pad=18
+            f"Confusion matrix (test split, {k} classes)\ncount and share of the actual class's rows",
+            loc="left",
+            pad=16,
         )
     return to_svg(fig, title="Confusion matrix (multi-class)")
