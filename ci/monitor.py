@@ -26,6 +26,7 @@ from mlgate.checks.monitor import MonitorEvidence, WindowLike, families, family_
 from mlgate.checks.monitor import run as run_checks
 from mlgate.checks.result import GateReport
 from mlgate.pipeline.config import ProjectConfig
+from mlgate.pipeline.tags import Tag
 from mlgate.pipeline.errors import MlgateError, RegistryError
 from mlgate.pipeline.monitor_reference import (
     MONITOR_DIR,
@@ -149,6 +150,12 @@ def _registry_reference(
         found = registry.find_artifact(run_id, f"{MONITOR_DIR}/{REFERENCE_FILE}", Path(scratch) / "probe")
         what = f"model v{version} (run {run_id})"
         if found is None:
+            task = champion.tags.get(Tag.TASK) if champion is not None and champion.version == version else None
+            if (task or config.model.task) not in ("binary", "auto"):
+                raise MonitorReferenceError(
+                    f"{what} is a {task or config.model.task} model: mlgate monitor judges binary models only "
+                    "(monitoring multi-class and regression models is not built yet)"
+                )
             raise MonitorReferenceError(
                 f"{what} logged no monitoring reference ({MONITOR_DIR}/{REFERENCE_FILE}): it was registered before "
                 "mlgate monitor existed; register it again with mlgate run"

@@ -160,7 +160,7 @@ def reproduce(
     run lacks what is needed (config file, model).
     """
     from mlgate.pipeline.candidate import load_data
-    from mlgate.pipeline.evaluate import positive_proba
+    from mlgate.pipeline.evaluate import model_scores
 
     project: ProjectConfig | None = load_config(config_path_or_None) if config_path_or_None is not None else None
     root = project.root if project is not None else Path.cwd()
@@ -195,7 +195,7 @@ def reproduce(
             timeout_s=logged_config.reproducibility.retrain_timeout_s,
         )
         tolerance = logged_config.reproducibility.tolerance
-        logged_proba = positive_proba(model, data.split.test[data.prepared.features])
+        logged_proba = model_scores(model, data.split.test[data.prepared.features], data.prepared.task)
         results.append(
             compare_predictions(
                 logged_proba,

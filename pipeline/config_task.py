@@ -45,11 +45,15 @@ def task_problems(config: Any, task: str) -> list[tuple[str, str]]:
             problems.append(
                 (f"quality.{key}", f"prices {other} decisions; a {task} target uses quality.{_COST_KEY[task]}")
             )
-    if task != "binary" and "decision_threshold" in quality.model_fields_set:
+    if task != "binary" and quality.decision_threshold != 0.5:  # (a default dumped and read back is not a choice)
         rule = "the class with the least expected cost (or the most probable)" if task == "multiclass" else "none"
         problems.append(("quality.decision_threshold", f"applies to a binary target only; a {task} decision: {rule}"))
     if task != "multiclass" and quality.class_thresholds:
         problems.append(("quality.class_thresholds", f"applies to a multi-class target only; this target is {task}"))
+    if task != "binary" and config.retrain.include_feedback:
+        problems.append(
+            ("retrain.include_feedback", f"joins served feedback for binary models only; not built yet for {task}")
+        )
     for key, name in _metric_keys(quality, task):
         problem = metric_problem(name, task)
         if problem is not None:

@@ -5,7 +5,8 @@
 runs exactly the gated run's training sequence (:func:`pipeline.candidate.load_data` then
 :func:`pipeline.candidate.train_candidate` with ``model.random_state``) and writes to ``DIR``:
 
-- ``proba_test.npy``   the positive-class probability of every test row (float64, in split order);
+- ``proba_test.npy``   the model's scores of every test row (float64, in split order: the positive-class probability,
+                       every class's probability, or the prediction, per task);
 - ``retrain.json``     the test metrics, decision threshold, data fingerprint, config sha256 and the
                        thread counts the process ran with (:data:`RETRAIN_JSON`).
 

@@ -173,6 +173,32 @@ def test_a_class_far_below_its_share_fails_the_balance_gate(tmp_path: Path) -> N
     assert share["status"] == "fail" and "class 'class_2'" in share["message"]
 
 
+@pytest.mark.parametrize(("name", "column", "bad"), [("diabetes", "progression", 500), ("wine", "cultivar", "class_3")])
+def test_a_target_outside_the_schema_fails_the_schema_gate(tmp_path: Path, name: str, column: str, bad: object) -> None:
+    project = copy_example(name, tmp_path)
+    frame = pd.read_csv(project / f"{name}.csv")
+    frame = pd.concat([frame, frame.head(4).assign(**{column: bad})])  # 4 rows: enough to split a new class
+    frame.to_csv(project / f"{name}.csv", index=False)
+    if name == "wine":  # the class costs and reference would name the new class missing first
+        edit(project, "class_costs = {", "# class_costs = {")
+        edit(project, "max_expected_cost = 0.25", "")
+        edit(project, "class_reference = {", "# class_reference = {")
+    run = mlgate("gate", "--config", "mlgate.toml", "--layer", "schema", "--out", "out", cwd=project)
+    assert run.returncode == 1, run.stdout + run.stderr
+    found = results(project / "out")[f"schema.column[{column}]"]
+    assert found["status"] == "fail" and str(bad) in found["message"], found["message"]
+
+
+def test_an_inferred_task_is_stated_in_the_report(tmp_path: Path) -> None:
+    project = copy_example("diabetes", tmp_path)
+    edit(project, 'task = "regression" ', "# (task inferred) ")
+    run = mlgate("gate", "--config", "mlgate.toml", "--layer", "balance", "--out", "out", cwd=project)
+    assert run.returncode == 0, run.stdout + run.stderr
+    target = json.loads((project / "out" / "report.json").read_text())["run"]["data"]["target"]
+    assert target["task"] == "regression"
+    assert target["decided_by"] == 'inferred: 214 distinct whole numbers (at least 30) (model.task = "auto")'
+
+
 # --- bad input: one line naming the key or column, exit 2, nothing registered ------------------------------
 
 

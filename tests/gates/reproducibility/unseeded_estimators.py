@@ -6,7 +6,7 @@ what real bugs do: ignore it. The fresh-process retrain must catch them.
 
 from __future__ import annotations
 
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
 
 class SeedIgnoringForest(RandomForestClassifier):
@@ -15,6 +15,18 @@ class SeedIgnoringForest(RandomForestClassifier):
     def fit(self, X, y, sample_weight=None):
         configured = self.random_state
         self.random_state = None  # the bug under test
+        try:
+            return super().fit(X, y, sample_weight=sample_weight)
+        finally:
+            self.random_state = configured
+
+
+class SeedIgnoringForestRegressor(RandomForestRegressor):
+    """The same bug in a random-forest regressor."""
+
+    def fit(self, X, y, sample_weight=None):
+        configured = self.random_state
+        self.random_state = None
         try:
             return super().fit(X, y, sample_weight=sample_weight)
         finally:
