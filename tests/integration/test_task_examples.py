@@ -214,6 +214,13 @@ BAD = [
     ("diabetes", 'task = "regression" ', 'task = "binary" ', "key 'data.positive_label'"),
     ("wine", COSTS, RENAMED, "quality.class_costs: 'red' is not a class"),
     (
+        "wine",
+        'estimator = "logistic_regression"',
+        'estimator = "sklearn.linear_model.Ridge"',
+        "is not a scikit-learn classifier, as a multiclass target needs",
+    ),
+    ("diabetes", 'estimator = "ridge"', 'estimator = "logistic_regression"', "is not a short name for a regression"),
+    (
         "diabetes",
         "thresholds = { r2",
         "thresholds = { roc_auc = { min = 0.7 }, r2",
@@ -244,5 +251,8 @@ def test_bad_input_is_one_line_exit_2_and_nothing_registered(
     lines = [line for line in run.stderr.splitlines() if line.startswith("mlgate: error")]
     assert len(lines) == 1 and message in lines[0], run.stderr
     assert "Traceback" not in run.stderr
-    assert not (project / "mlruns").exists() and not (project / "out" / "report.json").exists()
+    assert versions(project) == 0 and not (project / "out" / "report.json").exists()
+    if (project / "mlruns" / "mlflow.db").exists():  # (the store lock may have created the store: no run in it)
+        with sqlite3.connect(project / "mlruns" / "mlflow.db") as connection:
+            assert connection.execute("select count(*) from runs").fetchone()[0] == 0
     assert re.search(r"\S", lines[0])
