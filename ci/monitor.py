@@ -26,7 +26,6 @@ from mlgate.checks.monitor import MonitorEvidence, WindowLike, families, family_
 from mlgate.checks.monitor import run as run_checks
 from mlgate.checks.result import GateReport
 from mlgate.pipeline.config import ProjectConfig
-from mlgate.pipeline.tags import Tag
 from mlgate.pipeline.errors import MlgateError, RegistryError
 from mlgate.pipeline.monitor_reference import (
     MONITOR_DIR,
@@ -38,6 +37,7 @@ from mlgate.pipeline.monitor_reference import (
 from mlgate.pipeline.records import ChampionRecord
 from mlgate.pipeline.registry import Registry
 from mlgate.pipeline.registry.store import store_exists
+from mlgate.pipeline.tags import Tag
 
 __all__ = ["MonitorRun", "WindowSpec", "parse_moment", "run_monitor", "window_spec"]
 

@@ -36,6 +36,7 @@ from mlgate.pipeline.redact import redact_text, redact_url, url_secrets
 from mlgate.pipeline.registry import Registry
 from mlgate.pipeline.registry.store import store_exists
 from mlgate.pipeline.tags import Tag
+from mlgate.pipeline.task_metrics import costs_for
 
 __all__ = [
     "champion_evidence",
@@ -138,6 +139,7 @@ def _reference_artifact(config: ProjectConfig, data: DataBundle, staging: Path) 
 def _model_meta(config: ProjectConfig, data: DataBundle, candidate: Candidate) -> dict[str, object]:
     """What the model's meta file records beside it (:func:`pipeline.artifact.save_model`)."""
     prepared = data.prepared
+    costs = costs_for(config.quality, prepared.task, prepared.classes) if prepared.task == "multiclass" else None
     return {
         "features": prepared.features,
         "numeric": prepared.numeric,
@@ -146,6 +148,8 @@ def _model_meta(config: ProjectConfig, data: DataBundle, candidate: Candidate) -
         "positive_label": config.data.positive_label,
         "task": prepared.task,
         "classes": list(prepared.classes),
+        # the decision rule the gate judged (k x k, true class x decided class): serving decides the same way
+        "class_costs": None if costs is None else costs.tolist(),
     }
 
 

@@ -3,10 +3,12 @@
 1. Refuse unless the gate report passed and names a registered model version (ci.release.publish checks
    the report and the bundle again before anything is built).
 2. Build the release bundle from the REGISTRY's exact model file (sha256 as recorded), the committed schema,
-   and a golden set: the test split of the data the report was computed on (same fingerprint), with the
-   probabilities the registered model gives offline.
+   and a golden set: the test split of the data the report was computed on (same fingerprint), with the scores
+   the registered model gives offline for its task (positive-class probabilities, class probabilities, predicted
+   values) and the gate's decisions (the threshold; the least expected cost under ``quality.class_costs`` or the
+   most probable class).
 3. ci.release.publish.release: build the image, push, pull back, run, wait for /ready, send the golden set,
-   require bitwise-equal probabilities.
+   require bitwise-equal scores and the same decisions.
 4. Add the serving-parity check to the report (layer reproducibility), write the release report, log it to
    the run, tag the version with the image, and move ``champion`` to the version.
 """
@@ -25,7 +27,7 @@ from mlgate.ci.release.errors import ReleaseRefused
 from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.tags import Tag
 
-__all__ = ["build_release_bundle", "release_from_report"]
+__all__ = ["build_release_bundle", "golden_answers", "release_from_report"]
 
 
 def _read_report(report_path: Path) -> tuple[GateReport, bytes]:
@@ -67,12 +69,30 @@ def _read_report(report_path: Path) -> tuple[GateReport, bytes]:
     return gate, raw
 
 
+def golden_answers(config: ProjectConfig, meta: dict[str, Any], model: Any, rows: Any) -> tuple[Any, list[Any]]:
+    """The registered model's offline scores on ``rows`` for its task (``pipeline.evaluate.model_scores``) and the
+    decisions the gate's rule makes from them: 0/1 at the recorded threshold (binary), the class labels of
+    ``pipeline.task_metrics.decide_classes`` under the project's ``quality.class_costs`` (multi-class), none for a
+    regression (its decision is the value)."""
+    from mlgate.pipeline.evaluate import model_scores
+    from mlgate.pipeline.task_metrics import costs_for, decide_classes
+
+    task = str(meta.get("task") or "binary")
+    scores = model_scores(model, rows, task)
+    if task == "binary":
+        return scores, (scores >= float(meta["threshold"])).astype(int).tolist()
+    if task == "multiclass":
+        classes = list(meta.get("classes") or [])
+        codes = decide_classes(scores, costs_for(config.quality, task, classes))
+        return scores, [classes[c] for c in codes.tolist()]
+    return scores, []
+
+
 def build_release_bundle(config: ProjectConfig, report: GateReport, report_sha256: str, dest: Path) -> Path:
     """The bundle for the report's registered version, with a golden set from the same data."""
     from mlgate.ci.release.bundle import make_bundle
     from mlgate.pipeline.artifact import load_meta, load_model
     from mlgate.pipeline.candidate import load_data
-    from mlgate.pipeline.evaluate import positive_proba
 
     section = report.run["registry"]
     version = str(section["version"])
@@ -95,6 +115,7 @@ def build_release_bundle(config: ProjectConfig, report: GateReport, report_sha25
         model = load_model(model_file)
         features = list(meta["features"])
         golden_x = data.split.test[features]
+        scores, decisions = golden_answers(config, meta, model, golden_x)
         found = registry.find_artifact(section["run_id"], "monitor/reference.json", Path(scratch) / "probe")
         monitor = None if found is None else registry.download_artifact(section["run_id"], "monitor", Path(scratch))
         return make_bundle(
@@ -113,7 +134,8 @@ def build_release_bundle(config: ProjectConfig, report: GateReport, report_sha25
             },
             meta={},
             golden_X=golden_x,
-            golden_proba=positive_proba(model, golden_x),
+            golden_proba=scores,
+            golden_decisions=decisions or None,
             monitor_dir=monitor,
         )
 

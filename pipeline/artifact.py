@@ -4,7 +4,8 @@ A saved model is two files side by side, and a third once it is signed::
 
     model.skops       the fitted scikit-learn Pipeline, written with ``skops.io`` (a zip of JSON + .npy arrays)
     model.meta.json   {"format", "sha256", "trusted_types", "features", "numeric", "categorical", "threshold",
-                       "positive_label", "task", "classes", "sklearn_version", "skops_version", "numpy_version"}
+                       "positive_label", "task", "classes", "class_costs", "sklearn_version", "skops_version",
+                       "numpy_version"}
     model.sig.json    the signature record (see :mod:`pipeline.signing`), when the model comes from the registry
 
 What a file may make skops build is decided HERE, never by the file: skops builds its own default-trusted
@@ -122,6 +123,7 @@ def save_model(
     positive_label: Any = None,
     task: str = "binary",
     classes: Sequence[Any] = (),
+    class_costs: Sequence[Sequence[float]] | None = None,
 ) -> str:
     """Write ``model`` to ``path`` with skops and its meta file next to it; return the file's sha256.
 
@@ -164,6 +166,7 @@ def save_model(
         "positive_label": _plain(positive_label),
         "task": task,
         "classes": [_plain(c) for c in classes],
+        "class_costs": None if class_costs is None else [[float(v) for v in row] for row in class_costs],
         "sklearn_version": _package_version("scikit-learn"),
         "skops_version": _package_version("skops"),
         "numpy_version": _package_version("numpy"),

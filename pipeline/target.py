@@ -71,7 +71,7 @@ def infer_task(values: pd.Series, *, source: str) -> tuple[str, str]:
             f"{source}: target column '{name}' holds {distinct} distinct text values: too many to be classes; "
             'set model.task ("multiclass" to gate them as classes anyway)'
         )
-    whole = bool(np.all(np.isclose(numbers, np.round(numbers))))
+    whole = bool(np.all(numbers == np.round(numbers)))  # exact: 250000.5 has a fraction at any scale
     if not whole:
         return "regression", "numbers with a fractional part"
     if distinct <= MAX_INTEGER_CLASSES:
@@ -130,9 +130,12 @@ def regression_target(values: pd.Series, *, source: str) -> pd.Series:
     bad = values.notna() if numbers is None else (numbers.isna() & values.notna())
     if bool(bad.any()):
         first = values[bad].iloc[0]
+        first = first.item() if hasattr(first, "item") else first  # numpy's np.True_ -> True in the message
+        count = int(bad.sum())
+        what = "value that is not a number" if count == 1 else "values that are not numbers"
         raise DataError(
-            f"{source}: target column '{values.name}' has {int(bad.sum())} values that are not numbers "
-            f'(first: {first!r}); a regression target (model.task = "regression") must be numeric'
+            f"{source}: target column '{values.name}' has {count} {what} (first: {first!r}); a regression target "
+            '(model.task = "regression") must be numeric'
         )
     assert numbers is not None
     if not np.isfinite(numbers.to_numpy(dtype=np.float64)).all():

@@ -220,9 +220,14 @@ def weighted_regression(name: str, y: np.ndarray, pred: np.ndarray, w: np.ndarra
             return np.full(w.shape[0], np.nan)  # undefined below -1, as scikit-learn refuses it
         return mean((np.log1p(pred) - np.log1p(y)) ** 2)
     if name in ("r2", "explained_variance"):
-        spread = mean(y**2) - mean(y) ** 2
-        residual = mean(error**2) if name == "r2" else mean(error**2) - mean(error) ** 2
-        spread = np.where(spread > _EPS * np.maximum(mean(y**2), 1.0), spread, np.nan)  # constant truth: undefined
+        # Variances in one pass over the resamples, on values centred once (a shift changes no variance, and
+        # centring keeps mean(y^2) - mean(y)^2 from cancelling when the target sits far from zero). A resample whose
+        # truth is constant leaves only rounding: undefined (NaN), where scikit-learn's force_finite says 0 or 1.
+        centred, residuals = y - y.mean(), error - error.mean()
+        second = mean(centred**2)
+        spread = second - mean(centred) ** 2
+        spread = np.where(spread > 1e-12 * second, spread, np.nan)
+        residual = mean(error**2) if name == "r2" else mean(residuals**2) - mean(residuals) ** 2
         return np.asarray(1.0 - residual / spread, dtype=np.float64)
     if name == "expected_cost":
         if costs is None:

@@ -33,6 +33,12 @@ if TYPE_CHECKING:
 __all__ = ["ReleaseResult", "check_release_inputs", "release"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: What the parity check compares, per task (ci.release.smoke).
+_SCORES = {
+    "binary": "probabilities",
+    "multiclass": "class probability rows and decided classes",
+    "regression": "predicted values",
+}
 
 
 @dataclass(frozen=True)
@@ -57,21 +63,31 @@ class ReleaseResult:
     def parity_check(self) -> CheckResult:
         """The serving-parity check of the reproducibility layer, for the gate report."""
         p = self.parity
+        what = _SCORES.get(p.task, "scores")
         if p.passed:
-            message = f"image {self.image}@{self.digest[:19]}: {p.rows} golden probabilities bitwise equal to offline"
-        else:
+            message = f"image {self.image}@{self.digest[:19]}: {p.rows} golden {what} bitwise equal to offline"
+        elif p.mismatches:
             message = (
-                f"image {self.image}: {p.mismatches} of {p.rows} golden probabilities differ from offline "
+                f"image {self.image}: {p.mismatches} of {p.rows} golden {what} differ from offline "
                 f"(max abs diff {p.max_abs_diff:.3g}, first row {p.first_mismatch}); expected bitwise equality — "
                 "check the image's numpy/scikit-learn pins against uv.lock"
             )
+        else:
+            message = (
+                f"image {self.image}: the served decision of {p.decision_mismatches} of {p.rows} golden rows differs "
+                f"from the gate's (first row {p.first_decision_mismatch}) although the scores are bitwise equal; "
+                "the bundle's model.meta.json does not carry the gate's decision rule (threshold or class_costs)"
+            )
+        observed = {"mismatches": p.mismatches, "max_abs_diff": p.max_abs_diff}
+        if p.task != "regression":
+            observed["decision_mismatches"] = p.decision_mismatches
         return CheckResult(
             id="reproducibility.serving_parity",
             layer="reproducibility",
             status=Status.PASS if p.passed else Status.FAIL,
             message=message,
-            observed={"mismatches": p.mismatches, "max_abs_diff": p.max_abs_diff},
-            expected={"mismatches": 0},
+            observed=observed,
+            expected={"mismatches": 0, "decision_mismatches": 0} if p.task != "regression" else {"mismatches": 0},
             details=self.to_dict(),
             reason=None if p.passed else Reason.SERVING_MISMATCH,
         )

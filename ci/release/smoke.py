@@ -1,4 +1,10 @@
-"""Run the serving image, wait for /ready (bounded), send the golden set, require bitwise-equal probabilities.
+"""Run the serving image, wait for /ready (bounded), send the golden set, require bitwise-equal answers.
+
+Parity per task (the golden set's, from the model's meta file: :mod:`ci.release.bundle`): every golden row's
+scores must be bitwise equal to the offline ones (binary: the positive-class ``probability``; multiclass: every
+class's probability, ``probabilities[label]`` in class order, the whole (n, k) array; regression: the predicted
+value), and when the golden set carries decisions, every served ``prediction`` must equal the offline decision
+in value and JSON type (binary 0/1, the decided class label). A row whose scores differ in any bit counts once.
 
 HTTP is plain ``urllib`` so the smoke test needs nothing beyond the standard library on the CI machine.
 """
@@ -16,16 +22,19 @@ from typing import Any
 
 import numpy as np
 
+from mlgate.ci.release.bundle import golden_scores
 from mlgate.ci.release.errors import ParityError, ReleaseError
 from mlgate.ci.release.podman import Podman
 
 __all__ = [
     "ParityResult",
+    "compare_golden",
     "compare_probabilities",
     "http_json",
     "predict_payload",
     "predicted_probabilities",
     "run_container",
+    "served_answers",
     "smoke_test",
     "wait_ready",
 ]
@@ -33,7 +42,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ParityResult:
-    """How the served probabilities compare with the offline ones on the golden set."""
+    """How the served scores (and decisions) compare with the offline ones on the golden set: ``mismatches`` rows
+    whose scores differ in any bit, ``decision_mismatches`` rows whose decision differs."""
 
     rows: int
     mismatches: int
@@ -41,10 +51,13 @@ class ParityResult:
     first_mismatch: int | None
     user_id: int | None = None
     ready_seconds: float | None = None
+    task: str = "binary"
+    decision_mismatches: int = 0
+    first_decision_mismatch: int | None = None
 
     @property
     def passed(self) -> bool:
-        return self.mismatches == 0
+        return self.mismatches == 0 and self.decision_mismatches == 0
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "passed": self.passed}
@@ -135,15 +148,50 @@ def predicted_probabilities(body: Any) -> list[float]:
 
 
 def compare_probabilities(expected: Any, observed: Any) -> ParityResult:
-    """Exact (bitwise) comparison of two probability vectors."""
+    """Exact (bitwise) comparison of two score arrays: vectors, or (rows, k) class probabilities (a row whose
+    scores differ in any bit is one mismatch)."""
     want = np.asarray(expected, dtype=np.float64)
     got = np.asarray(observed, dtype=np.float64)
     if want.shape != got.shape:
-        raise ParityError(f"served {got.shape[0]} probabilities for {want.shape[0]} golden rows")
+        raise ParityError(f"served scores of shape {got.shape} for golden scores of shape {want.shape}")
     differ = want.view(np.uint64) != got.view(np.uint64)
-    diff = float(np.max(np.abs(want - got))) if len(want) else 0.0
+    if differ.ndim == 2:
+        differ = differ.any(axis=1)
+    diff = float(np.max(np.abs(want - got))) if want.size else 0.0
     first = int(np.argmax(differ)) if differ.any() else None
     return ParityResult(rows=len(want), mismatches=int(differ.sum()), max_abs_diff=diff, first_mismatch=first)
+
+
+def served_answers(body: Any, golden: Mapping[str, Any]) -> tuple[np.ndarray, list[Any]]:
+    """The scores (as :func:`ci.release.bundle.golden_scores` holds them) and the decisions in a ``POST
+    /predict`` batch answer, for the golden set's task."""
+    task = golden.get("task", "binary")
+    try:
+        items = body["predictions"]
+        decisions = [item["prediction"] for item in items]
+        if task == "multiclass":
+            keys = [c if isinstance(c, str) else json.dumps(c) for c in golden["classes"]]
+            return np.array([[item["probabilities"][k] for k in keys] for item in items], dtype=np.float64), decisions
+        if task == "regression":
+            return np.array(decisions, dtype=np.float64), decisions
+        return np.array(predicted_probabilities(body), dtype=np.float64), decisions
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ReleaseError(f"/predict answered an unexpected body for a {task} model: {str(body)[:200]}") from exc
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def compare_golden(golden: Mapping[str, Any], body: Any) -> ParityResult:
+    """Exact parity of a ``POST /predict`` answer to the golden rows with the golden set (module docstring)."""
+    scores, decisions = served_answers(body, golden)
+    fields = {**asdict(compare_probabilities(golden_scores(golden), scores)), "task": golden.get("task", "binary")}
+    expected = golden.get("decisions")
+    if expected is not None and golden.get("task") != "regression":  # a regression's decision is its value
+        differ = [i for i, (want, got) in enumerate(zip(expected, decisions, strict=True)) if not _same(want, got)]
+        fields.update(decision_mismatches=len(differ), first_decision_mismatch=differ[0] if differ else None)
+    return ParityResult(**fields)
 
 
 def smoke_test(
@@ -164,7 +212,7 @@ def smoke_test(
         status, body, _ = http_json("POST", f"{base}/predict", predict_payload(golden["rows"]), timeout=60)
         if status != 200:
             raise ReleaseError(f"{base}/predict with {len(golden['rows'])} golden rows: HTTP {status}: {body}")
-        result = compare_probabilities(golden["proba"], predicted_probabilities(body))
+        result = compare_golden(golden, body)
         user = podman.run("exec", name, "id", "-u").stdout.strip()
         return ParityResult(**{**asdict(result), "user_id": int(user), "ready_seconds": round(took, 2)})
     finally:

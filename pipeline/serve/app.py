@@ -8,8 +8,10 @@ traffic to it.
 
 Routes: ``POST /predict`` (one record, or ``{"records": [...]}``; :mod:`pipeline.serve.predict`), ``POST
 /feedback`` (true labels by request id; :mod:`pipeline.serve.feedback`), ``POST /explain``, ``GET /health``,
-``GET /ready``, ``GET /model``, ``GET /metrics`` (Prometheus). Every rejected input gets a 4xx with a
-``detail``; only a bug gives a 500, and that is logged with its traceback.
+``GET /ready``, ``GET /model`` (the release, the task and its classes and decision rule), ``GET /metrics``
+(Prometheus). What ``/predict`` answers depends on the model's task (:mod:`pipeline.serve.tasks`); ``/feedback``
+and ``/explain`` answer 501 for a multi-class or a regression model (binary models only, for now). Every
+rejected input gets a 4xx with a ``detail``; only a bug gives a 500, and that is logged with its traceback.
 
 The prediction log (:mod:`pipeline.serve.recording`, :mod:`pipeline.predlog`) is optional: ``create_app``
 without ``prediction_log`` logs nothing (``python -m mlgate.pipeline.serve`` enables it by default). A log
@@ -49,6 +51,7 @@ from mlgate.pipeline.serve.predict import add_predict_route, predict_frame
 from mlgate.pipeline.serve.recording import LogOptions, Recorder
 from mlgate.pipeline.serve.request_ids import HEADER
 from mlgate.pipeline.serve.state import MAX_ERRORS, Served, serving_state
+from mlgate.pipeline.serve.tasks import check_model
 
 __all__ = ["DEFAULT_MAX_BATCH", "DEFAULT_MAX_BODY_BYTES", "create_app"]
 
@@ -88,8 +91,19 @@ class ModelInfo(BaseModel):
     features: list[str]
     numeric: list[str]
     categorical: list[str]
-    threshold: float
-    positive_label: str | int | bool
+    task: str = Field(description="binary, multiclass or regression (model.meta.json; answers per task).")
+    classes: list[str | int | float | bool] = Field(
+        description="A multi-class model's class labels in probability order; empty for other tasks."
+    )
+    decision: str = Field(
+        description="How /predict decides: threshold (binary), least_expected_cost or most_probable (multi-class: "
+        "the gate's rule), prediction (regression: the predicted value)."
+    )
+    class_costs: list[list[float]] | None = Field(
+        description="A multi-class model's cost matrix [true class][decided class], in the order of classes."
+    )
+    threshold: float | None = Field(description="A binary model's decision threshold; null for other tasks.")
+    positive_label: str | int | bool | None = Field(description="A binary model's positive label; null otherwise.")
     sklearn_version: str | None
 
 
@@ -186,7 +200,7 @@ def _lifespan(served: Served) -> Callable[[FastAPI], AbstractAsyncContextManager
         served.recorder.start()
         try:
             model = load_model(info)
-            loaded.positive_index = list(model.classes_).index(1)
+            loaded.positive_index = check_model(model, served.rule, info.model_path)
             loaded.sha256 = file_sha256(info.model_path)
             loaded.model, loaded.error = model, ""
             log.info("loaded %s version %s from %s", head["model_name"], head["model_version"], info.root)
@@ -210,7 +224,7 @@ def _not_ready() -> dict[int | str, dict[str, Any]]:
 
 def _add_status_routes(app: FastAPI, served: Served) -> None:
     """``GET /health``, ``/ready``, ``/model`` and ``/metrics``: liveness, readiness, what is served, counters."""
-    info, loaded, head, metrics = served.info, served.loaded, served.head, served.metrics
+    info, loaded, head, metrics, rule = served.info, served.loaded, served.head, served.metrics, served.rule
 
     @app.get("/health", response_model=Status, summary="Liveness: the process serves requests.")
     def health() -> dict[str, str]:
@@ -222,7 +236,7 @@ def _add_status_routes(app: FastAPI, served: Served) -> None:
             return JSONResponse({"detail": loaded.error}, status_code=503)
         return {"status": "ready", "model_sha256": loaded.sha256, "prediction_log": served.recorder.state}
 
-    @app.get("/model", response_model=ModelInfo, summary="What is served: release, hashes, features.")
+    @app.get("/model", response_model=ModelInfo, summary="What is served: release, hashes, features, task, classes.")
     def model_info() -> dict[str, Any]:
         release, meta = info.release, info.meta
         return {
@@ -234,8 +248,12 @@ def _add_status_routes(app: FastAPI, served: Served) -> None:
             "features": info.features,
             "numeric": list(meta.get("numeric", [])),
             "categorical": list(meta.get("categorical", [])),
-            "threshold": info.threshold,
-            "positive_label": meta["positive_label"],
+            "task": rule.task,
+            "classes": list(rule.classes),
+            "decision": rule.decision,
+            "class_costs": info.class_costs,
+            "threshold": info.threshold if rule.task == "binary" else None,
+            "positive_label": meta["positive_label"] if rule.task == "binary" else None,
             "sklearn_version": meta.get("sklearn_version"),
         }
 

@@ -8,8 +8,8 @@ field). The answer carries the request id (the ``X-Request-ID`` header when sent
 ``/predict`` would give, the raw score, the base value and one contribution per input column, largest first;
 ``base_value + sum(contributions) == raw_score``. How they are computed, exactly, is
 :mod:`pipeline.serve.explain` (``method``: ``linear_exact`` or ``tree_path_shap``). A model no exact method
-applies to is a 501 naming its estimator; the explainer is prepared once, at the first request after the model
-loaded.
+applies to is a 501 naming its estimator, and so is a multi-class or a regression model (binary models only, for
+now); the explainer is prepared once, at the first request after the model loaded.
 
 ``GET /explain/{request_id}`` reads the validated record the prediction log stored under that id (this
 replica's log, then the other replicas' files in a shared log folder: :mod:`pipeline.serve.explain_logged`) and
@@ -35,7 +35,7 @@ from mlgate.pipeline.serve.explain import Explainer, Unsupported, build_explaine
 from mlgate.pipeline.serve.explain_logged import find_logged
 from mlgate.pipeline.serve.models import ApiModels, ColumnSpec
 from mlgate.pipeline.serve.request_ids import HEADER, MAX_LENGTH, request_id
-from mlgate.pipeline.serve.state import MAX_ERRORS, Served
+from mlgate.pipeline.serve.state import MAX_ERRORS, Served, not_binary
 
 __all__ = ["Contribution", "ExplainResponse", "explain_router"]
 
@@ -103,7 +103,10 @@ def _answered(result: dict[str, Any] | JSONResponse) -> JSONResponse:
 
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    501: {"description": "No exact explanation exists for this model's estimator (named in detail)."},
+    501: {
+        "description": "No exact explanation exists for this model's estimator (named in detail), or the model is "
+        "not binary (multi-class and regression models are not explained yet)."
+    },
     503: {"description": "The model is not loaded or failed verification (or, for a logged id, the log is not up)."},
 }
 
@@ -185,6 +188,8 @@ def explain_router(served: Served, *, frame: Frame) -> APIRouter:
         summary="Explain one record's score: each input column's contribution (exact; see method).",
     )
     async def explain(request: Request) -> Any:
+        if served.task != "binary":
+            return JSONResponse({"detail": not_binary("POST /explain", served.task)}, status_code=501)
         try:
             rid = request_id(request.headers.get(HEADER))
             if loaded.model is None:
@@ -209,6 +214,8 @@ def explain_router(served: Served, *, frame: Frame) -> APIRouter:
         summary="Explain a logged prediction by its request id (the record the prediction log holds).",
     )
     async def explain_logged(request_id: str) -> Any:
+        if served.task != "binary":
+            return JSONResponse({"detail": not_binary("GET /explain/{request_id}", served.task)}, status_code=501)
         if len(request_id) > MAX_LENGTH:
             message = f"a request id has at most {MAX_LENGTH} characters (got {len(request_id)})"
             metrics.validation_failures.labels(route="/explain/{request_id}", kind="invalid").inc()

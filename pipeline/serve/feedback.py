@@ -15,6 +15,10 @@ Labels are written synchronously (committed before the answer) to the prediction
 
 A batch answers 200 with one ``{"request_id", "status", "label"}`` per item, in order, and the count of each
 status. 503 when the prediction log is disabled or unavailable, or the bundle names no label set.
+
+Only a binary model's feedback is taken: a multi-class or a regression model's predictions are not logged (see
+:mod:`pipeline.serve.state`), so ``/feedback`` answers it 501 naming the task, whatever the body (no label, of
+any type, is stored for such a model).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from mlgate.pipeline.errors import MlgateError
 from mlgate.pipeline.serve.body import BodyLimits, BodyRejected, clean_errors, read_body
 from mlgate.pipeline.serve.models import Detail, Invalid
-from mlgate.pipeline.serve.state import MAX_ERRORS, Served
+from mlgate.pipeline.serve.state import MAX_ERRORS, Served, not_binary
 
 __all__ = ["FeedbackAnswer", "FeedbackBatchAnswer", "FeedbackItem", "add_feedback_route"]
 
@@ -188,6 +192,7 @@ def add_feedback_route(app: FastAPI, served: Served) -> None:
             413: {"model": Detail, "description": f"More than {served.max_batch} items or the byte limit."},
             415: {"model": Detail, "description": "The Content-Type is not application/json."},
             422: {"model": Invalid, "description": "An item, request id or label is invalid (named)."},
+            501: {"model": Detail, "description": "The model is not binary: its feedback is not taken yet."},
             503: {"model": Detail, "description": "The prediction log is disabled or unavailable, or no label set."},
         },
         openapi_extra={"requestBody": {"content": {"application/json": {"schema": body_schema}}, "required": True}},
@@ -195,6 +200,8 @@ def add_feedback_route(app: FastAPI, served: Served) -> None:
     )
     async def feedback(request: Request) -> Any:
         recorder = served.recorder
+        if served.task != "binary":
+            return JSONResponse({"detail": not_binary("feedback", served.task)}, status_code=501)
         if recorder.feedback is None or recorder.state != "ok":
             return JSONResponse({"detail": f"feedback needs the prediction log, which is {recorder.state}"}, 503)
         if not served.labels.known:

@@ -3,8 +3,9 @@
 A bundle is a folder::
 
     model.skops       the fitted scikit-learn Pipeline (skops format, never pickle)
-    model.meta.json   {"sha256", "features", "numeric", "categorical", "threshold", "positive_label",
-                       "sklearn_version", ...} (written by ``pipeline.artifact.save_model``)
+    model.meta.json   {"sha256", "features", "numeric", "categorical", "threshold", "positive_label", "task",
+                       "classes", "sklearn_version", ...} (written by ``pipeline.artifact.save_model``), and
+                       optionally "class_costs" (a multi-class model's cost matrix: pipeline.serve.tasks)
     schema.yaml       the committed pandera schema: the request models are generated from it
     release.json      {"model_name", "model_version", "run_id", "data_fingerprint", "gate_report_sha256",
                        "git_commit", "created_at", "model_sha256", "model_signature"}, and optionally "target"
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,10 @@ from mlgate.pipeline.schema_file import parse_schema_yaml, read_schema_text
 from mlgate.pipeline.serve.models import ColumnSpec, column_specs
 from mlgate.pipeline.signing import SigningError, trusted_keys, verify_seal
 
-__all__ = ["BundleError", "BundleInfo", "file_sha256", "load_model", "read_bundle"]
+__all__ = ["TASKS", "BundleError", "BundleInfo", "file_sha256", "load_model", "read_bundle"]
+
+#: The tasks a bundle's model may have (``model.meta.json`` ``task``; a meta file without it is binary).
+TASKS = ("binary", "multiclass", "regression")
 
 MODEL_FILE, META_FILE, SCHEMA_FILE, RELEASE_FILE = "model.skops", "model.meta.json", "schema.yaml", "release.json"
 _META_KEYS = ("sha256", "features", "threshold", "positive_label")  # trusted_types: informational, ignored
@@ -69,6 +74,21 @@ class BundleInfo:
     def model_path(self) -> Path:
         return self.root / MODEL_FILE
 
+    @property
+    def task(self) -> str:
+        return str(self.meta.get("task") or "binary")
+
+    @property
+    def classes(self) -> tuple[Any, ...]:
+        """A multi-class model's class labels in class-code order (its probability columns); else empty."""
+        return tuple(self.meta.get("classes") or ()) if self.task == "multiclass" else ()
+
+    @property
+    def class_costs(self) -> list[list[float]] | None:
+        """A multi-class model's cost matrix [true class][decided class] in class-code order, when it has one."""
+        costs = self.meta.get("class_costs") if self.task == "multiclass" else None
+        return None if costs is None else [[float(c) for c in row] for row in costs]
+
 
 def _read_json(path: Path, required: tuple[str, ...]) -> tuple[dict[str, Any], str]:
     """The JSON object in ``path`` and the sha256 of the bytes it was parsed from."""
@@ -87,6 +107,35 @@ def _read_json(path: Path, required: tuple[str, ...]) -> tuple[dict[str, Any], s
     return data, hashlib.sha256(raw).hexdigest()
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_task(meta: dict[str, Any], path: Path) -> None:
+    """The meta file's ``task``, ``classes`` and ``class_costs`` are usable (see :class:`BundleInfo`)."""
+    task = meta.get("task") or "binary"
+    if task not in TASKS:
+        raise BundleError(f"{path}: 'task' must be one of {', '.join(TASKS)}, got {task!r}")
+    if task != "multiclass":
+        return
+    found = meta.get("classes")
+    classes: list[Any] = found if isinstance(found, list) else []
+    scalars = all(isinstance(c, str | int | float | bool) for c in classes)
+    keys = {c if isinstance(c, str) else json.dumps(c) for c in classes}  # the response's probability keys
+    if not scalars or len(classes) < 2 or len(keys) != len(classes):
+        raise BundleError(
+            f"{path}: a multiclass model's 'classes' must list its distinct class labels in class-code order "
+            f"(at least two JSON strings or numbers), got {str(found)[:120]}"
+        )
+    costs, k = meta.get("class_costs"), len(classes)
+    square = isinstance(costs, list) and len(costs) == k and all(isinstance(r, list) and len(r) == k for r in costs)
+    if costs is not None and not (square and all(_number(c) for row in costs for c in row)):
+        raise BundleError(
+            f"{path}: 'class_costs' must be a {k}x{k} list of finite numbers (rows: the true class, columns: the "
+            f"decided class, both in the order of 'classes'), got {str(costs)[:120]}"
+        )
+
+
 def read_bundle(root: str | Path) -> BundleInfo:
     """Read and check meta, release and schema; the model file is only checked to exist."""
     root = Path(root)
@@ -100,6 +149,7 @@ def read_bundle(root: str | Path) -> BundleInfo:
     threshold = meta["threshold"]
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0.0 <= threshold <= 1.0:
         raise BundleError(f"{root / META_FILE}: 'threshold' must be a number in [0, 1], got {threshold!r}")
+    _check_task(meta, root / META_FILE)
     schema_path = root / SCHEMA_FILE
     try:
         schema = parse_schema_yaml(read_schema_text(schema_path), schema_path)  # bounded: size, aliases, depth

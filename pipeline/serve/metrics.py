@@ -7,7 +7,9 @@ Exposed at ``GET /metrics``:
 - ``mlgate_request_duration_seconds{method, route}``: latency histogram;
 - ``mlgate_validation_failures_total{route, kind}``: rejected payloads (``invalid`` = 422,
   ``too_large`` = 413);
-- ``mlgate_predictions_total{predicted_class}`` and ``mlgate_prediction_probability``: what the model answers;
+- ``mlgate_predictions_total{predicted_class}`` and ``mlgate_prediction_probability``: what the model answers
+  (``predicted_class``: ``1``/``0`` for a binary model, the decided class's label for a multi-class one, ``value``
+  for a regression model; the probability histogram is a binary model's positive-class probability only);
 - ``mlgate_rejected_requests_total{reason}``: refused ``/predict`` requests (``validation``, ``body_too_large``,
   ``unsupported_media_type``, ``bad_encoding``, ``not_ready``), also logged in the prediction log;
 - ``mlgate_prediction_log_written_total``, ``mlgate_prediction_log_dropped_total{reason}`` (``queue_full``,
@@ -20,6 +22,7 @@ Exposed at ``GET /metrics``:
 from __future__ import annotations
 
 import time
+from collections import Counter as Tally
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -95,6 +98,11 @@ class ServingMetrics:
         observe = self.probability.observe
         for value in proba.tolist():
             observe(value)
+
+    def observe_classes(self, decided: list[str]) -> None:
+        """Count a multi-class model's decided labels (or ``value`` for each regression prediction)."""
+        for label, count in Tally(decided).items():
+            self.predictions.labels(predicted_class=label).inc(count)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

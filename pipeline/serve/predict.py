@@ -1,9 +1,11 @@
 """``POST /predict``: one record or a batch, read by :mod:`pipeline.serve.body`, scored, answered and logged.
 
 Every record gets a request id (:mod:`pipeline.serve.request_ids`), returned in the body and the
-``X-Request-ID`` header, and is handed to the prediction log (:class:`pipeline.serve.recording.Recorder`) after
-scoring: the log never delays or fails the answer. 503 until the model loads (counted as a ``not_ready``
-rejection).
+``X-Request-ID`` header, and is scored and answered as the model's task says (:mod:`pipeline.serve.tasks`: the
+probability and 0/1 decision of a binary model, the class probabilities and decided class of a multi-class one,
+the predicted value of a regression). A binary model's records are handed to the prediction log
+(:class:`pipeline.serve.recording.Recorder`) after scoring: the log never delays or fails the answer. 503 until
+the model loads (counted as a ``not_ready`` rejection).
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from mlgate.pipeline.serve.body import read_body, screen_keys, validate_body
-from mlgate.pipeline.serve.models import ApiModels, BatchPredictResponse, ColumnSpec, Detail, Invalid, PredictResponse
+from mlgate.pipeline.serve.models import ApiModels, ColumnSpec, Detail, Invalid
 from mlgate.pipeline.serve.request_ids import HEADER, batch_ids, request_id
 from mlgate.pipeline.serve.state import MAX_ERRORS, Served
+from mlgate.pipeline.serve.tasks import response_models, score
 
 __all__ = ["add_predict_route", "predict_frame"]
 
@@ -76,19 +79,14 @@ def _answer(
     del body  # the record models hold copies of the values
     ids = [base_id] if single else batch_ids(base_id, len(records))
     frame = predict_frame(records, served.info.specs)
-    proba = np.asarray(loaded.model.predict_proba(frame)[:, loaded.positive_index], dtype=np.float64)
-    decision = (proba >= served.info.threshold).astype(np.int64)
-    served.metrics.observe_predictions(proba, decision)
-    probabilities, decisions = proba.tolist(), decision.tolist()
+    scored = score(loaded.model, frame, served.rule, positive_index=loaded.positive_index, metrics=served.metrics)
     latency_ms = (time.perf_counter() - started) * 1000.0
-    inputs = [record.__dict__ for record in records]  # the validated fields (pydantic keeps them there)
-    served.recorder.record(
-        ids, received_at, inputs, probabilities, decisions, latency_ms=latency_ms, model_sha256=loaded.sha256
-    )
-    answers = [
-        {"request_id": rid, "prediction": d, "probability": p}
-        for rid, d, p in zip(ids, decisions, probabilities, strict=True)
-    ]
+    if scored.proba is not None and scored.decisions is not None:  # binary: logged
+        inputs = [record.__dict__ for record in records]  # the validated fields (pydantic keeps them there)
+        served.recorder.record(
+            ids, received_at, inputs, scored.proba, scored.decisions, latency_ms=latency_ms, model_sha256=loaded.sha256
+        )
+    answers = [{"request_id": rid, **answer} for rid, answer in zip(ids, scored.answers, strict=True)]
     return {**head, **answers[0]} if single else {**head, "request_id": base_id, "predictions": answers}
 
 
@@ -108,6 +106,7 @@ def _responses(served: Served) -> dict[int | str, dict[str, Any]]:
 def add_predict_route(app: FastAPI, served: Served) -> None:
     """``POST /predict`` on ``app`` (see the module docstring)."""
     loaded, recorder = served.loaded, served.recorder
+    single, batch = response_models(served.rule)
     header = {
         "name": HEADER,
         "in": "header",
@@ -118,10 +117,11 @@ def add_predict_route(app: FastAPI, served: Served) -> None:
 
     @app.post(
         "/predict",
-        response_model=PredictResponse | BatchPredictResponse,
+        response_model=single | batch,
         responses=_responses(served),
         openapi_extra={"requestBody": _document_request_body(app, served.api), "parameters": [header]},
-        summary='Predict one record (a JSON object) or a batch ({"records": [...]}); every record is logged.',
+        summary='Predict one record (a JSON object) or a batch ({"records": [...]})'
+        + ("; every record is logged." if served.task == "binary" else f" ({served.task} model)."),
     )
     async def predict(request: Request, response: Response) -> Any:
         received_at, started = datetime.now(UTC), time.perf_counter()

@@ -208,7 +208,7 @@ COSTS = (
 )
 RENAMED = "red = { white = 5, rose = 5 }, white = { red = 1, rose = 1 }, rose = { red = 1, white = 1 }"
 BAD = [
-    ("diabetes", "csv", "progression", "not numbers (first: 'unknown')"),
+    ("diabetes", "csv", "progression", "has 1 value that is not a number (first: 'unknown')"),
     ("wine", "one-row class", "cultivar", "only 1 rows of class 'class_3'"),
     ("wine", 'task = "multiclass" ', 'task = "regression" ', "key 'quality.class_costs'"),
     ("diabetes", 'task = "regression" ', 'task = "binary" ', "key 'data.positive_label'"),
