@@ -49,6 +49,7 @@ __all__ = [
     "resample_counts",
     "resample_indices",
     "seeded_counts",
+    "summarise_draws",
     "weighted_metric",
 ]
 
@@ -258,7 +259,9 @@ def metric_draws(
     return estimate, weighted_metric(name, y, proba, counts, threshold=threshold, costs=costs, task=task)
 
 
-def _summarise(estimate: float, values: np.ndarray, confidence: float) -> Bootstrap:
+def summarise_draws(estimate: float, values: np.ndarray, confidence: float) -> Bootstrap:
+    """An estimate and its draws (NaN where undefined) as a :class:`Bootstrap`: the percentile interval of the
+    defined draws at ``confidence``, widened to contain the estimate."""
     finite = values[np.isfinite(values)]
     undefined = int(values.size - finite.size)
     if finite.size == 0 or not np.isfinite(estimate):
@@ -285,7 +288,7 @@ def bootstrap_metric(
     estimate, values = metric_draws(
         name, y, proba, threshold=threshold, costs=costs, resamples=resamples, random_state=random_state, task=task
     )
-    return _summarise(estimate, values, confidence)
+    return summarise_draws(estimate, values, confidence)
 
 
 def paired_difference(
@@ -315,7 +318,7 @@ def paired_difference(
     a = weighted_metric(name, y, proba_a, both, threshold=threshold_a, costs=costs, task=task)
     b = weighted_metric(name, y, proba_b, both, threshold=threshold_b, costs=costs, task=task)
     diff = sign * (a - b)
-    return _summarise(float(diff[0]), diff[1:], confidence)
+    return summarise_draws(float(diff[0]), diff[1:], confidence)
 
 
 def _threshold_draws(y_val: np.ndarray, proba_val: np.ndarray, indices: np.ndarray, costs: CostMatrix) -> np.ndarray:
@@ -359,8 +362,8 @@ def costs_with_threshold_choice(
     if task != "binary":
         both = np.vstack([np.ones((1, len(y))), counts])
         rows = [weighted_metric("expected_cost", y, p, both, threshold=0.0, costs=costs, task=task) for p in probas]
-        each = [_summarise(float(r[0]), r[1:], confidence) for r in rows]
-        savings = [_summarise(float(r[0] - rows[0][0]), r[1:] - rows[0][1:], confidence) for r in rows[1:]]
+        each = [summarise_draws(float(r[0]), r[1:], confidence) for r in rows]
+        savings = [summarise_draws(float(r[0] - rows[0][0]), r[1:] - rows[0][1:], confidence) for r in rows[1:]]
         return each, savings
     y = np.asarray(y, dtype=np.float64)
     fixed = [np.full(resamples, t) for t in thresholds]
@@ -380,6 +383,8 @@ def costs_with_threshold_choice(
     draws = [
         _cost_draws(y, np.asarray(p, dtype=np.float64), counts, t, costs) for p, t in zip(probas, drawn, strict=True)
     ]
-    each = [_summarise(e, d, confidence) for e, d in zip(estimates, draws, strict=True)]
-    savings = [_summarise(estimates[k] - estimates[0], draws[k] - draws[0], confidence) for k in range(1, len(probas))]
+    each = [summarise_draws(e, d, confidence) for e, d in zip(estimates, draws, strict=True)]
+    savings = [
+        summarise_draws(estimates[k] - estimates[0], draws[k] - draws[0], confidence) for k in range(1, len(probas))
+    ]
     return each, savings

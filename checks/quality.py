@@ -8,10 +8,16 @@ Checks (ids in brackets), on the held-out TEST split, each value with a seeded b
    decision threshold, against ``quality.max_expected_cost`` and against each baseline's expected cost.
 3. ``quality.slice_metric[<column>=<group>][<metric>]`` and ``quality.group_gap[<column>][<metric>]`` — per
    group of each slice column and sensitive attribute (see :mod:`checks.quality_slices`).
-4. ``quality.baseline[majority_class]``, ``quality.baseline[logistic_regression]`` — a simpler model trained on
-   the same split must not do as well (see :mod:`checks.quality_compare`).
+4. ``quality.baseline[majority_class]``, ``quality.baseline[logistic_regression]`` (regression: ``[mean]``,
+   ``[median]``, ``[ridge]``) — a simpler model trained on the same split must not do as well (see
+   :mod:`checks.quality_compare`).
 5. ``quality.champion`` — the candidate must not be credibly worse than the current champion, on every held-out
    row neither model trained on (test + validation for a threshold-free metric).
+6. ``quality.class_metric[<class>][<metric>]`` — a multi-class candidate's per-class recall, precision or F1
+   (:mod:`checks.quality_classes`).
+
+A multi-class or regression candidate (``Evidence.prepared.task``) is judged by the same rule on its own metrics
+and costs (``Scored.task``, ``Scored.costs``; :mod:`pipeline.task_metrics`); it has no threshold.
 
 How a check decides (a release manager should be able to predict every verdict): one rule for all of them,
 the balance gate's (:data:`checks.quality_common.RULE`, :func:`checks.quality_common.judge`):

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from mlgate.checks.bootstrap import Bootstrap, _summarise, seeded_counts
+from mlgate.checks.bootstrap import Bootstrap, seeded_counts, summarise_draws
 from mlgate.checks.quality_common import LAYER, Scored, bound_result
 from mlgate.checks.result import CheckResult, Reason, Status
 from mlgate.checks.stats import simultaneous_confidence, tail_resamples
@@ -67,7 +67,7 @@ def check_classes(
                     )
                 )
                 continue
-            boot: Bootstrap = _summarise(float(values[0, code]), values[1:, code], confidence)
+            boot: Bootstrap = summarise_draws(float(values[0, code]), values[1:, code], confidence)
             rows = int((y == code).sum())
             results.append(
                 bound_result(

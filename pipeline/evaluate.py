@@ -3,7 +3,9 @@
 The metrics that can be named are those of :data:`pipeline.metric_names.METRIC_RANGES` (the config refuses any
 other at load); each resolves to its scikit-learn function: ``roc_auc`` to ``sklearn.metrics.roc_auc_score``,
 ``log_loss`` to ``sklearn.metrics.log_loss``. Metrics in :data:`PROBABILITY_METRICS` get the positive-class
-probability; all others get the 0/1 decision at the chosen threshold.
+probability; all others get the 0/1 decision at the chosen threshold. A multi-class or regression model is scored
+by :func:`model_scores` (every class's probability, or the prediction) and evaluated by
+:mod:`pipeline.task_metrics` (:func:`evaluate` with ``task``).
 """
 
 from __future__ import annotations
