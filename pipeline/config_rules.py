@@ -342,10 +342,12 @@ def check_project(config: Any) -> None:
                 "quality.decision_threshold",
                 '"optimize" needs split.validation_size > 0 (the threshold is never chosen on the test split)',
             )
-    if config.model.task != "auto":
+    implied = "binary" if config.data.positive_label is not None else None  # (positive_label may be 0 or false)
+    task = config.model.task if config.model.task != "auto" else implied
+    if task is not None:  # stated, or implied by data.positive_label: checked now; else once the data tells it
         from mlgate.pipeline.config_task import task_problems
 
-        for key, reason in task_problems(config, config.model.task)[:1]:
+        for key, reason in task_problems(config, task)[:1]:
             raise refuse(key, reason)
 
 

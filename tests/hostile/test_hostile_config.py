@@ -282,7 +282,7 @@ CASES: list[tuple[str, tuple[str, str], tuple[str, ...], str, str]] = [
         ('baseline_metric = "roc_auc"', 'baseline_metric = "r2"'),
         DATA_LAYERS,
         "quality.baseline_metric",
-        r"unknown metric 'r2' \(known: roc_auc, ",
+        r"metric 'r2' does not exist for a binary target \(its metrics: roc_auc, ",
     ),
     (
         "metric-unknown-gap",

@@ -123,14 +123,16 @@ def test_a_stated_task_accepts_the_keys_that_fit_it(tmp_path: Path, text: str) -
 def test_task_problems_lists_every_contradiction_in_order() -> None:
     config = ProjectConfig.model_validate(
         {
-            "data": {"source": "d.csv", "target": "y", "positive_label": 1},
+            "data": {"source": "d.csv", "target": "y"},
             "quality": {
                 "thresholds": {"r2": {"min": 0.1}, "roc_auc": {"min": 0.6}, "expected_cost": {"max": 2}},
                 "cost_matrix": {"false_positive": 3},
             },
         }
     )
-    assert config.model.task == "auto"  # nothing checked against a task yet
+    assert config.model.task == "auto"  # nothing checked against a task yet (no positive_label implies binary)
+    # (a positive_label set at load would imply binary and refuse r2 there: added unvalidated, to list them all)
+    config = config.model_copy(update={"data": config.data.model_copy(update={"positive_label": 1})})
     assert [key for key, _ in task_problems(config, "binary")] == ["quality.thresholds.r2"]
     problems = dict(task_problems(config, "regression"))
     assert list(problems) == [
@@ -248,3 +250,11 @@ def test_class_labels_in_the_config_must_be_the_target_s_classes(tmp_path: Path,
     with pytest.raises(ConfigError, match=rf"^{re.escape(str(config.path))}: {message}"):
         load_prepared(config)
     assert load_prepared(project(tmp_path, CLASSES, CLASS_COSTS)).classes == ("a", "b", "c")
+
+
+def test_a_positive_label_implies_binary_and_is_checked_at_load(tmp_path: Path) -> None:
+    """``model.task = "auto"`` with ``data.positive_label`` (even 0) is binary: another task's metric is refused when
+    the config is loaded, before any data is read."""
+    path = write(tmp_path, DATA + "positive_label = 0\n[quality]\nthresholds = { r2 = { min = 0.1 } }\n")
+    with pytest.raises(ConfigError, match=r"key 'quality\.thresholds\.r2': metric 'r2' does not exist for a binary"):
+        load_config(path)
