@@ -5,6 +5,7 @@ Started with filesystem storage in a temp folder and stopped (with the folder) w
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -60,9 +61,25 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
+#: Where :func:`free_port` looks: below Linux's default ephemeral range (32768-60999), so a port handed to a server
+#: (and the replica ports after it, ``port + 1, ...``) is not also the local port of some outgoing connection. The
+#: kernel's own choice (``bind(0)``) is an ephemeral port: under heavy client traffic a replica started a moment
+#: later found it taken ("address already in use").
+FREE_PORTS = range(20_000, 32_000)
+_HANDED_OUT: set[int] = set()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port the kernel says is free right now (for tests and temporary services)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+    """A port free right now below the ephemeral range (for tests and temporary services): scanned from an offset
+    of this process's id, so parallel test workers start far apart, with room above it for a few replicas."""
+    span = len(FREE_PORTS)
+    start = (os.getpid() * 997) % span
+    for step in range(0, span, 7):
+        port = FREE_PORTS[(start + step) % span]
+        if port not in _HANDED_OUT and port_free(host, port):
+            _HANDED_OUT.add(port)  # not bound yet by whoever asked: never hand it out twice
+            return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:  # nothing free there: the kernel's choice
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
 
