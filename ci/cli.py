@@ -15,6 +15,7 @@ import typer
 
 from mlgate.checks.result import LAYERS
 from mlgate.ci.cli_dashboard import dashboard
+from mlgate.ci.cli_deepchecks import deepchecks_app
 from mlgate.ci.cli_deploy import deploy_app
 from mlgate.ci.cli_monitor import monitor
 from mlgate.ci.cli_options import (
@@ -53,6 +54,7 @@ app = typer.Typer(
 schema_app = typer.Typer(help="Propose and check the committed data schema.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 app.add_typer(deploy_app, name="deploy")
+app.add_typer(deepchecks_app, name="deepchecks")
 app.command()(monitor)
 app.command()(dashboard)
 app.command()(retrain)

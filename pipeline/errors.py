@@ -22,6 +22,8 @@ code, ``pipeline`` never imports ``ci``)::
     ├── PredictionLogError        [mlgate.pipeline.predlog.tables] the prediction log cannot be opened or read:
     │                             no such folder or file, an unreachable database, not a log, another
     │                             schema version                                                        (exit 2)
+    ├── DeepchecksEnvError        [mlgate.ci.deepchecks_env] deepchecks' isolated environment is missing or
+    │                             broken, or its runner failed                                          (exit 2)
     ├── RegistryError             the MLflow tracking store or registry refused an operation            (exit 3)
     │   └── StoreBusyError        another mlgate command holds the store lock (--lock-timeout)          (exit 3)
     │       └── RetrainBusyError  [mlgate.ci.retrain_lock] another mlgate retrain holds the project's
@@ -45,6 +47,8 @@ Exceptions that never reach a user as themselves (not MlgateError)::
     BodyRejected                  [mlgate.pipeline.serve.body] a refused request body; the serving app answers
                                   it with its status and detail                      (HTTP 400/413/415/422)
     GateCheckFailed               [mlgate.ci.pytest_plugin] a blocking check, as a failed pytest item          (exit 1)
+    JobError                      [mlgate.ci.deepchecks.job] an unusable deepchecks job file; the runner (in
+                                  deepchecks' own environment) prints it on one line                   (exit 2)
 
 A user never sees a traceback for these: the command line prints ``str(error)`` on one line and exits
 with ``error.exit_code``. Third-party errors are wrapped with ``raise XError(...) from exc``.

@@ -1,0 +1,137 @@
+"""deepchecks' own environment: built from ``ci/deepchecks/uv.lock`` into a cache folder, run as a subprocess.
+
+deepchecks 0.19.1 needs numpy<2, pandas<3 and scikit-learn<1.7 (``ci/deepchecks/pyproject.toml`` says why), so
+it never enters mlgate's environment: :func:`build` syncs the locked project into
+``$MLGATE_CACHE/deepchecks-<sha256(uv.lock)[:12]>`` (default ``~/.cache/mlgate``; a changed lock is a new
+folder, so an old build is never half-updated), with ``uv sync --frozen --compile-bytecode`` (the import is 3 s
+instead of 7.6 s with bytecode); after the first build it needs no network. :func:`run_job` runs
+``ci/deepchecks/runner.py`` with that environment's python on a job file (:mod:`ci.deepchecks.job`) and returns
+the result JSON it wrote. Nothing of deepchecks is imported here.
+
+A missing or broken environment is one :class:`DeepchecksEnvError` line saying how to build it (exit 2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlgate.pipeline.errors import MlgateError
+
+__all__ = ["PROJECT", "DeepchecksEnv", "DeepchecksEnvError", "build", "env_dir", "find_env", "run_job"]
+
+#: The locked deepchecks project (shipped with the package, beside this module).
+PROJECT = Path(__file__).resolve().parent / "deepchecks"
+RUNNER = PROJECT / "runner.py"
+SETUP_HINT = "build it with `mlgate deepchecks setup` (once; offline afterwards)"
+
+
+class DeepchecksEnvError(MlgateError):
+    """The isolated deepchecks environment is missing, broken, or its runner failed."""
+
+
+@dataclass(frozen=True)
+class DeepchecksEnv:
+    folder: Path
+    python: Path
+    lock_sha256: str
+
+
+def _cache_root() -> Path:
+    root = os.environ.get("MLGATE_CACHE")
+    return Path(root).expanduser() if root else Path.home() / ".cache" / "mlgate"
+
+
+def env_dir(project: Path = PROJECT) -> tuple[Path, str]:
+    """Where the environment of ``project``'s lock lives, and the lock's sha256."""
+    lock = project / "uv.lock"
+    try:
+        digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise DeepchecksEnvError(f"{lock}: the deepchecks lock file is not readable ({exc.strerror})") from exc
+    return _cache_root() / f"deepchecks-{digest[:12]}", digest
+
+
+def find_env(project: Path = PROJECT) -> DeepchecksEnv:
+    """The built environment; DeepchecksEnvError (how to build it) when it is not there or not usable."""
+    folder, digest = env_dir(project)
+    python = folder / "bin" / "python"
+    if not python.is_file():
+        raise DeepchecksEnvError(f"the deepchecks environment is not built ({folder} has no bin/python): {SETUP_HINT}")
+    probe = subprocess.run(
+        [str(python), "-c", "import importlib.metadata as m; print(m.version('deepchecks'))"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": ""},
+        check=False,
+    )
+    if probe.returncode != 0:
+        last = (probe.stderr.strip().splitlines() or ["no output"])[-1]
+        raise DeepchecksEnvError(
+            f"the deepchecks environment at {folder} is broken ({last}): delete it and {SETUP_HINT}"
+        )
+    return DeepchecksEnv(folder, python, digest)
+
+
+def _uv() -> str:
+    found = shutil.which("uv") or next(
+        (str(p) for p in (Path(__file__).resolve().parents[1] / ".tools" / "bin" / "uv",) if p.is_file()), None
+    )
+    if found is None:
+        raise DeepchecksEnvError("uv is not installed: `make setup` installs it into .tools/bin (or put uv on PATH)")
+    return found
+
+
+def build(project: Path = PROJECT, *, offline: bool = False, timeout_s: float = 1800) -> tuple[DeepchecksEnv, float]:
+    """Sync the locked project into its cache folder (a no-op when up to date); the environment and the seconds."""
+    folder, _ = env_dir(project)
+    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(folder), "VIRTUAL_ENV": ""}
+    if offline:
+        env["UV_OFFLINE"] = "1"
+    started = time.perf_counter()
+    command = [_uv(), "sync", "--project", str(project), "--frozen", "--compile-bytecode", "--no-progress", "--quiet"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=env, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise DeepchecksEnvError(f"building the deepchecks environment took over {timeout_s:g} s; try again") from exc
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise DeepchecksEnvError(f"building the deepchecks environment into {folder} failed: {last}")
+    return find_env(project), time.perf_counter() - started
+
+
+def run_job(job_file: Path, *, timeout_s: float = 900, project: Path = PROJECT) -> dict[str, Any]:
+    """Run the runner on ``job_file`` with the built environment's python; the result JSON it wrote."""
+    env = find_env(project)
+    job = json.loads(Path(job_file).read_text(encoding="utf-8"))
+    out = Path(job_file).parent / str(job["out"])
+    quiet = {"DISABLE_DEEPCHECKS_ANONYMOUS_TELEMETRY": "true", "DISABLE_LATEST_VERSION_CHECK": "true"}
+    try:
+        done = subprocess.run(
+            [str(env.python), str(RUNNER), str(job_file)],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env={**os.environ, "PYTHONPATH": "", **quiet},
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise DeepchecksEnvError(f"deepchecks did not finish within {timeout_s:g} s (deepchecks.timeout_s)") from exc
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise DeepchecksEnvError(f"the deepchecks runner failed (exit {done.returncode}): {last}")
+    try:
+        result: dict[str, Any] = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DeepchecksEnvError(
+            f"{out / 'result.json'}: the deepchecks runner wrote no readable result ({exc})"
+        ) from exc
+    return result
