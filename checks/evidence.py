@@ -9,8 +9,9 @@ ERROR, when the run should have produced it). Checks only judge: every model her
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -55,6 +56,7 @@ class Evidence:
     drift_reference: DriftReference | None = None  # the champion's training rows (new-data drift, staleness)
     current: Batch | None = None  # a new batch the drift gate compares with drift_reference (--current)
     recipes: CrossFitted | None = None  # the candidate's and the champion's recipes refitted on folds of all rows
+    deepchecks: Mapping[str, Any] | None = None  # the deepchecks runner's result.json (ci.deepchecks_env)
 
     @property
     def train_frame(self) -> pd.DataFrame:

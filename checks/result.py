@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 __all__ = [
+    "ALL_LAYERS",
     "LAYERS",
     "REPORT_VERSION",
     "CheckResult",
@@ -27,6 +28,9 @@ REPORT_VERSION = "1.1"
 
 #: The gate layers in the order they run and are reported.
 LAYERS: tuple[str, ...] = ("schema", "balance", "drift", "quality", "reproducibility", "staleness")
+#: ... and the layers a result may also belong to that no run includes by default: ``deepchecks`` (issue 13: its
+#: results are mapped by :mod:`checks.deepchecks`; the gated run does not run it yet).
+ALL_LAYERS: tuple[str, ...] = (*LAYERS, "deepchecks")
 
 
 class Status(enum.StrEnum):
@@ -161,8 +165,8 @@ class CheckResult:
     reason: Reason | None = None
 
     def __post_init__(self) -> None:
-        if self.layer not in LAYERS:
-            raise ValueError(f"unknown layer {self.layer!r}; expected one of {', '.join(LAYERS)}")
+        if self.layer not in ALL_LAYERS:
+            raise ValueError(f"unknown layer {self.layer!r}; expected one of {', '.join(ALL_LAYERS)}")
         if self.status is Status.PASS and self.reason is not None:
             raise ValueError(f"{self.id}: a pass carries no reason (got {self.reason.value!r})")
 
@@ -232,7 +236,7 @@ class GateReport:
 
     @classmethod
     def collect(cls, results: Iterable[CheckResult], **kwargs: Any) -> GateReport:
-        order = {name: i for i, name in enumerate(LAYERS)}
+        order = {name: i for i, name in enumerate(ALL_LAYERS)}
         ordered = sorted(results, key=lambda r: order[r.layer])  # stable: keeps order within a layer
         return cls(results=tuple(ordered), **kwargs)
 

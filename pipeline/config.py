@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from mlgate.pipeline.config_deepchecks import DeepchecksSettings
 from mlgate.pipeline.config_monitor import MonitorSettings, PredictionLogSettings
 from mlgate.pipeline.config_quality import CostMatrix, MetricBound, QualitySettings
 from mlgate.pipeline.config_retrain import RetrainSettings
@@ -43,6 +44,7 @@ __all__ = [
     "BalanceSettings",
     "CostMatrix",
     "DataSettings",
+    "DeepchecksSettings",
     "DriftSettings",
     "FeatureSettings",
     "IntegritySettings",
@@ -87,6 +89,7 @@ class ProjectConfig(_Strict):
     release: ReleaseSettings = ReleaseSettings()
     monitor: MonitorSettings = MonitorSettings()
     retrain: RetrainSettings = RetrainSettings()
+    deepchecks: DeepchecksSettings = DeepchecksSettings()
 
     # Set by load_config, not by the file.
     path: Path | None = Field(None, exclude=True)
