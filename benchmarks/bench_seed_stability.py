@@ -373,6 +373,15 @@ def table(tallies: list[Tally]) -> str:
     return "\n".join(lines)
 
 
+def target_met(tally: Tally, targets: dict[str, tuple[str, float]]) -> str:
+    """``target: pass >= 95%: met`` (or ``NOT met``; block likewise), empty for a scenario without a target."""
+    want, share = targets.get(tally.name, ("", 0.0))
+    if want not in ("pass", "block"):
+        return ""
+    counted = tally.seeds - len(tally.blocked) if want == "pass" else len(tally.blocked)
+    return f"target: {want} >= {share:.0%}: {'met' if counted >= share * tally.seeds else 'NOT met'}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20, help="split seeds 1..N (default 20)")
@@ -411,13 +420,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(table(done), flush=True)
     print(f"\n# summary: seeds blocked of {len(seeds)}, against the targets")
     for t in tallies:
-        want, share = TARGETS.get(t.name, ("", 0.0))
-        met = ""
-        if want == "pass":
-            met = f"target: pass >= {share:.0%}: {'met' if t.seeds - len(t.blocked) >= share * t.seeds else 'NOT met'}"
-        elif want == "block":
-            met = f"target: block >= {share:.0%}: {'met' if len(t.blocked) >= share * t.seeds else 'NOT met'}"
-        print(f"{t.name:<26} {len(t.blocked):>3}/{t.seeds}  {met}")
+        print(f"{t.name:<26} {len(t.blocked):>3}/{t.seeds}  {target_met(t, TARGETS)}")
     return 0
 
 

@@ -37,7 +37,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_seed_stability import Tally, scenario, table, variant
+from bench_seed_stability import Tally, scenario, table, target_met, variant
 
 from mlgate.checks.evidence import Evidence
 from mlgate.checks.layers import run_layers
@@ -161,12 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         {t.name: sum(c[Status.FAIL] for i, c in t.statuses.items() if i.startswith("drift.label")) for t in tallies}
     )
     for t in tallies:
-        want, share = TARGETS.get(t.name, ("", 0.0))
-        met = ""
-        if want == "pass":
-            met = f"target: pass >= {share:.0%}: {'met' if t.seeds - len(t.blocked) >= share * t.seeds else 'NOT met'}"
-        elif want == "block":
-            met = f"target: block >= {share:.0%}: {'met' if len(t.blocked) >= share * t.seeds else 'NOT met'}"
+        met = target_met(t, TARGETS)
         print(f"{t.name:<22} {len(t.blocked):>3}/{t.seeds}  label-drift alarms {label_alarms[t.name]:>2}  {met}")
     return 0
 

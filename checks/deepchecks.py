@@ -83,46 +83,23 @@ def _verdict(suite: str, entry: Mapping[str, Any], settings: DeepchecksSettings)
     )
 
 
+def _suite_result(suite: str, status: Status, message: str, reason: Reason, blocking: bool = True) -> CheckResult:
+    """The one result of a suite that produced no check results (``deepchecks.<suite>``)."""
+    return CheckResult(f"{LAYER}.{suite}", LAYER, status, message, reason=reason, blocking=blocking)
+
+
 def results_from(result: Mapping[str, Any], settings: DeepchecksSettings) -> list[CheckResult]:
     """The runner's result (``result.json``) as check results, suite by suite in the configured order."""
     out: list[CheckResult] = []
     suites: Mapping[str, Any] = result.get("suites") or {}
     for suite in settings.suites:
         part = suites.get(suite)
-        if part is None:
-            out.append(
-                CheckResult(
-                    f"{LAYER}.{suite}",
-                    LAYER,
-                    Status.ERROR,
-                    f"deepchecks returned no {suite} suite",
-                    reason=Reason.CHECK_ERROR,
-                    blocking=settings.blocking,
-                )
-            )
-            continue
-        if part.get("error"):
-            out.append(
-                CheckResult(
-                    f"{LAYER}.{suite}",
-                    LAYER,
-                    Status.ERROR,
-                    f"deepchecks could not run the {suite} suite: {part['error']}",
-                    reason=Reason.CHECK_ERROR,
-                    blocking=settings.blocking,
-                )
-            )
+        if part is None or part.get("error"):
+            why = f"could not run the {suite} suite: {part['error']}" if part else f"returned no {suite} suite"
+            out.append(_suite_result(suite, Status.ERROR, f"deepchecks {why}", Reason.CHECK_ERROR, settings.blocking))
             continue
         if part.get("skipped"):
-            out.append(
-                CheckResult(
-                    f"{LAYER}.{suite}",
-                    LAYER,
-                    Status.SKIPPED,
-                    f"{suite}: {part['skipped']}",
-                    reason=Reason.NOT_CONFIGURED,
-                )
-            )
+            out.append(_suite_result(suite, Status.SKIPPED, f"{suite}: {part['skipped']}", Reason.NOT_CONFIGURED))
             continue
         out += [r for entry in part.get("checks") or [] if (r := _verdict(suite, entry, settings)) is not None]
     return out

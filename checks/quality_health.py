@@ -233,25 +233,19 @@ def run(evidence: Evidence) -> list[CheckResult]:
     if model is None:
         return []
     task = evidence.prepared.task
+    proba_train = None if diagnostics is None else diagnostics.proba_train
+    y_train = parts.y_train.to_numpy()
+    outputs = {"test": model.proba_test, "validation": model.proba_validation, "train": proba_train}
+    losses = {"train": (y_train, proba_train), "test": (parts.y_test.to_numpy(), model.proba_test)}
+    if proba_train is None:
+        del losses["train"]
     if task != "binary":
-        proba_train = None if diagnostics is None else diagnostics.proba_train
-        y_train = parts.y_train.to_numpy()
-        losses = {"train": (y_train, proba_train), "test": (parts.y_test.to_numpy(), model.proba_test)}
-        if proba_train is None:
-            del losses["train"]
-        outputs = {"test": model.proba_test, "validation": model.proba_validation, "train": proba_train}
         return [
             *check_feature_importance(diagnostics, "squared error" if task == "regression" else "log loss"),
             check_finite_outputs(outputs, task),
             *_task_losses(losses, y_train, task),
         ]
-    proba_train = None if diagnostics is None else diagnostics.proba_train
-    y_train = parts.y_train.to_numpy()
-    outputs = {"test": model.proba_test, "validation": model.proba_validation, "train": proba_train}
     share = float(np.mean(y_train)) if y_train.size else 0.5
-    losses = {"train": (y_train, proba_train), "test": (parts.y_test.to_numpy(), model.proba_test)}
-    if proba_train is None:
-        del losses["train"]
     return [
         *check_feature_importance(diagnostics),
         check_finite_outputs(outputs),

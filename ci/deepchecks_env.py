@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlgate.ci.deepchecks.runner import QUIET_ENV
 from mlgate.pipeline.errors import MlgateError
 
 __all__ = ["PROJECT", "DeepchecksEnv", "DeepchecksEnvError", "build", "env_dir", "find_env", "run_job"]
@@ -82,9 +83,9 @@ def find_env(project: Path = PROJECT) -> DeepchecksEnv:
 
 
 def _uv() -> str:
-    found = shutil.which("uv") or next(
-        (str(p) for p in (Path(__file__).resolve().parents[1] / ".tools" / "bin" / "uv",) if p.is_file()), None
-    )
+    """uv on PATH, else the one ``make setup`` installs into the checkout's .tools/bin."""
+    local = Path(__file__).resolve().parents[1] / ".tools" / "bin" / "uv"
+    found = shutil.which("uv") or (str(local) if local.is_file() else None)
     if found is None:
         raise DeepchecksEnvError("uv is not installed: `make setup` installs it into .tools/bin (or put uv on PATH)")
     return found
@@ -113,14 +114,13 @@ def run_job(job_file: Path, *, timeout_s: float = 900, project: Path = PROJECT) 
     env = find_env(project)
     job = json.loads(Path(job_file).read_text(encoding="utf-8"))
     out = Path(job_file).parent / str(job["out"])
-    quiet = {"DISABLE_DEEPCHECKS_ANONYMOUS_TELEMETRY": "true", "DISABLE_LATEST_VERSION_CHECK": "true"}
     try:
         done = subprocess.run(
             [str(env.python), str(RUNNER), str(job_file)],
             capture_output=True,
             text=True,
             timeout=timeout_s,
-            env={**os.environ, "PYTHONPATH": "", **quiet},
+            env={**os.environ, "PYTHONPATH": "", **QUIET_ENV},
             check=False,
         )
     except subprocess.TimeoutExpired as exc:

@@ -93,9 +93,7 @@ def prediction_row_cost(y: np.ndarray, pred: np.ndarray, cost: Any) -> np.ndarra
 def per_class(name: str, y: np.ndarray, decision: np.ndarray, w: np.ndarray, k: int) -> np.ndarray:
     """``recall``, ``precision`` or ``f1`` of each class on each resample: ``(B, k)``; NaN where the class has
     no rows (recall), no decisions (precision) or neither (f1)."""
-    truth = np.eye(k)[np.asarray(y, dtype=np.int64)]
-    decided = np.eye(k)[np.asarray(decision, dtype=np.int64)]
-    tp, support, predicted = w @ (truth * decided), w @ truth, w @ decided
+    tp, support, predicted = _class_counts(np.asarray(y, dtype=np.int64), np.asarray(decision, dtype=np.int64), w, k)
     if name == "recall":
         return _divide(tp, support, zero=np.nan)
     if name == "precision":
@@ -105,12 +103,9 @@ def per_class(name: str, y: np.ndarray, decision: np.ndarray, w: np.ndarray, k: 
     raise KeyError(f"unknown per-class metric {name!r} (recall, precision, f1)")
 
 
-def _averaged(kind: str, average: str, y: np.ndarray, d: np.ndarray, w: np.ndarray, k: int) -> np.ndarray:
+def _averaged(kind: str, average: str, tp: np.ndarray, support: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     """Macro or support-weighted average of a per-class metric over the classes present (as scikit-learn: those
     in the truth or the decisions), a class without decisions counting 0 precision."""
-    truth = np.eye(k)[y]
-    decided = np.eye(k)[d]
-    tp, support, predicted = w @ (truth * decided), w @ truth, w @ decided
     if kind == "recall":
         value = _divide(tp, support, zero=0.0)
     elif kind == "precision":
@@ -123,9 +118,10 @@ def _averaged(kind: str, average: str, y: np.ndarray, d: np.ndarray, w: np.ndarr
     return _divide((value * present).sum(axis=1), present.sum(axis=1), zero=np.nan)
 
 
-def _counts(y: np.ndarray, d: np.ndarray, w: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+def _class_counts(y: np.ndarray, d: np.ndarray, w: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per resample and class ``(B, k)``: rows of the class decided as it, rows of the class, rows decided as it."""
     truth, decided = np.eye(k)[y], np.eye(k)[d]
-    return (w @ (y == d).astype(np.float64), w @ truth, w @ decided)
+    return w @ (truth * decided), w @ truth, w @ decided
 
 
 def weighted_multiclass(
@@ -149,18 +145,19 @@ def weighted_multiclass(
         if costs is None:
             raise KeyError("expected_cost needs quality.class_costs")
         return _divide(w @ costs[y, d], total, zero=np.nan)
-    right, support, predicted = _counts(y, d, w, k)
+    tp, support, predicted = _class_counts(y, d, w, k)
+    right = tp.sum(axis=1)
     accuracy = _divide(right, total, zero=np.nan)
     if name == "accuracy":
         return accuracy
     if name == "zero_one_loss":
         return 1.0 - accuracy
     if name == "balanced_accuracy":
-        recall = _divide(w @ (np.eye(k)[y] * np.eye(k)[d]), support, zero=np.nan)
+        recall = _divide(tp, support, zero=np.nan)
         return np.asarray(np.nanmean(np.where(support > 0, recall, np.nan), axis=1), dtype=np.float64)
     kind, _, average = name.partition("_")
     if kind in ("f1", "precision", "recall") and average in ("macro", "weighted"):
-        return _averaged(kind, average, y, d, w, k)
+        return _averaged(kind, average, tp, support, predicted)
     expected = _divide((support * predicted).sum(axis=1), total**2, zero=np.nan)
     if name == "cohen_kappa":
         return _divide(accuracy - expected, 1.0 - expected, zero=np.nan)
