@@ -38,8 +38,6 @@ class DeepchecksSettings(_Strict):
 
     @model_validator(mode="after")
     def _known(self) -> DeepchecksSettings:
-        if self.enabled:  # refused rather than silently ignored until the gated run runs the layer
-            raise refuse("enabled", "the deepchecks layer is not run by mlgate run / mlgate gate yet (issue 13)")
         if not self.suites:
             raise refuse("suites", "is empty: list some of " + ", ".join(SUITES) + ", or set enabled = false")
         for suite in self.checks:

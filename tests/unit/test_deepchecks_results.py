@@ -88,8 +88,3 @@ def test_the_suites_are_configurable_and_checked() -> None:
     assert {r.id.split(".")[1] for r in only} == {"data_integrity"}
     with pytest.raises(ValueError, match="'model_evaluation' is not in deepchecks.suites"):
         DeepchecksSettings(suites=["data_integrity"], checks={"model_evaluation": ["RocReport"]})
-
-
-def test_enabling_the_layer_is_refused_until_the_gated_run_runs_it() -> None:
-    with pytest.raises(ValueError, match=r"not run by mlgate run / mlgate gate yet"):
-        DeepchecksSettings(enabled=True)
