@@ -10,7 +10,8 @@ checks deepchecks runs on each frame), the conditions' text as ``expected`` and 
 * a check that raised is an ERROR with deepchecks' message (``check_error``); one deepchecks refuses because the
   job lacks what it needs (no index or datetime column, no model object, another task) is SKIPPED
   (``not_configured``); a check without a condition is not a verdict and is left to deepchecks' HTML report;
-* a suite deepchecks could not start is one ERROR ``deepchecks.<suite>``; a skipped suite one SKIPPED.
+* a suite deepchecks could not start is one ERROR ``deepchecks.<suite>``; a skipped suite one SKIPPED;
+* a runner that did not finish (``deepchecks.timeout_s``, a crash) is one ERROR ``deepchecks.run``.
 """
 
 from __future__ import annotations
@@ -84,12 +85,15 @@ def _verdict(suite: str, entry: Mapping[str, Any], settings: DeepchecksSettings)
 
 
 def _suite_result(suite: str, status: Status, message: str, reason: Reason, blocking: bool = True) -> CheckResult:
-    """The one result of a suite that produced no check results (``deepchecks.<suite>``)."""
+    """The one result of a suite (or of the whole run: ``run``) that produced no check results."""
     return CheckResult(f"{LAYER}.{suite}", LAYER, status, message, reason=reason, blocking=blocking)
 
 
 def results_from(result: Mapping[str, Any], settings: DeepchecksSettings) -> list[CheckResult]:
     """The runner's result (``result.json``) as check results, suite by suite in the configured order."""
+    if result.get("error"):  # the runner did not finish (timed out, crashed): nothing was judged
+        message = f"deepchecks did not run: {result['error']}"
+        return [_suite_result("run", Status.ERROR, message, Reason.CHECK_ERROR, settings.blocking)]
     out: list[CheckResult] = []
     suites: Mapping[str, Any] = result.get("suites") or {}
     for suite in settings.suites:

@@ -13,9 +13,10 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from mlgate.checks.evidence import Evidence
-from mlgate.checks.result import LAYERS, CheckResult, Reason, Status
+from mlgate.checks.result import ALL_LAYERS, LAYERS, CheckResult, Reason, Status
+from mlgate.pipeline.config import ProjectConfig
 
-__all__ = ["DATA_LAYERS", "MODEL_LAYERS", "layer_function", "run_layer", "run_layers"]
+__all__ = ["DATA_LAYERS", "MODEL_LAYERS", "configured_layers", "layer_function", "run_layer", "run_layers"]
 
 DATA_LAYERS: tuple[str, ...] = ("schema", "balance", "drift")
 MODEL_LAYERS: tuple[str, ...] = ("quality", "reproducibility", "staleness")
@@ -23,10 +24,15 @@ MODEL_LAYERS: tuple[str, ...] = ("quality", "reproducibility", "staleness")
 LayerFunction = Callable[[Evidence], list[CheckResult]]
 
 
+def configured_layers(config: ProjectConfig) -> tuple[str, ...]:
+    """The layers a run judges unless told otherwise: the standard ones, and deepchecks when enabled."""
+    return (*LAYERS, *(("deepchecks",) if config.deepchecks.enabled else ()))
+
+
 def layer_function(layer: str) -> LayerFunction:
     """``checks.<layer>.run``; imported lazily so one layer's job does not import the others."""
-    if layer not in LAYERS:
-        raise KeyError(f"unknown layer {layer!r}; expected one of {', '.join(LAYERS)}")
+    if layer not in ALL_LAYERS:
+        raise KeyError(f"unknown layer {layer!r}; expected one of {', '.join(ALL_LAYERS)}")
     function: LayerFunction = importlib.import_module(f"mlgate.checks.{layer}").run
     return function
 

@@ -15,6 +15,7 @@ from typing import Any
 __all__ = [
     "ALL_LAYERS",
     "LAYERS",
+    "OPTIONAL_LAYERS",
     "REPORT_VERSION",
     "CheckResult",
     "GateReport",
@@ -28,9 +29,11 @@ REPORT_VERSION = "1.1"
 
 #: The gate layers in the order they run and are reported.
 LAYERS: tuple[str, ...] = ("schema", "balance", "drift", "quality", "reproducibility", "staleness")
-#: ... and the layers a result may also belong to that no run includes by default: ``deepchecks`` (issue 13: its
-#: results are mapped by :mod:`checks.deepchecks`; the gated run does not run it yet).
-ALL_LAYERS: tuple[str, ...] = (*LAYERS, "deepchecks")
+#: Layers a run includes only when configured or asked for by name: ``deepchecks`` (``[deepchecks] enabled``,
+#: ``mlgate run --deepchecks``, ``mlgate gate --layer deepchecks``). Reported after the others, and listed in a
+#: report's ``layers`` only when it ran, so a run without it reports exactly as before.
+OPTIONAL_LAYERS: tuple[str, ...] = ("deepchecks",)
+ALL_LAYERS: tuple[str, ...] = (*LAYERS, *OPTIONAL_LAYERS)
 
 
 class Status(enum.StrEnum):
@@ -264,6 +267,12 @@ class GateReport:
                 return status
         return Status.SKIPPED
 
+    def reported_layers(self) -> list[str]:
+        """The standard layers (each with its status, SKIPPED when it did not run), then the optional layers
+        that have results."""
+        present = {r.layer for r in self.results}
+        return [*LAYERS, *(layer for layer in OPTIONAL_LAYERS if layer in present)]
+
     def counts(self) -> dict[str, int]:
         counts = {status.value: 0 for status in Status}
         for result in self.results:
@@ -276,7 +285,7 @@ class GateReport:
             "passed": self.passed,
             "exit_code": self.exit_code,
             "counts": self.counts(),
-            "layers": {layer: self.layer_status(layer).value for layer in LAYERS},
+            "layers": {layer: self.layer_status(layer).value for layer in self.reported_layers()},
             "run": _jsonable(dict(self.run)),
             "artifacts": _jsonable(dict(self.artifacts)),
             "results": [r.to_dict() for r in self.results],

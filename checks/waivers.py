@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 
-from mlgate.checks.result import LAYERS, CheckResult, Reason, Status
+from mlgate.checks.result import ALL_LAYERS, LAYERS, CheckResult, Reason, Status
 from mlgate.pipeline.config import Waiver
 
 __all__ = ["apply_waivers", "matches", "waiver_id"]
@@ -60,7 +60,7 @@ def _layer(waiver: Waiver, matched: Sequence[CheckResult], results: Sequence[Che
     if matched:
         return matched[0].layer
     prefix = waiver.check.split(".", 1)[0]
-    if prefix in LAYERS:
+    if prefix in ALL_LAYERS:
         return prefix
     return results[0].layer if results else LAYERS[0]
 

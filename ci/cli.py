@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlgate.checks.result import LAYERS
+from mlgate.checks.result import ALL_LAYERS
 from mlgate.ci.cli_dashboard import dashboard
 from mlgate.ci.cli_deepchecks import deepchecks_app
 from mlgate.ci.cli_deploy import deploy_app
@@ -109,16 +109,27 @@ def run(
     register: Annotated[bool, typer.Option(help="Log and register the candidate in MLflow.")] = True,
     promote: Annotated[bool, typer.Option(help="Move 'champion' to the candidate when every gate passes.")] = True,
     lock_timeout: LockTimeoutOption = DEFAULT_LOCK_TIMEOUT_S,
+    deepchecks: Annotated[
+        bool | None,
+        typer.Option(
+            "--deepchecks/--no-deepchecks",
+            help="Run the deepchecks layer too (or not), whatever [deepchecks] enabled says.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the whole gated pipeline and write report.json, report.md, report.html and junit.xml to OUT."""
     project = _config(config)
+    if deepchecks is not None:
+        settings = project.deepchecks.model_copy(update={"enabled": deepchecks})
+        project = project.model_copy(update={"deepchecks": settings})
     result = _run_with_progress(project, register=register, promote=promote, out=out, lock_timeout_s=lock_timeout)
     raise typer.Exit(_show(result.report, result.paths))
 
 
 @app.command()
 def gate(
-    layer: Annotated[list[str], typer.Option("--layer", "-l", help=f"Layer(s): {', '.join(LAYERS)}.")],
+    layer: Annotated[list[str], typer.Option("--layer", "-l", help=f"Layer(s): {', '.join(ALL_LAYERS)}.")],
     config: ConfigOption = DEFAULT_CONFIG,
     out: OutOption = Path("reports"),
     current: Annotated[
@@ -131,9 +142,9 @@ def gate(
     ] = None,
 ) -> None:
     """Run one or more gate layers without registering anything (one CI status check per layer)."""
-    unknown = [name for name in layer if name not in LAYERS]
+    unknown = [name for name in layer if name not in ALL_LAYERS]
     if unknown:
-        raise MlgateError(f"--layer {unknown[0]!r} is not a layer; choose from {', '.join(LAYERS)}")
+        raise MlgateError(f"--layer {unknown[0]!r} is not a layer; choose from {', '.join(ALL_LAYERS)}")
     if current is not None and "drift" not in layer:
         raise MlgateError("--current is compared by the drift layer: add --layer drift")
     project = _config(config)

@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,16 @@ from typing import Any
 from mlgate.ci.deepchecks.runner import QUIET_ENV
 from mlgate.pipeline.errors import MlgateError
 
-__all__ = ["PROJECT", "DeepchecksEnv", "DeepchecksEnvError", "build", "env_dir", "find_env", "run_job"]
+__all__ = [
+    "PROJECT",
+    "DeepchecksEnv",
+    "DeepchecksEnvError",
+    "RunningJob",
+    "build",
+    "env_dir",
+    "find_env",
+    "run_job",
+]
 
 #: The locked deepchecks project (shipped with the package, beside this module).
 PROJECT = Path(__file__).resolve().parent / "deepchecks"
@@ -109,29 +119,61 @@ def build(project: Path = PROJECT, *, offline: bool = False, timeout_s: float = 
     return find_env(project), time.perf_counter() - started
 
 
+class RunningJob:
+    """The runner started on a job file (a child process with the built environment's python); :meth:`wait` for
+    its result. A context manager: leaving it kills a runner still running (an interrupt, a failed run)."""
+
+    def __init__(self, job_file: Path, *, timeout_s: float = 900, project: Path = PROJECT) -> None:
+        env = find_env(project)
+        job = json.loads(Path(job_file).read_text(encoding="utf-8"))
+        self.out = Path(job_file).parent / str(job["out"])
+        self.timeout_s = timeout_s
+        self.started = time.perf_counter()
+        # a file, not a pipe that could fill up and block the runner; closed by close()
+        self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [str(env.python), str(RUNNER), str(job_file)],
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+            text=True,
+            env={**os.environ, "PYTHONPATH": "", **QUIET_ENV},
+        )
+
+    def wait(self) -> dict[str, Any]:
+        """The result JSON the runner wrote; DeepchecksEnvError when it timed out, failed or wrote none."""
+        try:
+            self.process.wait(timeout=max(0.0, self.timeout_s - (time.perf_counter() - self.started)))
+        except subprocess.TimeoutExpired as exc:
+            self.close()
+            raise DeepchecksEnvError(
+                f"deepchecks did not finish within {self.timeout_s:g} s (deepchecks.timeout_s)"
+            ) from exc
+        if self.process.returncode != 0:
+            self._stderr.seek(0)
+            last = (self._stderr.read().strip().splitlines() or ["no output"])[-1]
+            raise DeepchecksEnvError(f"the deepchecks runner failed (exit {self.process.returncode}): {last}")
+        try:
+            result: dict[str, Any] = json.loads((self.out / "result.json").read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DeepchecksEnvError(
+                f"{self.out / 'result.json'}: the deepchecks runner wrote no readable result ({exc})"
+            ) from exc
+        return result
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self._stderr.close()
+
+    def __enter__(self) -> RunningJob:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 def run_job(job_file: Path, *, timeout_s: float = 900, project: Path = PROJECT) -> dict[str, Any]:
     """Run the runner on ``job_file`` with the built environment's python; the result JSON it wrote."""
-    env = find_env(project)
-    job = json.loads(Path(job_file).read_text(encoding="utf-8"))
-    out = Path(job_file).parent / str(job["out"])
-    try:
-        done = subprocess.run(
-            [str(env.python), str(RUNNER), str(job_file)],
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            env={**os.environ, "PYTHONPATH": "", **QUIET_ENV},
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise DeepchecksEnvError(f"deepchecks did not finish within {timeout_s:g} s (deepchecks.timeout_s)") from exc
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise DeepchecksEnvError(f"the deepchecks runner failed (exit {done.returncode}): {last}")
-    try:
-        result: dict[str, Any] = json.loads((out / "result.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DeepchecksEnvError(
-            f"{out / 'result.json'}: the deepchecks runner wrote no readable result ({exc})"
-        ) from exc
-    return result
+    with RunningJob(job_file, timeout_s=timeout_s, project=project) as job:
+        return job.wait()

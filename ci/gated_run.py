@@ -15,16 +15,19 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlgate.checks.evidence import Evidence
-from mlgate.checks.layers import DATA_LAYERS, MODEL_LAYERS, run_layers
-from mlgate.checks.result import LAYERS, CheckResult, GateReport
+from mlgate.checks.layers import DATA_LAYERS, MODEL_LAYERS, configured_layers, run_layers
+from mlgate.checks.result import ALL_LAYERS, CheckResult, GateReport
 from mlgate.ci.run_record import environment_record, git_commit, run_metadata
 from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.dataload import load_data
 from mlgate.pipeline.records import Candidate, ChampionRecord, DataBundle, LoggedModel
 from mlgate.pipeline.retrain import PendingRetrain, child_thread_count, snapshot_file, start_retrain, thread_counts
+
+if TYPE_CHECKING:
+    from mlgate.ci.deepchecks_layer import PendingDeepchecks
 
 __all__ = [
     "GatedRun",
@@ -76,22 +79,27 @@ def run_gates(
     layers: Sequence[str],
     clock: _Clock | None = None,
     retrain: PendingRetrain | None = None,
+    deepchecks: PendingDeepchecks | None = None,
 ) -> list[CheckResult]:
-    """Run ``layers`` (in LAYERS order) on ``evidence``; the one implementation the CLI and pytest share.
+    """Run ``layers`` (in ALL_LAYERS order) on ``evidence``; the one implementation the CLI and pytest share.
 
     A ``retrain`` started earlier (:func:`start_retrain_for`) is waited for only when the reproducibility layer
-    is about to run, and its outcome handed to it in ``Evidence.retrain``.
+    is about to run, and its outcome handed to it in ``Evidence.retrain``; a ``deepchecks`` runner likewise
+    when the deepchecks layer is next (``Evidence.deepchecks``).
     """
     clock = clock or _Clock(None)
 
     def before(layer: str, evidence: Evidence) -> Evidence:
+        if layer == "deepchecks" and deepchecks is not None and evidence.deepchecks is None:
+            with clock.stage("deepchecks: wait for the runner"):
+                return dataclasses.replace(evidence, deepchecks=deepchecks.outcome().result)
         if layer != "reproducibility" or retrain is None or evidence.retrain is not None:
             return evidence
         with clock.stage("reproducibility: wait for retrain"):
             outcome = retrain.outcome(parent_threads=max(thread_counts().values(), default=1))
         return dataclasses.replace(evidence, retrain=outcome)
 
-    ordered = [name for name in LAYERS if name in layers]
+    ordered = [name for name in ALL_LAYERS if name in layers]
     return run_layers(evidence, ordered, stage=clock.stage, before=before)
 
 
@@ -120,7 +128,7 @@ def _local_artifact(candidate: Candidate, data: DataBundle, folder: Path) -> Log
 def run_pipeline(
     config: ProjectConfig,
     *,
-    layers: Sequence[str] = LAYERS,
+    layers: Sequence[str] | None = None,
     register: bool = True,
     promote: bool = True,
     on_stage: StageHook | None = None,
@@ -128,7 +136,8 @@ def run_pipeline(
     out: Path | None = None,
     lock_timeout_s: float | None = None,
 ) -> GatedRun:
-    """Run the gated pipeline for ``layers``; register (and maybe promote) the candidate when ``register``.
+    """Run the gated pipeline for ``layers`` (default: the config's, :func:`checks.layers.configured_layers`);
+    register (and maybe promote) the candidate when ``register``.
 
     With ``out``, the report files are written there, and always BEFORE the champion alias moves: the folder
     is checked first (before any work), the reports are written, then logged, then the promotion happens.
@@ -144,8 +153,13 @@ def run_pipeline(
     started = datetime.now(UTC)
     clock = _Clock(on_stage)
     commit = git_commit(config.root)
+    layers = configured_layers(config) if layers is None else layers
     if "schema" in layers:
         load_schema(config.schema_path)  # a missing or broken schema file is a usage error: fail first
+    if "deepchecks" in layers:
+        from mlgate.ci.deepchecks_env import find_env
+
+        find_env()  # not built, or broken: one line saying how to build it (exit 2), before any work
     with clock.stage("ingest + prepare + split"):
         data = load_data(config)
     model_layers = [name for name in layers if name in MODEL_LAYERS]
@@ -172,6 +186,27 @@ class _Stages:
     champion: ChampionRecord | None = None
     logged: LoggedModel | None = None
     identical: bool = False  # the candidate is the champion again: judged and reported, not registered
+    attachments: dict[str, Path] = field(default_factory=dict)  # files written and logged beside the reports
+
+
+def _start_deepchecks(run: _Stages, evidence: Evidence, cleanup: ExitStack) -> PendingDeepchecks:
+    """Export the splits (and the candidate's predictions) and start deepchecks' runner on them: it works on the
+    other core while this process runs the model gates; killed if the run stops before it is waited for."""
+    from mlgate.ci.deepchecks_layer import start
+
+    with run.clock.stage("deepchecks: export + start"):
+        return cleanup.enter_context(start(run.config, run.data, evidence.model, run.scratch))
+
+
+def _deepchecks_section(run: _Stages, runner: PendingDeepchecks | None) -> dict[str, Any]:
+    """The report's ``run.deepchecks`` (and the HTML reports to attach), when the layer ran."""
+    if runner is None:
+        return {}
+    from mlgate.ci.deepchecks_layer import run_section
+
+    outcome = runner.outcome()
+    run.attachments = dict(outcome.attachments)
+    return {"deepchecks": run_section(outcome)}
 
 
 def _gated(
@@ -206,21 +241,24 @@ def _gated(
     results = run_gates(evidence, [name for name in layers if name in DATA_LAYERS], clock)
     timeout = DEFAULT_LOCK_TIMEOUT_S if lock_timeout_s is None else lock_timeout_s
     lock = store_lock(config, enabled=register, timeout_s=timeout, on_wait=on_stage)
-    with lock, tempfile.TemporaryDirectory(prefix="mlgate-") as scratch:
+    with lock, tempfile.TemporaryDirectory(prefix="mlgate-") as scratch, ExitStack() as cleanup:
         run = _Stages(config, data, clock, started, commit, Path(scratch))
-        if model_layers or register:
+        deepchecks = "deepchecks" in layers
+        if model_layers or register or (deepchecks and "model_evaluation" in config.deepchecks.suites):
             evidence = _model_stage(run, model_layers, pending, register=register, registry_factory=registry_factory)
-            results += run_gates(evidence, model_layers, clock, retrain=pending)
+        runner = _start_deepchecks(run, evidence, cleanup) if deepchecks else None
+        judged = [*model_layers, *(["deepchecks"] if deepchecks else [])]
+        results += run_gates(evidence, judged, clock, retrain=pending, deepchecks=runner)
         run_meta = evidence.run or run_metadata(config, data, None, started, commit)
         if current is not None:
             run_meta.data["current"] = current
         results = apply_waivers(results, list(config.waivers), today=started.date())
         run_meta.finish(
-            layers_run=[name for name in LAYERS if name in layers],
+            layers_run=[name for name in ALL_LAYERS if name in layers],
             timings_s={k: round(v, 3) for k, v in clock.timings.items()},
             now=datetime.now(UTC),
         )
-        report = GateReport.collect(results, run=run_meta.to_json())
+        report = GateReport.collect(results, run={**run_meta.to_json(), **_deepchecks_section(run, runner)})
         report, rendered, paths = _report_stage(run, report, promote=promote, out=out)
     return GatedRun(report=report, evidence=evidence, timings=clock.timings, rendered=rendered, paths=paths)
 
@@ -316,9 +354,10 @@ def _report_stage(
                 scratch=run.scratch,
                 champion_before=run.champion.version if run.champion else None,
                 out=out,
+                attachments=run.attachments,
             )
     if out is not None:
         from mlgate.checks.report import write_reports
 
-        return report, None, write_reports(report, out)
+        return report, None, write_reports(report, out, attachments=run.attachments)
     return report, None, {}

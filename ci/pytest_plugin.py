@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from mlgate.checks.result import LAYERS, CheckResult, Status
+from mlgate.checks.result import ALL_LAYERS, OPTIONAL_LAYERS, CheckResult, Status
 
 if TYPE_CHECKING:
     from _pytest._code.code import TerminalRepr
+
+    from mlgate.pipeline.config import ProjectConfig
 
 _RESULTS = pytest.StashKey[dict[str, Sequence[CheckResult]]]()
 
@@ -35,34 +37,40 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--mlgate-layers",
         default=None,
-        help=f"Comma-separated layers to run from mlgate*.toml files ({', '.join(LAYERS)}).",
+        help=f"Comma-separated layers to run from mlgate*.toml files ({', '.join(ALL_LAYERS)}).",
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "mlgate: a gate check collected from an mlgate*.toml project config")
-    for layer in LAYERS:  # harmless if the project registered them already
+    for layer in ALL_LAYERS:  # harmless if the project registered them already
         config.addinivalue_line("markers", f"{layer}: mlgate {layer} gate layer")
 
 
-def _selected_layers(config: pytest.Config) -> list[str]:
+def _selected_layers(config: pytest.Config, project: ProjectConfig) -> list[str]:
+    """The layers to run: ``--mlgate-layers``, else the project's (deepchecks when enabled) that ``-m`` selects;
+    ``-m deepchecks`` runs the deepchecks layer even when the config does not enable it."""
     explicit = config.getoption("--mlgate-layers")
     if explicit:
         chosen = [name.strip() for name in explicit.split(",") if name.strip()]
-        unknown = [name for name in chosen if name not in LAYERS]
+        unknown = [name for name in chosen if name not in ALL_LAYERS]
         if unknown:
-            raise pytest.UsageError(f"--mlgate-layers: unknown layer {unknown[0]!r}; choose from {LAYERS}")
+            raise pytest.UsageError(f"--mlgate-layers: unknown layer {unknown[0]!r}; choose from {ALL_LAYERS}")
         return chosen
+    from mlgate.checks.layers import configured_layers
+
     markexpr = config.getoption("markexpr", default="")
+    candidates = list(configured_layers(project))
     if not markexpr:
-        return list(LAYERS)
+        return candidates
+    candidates += [layer for layer in OPTIONAL_LAYERS if layer in markexpr and layer not in candidates]
     try:  # evaluate -m against each layer's markers so deselected layers are never computed
         from _pytest.mark.expression import Expression
 
         expression = Expression.compile(markexpr)
-        return [layer for layer in LAYERS if expression.evaluate(_marker_matcher(layer))]
+        return [layer for layer in candidates if expression.evaluate(_marker_matcher(layer))]
     except Exception:
-        return list(LAYERS)
+        return candidates
 
 
 def _marker_matcher(layer: str) -> Callable[..., bool]:
@@ -89,9 +97,9 @@ class ProjectConfigFile(pytest.File):
         cache = self.config.stash.setdefault(_RESULTS, {})
         key = str(self.path)
         if key not in cache:
-            layers = _selected_layers(self.config)
             try:
                 project = load_config(self.path)
+                layers = _selected_layers(self.config, project)
                 cache[key] = run_pipeline(project, layers=layers, register=False, promote=False).report.results
             except MlgateError as exc:
                 raise self.CollectError(f"mlgate: error: {exc}") from exc

@@ -16,7 +16,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import shutil
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -248,7 +250,7 @@ def _registry_section(
     }
 
 
-def _stage_reports(rendered: dict[str, str], folder: Path) -> dict[str, Path]:
+def _stage_reports(rendered: dict[str, str], folder: Path, attachments: Mapping[str, Path]) -> dict[str, Path]:
     from mlgate.checks.report import REPORT_FILES
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -257,6 +259,11 @@ def _stage_reports(rendered: dict[str, str], folder: Path) -> dict[str, Path]:
         path = folder / REPORT_FILES[kind]
         path.write_text(text, encoding="utf-8", newline="\n")
         files[path.name] = path
+    for name, source in attachments.items():  # deepchecks/<suite>.html: logged under reports/ like the rest
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, path)
+        files[name] = path
     return files
 
 
@@ -270,6 +277,7 @@ def finish_registration(
     promote: bool,
     scratch: Path,
     out: Path | None = None,
+    attachments: Mapping[str, Path] | None = None,
 ) -> tuple[GateReport, dict[str, str], dict[str, Path]]:
     """Write the reports, log them and the verdict to the run, then promote when the gates passed.
 
@@ -291,9 +299,11 @@ def finish_registration(
     report = dataclasses.replace(report, run={**report.run, "registry": section})
     rendered = render_all(report)
     report_sha = hashlib.sha256(rendered["json"].encode("utf-8")).hexdigest()
-    paths = write_reports(report, out, rendered=rendered) if out is not None else {}
+    attachments = attachments or {}
+    paths = write_reports(report, out, rendered=rendered, attachments=attachments) if out is not None else {}
     try:
-        registry.log_artifacts(logged.run_id, _stage_reports(rendered, scratch / "reports"), folder="reports")
+        staged = _stage_reports(rendered, scratch / "reports", attachments)
+        registry.log_artifacts(logged.run_id, staged, folder="reports")
         verdict: dict[str, str] = {
             Tag.GATE_STATUS: "passed" if report.passed else "failed",
             Tag.GATE_REPORT_SHA256: report_sha,

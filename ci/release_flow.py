@@ -185,7 +185,7 @@ def release_from_report(
         }
         final = GateReport.collect([*gate.results, parity], run=run, artifacts=gate.artifacts)
         paths = write_reports(final, out or report_path.parent / "release")
-        registry.log_artifacts(section["run_id"], paths, folder="release")
+        registry.log_artifacts(section["run_id"], {path.name: path for path in paths.values()}, folder="release")
         registry.set_version_tags(version, {Tag.IMAGE: result.image, Tag.IMAGE_DIGEST: result.digest})
         if will_promote and final.passed:
             registry.promote(version, gate_report_sha256=report_sha)

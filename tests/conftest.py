@@ -16,7 +16,7 @@ from fixtures.project import copy_project
 from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYER_FOLDERS = {"schema", "balance", "drift", "quality", "reproducibility", "staleness", "monitor"}
+LAYER_FOLDERS = {"schema", "balance", "drift", "quality", "reproducibility", "staleness", "monitor", "deepchecks"}
 
 settings.register_profile(
     "ci", max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from mlgate.checks.result import LAYERS, CheckResult, GateReport, Interval, Status
+from mlgate.checks.result import ALL_LAYERS, CheckResult, GateReport, Interval, Status
 from mlgate.pipeline.redact import redact_url
 
 #: Most severe first: the order in which lists and tables show results.
@@ -53,7 +53,7 @@ def verdict(report: GateReport) -> str:
 def by_severity(results: tuple[CheckResult, ...] | list[CheckResult]) -> list[CheckResult]:
     """Most severe first, layer order within a status, original order within a layer (stable)."""
     rank = {status: i for i, status in enumerate(SEVERITY)}
-    layer_rank = {layer: i for i, layer in enumerate(LAYERS)}
+    layer_rank = {layer: i for i, layer in enumerate(ALL_LAYERS)}
     return sorted(results, key=lambda r: (rank[r.status], layer_rank[r.layer]))
 
 
@@ -64,7 +64,13 @@ def layer_counts(report: GateReport) -> dict[str, dict[Status, int]]:
         counts[layer] = {status: 0 for status in Status}
         for result in results:
             counts[layer][result.status] += 1
-    return {layer: counts[layer] for layer in LAYERS if layer in counts}
+    return {layer: counts[layer] for layer in ALL_LAYERS if layer in counts}
+
+
+def attached_reports(report: GateReport) -> list[tuple[str, str]]:
+    """(suite, file relative to the report) of each deepchecks HTML report the run wrote beside this one."""
+    suites = section(section(report.run, "deepchecks"), "suites")
+    return [(str(name), str(part["html"])) for name, part in suites.items() if section(suites, name).get("html")]
 
 
 def summary_counts(report: GateReport) -> str:

@@ -21,6 +21,7 @@ from mlgate.checks.report import plots, plots_model, plots_scores
 from mlgate.checks.report._common import (
     SEVERITY,
     STATUS_COLORS,
+    attached_reports,
     by_severity,
     class_labels,
     decision_note,
@@ -36,7 +37,7 @@ from mlgate.checks.report._common import (
     verdict,
     waiver_note,
 )
-from mlgate.checks.result import LAYERS, CheckResult, GateReport, Status
+from mlgate.checks.result import CheckResult, GateReport, Status
 
 __all__ = ["render_html"]
 
@@ -192,7 +193,7 @@ def _plots(report: GateReport) -> list[_Plot]:
 def _layer_cards(report: GateReport) -> list[dict[str, Any]]:
     counts = layer_counts(report)
     cards = []
-    for layer in LAYERS:
+    for layer in report.reported_layers():
         ran = layer in counts
         parts = [f"{n} {s.value}" for s, n in counts.get(layer, {}).items() if n]
         cards.append(
@@ -200,6 +201,7 @@ def _layer_cards(report: GateReport) -> list[dict[str, Any]]:
                 "name": layer,
                 "status": report.layer_status(layer).value if ran else "skipped",
                 "summary": ", ".join(parts) if ran else "did not run",
+                "links": attached_reports(report) if layer == "deepchecks" else [],
             }
         )
     return cards

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from mlgate.checks.report._common import layer_counts, run_facts, summary_counts, verdict, waiver_note
+from mlgate.checks.report._common import attached_reports, layer_counts, run_facts, summary_counts, verdict, waiver_note
 from mlgate.checks.result import CheckResult, GateReport, Status
 
 __all__ = ["GITHUB_COMMENT_LIMIT", "render_markdown"]
@@ -125,6 +125,8 @@ def render_markdown(report: GateReport, *, limit: int = GITHUB_COMMENT_LIMIT) ->
     if facts:
         out.add(" · ".join(f"**{label}** {_escape(_clip(value, 120), table=True)}" for label, value in facts) + "\n\n")
     out.add(_layer_table(report))
+    if attached := attached_reports(report):
+        out.add("\ndeepchecks' own reports: " + " · ".join(f"[{suite}]({path})" for suite, path in attached) + "\n")
 
     groups: dict[Status, list[CheckResult]] = {s: [] for s in Status}
     for result in report.results:

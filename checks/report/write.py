@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from mlgate.checks.report.html import render_html
@@ -65,8 +66,17 @@ def check_out_dir(out_dir: Path) -> None:
     raise OutputError(f"--out {out_dir}: cannot write report files there ({reason})")
 
 
-def write_reports(report: GateReport, out_dir: Path, *, rendered: dict[str, str] | None = None) -> dict[str, Path]:
+def write_reports(
+    report: GateReport,
+    out_dir: Path,
+    *,
+    rendered: dict[str, str] | None = None,
+    attachments: Mapping[str, Path] | None = None,
+) -> dict[str, Path]:
     """Write report.json, report.md, report.html and junit.xml into ``out_dir``; return kind -> path.
+
+    ``attachments`` (a name relative to ``out_dir`` -> a file) are copied beside them the same way: deepchecks'
+    own HTML reports (``deepchecks/<suite>.html``), which the report links to; their names are the kinds returned.
 
     Everything is rendered before anything is written, so a render error leaves ``out_dir`` untouched. The
     files are written and flushed to disk in a temporary directory inside ``out_dir`` (same file system), then
@@ -87,10 +97,16 @@ def write_reports(report: GateReport, out_dir: Path, *, rendered: dict[str, str]
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
+        names = {kind: REPORT_FILES[kind] for kind in rendered}
+        for name, source in (attachments or {}).items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, staging / name)
+            names[name] = name
         paths = {}
-        for kind in rendered:
-            target = out_dir / REPORT_FILES[kind]
-            os.replace(staging / REPORT_FILES[kind], target)
+        for kind, name in names.items():
+            target = out_dir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / name, target)
             paths[kind] = target
     except OSError as exc:
         raise OutputError(f"--out {out_dir}: writing the report files failed ({_reason(exc)})") from exc

@@ -8,12 +8,16 @@ folder)::
      "task": "binary",                                  # binary | multiclass | regression
      "suites": ["data_integrity", "train_test_validation", "model_evaluation"],
      "checks": {"data_integrity": ["MixedDataTypes"]},  # optional: class names to keep; default all of a suite
+     "conditions": {"FeatureDrift": {"add_condition_drift_score_less_than": {"max_allowed_numeric_score": 0.1}}},
      "y_pred_train": "y_pred_train.npy", "y_pred_test": "y_pred_test.npy",      # optional predictions
      "y_proba_train": "p_train.npy", "y_proba_test": "p_test.npy",  # (n,) positive-class probability or (n, k)
      "positive_label": 1,      # optional, binary: the class a (n,) probability is for (default: the last class)
      "model_classes": [0, 1],  # optional: the model's classes in probability-column order (default: labels seen)
      "features": [...],        # optional: default every column but the label
      "out": "deepchecks-out"}
+
+``conditions`` (optional) maps a check class name to the ``add_condition_*`` methods, with their keyword arguments,
+that replace the check's default conditions in every suite that runs it; ``{}`` leaves the check without any.
 
 Anything missing or malformed is a JobError naming the key: the runner's exit 2.
 """
@@ -33,7 +37,8 @@ SUITES = ("data_integrity", "train_test_validation", "model_evaluation")
 TASKS = ("binary", "multiclass", "regression")
 PREDICTIONS = ("y_pred_train", "y_pred_test", "y_proba_train", "y_proba_test")
 REQUIRED = ("train", "test", "label", "task", "suites", "out")
-OPTIONAL = ("cat_features", "checks", "positive_label", "model_classes", "features", *PREDICTIONS)
+OPTIONAL = ("cat_features", "checks", "conditions", "positive_label", "model_classes", "features", *PREDICTIONS)
+CONDITION_PREFIX = "add_condition_"
 
 
 class JobError(ValueError):
@@ -49,6 +54,7 @@ class Job:
     task: str
     suites: tuple[str, ...]
     checks: dict[str, tuple[str, ...]]
+    conditions: dict[str, dict[str, dict[str, Any]]]
     predictions: dict[str, Path]
     positive_label: Any
     model_classes: tuple[Any, ...] | None
@@ -69,6 +75,25 @@ def _path(raw: object, key: str, base: Path, *, must_exist: bool = True) -> Path
     if must_exist and not path.is_file():
         raise JobError(f"'{key}': no file {path}")
     return path
+
+
+def _conditions(raw: object) -> dict[str, dict[str, dict[str, Any]]]:
+    """check class name -> add_condition_* method -> keyword arguments, each level checked for its shape."""
+    if not isinstance(raw, dict):
+        raise JobError(f"'conditions' must map check class names to their conditions; got {raw!r}")
+    parsed: dict[str, dict[str, dict[str, Any]]] = {}
+    for check, methods in raw.items():
+        if not isinstance(methods, dict):
+            raise JobError(f"'conditions.{check}' must map add_condition_* methods to their arguments; got {methods!r}")
+        parsed[check] = {}
+        for method, kwargs in methods.items():
+            key = f"conditions.{check}.{method}"
+            if not method.startswith(CONDITION_PREFIX):
+                raise JobError(f"'{key}': not a condition method (they start with {CONDITION_PREFIX})")
+            if not isinstance(kwargs, dict):
+                raise JobError(f"'{key}' must map argument names to values; got {kwargs!r}")
+            parsed[check][method] = dict(kwargs)
+    return parsed
 
 
 def parse_job(raw: object, base: Path) -> Job:
@@ -105,6 +130,7 @@ def parse_job(raw: object, base: Path) -> Job:
         task=raw["task"],
         suites=suites,
         checks={suite: _strings(names, f"checks.{suite}") for suite, names in checks_raw.items()},
+        conditions=_conditions(raw.get("conditions", {})),
         predictions=predictions,
         positive_label=raw.get("positive_label"),
         model_classes=tuple(classes) if classes is not None else None,

@@ -163,16 +163,40 @@ def _warnings(caught: list[warnings.WarningMessage], logged: list[str]) -> list[
     return [f"{text} (x{n})" if n > 1 else text for text, n in list(counts.items())[:MAX_WARNINGS]]
 
 
-def build_suite(name: str, keep: tuple[str, ...] | None) -> Any:
+def apply_conditions(check: Any, methods: dict[str, dict[str, Any]]) -> None:
+    """Replace the check's conditions by exactly ``methods`` (add_condition_* name -> keyword arguments)."""
+    from deepchecks.core.errors import DeepchecksValueError
+
+    name = type(check).__name__
+    check.clean_conditions()
+    for method, kwargs in methods.items():
+        key = f"conditions.{name}.{method}"
+        add = getattr(check, method, None) if method.startswith("add_condition_") else None
+        if not callable(add):
+            has = sorted(m for m in dir(check) if m.startswith("add_condition_"))
+            raise JobError(f"'{key}': not a condition of {name}; it has {has}")
+        try:
+            add(**kwargs)
+        except (TypeError, ValueError, DeepchecksValueError) as exc:
+            raise JobError(f"'{key}': deepchecks refuses {kwargs}: {type(exc).__name__}: {exc}") from exc
+
+
+def build_suite(name: str, keep: tuple[str, ...] | None, conditions: dict[str, dict[str, dict[str, Any]]]) -> Any:
+    """The suite with only the ``keep`` checks (default all), each check named in ``conditions`` holding exactly
+    those conditions."""
     from deepchecks.tabular import Suite, suites  # type: ignore[import-not-found]
 
     suite = getattr(suites, name)()
-    if keep is None:
-        return suite
-    available = [type(check).__name__ for check in suite.checks.values()]
-    if unknown := [c for c in keep if c not in available]:
-        raise JobError(f"'checks.{name}': {unknown} not in the suite; it has {available}")
-    return Suite(suite.name, *[check for check in suite.checks.values() if type(check).__name__ in keep])
+    checks = list(suite.checks.values())
+    available = [type(check).__name__ for check in checks]
+    if keep is not None:
+        if unknown := [c for c in keep if c not in available]:
+            raise JobError(f"'checks.{name}': {unknown} not in the suite; it has {available}")
+        checks = [check for check in checks if type(check).__name__ in keep]
+    for check in checks:
+        if type(check).__name__ in conditions:
+            apply_conditions(check, conditions[type(check).__name__])
+    return suite if keep is None else Suite(suite.name, *checks)
 
 
 def datasets(job: Job, train: pd.DataFrame, test: pd.DataFrame) -> tuple[Any, Any]:
@@ -295,8 +319,11 @@ def run(job: Job) -> dict[str, Any]:
         "compat_patches": patches,
         "suites": {},
     }
-    # a bad check name or frames deepchecks refuses: exit 2 before any suite runs
-    suites = {name: build_suite(name, job.checks.get(name)) for name in job.suites}
+    # a bad check name, a condition deepchecks refuses or frames it refuses: exit 2 before any suite runs
+    suites = {name: build_suite(name, job.checks.get(name), job.conditions) for name in job.suites}
+    built = {type(check).__name__ for suite in suites.values() for check in suite.checks.values()}
+    if unused := sorted(set(job.conditions) - built):
+        raise JobError(f"'conditions': {unused} not among the checks the suites run ({sorted(built)})")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         datasets(job, train, test)

@@ -239,10 +239,13 @@ class Registry(MlflowStore):
         )
 
     def log_artifacts(self, run_id: str, files: Mapping[str, Path], *, folder: str = "reports") -> None:
-        """Add files to a run after the gates ran (``{"report.json": path}``, logged under ``folder``)."""
+        """Add files to a run after the gates ran (``{"report.json": path}``: the key is the file's name under
+        ``folder``, maybe with subfolders: ``deepchecks/data_integrity.html``)."""
         with self._errors(f"logging {len(files)} files to run {run_id}"), tempfile.TemporaryDirectory() as scratch:
-            for path in files.values():  # staged in one folder, uploaded in one call
-                shutil.copy2(path, Path(scratch) / Path(path).name)
+            for name, path in files.items():  # staged in one folder, uploaded in one call
+                target = Path(scratch) / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
             self.client.log_artifacts(run_id, scratch, artifact_path=folder)
 
     def download_artifact(self, run_id: str, path: str, dest: Path) -> Path:

@@ -8,6 +8,8 @@ uv cache holds the wheels); nothing of deepchecks is imported into mlgate's own 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,7 +18,10 @@ import pandas as pd
 import pytest
 from fixtures.project import ROOT, mlgate
 
+from mlgate.checks.deepchecks import results_from
 from mlgate.ci.deepchecks_env import DeepchecksEnvError, build, find_env, run_job
+from mlgate.pipeline.config import DeepchecksSettings
+from mlgate.pipeline.config_deepchecks import CATALOGUE
 
 pytestmark = pytest.mark.integration
 
@@ -52,6 +57,7 @@ def job(
     test: pd.DataFrame | None = None,
     proba: tuple[np.ndarray, np.ndarray] | None = None,
     suites: list[str],
+    **extra: object,
 ) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (train if train is not None else german["train"]).to_parquet(folder / "train.parquet")
@@ -65,6 +71,7 @@ def job(
         "suites": suites,
         "out": "out",
         "positive_label": 1,
+        **extra,
     }
     p_train, p_test = proba if proba is not None else german["proba"]
     for name, values in (
@@ -155,4 +162,82 @@ def test_a_bad_job_file_is_one_line_naming_the_key(tmp_path: Path, german: dict)
     spec["task"] = "ranking"
     path.write_text(json.dumps(spec))
     with pytest.raises(DeepchecksEnvError, match=r"runner failed \(exit 2\): .*'task' must be one of"):
+        run_job(path, timeout_s=120)
+
+
+def test_the_committed_catalogue_is_what_the_environment_holds(german: dict) -> None:
+    # german: the environment is built; the catalogue the config is validated against must be this deepchecks'
+    done = subprocess.run(
+        [str(find_env().python), str(ROOT / "ci" / "deepchecks" / "catalogue.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": ""},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == json.loads(CATALOGUE.read_text(encoding="utf-8")), (
+        "regenerate it: <env>/bin/python ci/deepchecks/catalogue.py --write pipeline/deepchecks_catalogue.json"
+    )
+
+
+STRICT = {"FeatureDrift": {"add_condition_drift_score_less_than": {"max_allowed_numeric_score": 0.08}}}
+
+
+@pytest.mark.parametrize(
+    ("factor", "conditions_", "expected"),
+    [
+        (1.1, None, {"PASS"}),  # credit_amount's KS score about 0.11: under the default condition's 0.2
+        (1.1, STRICT, {"FAIL"}),  # ... over a configured 0.08
+        (1.0, STRICT, {"PASS"}),  # unshifted it scores about 0.05: the stricter condition alone fails nothing
+    ],
+)
+def test_a_configured_condition_replaces_the_default_one(
+    tmp_path: Path, german: dict, factor: float, conditions_: dict | None, expected: set[str]
+) -> None:
+    test = german["test"].assign(credit_amount=german["test"]["credit_amount"] * factor)
+    extra = {"checks": {"train_test_validation": ["FeatureDrift"]}} | (
+        {"conditions": conditions_} if conditions_ else {}
+    )
+    result = run_job(job(tmp_path, german, test=test, suites=["train_test_validation"], **extra), timeout_s=600)
+    assert set(conditions(result, "train_test_validation", "FeatureDrift")) == expected
+    if conditions_:
+        (entry,) = result["suites"]["train_test_validation"]["checks"]
+        assert [c["name"] for c in entry["conditions"]] == [
+            "categorical drift score < 0.2 and numerical drift score < 0.08"
+        ]
+
+
+def test_an_empty_table_removes_the_checks_verdict(tmp_path: Path, german: dict) -> None:
+    # x1.5 fails FeatureDrift's default condition (test_a_shifted_feature_is_caught_...); without conditions the check
+    # still runs (its value and HTML) but mlgate draws no verdict from it
+    test = german["test"].assign(credit_amount=german["test"]["credit_amount"] * 1.5)
+    settings = DeepchecksSettings(suites=["train_test_validation"], conditions={"FeatureDrift": {}})
+    path = job(tmp_path, german, test=test, suites=["train_test_validation"], conditions=settings.conditions)
+    result = run_job(path, timeout_s=600)
+    assert conditions(result, "train_test_validation", "FeatureDrift") == []
+    ids = {r.id for r in results_from(result, settings)}
+    assert "deepchecks.train_test_validation.FeatureDrift" not in ids
+    assert "deepchecks.train_test_validation.LabelDrift" in ids  # the other checks keep their default conditions
+
+
+@pytest.mark.parametrize(
+    ("conditions_", "message"),
+    [
+        (
+            {"FeatureDrift": {"add_condition_foo": {}}},
+            r"'conditions\.FeatureDrift\.add_condition_foo': not a condition",
+        ),
+        (
+            {"FeatureDrift": {"add_condition_drift_score_less_than": {"max": 0.1}}},
+            r"'conditions\.FeatureDrift\.add_condition_drift_score_less_than': deepchecks refuses .*TypeError",
+        ),
+        ({"RocReport": {}}, r"'conditions': \['RocReport'\] not among the checks the suites run"),
+    ],
+)
+def test_a_condition_the_runner_cannot_apply_is_a_bad_job(
+    tmp_path: Path, german: dict, conditions_: dict, message: str
+) -> None:
+    path = job(tmp_path, german, suites=["train_test_validation"], conditions=conditions_)
+    with pytest.raises(DeepchecksEnvError, match=r"runner failed \(exit 2\): .*" + message):
         run_job(path, timeout_s=120)

@@ -73,6 +73,9 @@ def test_the_wheel_ships_only_the_mlgate_package(wheel: Path) -> None:
     assert tops == {"mlgate", wheel.name.split("-py3")[0] + ".dist-info"}
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"mlgate/pipeline/config.py", "mlgate/checks/schema.py", "mlgate/ci/cli.py"} <= names
+    # deepchecks' locked project (mlgate deepchecks setup builds it) and the catalogue the config is checked against
+    deepchecks = {f"mlgate/ci/deepchecks/{name}" for name in ("pyproject.toml", "uv.lock", "runner.py", "job.py")}
+    assert deepchecks | {"mlgate/pipeline/deepchecks_catalogue.json"} <= names
 
 
 def test_mlgate_run_beside_user_packages_named_pipeline_and_ci(

@@ -52,10 +52,12 @@ def test_the_known_bad_inputs_fail_or_warn_with_the_condition_text() -> None:
 
 
 def test_an_advisory_check_only_warns_and_does_not_block() -> None:
-    clean = by_id("clean", advisory=["model_evaluation.SimpleModelComparison"])
+    clean = by_id("clean", advisory=["MixedDataTypes", "model_evaluation.SimpleModelComparison"])
     comparison = clean["deepchecks.model_evaluation.SimpleModelComparison"]
     assert comparison.status is Status.WARN and not comparison.blocks and "advisory" in comparison.message
-    assert by_id("clean")["deepchecks.model_evaluation.SimpleModelComparison"].status is Status.FAIL
+    assert by_id("clean", advisory=[])["deepchecks.model_evaluation.SimpleModelComparison"].status is Status.FAIL
+    default = by_id("clean")["deepchecks.model_evaluation.SimpleModelComparison"]  # advisory unless told otherwise
+    assert default.status is Status.WARN and not default.blocks
 
 
 @pytest.mark.parametrize(
