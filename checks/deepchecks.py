@@ -7,9 +7,10 @@ checks deepchecks runs on each frame), the conditions' text as ``expected`` and 
 
 * the worst condition category decides: FAIL -> FAIL (WARN when the check is in ``deepchecks.advisory``), WARN ->
   WARN, PASS -> PASS, ERROR -> ERROR; an unmet condition's reason is ``check_failed``;
-* a check that raised is an ERROR with deepchecks' message (``check_error``); one deepchecks refuses because the
-  job lacks what it needs (no index or datetime column, no model object, another task) is SKIPPED
-  (``not_configured``); a check without a condition is not a verdict and is left to deepchecks' HTML report;
+* a check that raised is an ERROR with deepchecks' message (``check_error``; not blocking when advisory); one
+  deepchecks refuses because the job lacks what it needs (no index or datetime column, no model object, another
+  task) is SKIPPED (``not_configured``), one with fewer rows than its own minimum SKIPPED (``too_small``); a check
+  without a condition is not a verdict and is left to deepchecks' HTML report;
 * a suite deepchecks could not start is one ERROR ``deepchecks.<suite>``; a skipped suite one SKIPPED;
 * a runner that did not finish (``deepchecks.timeout_s``, a crash) is one ERROR ``deepchecks.run``.
 """
@@ -44,19 +45,21 @@ def _verdict(suite: str, entry: Mapping[str, Any], settings: DeepchecksSettings)
     header = str(entry.get("header") or check)
     if entry.get("error"):
         if entry.get("not_applicable"):
+            too_few = str(entry["error"]).startswith("NotEnoughSamplesError")
             return CheckResult(
                 check_id,
                 LAYER,
                 Status.SKIPPED,
-                f"{header}: not applicable here ({entry['error']})",
-                reason=Reason.NOT_CONFIGURED,
+                f"{header}: {'too few rows' if too_few else 'not applicable'} here ({entry['error']})",
+                reason=Reason.TOO_SMALL if too_few else Reason.NOT_CONFIGURED,
             )
+        advisory = _advisory(settings, suite, check)
         return CheckResult(
             check_id,
             LAYER,
             Status.ERROR,
-            f"{header}: deepchecks could not run it ({entry['error']})",
-            blocking=settings.blocking,
+            f"{header}: deepchecks could not run it ({entry['error']})" + (" (advisory: does not block)" * advisory),
+            blocking=settings.blocking and not advisory,
             reason=Reason.CHECK_ERROR,
         )
     conditions: Sequence[Mapping[str, Any]] = entry.get("conditions") or []

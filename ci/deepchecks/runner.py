@@ -132,14 +132,16 @@ def check_entry(result: Any) -> dict[str, Any]:
 def not_applicable(exc: BaseException) -> bool:
     """Whether deepchecks refused the check for what the job cannot give it rather than for a fault: no index or
     datetime column (DatasetValidationError), a model object or another task (ModelValidationError), the model's
-    feature importance (UnusedFeatures without a model)."""
+    feature importance (UnusedFeatures without a model), fewer rows than the check's own minimum
+    (NotEnoughSamplesError: OutlierSampleDetection on a 45-row test split)."""
     from deepchecks.core.errors import (  # type: ignore[import-not-found]
         DatasetValidationError,
         DeepchecksValueError,
         ModelValidationError,
+        NotEnoughSamplesError,
     )
 
-    if isinstance(exc, (DatasetValidationError, ModelValidationError)):
+    if isinstance(exc, (DatasetValidationError, ModelValidationError, NotEnoughSamplesError)):
         return True
     return isinstance(exc, DeepchecksValueError) and "Feature Importance is not available" in str(exc)
 

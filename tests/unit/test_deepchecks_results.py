@@ -74,15 +74,18 @@ def test_a_suite_that_did_not_run_is_one_result(change: dict, status: Status, te
     assert found["deepchecks.data_integrity"].status is status and text in found["deepchecks.data_integrity"].message
 
 
-def test_a_check_that_raised_is_an_error_naming_the_cause() -> None:
+def test_a_check_that_raised_is_an_error_naming_the_cause_and_too_few_rows_a_skip() -> None:
     result = load("clean")
     entry = result["suites"]["model_evaluation"]["checks"][0]
-    entry.update(conditions=[], error="NotEnoughSamplesError: 45 rows", not_applicable=False)
-    found = {r.id: r for r in results_from(result, DeepchecksSettings())}
-    failed = found[
-        f"deepchecks.model_evaluation.{entry['check']}" + (f"[{entry['dataset']}]" if entry["dataset"] else "")
-    ]
-    assert failed.status is Status.ERROR and "NotEnoughSamplesError: 45 rows" in failed.message
+    check_id = f"deepchecks.model_evaluation.{entry['check']}" + (f"[{entry['dataset']}]" if entry["dataset"] else "")
+    entry.update(conditions=[], error="DeepchecksProcessError: no error model", not_applicable=False)
+    failed = {r.id: r for r in results_from(result, DeepchecksSettings(advisory=[]))}[check_id]
+    assert failed.status is Status.ERROR and failed.blocks and "no error model" in failed.message
+    advisory = {r.id: r for r in results_from(result, DeepchecksSettings(advisory=[entry["check"]]))}[check_id]
+    assert advisory.status is Status.ERROR and not advisory.blocks and "advisory" in advisory.message
+    entry.update(error="NotEnoughSamplesError: found only 45 samples", not_applicable=True)
+    skipped = {r.id: r for r in results_from(result, DeepchecksSettings())}[check_id]
+    assert skipped.status is Status.SKIPPED and skipped.reason is Reason.TOO_SMALL and "too few rows" in skipped.message
 
 
 def test_the_suites_are_configurable_and_checked() -> None:
