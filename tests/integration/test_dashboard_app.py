@@ -302,7 +302,9 @@ async def _render(debugger: str, folder: Path) -> tuple[str, str]:
     page = next(t for t in targets if t.get("type") == "page")
     async with websockets.connect(page["webSocketDebuggerUrl"], max_size=None) as connection:
         tools = DevTools(connection)
-        first = await tools.text_with("Champion: german-credit v1", timeout_s=90)
+        # the last part the first tab renders (Streamlit draws client-side, section by section: on a loaded machine
+        # the champion's line can be on the page seconds before the release history is)
+        first = await tools.text_with("Failures: 0", timeout_s=120)
         await tools.screenshot(folder / "dashboard.png")
         await tools.click_tab("Drift")
         drift = await tools.text_with("Prediction drift", timeout_s=30)
