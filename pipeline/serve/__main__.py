@@ -51,9 +51,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"folder of per-replica SQLite prediction logs (default: ${LOG_DIR_ENV}, else ./predictions)",
     )
     parser.add_argument("--no-prediction-log", action="store_true", help="record no predictions or feedback")
+    parser.add_argument(
+        "--scoring-path",
+        choices=["array", "sklearn"],
+        default=os.environ.get("MLGATE_SCORING_PATH") or "array",
+        help="array (default: the compiled path, when it scores the golden rows bitwise like scikit-learn) or "
+        "sklearn (the fitted pipeline on a DataFrame; $MLGATE_SCORING_PATH)",
+    )
     args = parser.parse_args(argv)
     if args.bundle is None:
         parser.error("give --bundle DIR or set MLGATE_BUNDLE")
+    if args.scoring_path not in ("array", "sklearn"):
+        parser.error(f"$MLGATE_SCORING_PATH must be array or sklearn; got {args.scoring_path!r}")
     if args.prediction_log_url and "://" not in args.prediction_log_url:
         parser.error(f"--prediction-log-url (${LOG_URL_ENV}) must be an SQLAlchemy URL; a folder: --prediction-log-dir")
     return args
@@ -76,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             max_batch=args.max_batch,
             max_body_bytes=args.max_body_bytes,
             prediction_log=log_options(args),
+            scoring_path=args.scoring_path,
         )
     except MlgateError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -50,7 +50,7 @@ from mlgate.pipeline.serve.models import Detail
 from mlgate.pipeline.serve.predict import add_predict_route, predict_frame
 from mlgate.pipeline.serve.recording import LogOptions, Recorder
 from mlgate.pipeline.serve.request_ids import HEADER
-from mlgate.pipeline.serve.state import MAX_ERRORS, Served, serving_state
+from mlgate.pipeline.serve.state import MAX_ERRORS, Served, select_path, serving_state
 from mlgate.pipeline.serve.tasks import check_model
 
 __all__ = ["DEFAULT_MAX_BATCH", "DEFAULT_MAX_BODY_BYTES", "create_app"]
@@ -105,6 +105,12 @@ class ModelInfo(BaseModel):
     threshold: float | None = Field(description="A binary model's decision threshold; null for other tasks.")
     positive_label: str | int | bool | None = Field(description="A binary model's positive label; null otherwise.")
     sklearn_version: str | None
+    scoring_path: str | None = Field(
+        None,
+        description="How /predict scores: array (the compiled path, checked bitwise against scikit-learn at load) "
+        "or sklearn (the fitted pipeline on a DataFrame); null until the model is loaded.",
+    )
+    scoring_path_reason: str | None = Field(None, description="Why the scikit-learn path is served, when it is.")
 
 
 def _too_large(size: int | None, limit: int) -> str:
@@ -189,10 +195,11 @@ def _add_error_handlers(app: FastAPI, served: Served) -> None:
         return JSONResponse({"detail": f"internal error ({type(exc).__name__}); see the server log"}, 500)
 
 
-def _lifespan(served: Served) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """The app's lifespan: start the prediction log, hash-check and load the model; a model that cannot be
-    loaded leaves the app serving ``/health`` and reporting the reason on ``/ready`` and ``/predict``. At
-    shutdown the log's writer is stopped after writing what is queued (up to 5 s)."""
+def _lifespan(served: Served, scoring_path: str) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's lifespan: start the prediction log, hash-check and load the model, choose how it scores
+    (:func:`pipeline.serve.state.select_path`: the array path, else scikit-learn with the reason); a model that
+    cannot be loaded leaves the app serving ``/health`` and reporting the reason on ``/ready`` and ``/predict``.
+    At shutdown the log's writer is stopped after writing what is queued (up to 5 s)."""
     info, loaded, head = served.info, served.loaded, served.head
 
     @asynccontextmanager
@@ -202,8 +209,11 @@ def _lifespan(served: Served) -> Callable[[FastAPI], AbstractAsyncContextManager
             model = load_model(info)
             loaded.positive_index = check_model(model, served.rule, info.model_path)
             loaded.sha256 = file_sha256(info.model_path)
+            chosen = select_path(served, model, prefer=scoring_path)
             loaded.model, loaded.error = model, ""
             log.info("loaded %s version %s from %s", head["model_name"], head["model_version"], info.root)
+            why = f" ({chosen.reason})" if chosen.reason else ""
+            log.info("scoring path: %s%s", chosen.path, why)
         except MlgateError as exc:  # BundleError (hash mismatch), ArtifactError (skops refused the file)
             loaded.error = str(exc)
             log.error("model not loaded: %s", exc)
@@ -255,6 +265,8 @@ def _add_status_routes(app: FastAPI, served: Served) -> None:
             "threshold": info.threshold if rule.task == "binary" else None,
             "positive_label": meta["positive_label"] if rule.task == "binary" else None,
             "sklearn_version": meta.get("sklearn_version"),
+            "scoring_path": loaded.path.path if loaded.model is not None else None,
+            "scoring_path_reason": loaded.path.reason if loaded.model is not None else None,
         }
 
     @app.get("/metrics", response_class=Response, summary="Prometheus metrics.")
@@ -268,11 +280,13 @@ def create_app(
     max_batch: int = DEFAULT_MAX_BATCH,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     prediction_log: LogOptions | None = None,
+    scoring_path: str = "array",
 ) -> FastAPI:
     """The FastAPI app for the bundle in ``bundle_dir``; the model loads in the lifespan (app start-up).
 
     ``prediction_log`` says where every prediction, rejection and feedback label is recorded; None records
-    nothing (and ``/feedback`` answers 503).
+    nothing (and ``/feedback`` answers 503). ``scoring_path="sklearn"`` serves the fitted pipeline even when the
+    array path would do (for comparisons); the default serves the array path when it is checked equal.
 
     Raises :class:`BundleError` (or ``SchemaTranslationError``) when the bundle's meta, release or schema
     file is missing or invalid: without them no typed route can be built.
@@ -288,7 +302,7 @@ def create_app(
         version=served.head["model_version"],
         description="Predictions of one released model. The request schema is generated from the committed "
         'data schema: one record as a JSON object, or a batch as {"records": [...]}.',
-        lifespan=_lifespan(served),
+        lifespan=_lifespan(served, scoring_path),
     )
     app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes, metrics=served.metrics, recorder=served.recorder)
     app.add_middleware(MetricsMiddleware, metrics=served.metrics)

@@ -5,6 +5,9 @@ Exposed at ``GET /metrics``:
 - ``mlgate_requests_total{method, route, status}``: every HTTP request, by route template (not raw path, so
   the label set stays bounded; unknown paths count as ``route="unmatched"``);
 - ``mlgate_request_duration_seconds{method, route}``: latency histogram;
+- ``mlgate_predict_stage_seconds{stage}``: where a ``/predict`` request's time goes, stage by stage: ``validate``
+  (read, screen and validate the body), ``score`` (the model, on the path ``/model`` names), ``serialise`` (the
+  answer's JSON), ``log`` (handing the records to the prediction log's queue);
 - ``mlgate_validation_failures_total{route, kind}``: rejected payloads (``invalid`` = 422,
   ``too_large`` = 413);
 - ``mlgate_predictions_total{predicted_class}`` and ``mlgate_prediction_probability``: what the model answers
@@ -29,10 +32,14 @@ from typing import Any
 import numpy as np
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-__all__ = ["CONTENT_TYPE_LATEST", "MetricsMiddleware", "ServingMetrics"]
+__all__ = ["CONTENT_TYPE_LATEST", "STAGES", "MetricsMiddleware", "ServingMetrics"]
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _PROBABILITY_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
+#: Stages take microseconds to milliseconds: finer buckets than a request's.
+_STAGE_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0)
+#: The stages of a ``/predict`` request, in order (``mlgate_predict_stage_seconds{stage}``).
+STAGES = ("validate", "score", "serialise", "log")
 
 
 class ServingMetrics:
@@ -53,6 +60,14 @@ class ServingMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.stage = Histogram(
+            "mlgate_predict_stage_seconds",
+            "Time of each stage of a /predict request",
+            ["stage"],
+            buckets=_STAGE_BUCKETS,
+            registry=self.registry,
+        )
+        self._stages = {name: self.stage.labels(stage=name) for name in STAGES}  # children made once, not per call
         self.validation_failures = Counter(
             "mlgate_validation_failures", "Rejected request payloads", ["route", "kind"], registry=self.registry
         )
@@ -88,6 +103,11 @@ class ServingMetrics:
             "mlgate_prediction_log_up", "1 when the prediction log database is connected", registry=self.registry
         )
         self.feedback = Counter("mlgate_feedback", "Feedback items by outcome", ["status"], registry=self.registry)
+
+    def observe_stages(self, seconds: dict[str, float]) -> None:
+        """One ``/predict`` request's stage times (``STAGES`` names)."""
+        for name, value in seconds.items():
+            self._stages[name].observe(value)
 
     def observe_predictions(self, proba: np.ndarray, decision: np.ndarray) -> None:
         positives = int(decision.sum())

@@ -21,6 +21,7 @@ The response models are generated here per task (binary: the fixed ones of :mod:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -123,8 +124,19 @@ class Scored:
     decisions: list[int] | None = None
 
 
-def score(model: Any, frame: pd.DataFrame, rule: TaskRule, *, positive_index: int, metrics: ServingMetrics) -> Scored:
-    """Score ``frame`` with ``model`` by ``rule`` (see the module docstring) and count the predictions."""
+def score(
+    model: Any,
+    frame: pd.DataFrame | Sequence[Mapping[str, Any]],
+    rule: TaskRule,
+    *,
+    positive_index: int,
+    metrics: ServingMetrics,
+) -> Scored:
+    """Score ``frame`` with ``model`` by ``rule`` (see the module docstring) and count the predictions.
+
+    ``model`` is the fitted pipeline and ``frame`` the records' frame (the scikit-learn path), or the compiled
+    :class:`pipeline.serve.array_path.ArrayModel` and the records' validated fields, one mapping per record (the
+    array path: the same scores, bit for bit)."""
     if rule.task == "binary":
         proba = np.asarray(model.predict_proba(frame)[:, positive_index], dtype=np.float64)
         decision = (proba >= rule.threshold).astype(np.int64)

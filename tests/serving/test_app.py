@@ -46,6 +46,8 @@ def test_health_ready_and_model_describe_the_release(client, bundle_dir):
     for key in ("model_name", "model_version", "run_id", "data_fingerprint", "gate_report_sha256", "model_sha256"):
         assert info[key] == release[key], key
     assert info["features"] == json.loads((bundle_dir / "model.meta.json").read_text())["features"]
+    # the compiled path, checked bitwise against the fitted pipeline when the model loaded (pipeline.serve.array_path)
+    assert info["scoring_path"] == "array" and info["scoring_path_reason"] is None
 
 
 def test_golden_batch_probabilities_equal_offline_bitwise(client, golden):
@@ -218,6 +220,8 @@ def test_metrics_count_requests_predictions_and_probabilities(client, golden):
     assert _metric(client, "mlgate_predictions_total") == classes_before + 10
     assert _metric(client, "mlgate_prediction_probability_count") == proba_before + 10
     assert _metric(client, "mlgate_request_duration_seconds_count", route="/predict") >= 1
+    for stage in ("validate", "score", "serialise", "log"):  # where a /predict request's time goes
+        assert _metric(client, "mlgate_predict_stage_seconds_count", stage=stage) >= 1, stage
     positives = _metric(client, "mlgate_predictions_total", predicted_class="1")
     assert 0 < positives < _metric(client, "mlgate_predictions_total")
     # the route template is the label, never the raw path: unknown paths share one series

@@ -206,10 +206,10 @@ async def _call(app, method: str, path: str, **kwargs) -> httpx.Response:
 
 
 def test_a_bug_is_a_logged_500_with_a_detail(bundle_dir, monkeypatch, caplog):
-    def broken(records, specs):
+    def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(predict_module, "predict_frame", broken)
+    monkeypatch.setattr(predict_module, "score", broken)  # on either path (array or scikit-learn)
     response = asyncio.run(_call(serve.create_app(bundle_dir), "POST", "/predict", json=GOOD))
     assert response.status_code == 500
     assert response.json() == {"detail": "internal error (RuntimeError); see the server log"}
