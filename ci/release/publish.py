@@ -64,13 +64,16 @@ class ReleaseResult:
         """The serving-parity check of the reproducibility layer, for the gate report."""
         p = self.parity
         what = _SCORES.get(p.task, "scores")
+        path = f"; served by the {p.scoring_path} path" if p.scoring_path else ""
+        if p.scoring_path_reason:
+            path += f" ({p.scoring_path_reason})"
         if p.passed:
-            message = f"image {self.image}@{self.digest[:19]}: {p.rows} golden {what} bitwise equal to offline"
+            message = f"image {self.image}@{self.digest[:19]}: {p.rows} golden {what} bitwise equal to offline{path}"
         elif p.mismatches:
             message = (
                 f"image {self.image}: {p.mismatches} of {p.rows} golden {what} differ from offline "
-                f"(max abs diff {p.max_abs_diff:.3g}, first row {p.first_mismatch}); expected bitwise equality — "
-                "check the image's numpy/scikit-learn pins against uv.lock"
+                f"(max abs diff {p.max_abs_diff:.3g}, first row {p.first_mismatch}{path}); expected bitwise equality "
+                "— check the image's numpy/scikit-learn pins against uv.lock"
             )
         else:
             message = (

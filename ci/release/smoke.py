@@ -54,6 +54,8 @@ class ParityResult:
     task: str = "binary"
     decision_mismatches: int = 0
     first_decision_mismatch: int | None = None
+    scoring_path: str | None = None  # how the container scores (GET /model): array or sklearn
+    scoring_path_reason: str | None = None  # why the scikit-learn path, when it is
 
     @property
     def passed(self) -> bool:
@@ -205,15 +207,17 @@ def smoke_test(
             took = wait_ready(base, timeout=ready_timeout, alive=lambda: podman.container_running(name))
         except ReleaseError as exc:
             raise ReleaseError(f"{exc}; container log: {podman.log_tail(name)}") from exc
+        served: Any = None
         for path in ("/health", "/model"):
-            status, body, _ = http_json("GET", base + path)
+            status, served, _ = http_json("GET", base + path)
             if status != 200:
-                raise ReleaseError(f"{base}{path}: expected HTTP 200, got {status}: {str(body)[:200]}")
+                raise ReleaseError(f"{base}{path}: expected HTTP 200, got {status}: {str(served)[:200]}")
         status, body, _ = http_json("POST", f"{base}/predict", predict_payload(golden["rows"]), timeout=60)
         if status != 200:
             raise ReleaseError(f"{base}/predict with {len(golden['rows'])} golden rows: HTTP {status}: {body}")
         result = compare_golden(golden, body)
         user = podman.run("exec", name, "id", "-u").stdout.strip()
-        return ParityResult(**{**asdict(result), "user_id": int(user), "ready_seconds": round(took, 2)})
+        scoring = {key: served.get(key) for key in ("scoring_path", "scoring_path_reason")}
+        return ParityResult(**{**asdict(result), "user_id": int(user), "ready_seconds": round(took, 2), **scoring})
     finally:
         podman.remove_container(name)

@@ -93,6 +93,9 @@ def test_served_probabilities_equal_offline_bit_for_bit(released):
     assert (result.parity.mismatches, result.parity.max_abs_diff) == (0, 0.0)
     check = result.parity_check()
     assert check.status is Status.PASS and "300 golden probabilities bitwise equal" in check.message
+    # the container serves the compiled array path, and the report says so
+    assert (result.parity.scoring_path, result.parity.scoring_path_reason) == ("array", None)
+    assert check.message.endswith("served by the array path")
 
 
 @pytest.fixture(scope="module")
