@@ -25,6 +25,7 @@ refused) and answered with at most ``max_errors`` (20) errors plus ``errors_tota
 OpenAPI document is still the generated one (``openapi_extra``).
 """
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -214,6 +215,10 @@ def _lifespan(served: Served, scoring_path: str) -> Callable[[FastAPI], Abstract
             log.info("loaded %s version %s from %s", head["model_name"], head["model_version"], info.root)
             why = f" ({chosen.reason})" if chosen.reason else ""
             log.info("scoring path: %s%s", chosen.path, why)
+            # the loaded model and the app are long-lived: moved out of the collector's reach, a full collection
+            # no longer walks them (measured: 90-100 ms pauses every 30-60 s at 500 requests/s without this)
+            gc.collect()
+            gc.freeze()
         except MlgateError as exc:  # BundleError (hash mismatch), ArtifactError (skops refused the file)
             loaded.error = str(exc)
             log.error("model not loaded: %s", exc)
