@@ -124,7 +124,7 @@ class RunningJob:
     its result. A context manager: leaving it kills a runner still running (an interrupt, a failed run)."""
 
     def __init__(self, job_file: Path, *, timeout_s: float = 900, project: Path = PROJECT) -> None:
-        env = find_env(project)
+        self.env = env = find_env(project)
         job = json.loads(Path(job_file).read_text(encoding="utf-8"))
         self.out = Path(job_file).parent / str(job["out"])
         self.timeout_s = timeout_s

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlgate.ci.deepchecks_env import DeepchecksEnvError, RunningJob, find_env
+from mlgate.ci.deepchecks_env import DeepchecksEnvError, RunningJob
 from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.records import Candidate, DataBundle
 
@@ -128,8 +128,8 @@ class PendingDeepchecks:
     """The runner, started; :meth:`outcome` waits for it (once) and kills it on :meth:`close`."""
 
     def __init__(self, job_file: Path, timeout_s: float) -> None:
-        self.lock_sha256 = find_env().lock_sha256
         self.job = RunningJob(job_file, timeout_s=timeout_s)
+        self.lock_sha256 = self.job.env.lock_sha256
         self._outcome: DeepchecksOutcome | None = None
 
     def outcome(self) -> DeepchecksOutcome:
