@@ -46,6 +46,8 @@ Exceptions that never reach a user as themselves (not MlgateError)::
                                   re-raised as a DataError naming the data and the split keys        (exit 2)
     BodyRejected                  [mlgate.pipeline.serve.body] a refused request body; the serving app answers
                                   it with its status and detail                      (HTTP 400/413/415/422)
+    UnsupportedPipeline           [mlgate.pipeline.serve.array_path] a pipeline the array path cannot
+                                  compile; the app serves the scikit-learn path and names it on /model (HTTP 200)
     GateCheckFailed               [mlgate.ci.pytest_plugin] a blocking check, as a failed pytest item          (exit 1)
     JobError                      [mlgate.ci.deepchecks.job] an unusable deepchecks job file; the runner (in
                                   deepchecks' own environment) prints it on one line                   (exit 2)

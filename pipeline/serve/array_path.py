@@ -36,11 +36,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import sklearn
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from mlgate.pipeline.serve.models import ColumnSpec
 
@@ -122,7 +117,9 @@ class ArrayModel:
         score = getattr(self.estimator, method)
         if X.size and not np.abs(X).max() <= _FLOAT32_MAX:  # the estimator's own checks decide (see the docstring)
             return np.asarray(score(X))
-        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+        from sklearn import config_context  # the model is loaded: scikit-learn is imported already
+
+        with config_context(assume_finite=True, skip_parameter_validation=True):
             return np.asarray(score(X))
 
     def predict_proba(self, rows: Sequence[Row]) -> np.ndarray:
@@ -135,12 +132,27 @@ class ArrayModel:
 # -- compile ---------------------------------------------------------------------------------------------------------
 
 
-class _Unsupported(Exception):
+class UnsupportedPipeline(Exception):
     """The reason a pipeline cannot be compiled (shown by the app, which then scores with scikit-learn)."""
 
 
-def _fail(where: str, what: str) -> _Unsupported:
-    return _Unsupported(f"{where}: {what} is not supported by the array path")
+def _sklearn_class(name: str) -> type:
+    """A scikit-learn class, imported on first use: importing the serving app imports no scikit-learn (it comes
+    with the model, when the lifespan loads it)."""
+    import sklearn.compose
+    import sklearn.impute
+    import sklearn.pipeline
+    import sklearn.preprocessing
+
+    for module in (sklearn.compose, sklearn.impute, sklearn.pipeline, sklearn.preprocessing):
+        if hasattr(module, name):
+            found: type = getattr(module, name)
+            return found
+    raise KeyError(name)
+
+
+def _fail(where: str, what: str) -> UnsupportedPipeline:
+    return UnsupportedPipeline(f"{where}: {what} is not supported by the array path")
 
 
 def _exactly(obj: Any, cls: type, where: str) -> None:
@@ -163,7 +175,7 @@ def _nan_like(value: Any) -> bool:
 
 
 def _imputer(imputer: Any, where: str, strategies: tuple[str, ...]) -> None:
-    _exactly(imputer, SimpleImputer, where)
+    _exactly(imputer, _sklearn_class("SimpleImputer"), where)
     _param(imputer, "strategy", strategies, where)
     _param(imputer, "add_indicator", (False,), where)
     if not (isinstance(imputer.missing_values, float) and math.isnan(imputer.missing_values)):
@@ -182,7 +194,7 @@ def _numeric(steps: list[tuple[str, Any]], where: str, columns: tuple[str, ...],
     mean = scale = None
     if len(steps) == 2:
         name, scaler = steps[1]
-        _exactly(scaler, StandardScaler, f"{where}.{name}")
+        _exactly(scaler, _sklearn_class("StandardScaler"), f"{where}.{name}")
         if scaler.with_mean:
             mean = np.asarray(scaler.mean_).astype(np.float64)
         if scaler.with_std and scaler.scale_ is not None:
@@ -200,7 +212,7 @@ def _categorical(steps: list[tuple[str, Any]], where: str, columns: tuple[str, .
     if np.dtype(getattr(imputer, "_fit_dtype", object)).kind != "O":
         raise _fail(f"{where}.{iname}", "categories fitted as numbers")
     where = f"{where}.{ename}"
-    _exactly(encoder, OneHotEncoder, where)
+    _exactly(encoder, _sklearn_class("OneHotEncoder"), where)
     _param(encoder, "handle_unknown", ("ignore",), where)
     for name in ("drop", "min_frequency", "max_categories"):
         _param(encoder, name, (None,), where)
@@ -225,10 +237,10 @@ def _block(name: str, transformer: Any, columns: Any, start: int, stop: int) -> 
     where = f"features.{name}"
     if not isinstance(columns, list | tuple) or not all(isinstance(c, str) for c in columns):
         raise _fail(where, f"selecting columns by {columns!r} (column names only)")
-    _exactly(transformer, Pipeline, where)
+    _exactly(transformer, _sklearn_class("Pipeline"), where)
     steps, names = list(transformer.steps), tuple(columns)
     block: _Numeric | _Categorical
-    if isinstance(steps[-1][1], OneHotEncoder):
+    if isinstance(steps[-1][1], _sklearn_class("OneHotEncoder")):
         block = _categorical(steps, where, names, start)
         width = sum(len(table) for table in block.tables)
     else:
@@ -246,7 +258,7 @@ def _check_kinds(blocks: list[_Numeric | _Categorical], specs: tuple[ColumnSpec,
         allowed = ("str", "bool") if isinstance(block, _Categorical) else ("int", "float", "bool")
         for column in block.columns:
             if column not in kinds:
-                raise _Unsupported(f"features: column {column!r} is not a request field")
+                raise UnsupportedPipeline(f"features: column {column!r} is not a request field")
             if kinds[column] not in allowed:
                 what = "categorical" if isinstance(block, _Categorical) else "numeric"
                 raise _fail("features", f"{what} column {column!r} served as {kinds[column]}")
@@ -256,11 +268,11 @@ def _check_kinds(blocks: list[_Numeric | _Categorical], specs: tuple[ColumnSpec,
 
 
 def _compile(model: Any, specs: tuple[ColumnSpec, ...]) -> ArrayModel:
-    _exactly(model, Pipeline, "model")
+    _exactly(model, _sklearn_class("Pipeline"), "model")
     if len(model.steps) != 2:
         raise _fail("model", f"a pipeline of {len(model.steps)} steps (expected features and model)")
     (fname, features), (_, estimator) = model.steps
-    _exactly(features, ColumnTransformer, fname)
+    _exactly(features, _sklearn_class("ColumnTransformer"), fname)
     _param(features, "remainder", ("drop",), fname)
     _param(features, "transformer_weights", (None,), fname)
     if bool(features.sparse_output_):
@@ -286,7 +298,7 @@ def compile_model(model: Any, specs: Sequence[ColumnSpec]) -> ArrayModel | str:
     """The array path of ``model`` for requests of ``specs``, or why it has none (see the module docstring)."""
     try:
         return _compile(model, tuple(specs))
-    except _Unsupported as exc:
+    except UnsupportedPipeline as exc:
         return str(exc)
     except (AttributeError, KeyError, TypeError, ValueError) as exc:  # not fitted, or not shaped as expected
         return f"the fitted pipeline cannot be read ({type(exc).__name__}: {exc})"
