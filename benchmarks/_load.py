@@ -118,8 +118,8 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _pids_cpu(pids: list[int]) -> float:
-    """User + system CPU seconds of other processes (the server's), from /proc."""
+def pids_cpu(pids: list[int]) -> float:
+    """User + system CPU seconds of other processes (the server's), from /proc (bench_serving uses it too)."""
     total = 0.0
     for pid in pids:
         try:
@@ -205,7 +205,7 @@ async def open_loop(spec: dict) -> dict:
     loop = asyncio.get_running_loop()
     all_dispatched = loop.create_future()
     watched = [int(p) for p in spec.get("watch_pids", [])]
-    cpu0, server0 = _cpu(), _pids_cpu(watched)
+    cpu0, server0 = _cpu(), pids_cpu(watched)
     start = time.perf_counter() + 0.05
     interval = 1.0 / rate
     next_index = 0
@@ -241,7 +241,7 @@ async def open_loop(spec: dict) -> dict:
     if pending:
         await asyncio.gather(*pending, return_exceptions=True)
     finished = time.perf_counter()
-    cpu, server_cpu = _cpu() - cpu0, _pids_cpu(watched) - server0
+    cpu, server_cpu = _cpu() - cpu0, pids_cpu(watched) - server0
     for conn in pool:
         conn.close()
 
@@ -286,7 +286,7 @@ async def closed_loop(spec: dict) -> dict:
     errors: dict[str, int] = {}
     issued = 0
     watched = [int(p) for p in spec.get("watch_pids", [])]
-    cpu0, server0 = _cpu(), _pids_cpu(watched)
+    cpu0, server0 = _cpu(), pids_cpu(watched)
     start = time.perf_counter()
     stop_at = start + float(duration) if duration is not None else math.inf
 
@@ -308,7 +308,7 @@ async def closed_loop(spec: dict) -> dict:
 
     await asyncio.gather(*(client(c) for c in pool))
     elapsed = time.perf_counter() - start
-    cpu, server_cpu = _cpu() - cpu0, _pids_cpu(watched) - server0
+    cpu, server_cpu = _cpu() - cpu0, pids_cpu(watched) - server0
     for conn in pool:
         conn.close()
     ok = len(latencies) - sum(v for k, v in errors.items() if k.startswith("HTTP"))

@@ -136,30 +136,11 @@ def write_job(
     checks: dict[str, list[str]] | None = None,
     predictions: dict[str, np.ndarray] | None = None,
 ) -> Path:
-    """Parquet frames (features + label), optional .npy predictions and the job file in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    train.to_parquet(folder / "train.parquet", index=False)
-    test.to_parquet(folder / "test.parquet", index=False)
-    job: dict[str, Any] = {
-        "train": "train.parquet",
-        "test": "test.parquet",
-        "label": prepared.target,
-        "features": list(prepared.features),
-        "cat_features": list(prepared.categorical),
-        "task": prepared.task,
-        "suites": list(suites),
-        "out": "out",
-    }
-    if checks:
-        job["checks"] = checks
-    for key, array in (predictions or {}).items():
-        np.save(folder / f"{key}.npy", array, allow_pickle=False)
-        job[key] = f"{key}.npy"
-    if predictions:
-        job["positive_label"], job["model_classes"] = 1, [0, 1]
-    path = folder / "job.json"
-    path.write_text(json.dumps(job, indent=1) + "\n", encoding="utf-8")
-    return path
+    """Parquet frames (features + label), optional .npy predictions and the job file in ``folder``: the layer's
+    own writer (ci.deepchecks_layer), so the benchmark runs the job the gated run would."""
+    from mlgate.ci.deepchecks_layer import write_job_files
+
+    return write_job_files(folder, train, test, prepared, suites=suites, checks=checks, predictions=predictions)
 
 
 def run_deepchecks(job_file: Path) -> tuple[dict[str, Any], float]:

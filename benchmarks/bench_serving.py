@@ -50,6 +50,8 @@ ROOT = Path(__file__).resolve().parents[1]
 LOAD = Path(__file__).resolve().parent / "_load.py"
 sys.path.insert(0, str(ROOT))
 
+from _load import pids_cpu  # noqa: E402  (the generator's own /proc reader; the script's folder is on sys.path)
+
 DEFAULT_RATES = (50, 200, 500, 1000)
 SUSTAIN_P99_MS = 20.0  # the saturation criterion (issue 14)
 SUSTAIN_FRACTION = 0.95
@@ -129,18 +131,6 @@ def process_tree(pid: int) -> list[int]:
         out.append(p)
         todo.extend(children.get(p, []))
     return out
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
-    for pid in pids:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-    return total
 
 
 def status_field(pid: int, name: str) -> str:
@@ -227,9 +217,9 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.check():
             pids = self.pids()
-            before = cpu_seconds(pids)
+            before = pids_cpu(pids)
             time.sleep(window)
-            if cpu_seconds(pids) - before < idle_share * window:
+            if pids_cpu(pids) - before < idle_share * window:
                 return
 
     def stop(self) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,18 @@ import pandas as pd
 
 from mlgate.ci.deepchecks_env import DeepchecksEnvError, RunningJob
 from mlgate.pipeline.config import ProjectConfig
+from mlgate.pipeline.prepare import Prepared
 from mlgate.pipeline.records import Candidate, DataBundle
 
-__all__ = ["ATTACHMENT_FOLDER", "DeepchecksOutcome", "PendingDeepchecks", "run_section", "start", "write_job"]
+__all__ = [
+    "ATTACHMENT_FOLDER",
+    "DeepchecksOutcome",
+    "PendingDeepchecks",
+    "run_section",
+    "start",
+    "write_job",
+    "write_job_files",
+]
 
 #: Where deepchecks' own HTML reports go, relative to mlgate's report folder (and under the run's reports/).
 ATTACHMENT_FOLDER = "deepchecks"
@@ -91,12 +101,22 @@ def _frame(data: DataBundle, part: str) -> pd.DataFrame:
     return frame
 
 
-def write_job(config: ProjectConfig, data: DataBundle, candidate: Candidate | None, folder: Path) -> Path:
-    """The job file (and its Parquet and .npy inputs) for this run in ``folder``; its path."""
+def write_job_files(
+    folder: Path,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    prepared: Prepared,
+    *,
+    suites: Sequence[str],
+    checks: Mapping[Any, Sequence[str]] | None = None,  # suite -> check class names
+    conditions: Mapping[str, Any] | None = None,
+    predictions: Mapping[str, np.ndarray] | None = None,
+) -> Path:
+    """The job file in ``folder`` for the two frames (features + encoded label, as :func:`write_job` exports them)
+    and optional predictions (``y_pred_*`` / ``y_proba_*`` arrays); its path. The benchmark writes its jobs here."""
     folder.mkdir(parents=True, exist_ok=True)
-    settings, prepared = config.deepchecks, data.prepared
-    for part in ("train", "test"):
-        _frame(data, part).to_parquet(folder / f"{part}.parquet", index=False)
+    train.to_parquet(folder / "train.parquet", index=False)
+    test.to_parquet(folder / "test.parquet", index=False)
     job: dict[str, Any] = {
         "train": "train.parquet",
         "test": "test.parquet",
@@ -104,24 +124,38 @@ def write_job(config: ProjectConfig, data: DataBundle, candidate: Candidate | No
         "features": list(prepared.features),
         "cat_features": list(prepared.categorical),
         "task": prepared.task,
-        "suites": list(settings.suites),
-        "checks": {suite: list(names) for suite, names in settings.checks.items()},
+        "suites": list(suites),
         "out": "out",
     }
-    if getattr(settings, "conditions", None):
-        job["conditions"] = settings.conditions
-    if candidate is not None:
-        for key, array in _predictions(config, data, candidate).items():
-            np.save(folder / f"{key}.npy", array, allow_pickle=False)
-            job[key] = f"{key}.npy"
-        if prepared.task == "binary":
-            job["positive_label"] = 1
-            job["model_classes"] = [0, 1]
-        elif prepared.task == "multiclass":
-            job["model_classes"] = sorted(_labels(prepared.classes)[0])
+    if checks:
+        job["checks"] = {suite: list(names) for suite, names in checks.items()}
+    if conditions:
+        job["conditions"] = dict(conditions)
+    for key, array in (predictions or {}).items():
+        np.save(folder / f"{key}.npy", array, allow_pickle=False)
+        job[key] = f"{key}.npy"
+    if predictions and prepared.task == "binary":
+        job["positive_label"], job["model_classes"] = 1, [0, 1]
+    elif predictions and prepared.task == "multiclass":
+        job["model_classes"] = sorted(_labels(prepared.classes)[0])
     path = folder / "job.json"
     path.write_text(json.dumps(job, indent=1, default=str) + "\n", encoding="utf-8")
     return path
+
+
+def write_job(config: ProjectConfig, data: DataBundle, candidate: Candidate | None, folder: Path) -> Path:
+    """The job file (and its Parquet and .npy inputs) for this run in ``folder``; its path."""
+    settings = config.deepchecks
+    return write_job_files(
+        folder,
+        _frame(data, "train"),
+        _frame(data, "test"),
+        data.prepared,
+        suites=settings.suites,
+        checks=settings.checks,
+        conditions=settings.conditions,
+        predictions=None if candidate is None else _predictions(config, data, candidate),
+    )
 
 
 class PendingDeepchecks:
