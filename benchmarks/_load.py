@@ -13,6 +13,9 @@ Modes (``spec["mode"]``):
     send time to the last byte of the answer, so time spent queueing -- in the server, in the socket, or for a
     free connection in this client -- counts (no coordinated omission). Requests still unanswered ``grace``
     seconds after the last one was due are abandoned and counted as unfinished (their latency as infinite).
+    ``stop_file``: the schedule ends early once that file exists (checked every 50 requests), so a run can
+    cover an action of unknown length (``duration`` is then the upper bound). ``keep_answers``: the first
+    answer of each status to each body is returned (``answers[body index][status]``, 2,000 characters).
 ``closed``
     Closed loop: ``connections`` clients, each sending its next request when the previous answer arrives, for
     ``duration`` seconds or ``count`` requests in all (``connections: 1`` is the sequential, per-request
@@ -75,8 +78,8 @@ class Connection:
             self.writer.close()
         self.reader = self.writer = None
 
-    async def request(self, data: bytes) -> tuple[int, int]:
-        """Send ``data``, read the whole answer: (status, body bytes). Reconnects first if closed."""
+    async def request(self, data: bytes) -> tuple[int, bytes]:
+        """Send ``data``, read the whole answer: (status, body). Reconnects first if closed."""
         if self.writer is None:
             await self.open()
         reader, writer = self.reader, self.writer
@@ -95,22 +98,21 @@ class Connection:
                 chunked = b"chunked" in value.lower()
             elif name == b"connection":
                 close = b"close" in value.lower()
-        size = 0
+        body = b""
         if chunked:
             while True:
                 chunk = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-                await reader.readexactly(chunk + 2)
-                size += chunk
+                body += (await reader.readexactly(chunk + 2))[:chunk]
                 if chunk == 0:
                     break
         elif length is not None:
-            size = len(await reader.readexactly(length))
+            body = await reader.readexactly(length)
         else:  # read to end of stream
-            size = len(await reader.read())
+            body = await reader.read()
             close = True
         if close:
             self.close()
-        return status, size
+        return status, body
 
 
 def _cpu() -> float:
@@ -175,6 +177,9 @@ async def open_loop(spec: dict) -> dict:
     done = [math.inf] * n
     status = [0] * n
     errors: dict[str, int] = {}
+    answers: dict[str, dict[str, str]] = {}  # with keep_answers: body index -> status -> the first answer's text
+    keep_answers = bool(spec.get("keep_answers"))
+    stop_file = Path(spec["stop_file"]) if spec.get("stop_file") else None
     in_flight = max_in_flight = pool_waits = 0
 
     async def one(i: int) -> None:
@@ -186,7 +191,9 @@ async def open_loop(spec: dict) -> dict:
         in_flight += 1
         max_in_flight = max(max_in_flight, in_flight)
         try:
-            status[i] = (await conn.request(requests[i % len(requests)]))[0]
+            status[i], body = await conn.request(requests[i % len(requests)])
+            if keep_answers:
+                answers.setdefault(str(i % len(requests)), {}).setdefault(str(status[i]), body[:2000].decode())
             if status[i] != 200:
                 errors[f"HTTP {status[i]}"] = errors.get(f"HTTP {status[i]}", 0) + 1
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, IndexError) as exc:
@@ -216,13 +223,17 @@ async def open_loop(spec: dict) -> dict:
         while next_index < n and start + next_index * interval <= now:
             tasks.append(asyncio.create_task(one(next_index)))
             next_index += 1
-        if next_index == n and not all_dispatched.done():
+        if next_index >= n and not all_dispatched.done():
             all_dispatched.set_result(None)
 
     def ticker() -> None:
         # A thread keeps the schedule with time.sleep (microsecond wake-ups; the event loop's own timers round
         # to the millisecond) and wakes the loop at each due time; the loop then starts whatever is due.
+        nonlocal n
         for k in range(n):
+            if stop_file is not None and k % 50 == 0 and k and stop_file.exists():  # the schedule ends here
+                n = k
+                break
             delay = start + k * interval - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
@@ -233,6 +244,8 @@ async def open_loop(spec: dict) -> dict:
     thread = threading.Thread(target=ticker, name="schedule", daemon=True)
     thread.start()
     await all_dispatched
+    n = next_index  # fewer than planned when the stop file ended the schedule
+    del dispatched[n:], done[n:], status[n:]
     last_due = start + (n - 1) * interval
     wait = last_due + grace - time.perf_counter()
     _, pending = await asyncio.wait(tasks, timeout=max(0.0, wait))
@@ -267,6 +280,7 @@ async def open_loop(spec: dict) -> dict:
         "connections": len(pool),
         "max_in_flight": max_in_flight,
         "pool_waits": pool_waits,
+        **({"answers": answers} if keep_answers else {}),
         "cpu_s": cpu,
         "wall_s": finished - start,
         "cpu_percent": 100.0 * cpu / (finished - start),

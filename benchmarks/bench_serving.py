@@ -45,6 +45,7 @@ import time
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 LOAD = Path(__file__).resolve().parent / "_load.py"
@@ -63,15 +64,10 @@ LAG_FLAG_MS = 2.0  # generator dispatch lag (p99) worth a note
 SAMPLE = 50  # records whose answers are compared with the fitted model's
 
 
-def build(work: Path) -> tuple[Path, str, list[dict], list[float]]:
-    """Train once; write the mlgate bundle and log the same pipeline to MLflow.
-
-    Returns (bundle, model URI, the test rows as JSON records, the fitted model's probabilities of the first 50).
-    """
-    import mlflow
-    import mlflow.sklearn
-
-    logging.getLogger("mlflow").setLevel(logging.ERROR)  # its environment inference chatter
+def build_bundle(work: Path) -> tuple[Path, Any, Any, list[dict]]:
+    """Train the bundled German credit candidate once and write its release bundle as ``mlgate release`` does
+    (signed with this machine's key, which the servers are given; golden.json, on which the server verifies a
+    compiled scoring path before serving it). Returns (bundle, candidate, test features, their JSON records)."""
     from mlgate.ci.release.bundle import make_bundle
     from mlgate.pipeline.candidate import load_data, train_candidate
     from mlgate.pipeline.config import load_config
@@ -80,8 +76,6 @@ def build(work: Path) -> tuple[Path, str, list[dict], list[float]]:
     data = load_data(config)
     candidate = train_candidate(config, data, random_state=42)
     features = list(data.prepared.features)
-    # a release bundle as `mlgate release` writes it (signed with this machine's key, which the servers are given
-    # below; golden.json, on which the server verifies a compiled scoring path before serving it)
     bundle = make_bundle(
         work / "bundle", model=candidate.pipeline, schema_path=config.schema_path,
         release_info={"model_name": "german-credit", "model_version": "bench", "run_id": "bench",
@@ -91,7 +85,24 @@ def build(work: Path) -> tuple[Path, str, list[dict], list[float]]:
               "positive_label": 1},
         golden_X=data.split.test[features], golden_proba=candidate.proba_test,
     )  # fmt: skip
+    test = data.split.test[features]
+    rows = [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        for row in test.to_dict("records")
+    ]
+    return bundle, candidate, test, rows
 
+
+def build(work: Path) -> tuple[Path, str, list[dict], list[float]]:
+    """Train once; write the mlgate bundle and log the same pipeline to MLflow.
+
+    Returns (bundle, model URI, the test rows as JSON records, the fitted model's probabilities of the first 50).
+    """
+    import mlflow
+    import mlflow.sklearn
+
+    logging.getLogger("mlflow").setLevel(logging.ERROR)  # its environment inference chatter
+    bundle, candidate, test, rows = build_bundle(work)
     mlflow.set_tracking_uri(f"sqlite:///{work / 'mlflow.db'}")
     experiment = mlflow.create_experiment("bench-serving", artifact_location=(work / "artifacts").as_uri())
     trusted = json.loads((bundle / "model.meta.json").read_text())["trusted_types"]
@@ -99,11 +110,7 @@ def build(work: Path) -> tuple[Path, str, list[dict], list[float]]:
         mlflow.sklearn.log_model(
             candidate.pipeline, name="model", pyfunc_predict_fn="predict_proba", skops_trusted_types=trusted
         )
-    rows = [
-        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-        for row in data.split.test[features].to_dict("records")
-    ]
-    expected = candidate.pipeline.predict_proba(data.split.test[features].iloc[:SAMPLE])[:, 1].tolist()
+    expected = candidate.pipeline.predict_proba(test.iloc[:SAMPLE])[:, 1].tolist()
     return bundle, f"runs:/{run.info.run_id}/model", rows, expected
 
 

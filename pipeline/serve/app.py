@@ -310,7 +310,7 @@ def create_app(
         lifespan=_lifespan(served, scoring_path),
     )
     app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes, metrics=served.metrics, recorder=served.recorder)
-    app.add_middleware(MetricsMiddleware, metrics=served.metrics)
+    app.add_middleware(MetricsMiddleware, metrics=served.metrics, routes=_ROUTES)
     _add_error_handlers(app, served)
     _add_status_routes(app, served)
     add_predict_route(app, served)

@@ -138,9 +138,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class MetricsMiddleware:
     """Pure ASGI middleware: counts and times every HTTP request (no BaseHTTPMiddleware overhead)."""
 
-    def __init__(self, app: ASGIApp, metrics: ServingMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: ServingMetrics, routes: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.metrics = metrics
+        self.routes = routes  # paths labelled as themselves when a request is answered before routing (a 413)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -158,7 +159,8 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
+            path = scope.get("path")
+            template = getattr(route, "path", path if path in self.routes else "unmatched")
             method = scope.get("method", "")
             self.metrics.requests.labels(method=method, route=template, status=str(status["code"])).inc()
             self.metrics.latency.labels(method=method, route=template).observe(time.perf_counter() - start)

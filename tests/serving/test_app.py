@@ -194,6 +194,7 @@ def test_body_over_the_byte_limit_is_413(server, server_max_body_bytes):
 
 def test_streamed_body_over_the_byte_limit_is_413(client, server_max_body_bytes):
     before = _metric(client, "mlgate_validation_failures_total", kind="too_large", route="/predict")
+    counted = _metric(client, "mlgate_requests_total", route="/predict", status="413")
     payload = json.dumps({"records": [GOOD] * 20}).encode()
     chunks = iter([payload] * (server_max_body_bytes // len(payload) + 1))  # no Content-Length: chunked upload
     response = client.post("/predict", content=chunks, headers={"content-type": "application/json"})
@@ -202,6 +203,8 @@ def test_streamed_body_over_the_byte_limit_is_413(client, server_max_body_bytes)
         "detail": f"request body of more bytes exceeds the limit of {server_max_body_bytes} bytes; send smaller batches"
     }
     assert _metric(client, "mlgate_validation_failures_total", kind="too_large", route="/predict") == before + 1
+    # refused before routing, still counted under its route (not "unmatched")
+    assert _metric(client, "mlgate_requests_total", route="/predict", status="413") == counted + 1
     small = client.post("/predict", content=iter([payload]), headers={"content-type": "application/json"})
     assert small.status_code == 200  # a chunked body under the limit is replayed to the app intact
 
