@@ -16,6 +16,7 @@ Modes (``spec["mode"]``):
     ``stop_file``: the schedule ends early once that file exists (checked every 50 requests), so a run can
     cover an action of unknown length (``duration`` is then the upper bound). ``keep_answers``: the first
     answer of each status to each body is returned (``answers[body index][status]``, 2,000 characters).
+    ``retry_reused``: see ``send`` (off by default: every reset counts as an error).
 ``closed``
     Closed loop: ``connections`` clients, each sending its next request when the previous answer arrives, for
     ``duration`` seconds or ``count`` requests in all (``connections: 1`` is the sequential, per-request
@@ -67,8 +68,11 @@ class Connection:
         self.host, self.port = host, port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.answered = 0  # answers read on the current TCP connection
+        self.head_read = False  # the current request's status line and headers arrived
 
     async def open(self) -> None:
+        self.answered = 0
         self.reader, self.writer = await asyncio.wait_for(
             asyncio.open_connection(self.host, self.port), CONNECT_TIMEOUT
         )
@@ -79,13 +83,19 @@ class Connection:
         self.reader = self.writer = None
 
     async def request(self, data: bytes) -> tuple[int, bytes]:
-        """Send ``data``, read the whole answer: (status, body). Reconnects first if closed."""
+        """Send ``data``, read the whole answer: (status, body). Reconnects first if closed, by this client or
+        by the server while the connection was idle (as urllib3 and httpcore check a pooled connection before
+        reusing it: a load balancer reloading closes its idle keep-alive connections)."""
+        if self.reader is not None and self.reader.at_eof():
+            self.close()
         if self.writer is None:
             await self.open()
         reader, writer = self.reader, self.writer
         assert reader is not None and writer is not None
+        self.head_read = False
         writer.write(data)
         head = await reader.readuntil(b"\r\n\r\n")
+        self.head_read = True
         lines = head.split(b"\r\n")
         status = int(lines[0].split(b" ", 2)[1])
         length, chunked, close = None, False, False
@@ -110,6 +120,7 @@ class Connection:
         else:  # read to end of stream
             body = await reader.read()
             close = True
+        self.answered += 1
         if close:
             self.close()
         return status, body
@@ -180,7 +191,23 @@ async def open_loop(spec: dict) -> dict:
     answers: dict[str, dict[str, str]] = {}  # with keep_answers: body index -> status -> the first answer's text
     keep_answers = bool(spec.get("keep_answers"))
     stop_file = Path(spec["stop_file"]) if spec.get("stop_file") else None
-    in_flight = max_in_flight = pool_waits = 0
+    in_flight = max_in_flight = pool_waits = retried = 0
+    retry_reused = bool(spec.get("retry_reused"))
+
+    async def send(conn: Connection, data: bytes) -> tuple[int, bytes]:
+        """With ``retry_reused``: a request whose reused keep-alive connection was closed or reset before any byte
+        of answer is sent once more on a new connection, as browsers do -- the server closed it while idle, so it
+        never took the request (nginx closes idle connections when it reloads). Counted in ``retried``."""
+        nonlocal retried
+        reused = conn.answered > 0
+        try:
+            return await conn.request(data)
+        except (ConnectionResetError, BrokenPipeError, asyncio.IncompleteReadError):
+            if not (retry_reused and reused and not conn.head_read):
+                raise
+        conn.close()
+        retried += 1
+        return await conn.request(data)
 
     async def one(i: int) -> None:
         nonlocal in_flight, max_in_flight, pool_waits
@@ -191,7 +218,7 @@ async def open_loop(spec: dict) -> dict:
         in_flight += 1
         max_in_flight = max(max_in_flight, in_flight)
         try:
-            status[i], body = await conn.request(requests[i % len(requests)])
+            status[i], body = await send(conn, requests[i % len(requests)])
             if keep_answers:
                 answers.setdefault(str(i % len(requests)), {}).setdefault(str(status[i]), body[:2000].decode())
             if status[i] != 200:
@@ -244,6 +271,7 @@ async def open_loop(spec: dict) -> dict:
     thread = threading.Thread(target=ticker, name="schedule", daemon=True)
     thread.start()
     await all_dispatched
+    thread.join(5.0)  # past its last wake-up already: it must not wake a closed loop
     n = next_index  # fewer than planned when the stop file ended the schedule
     del dispatched[n:], done[n:], status[n:]
     last_due = start + (n - 1) * interval
@@ -280,6 +308,7 @@ async def open_loop(spec: dict) -> dict:
         "connections": len(pool),
         "max_in_flight": max_in_flight,
         "pool_waits": pool_waits,
+        "retried": retried,
         **({"answers": answers} if keep_answers else {}),
         "cpu_s": cpu,
         "wall_s": finished - start,

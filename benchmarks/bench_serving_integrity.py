@@ -1,6 +1,6 @@
 """What the serving app keeps at rate: status codes, 422/413 answers, metrics and the prediction log (issue 14).
 
-    .venv/bin/python benchmarks/bench_serving_integrity.py [--rates 200,500,1000] [--duration S]
+    .venv/bin/python benchmarks/bench_serving_integrity.py [--quick] [--rates 200,500,1000] [--duration S]
         [--scoring-path array|sklearn]
 
 Trains the bundled German credit candidate and writes its release bundle (``bench_serving.build_bundle``), then
@@ -198,7 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rates", default="200,500,1000", help="offered requests/s, comma-separated")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds at each rate")
     parser.add_argument("--scoring-path", default="array", choices=["array", "sklearn"])
+    parser.add_argument("--quick", action="store_true", help="500 requests/s for 3 s")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.rates, args.duration = "500", 3.0
     rates = [float(r) for r in args.rates.split(",")]
     work = Path(tempfile.mkdtemp(prefix="mlgate-bench-integrity-"))
     bundle, _, _, rows = build_bundle(work)
