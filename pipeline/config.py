@@ -38,6 +38,7 @@ from mlgate.pipeline.config_sections import (
     Waiver,
     _Strict,
 )
+from mlgate.pipeline.config_spark import SparkSettings
 from mlgate.pipeline.errors import ConfigError
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "SearchSettings",
     "SensitiveAttribute",
     "SliceSettings",
+    "SparkSettings",
     "SplitSettings",
     "StalenessSettings",
     "Waiver",
@@ -90,6 +92,7 @@ class ProjectConfig(_Strict):
     monitor: MonitorSettings = MonitorSettings()
     retrain: RetrainSettings = RetrainSettings()
     deepchecks: DeepchecksSettings = DeepchecksSettings()
+    spark: SparkSettings = SparkSettings()
 
     # Set by load_config, not by the file.
     path: Path | None = Field(None, exclude=True)

@@ -103,6 +103,9 @@ class DataSettings(_Source):
     duplicates_fail_share: Probability | None = Field(None, description="... and fails above this one (None: never).")
     event_time_column: Text | None = None
     weight_column: Text | None = Field(None, description="Sample weights: not supported; any value is refused.")
+    engine: Literal["pandas", "spark"] = Field(
+        "pandas", description="Where the data side runs: this process (pandas) or Spark ([spark] section)."
+    )
 
     @model_validator(mode="after")
     def _duplicate_bounds(self) -> DataSettings:

@@ -24,6 +24,8 @@ code, ``pipeline`` never imports ``ci``)::
     │                             schema version                                                        (exit 2)
     ├── DeepchecksEnvError        [mlgate.ci.deepchecks_env] deepchecks' isolated environment is missing or
     │                             broken, or its runner failed                                          (exit 2)
+    ├── EngineError               [mlgate.pipeline.spark.session] the Spark engine cannot start: no PySpark,
+    │                             no Java runtime, an unreachable master, no executor                   (exit 2)
     ├── RegistryError             the MLflow tracking store or registry refused an operation            (exit 3)
     │   └── StoreBusyError        another mlgate command holds the store lock (--lock-timeout)          (exit 3)
     │       └── RetrainBusyError  [mlgate.ci.retrain_lock] another mlgate retrain holds the project's

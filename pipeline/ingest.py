@@ -26,7 +26,7 @@ from mlgate.pipeline.config import DataSettings
 from mlgate.pipeline.errors import DataError
 from mlgate.pipeline.redact import redact_url
 
-__all__ = ["Dataset", "fingerprint", "load", "row_hashes"]
+__all__ = ["Dataset", "check_file", "check_partitions", "fingerprint", "load", "row_hashes"]
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def fingerprint(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def _check_file(path: Path) -> None:
+def check_file(path: Path) -> None:
     """A regular, non-empty file, or a DataError saying what the path is instead (loop, directory, FIFO...)."""
     try:
         info = path.stat()  # follows symlinks: ELOOP for a loop, FileNotFoundError for a dangling link
@@ -84,7 +84,7 @@ def _check_file(path: Path) -> None:
         raise DataError(f"{path}: the file is empty")
 
 
-def _check_partitions(path: Path) -> None:
+def check_partitions(path: Path) -> None:
     """A folder of Parquet files (``format = "parquet"``, e.g. hive partitions ``year=2026/part-0.parquet``)."""
     try:
         found = next((p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in {".parquet", ".pq"}), None)
@@ -196,9 +196,9 @@ def load(settings: DataSettings, *, source: str, require_target: bool = True) ->
     else:
         path = Path(source)
         if fmt == "parquet" and path.is_dir():
-            _check_partitions(path)  # a partitioned dataset: every Parquet file under the folder, in any order
+            check_partitions(path)  # a partitioned dataset: every Parquet file under the folder, in any order
         else:
-            _check_file(path)
+            check_file(path)
         try:
             frame = _read_parquet(path) if fmt == "parquet" else _read_csv(path, settings)
         except PermissionError as exc:

@@ -2,11 +2,13 @@
 # Debian packages the test suite needs: Chromium (the HTML report is checked in a real browser), the OCI
 # tool chain (podman/buildah/skopeo/runc, the CNCF registry, mmdebstrap for the base image, nginx as the load
 # balancer), the PostgreSQL server (SQL sources and the MLflow store on PostgreSQL; scripts/postgres.sh starts
-# a throwaway one) and Prometheus (its promtool checks mlgate monitor's textfile and ci/monitoring/alerts.yml).
+# a throwaway one), Prometheus (its promtool checks mlgate monitor's textfile and ci/monitoring/alerts.yml) and
+# a Java runtime for the Spark engine (PySpark 4 needs Java 17 or newer; scripts/spark-cluster.sh starts a
+# standalone master and workers from PySpark's own jars).
 # Installs only what is missing; needs root (as on CI). Idempotent.
 set -euo pipefail
 packages=(chromium podman buildah skopeo runc conmon containernetworking-plugins docker-registry mmdebstrap
-          uidmap nginx fuse-overlayfs postgresql prometheus)
+          uidmap nginx fuse-overlayfs postgresql prometheus openjdk-17-jre-headless)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -1,0 +1,18 @@
+"""Spark fixtures: one local[2] session per test process (the JVM takes ~10 s to start), stopped at the end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from mlgate.pipeline.config import SparkSettings
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    from mlgate.pipeline.spark.session import session
+
+    settings = SparkSettings(master="local[2]", conf={"spark.sql.shuffle.partitions": 4, "spark.default.parallelism": 4})
+    with session(settings) as active:
+        yield active

@@ -1,0 +1,81 @@
+"""Prepare on Spark counts every change exactly as the pandas engine does, on the bundled data and messy data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlgate.pipeline.config import DataSettings, FeatureSettings
+from mlgate.pipeline.errors import DataError
+from mlgate.pipeline.prepare import prepare as pandas_prepare
+from mlgate.pipeline.spark.ingest import load
+from mlgate.pipeline.spark.prepare import Y, prepare
+
+pytestmark = pytest.mark.spark
+
+CSV = Path(__file__).resolve().parents[2] / "data" / "german_credit.csv"
+FIELDS = ("rows_in", "rows_out", "duplicates_dropped", "missing_target_dropped", "sentinels_replaced",
+          "coerced_to_missing", "missing_values", "duplicate_rows")  # fmt: skip
+
+
+def both(spark, path: Path, data: DataSettings, features: FeatureSettings, **kw):
+    ours = prepare(load(spark, data, source=str(path)).frame, data, features, source=str(path), **kw)
+    theirs = pandas_prepare(pd.read_csv(path), data, features, source=str(path), **kw)
+    return ours, theirs
+
+
+def same_report(ours, theirs) -> None:
+    for name in FIELDS:
+        assert getattr(ours.report, name) == getattr(theirs.report, name), name
+    assert (ours.features, ours.numeric, ours.categorical) == (theirs.features, theirs.numeric, theirs.categorical)
+    assert (ours.task, ours.task_decided_by, ours.classes) == (theirs.task, theirs.task_decided_by, theirs.classes)
+
+
+def test_the_bundled_data_prepares_like_pandas(spark):
+    data = DataSettings(source=str(CSV), target="risk", positive_label=1, missing_values=["not_known"])
+    ours, theirs = both(spark, CSV, data, FeatureSettings(categorical=["job"]))
+    same_report(ours, theirs)
+    assert ours.report.sentinels_replaced  # the bundled data has 'not_known' cells
+    y = ours.frame.select(Y).toPandas()[Y]
+    assert sorted(y.tolist()) == sorted(theirs.y.tolist())
+    assert dict(ours.frame.dtypes)["job"] == "string" and dict(ours.frame.dtypes)["age"] == "double"
+
+
+def test_messy_data_prepares_like_pandas(spark, tmp_path):
+    rng = np.random.default_rng(7)
+    n = 400
+    frame = pd.DataFrame({
+        "label": rng.choice(["a", "b", "c", None], n, p=[0.4, 0.3, 0.25, 0.05]),
+        "amount": [str(v) if i % 17 else "n/a" for i, v in enumerate(rng.integers(0, 900, n))],
+        "kind": rng.choice([" x", "y ", "?", "z"], n),
+        "score": rng.normal(size=n).round(1),
+        "flag": rng.choice([True, False], n),
+    })  # fmt: skip
+    frame.loc[5, "amount"] = "twelve"
+    frame = pd.concat([frame, frame.iloc[:30]])  # 30 duplicate rows
+    path = tmp_path / "messy.csv"
+    frame.to_csv(path, index=False)
+    data = DataSettings(source=str(path), target="label", missing_values=["?", "n/a"])
+    features = FeatureSettings(numeric=["amount"])
+    ours, theirs = both(spark, path, data, features)
+    same_report(ours, theirs)
+    assert ours.task == "multiclass" and ours.report.duplicate_rows == theirs.report.duplicate_rows > 0
+    assert ours.report.coerced_to_missing == {"amount": 2}  # "twelve", in a row that is also duplicated
+    dropping = data.model_copy(update={"drop_duplicates": True})
+    ours, theirs = both(spark, path, dropping, features)
+    same_report(ours, theirs)
+    assert ours.report.duplicates_dropped == theirs.report.duplicates_dropped > 0
+
+
+def test_an_infinite_number_and_a_missing_target_are_refused(spark, tmp_path):
+    path = tmp_path / "inf.csv"
+    path.write_text("y,x\n1,2.0\n0,Infinity\n1,3\n0,1\n")  # Spark reads Inf and Infinity, not inf
+    data = DataSettings(source=str(path), target="y", positive_label=1)
+    frame = load(spark, data, source=str(path)).frame
+    with pytest.raises(DataError, match=r"numeric column 'x' holds 1 infinite value\(s\)"):
+        prepare(frame, data, FeatureSettings(), source=str(path))
+    with pytest.raises(DataError, match=r"column 'nope' \(features.include\) not found"):
+        prepare(frame, data, FeatureSettings(include=["nope"]), source=str(path))
