@@ -70,7 +70,7 @@ def fingerprint(frame: DataFrame) -> tuple[str, int]:
 def parquet_schema_problem(folder: Path) -> str | None:
     """A one-line description of the first Parquet file under ``folder`` whose schema differs from the first
     file's (names and Arrow types, partition columns aside), or None when they all agree. Reads footers only."""
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in {".parquet", ".pq"})
     first: tuple[Path, dict[str, str]] | None = None

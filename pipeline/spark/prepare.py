@@ -70,7 +70,9 @@ def _is_numeric(spark_type: str) -> bool:
     return spark_type in _NUMERIC_TYPES or spark_type.startswith("decimal")
 
 
-def _kinds(types: Mapping[str, str], names: list[str], settings: FeatureSettings, source: str) -> tuple[list, list]:
+def _kinds(
+    types: Mapping[str, str], names: list[str], settings: FeatureSettings, source: str
+) -> tuple[list[str], list[str]]:
     declared_numeric, declared_categorical = settings.numeric or [], settings.categorical or []
     for key, declared in (("features.numeric", declared_numeric), ("features.categorical", declared_categorical)):
         for name in declared:

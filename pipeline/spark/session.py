@@ -171,7 +171,7 @@ def start(settings: SparkSettings) -> SparkSession:
     conf.setAll(list(_builder_conf(settings, log_file).items()))
     try:
         with log_file.open("ab") as log:  # the JVM's own stdout and stderr (its start-up warnings) go to the log
-            gateway = launch_gateway(conf, popen_kwargs={"stdout": log, "stderr": log})
+            gateway = launch_gateway(conf, popen_kwargs={"stdout": log, "stderr": log})  # type: ignore[no-untyped-call]
         spark = SparkSession(SparkContext(conf=conf, gateway=gateway))
     except Exception as exc:  # the JVM did not start, or the master refused the application
         raise EngineError(f"key 'spark.master': Spark did not start on {settings.master}: {short_error(exc)}") from None
