@@ -24,6 +24,9 @@ outside every band of a binned attribute) are reported by ``balance.sensitive_mi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import numpy as np
 import pandas as pd
 
 from mlgate.checks.balance_tasks import class_share_checks, target_summary
@@ -48,9 +51,17 @@ def _pct(value: float) -> str:
 
 def minority_share_check(y: pd.Series, *, min_share: float, confidence: float, split: str) -> CheckResult:
     """The smaller class's share of ``y`` (binary 0/1 labels) vs ``min_share``, judged with a Wilson interval."""
+    target = str(y.name) if y.name is not None else "the label"
+    n, positives = int(y.notna().sum()), int((y == 1).sum())
+    return minority_share_from_counts(n, positives, target, min_share=min_share, confidence=confidence, split=split)
+
+
+def minority_share_from_counts(
+    n: int, positives: int, target: str, *, min_share: float, confidence: float, split: str
+) -> CheckResult:
+    """:func:`minority_share_check` from the counts: ``n`` labelled rows, ``positives`` of them labelled 1 (the
+    Spark engine counts them in Spark)."""
     check_id = f"balance.minority_share[{split}]"
-    target = y.name if y.name is not None else "the label"
-    n = int(y.notna().sum())
     if n == 0:
         return CheckResult(
             id=check_id,
@@ -60,7 +71,6 @@ def minority_share_check(y: pd.Series, *, min_share: float, confidence: float, s
             details={"split": split, "n": 0},
             reason=Reason.NO_ROWS,
         )
-    positives = int((y == 1).sum())
     minority_class, count = (1, positives) if positives <= n - positives else (0, n - positives)
     share = count / n
     low, high = (float(v) for v in wilson_interval(count, n, confidence=confidence))
@@ -104,13 +114,20 @@ def group_share_checks(
     groups: pd.Series, attribute: SensitiveAttribute, *, confidence: float, split: str
 ) -> list[CheckResult]:
     """Each group's share in ``groups`` (one label per row, NA = no group) vs ``attribute.reference``."""
-    column = attribute.column
-    n_rows = len(groups)
     counts = groups.value_counts(dropna=True, sort=False)
     counts = counts[counts.to_numpy() > 0]  # a categorical lists unobserved categories too
     counts = pd.Series(counts.to_numpy(), index=pd.Index([str(v) for v in counts.index], dtype=object))
-    counts = counts.groupby(level=0).sum()
-    n = int(counts.sum())
+    by_group = {str(k): int(v) for k, v in counts.groupby(level=0).sum().items()}
+    return group_shares_from_counts(by_group, len(groups), attribute, confidence=confidence, split=split)
+
+
+def group_shares_from_counts(
+    counts: Mapping[str, int], n_rows: int, attribute: SensitiveAttribute, *, confidence: float, split: str
+) -> list[CheckResult]:
+    """:func:`group_share_checks` from each group's row count (groups as text, no zero counts) and ``n_rows``, the
+    rows with and without a group (the Spark engine counts them in Spark)."""
+    column = attribute.column
+    n = int(sum(counts.values()))
     n_missing = n_rows - n
     results: list[CheckResult] = []
     if n_missing:
@@ -120,7 +137,7 @@ def group_share_checks(
 
     declared = list(attribute.reference)
     k = len(declared)
-    observed = counts.reindex(declared, fill_value=0).to_numpy()
+    observed = np.array([counts.get(group, 0) for group in declared], dtype=np.int64)
     lows, highs = wilson_interval(observed, n, confidence=confidence, simultaneous=k)
     for group, count, low, high in zip(declared, observed, lows, highs, strict=True):
         results.append(
@@ -128,7 +145,7 @@ def group_share_checks(
                 attribute, str(group), int(count), n, float(low), float(high), confidence=confidence, k=k, split=split
             )
         )
-    for group in sorted(set(counts.index) - set(declared)):
+    for group in sorted(set(counts) - set(declared)):
         count = int(counts[group])
         results.append(
             CheckResult(
@@ -277,24 +294,27 @@ def check_balance(
     results = _label_checks(y, settings, split=split, task=task, classes=classes)
     for attribute in settings.sensitive:
         if attribute.column not in frame.columns:
-            results.append(
-                CheckResult(
-                    id=f"balance.sensitive_share[{split}][{attribute.column}]",
-                    layer="balance",
-                    status=Status.ERROR,
-                    message=(
-                        f"balance.sensitive names column '{attribute.column}', which is not in the "
-                        f"{split} data; fix balance.sensitive in the config"
-                    ),
-                    details={"column": attribute.column, "split": split},
-                    reason=Reason.INVALID_CONFIG,
-                )
-            )
+            results.append(missing_column(attribute, split))
             continue
         results.extend(
             group_share_checks(_groups(frame, attribute), attribute, confidence=settings.confidence, split=split)
         )
     return results
+
+
+def missing_column(attribute: SensitiveAttribute, split: str) -> CheckResult:
+    """The ERROR of a sensitive attribute whose column the split does not hold."""
+    return CheckResult(
+        id=f"balance.sensitive_share[{split}][{attribute.column}]",
+        layer="balance",
+        status=Status.ERROR,
+        message=(
+            f"balance.sensitive names column '{attribute.column}', which is not in the {split} data; fix "
+            "balance.sensitive in the config"
+        ),
+        details={"column": attribute.column, "split": split},
+        reason=Reason.INVALID_CONFIG,
+    )
 
 
 def run(evidence: Evidence) -> list[CheckResult]:

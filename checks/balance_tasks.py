@@ -43,9 +43,17 @@ def class_share_checks(
     y: pd.Series, classes: Sequence[Any], settings: BalanceSettings, *, split: str
 ) -> list[CheckResult]:
     """Each class's share of ``y`` (class codes indexing ``classes``) against its band (module docstring)."""
-    target = y.name if y.name is not None else "the label"
-    n, k = len(y), len(classes)
-    counts = np.bincount(y.to_numpy(dtype=np.int64), minlength=k) if n else np.zeros(k, dtype=np.int64)
+    target = str(y.name) if y.name is not None else "the label"
+    k = len(classes)
+    counts = np.bincount(y.to_numpy(dtype=np.int64), minlength=k) if len(y) else np.zeros(k, dtype=np.int64)
+    return class_shares_from_counts(counts, target, classes, settings, split=split)
+
+
+def class_shares_from_counts(
+    counts: np.ndarray, target: str, classes: Sequence[Any], settings: BalanceSettings, *, split: str
+) -> list[CheckResult]:
+    """:func:`class_share_checks` from the row count of each class (in ``classes`` order)."""
+    n, k = int(counts.sum()), len(classes)
     lows, highs = wilson_interval(counts, max(n, 1), confidence=settings.confidence, simultaneous=k)
     results = []
     for label, count, low, high in zip(classes, counts, lows, highs, strict=True):
@@ -88,11 +96,30 @@ def class_share_checks(
     return results
 
 
+#: The quantiles a regression target's summary states, with their keys.
+SUMMARY_QUANTILES = {"min": 0.0, "p05": 0.05, "p25": 0.25, "median": 0.5, "p75": 0.75, "p95": 0.95, "max": 1.0}
+
+
 def target_summary(y: pd.Series, *, split: str) -> CheckResult:
     """``balance.target_summary[<split>]``: the regression target's distribution, stated (always PASS)."""
     values = y.to_numpy(dtype=np.float64)
-    target = y.name if y.name is not None else "the target"
+    target = str(y.name) if y.name is not None else "the target"
     if values.size == 0:
+        return target_summary_from(None, target, split=split)
+    q = np.quantile(values, list(SUMMARY_QUANTILES.values()))
+    summary = {
+        "n": int(values.size),
+        "mean": float(values.mean()),
+        "std": float(values.std(ddof=1)) if values.size > 1 else 0.0,
+        **{key: float(v) for key, v in zip(SUMMARY_QUANTILES, q, strict=True)},
+    }
+    return target_summary_from(summary, target, split=split)
+
+
+def target_summary_from(summary: dict[str, Any] | None, target: str, *, split: str) -> CheckResult:
+    """:func:`target_summary` from its figures (``n``, ``mean``, ``std`` and :data:`SUMMARY_QUANTILES`); None or
+    ``n`` = 0: no rows."""
+    if not summary or not summary["n"]:
         return CheckResult(
             f"balance.target_summary[{split}]",
             "balance",
@@ -100,15 +127,8 @@ def target_summary(y: pd.Series, *, split: str) -> CheckResult:
             f"no {_ROWS.get(split, split)}",
             reason=Reason.NO_ROWS,
         )
-    q = np.quantile(values, [0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0])
-    summary = {
-        "n": int(values.size),
-        "mean": float(values.mean()),
-        "std": float(values.std(ddof=1)) if values.size > 1 else 0.0,
-        **{key: float(v) for key, v in zip(("min", "p05", "p25", "median", "p75", "p95", "max"), q, strict=True)},
-    }
     message = (
-        f"regression target '{target}' on {values.size} {_ROWS.get(split, split)}: mean {summary['mean']:.4g}, "
+        f"regression target '{target}' on {summary['n']} {_ROWS.get(split, split)}: mean {summary['mean']:.4g}, "
         f"sd {summary['std']:.4g}, median {summary['median']:.4g}, 5%–95% {summary['p05']:.4g}–{summary['p95']:.4g}, "
         f"range {summary['min']:.4g}–{summary['max']:.4g} (no class balance for a regression target; a shift "
         "between the splits is drift.label)"

@@ -60,42 +60,18 @@ so it can lower the false-alarm rate, never raise it. ``benchmarks/bench_drift_r
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 
 from mlgate.checks.categories import category_text
+from mlgate.checks.drift_judge import Tested, judge_family, result
 from mlgate.checks.evidence import Evidence
 from mlgate.checks.result import CheckResult, Reason, Status
-from mlgate.checks.stats import (
-    TwoSampleTest,
-    adjust_pvalues,
-    category_counts,
-    chi2_homogeneity,
-    ks_two_sample,
-    numeric_values,
-)
+from mlgate.checks.stats import category_counts, chi2_homogeneity, ks_two_sample, numeric_values
 from mlgate.pipeline.config import DriftSettings
 
-__all__ = ["category_text", "compare", "compare_current", "run"]
-
-_EFFECT_NAMES = {"ks_d": "D", "tvd": "TVD"}
-_ADVICE = {
-    "drift.feature": "Check how the data was collected or split",
-    "drift.current": "The new data differs from what the champion learned from: find the upstream change, or "
-    "retrain on data that includes it",
-}
-
-
-@dataclass(frozen=True)
-class _Tested:
-    column: str
-    outcome: TwoSampleTest
-    id_prefix: str
-    kind: str  # "feature" or "label"
+__all__ = ["Tested", "category_text", "compare", "compare_current", "judge_family", "run"]
 
 
 def _as_categories(frame: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
@@ -125,14 +101,14 @@ def compare(
     if canonical:
         reference, current = _as_categories(reference, categorical), _as_categories(current, categorical)
     problems: list[CheckResult] = []
-    tested: list[_Tested] = []
+    tested: list[Tested] = []
     for column in [*numeric, *categorical]:
         absent = [
             name for name, frame in (("reference", reference), ("current", current)) if column not in frame.columns
         ]
         if absent:
             problems.append(
-                _result(
+                result(
                     id_prefix,
                     column,
                     settings,
@@ -145,7 +121,7 @@ def compare(
             continue
         if len(reference) == 0 or len(current) == 0:
             problems.append(
-                _result(
+                result(
                     id_prefix,
                     column,
                     settings,
@@ -164,153 +140,27 @@ def compare(
             outcome = chi2_homogeneity(
                 *category_counts(reference[column] if counts is None else counts, current[column])
             )
-        tested.append(_Tested(column, outcome, id_prefix, "feature"))
+        tested.append(Tested(column, outcome, id_prefix, "feature"))
     label_test = _label_test(reference, current, target, target_prefix, numeric_target) if target is not None else None
-    if label_test is not None:
-        tested.append(label_test)
-
-    adjusted = adjust_pvalues([t.outcome.p_value for t in tested], method=settings.correction)
-    family = (len(tested) - (label_test is not None), label_test is not None)
-    results = [_judge(t, float(p), family, settings, label=label) for t, p in zip(tested, adjusted, strict=True)]
-    by_column = {(r.id.split("[", 1)[0], r.details["column"]): r for r in [*results, *problems]}
-    order = [(id_prefix, c) for c in dict.fromkeys([*numeric, *categorical])]
-    return [by_column[key] for key in order if key in by_column] + ([results[-1]] if label_test else [])
+    columns = [*numeric, *categorical]
+    return judge_family(tested, label_test, problems, settings, id_prefix=id_prefix, columns=columns, label=label)
 
 
 def _label_test(
     reference: pd.DataFrame, current: pd.DataFrame, target: str, prefix: str, numeric: bool
-) -> _Tested | None:
+) -> Tested | None:
     """The label as a categorical column (:func:`category_text`; labelled rows only; None when a side has none), or
     a regression target as a numeric one (KS)."""
     if target not in reference.columns or target not in current.columns:
         return None
     if numeric:
-        return _Tested(
+        return Tested(
             target, ks_two_sample(numeric_values(reference[target]), numeric_values(current[target])), prefix, "label"
         )
     ref, cur = category_text(reference[target]).dropna(), category_text(current[target]).dropna()
     if ref.empty or cur.empty:
         return None
-    return _Tested(target, chi2_homogeneity(*category_counts(ref, cur)), prefix, "label")
-
-
-def _result(
-    id_prefix: str,
-    column: str,
-    settings: DriftSettings,
-    status: Status,
-    message: str,
-    details: Mapping[str, Any],
-    *,
-    reason: Reason | None,
-    observed: Any = None,
-    expected: Any = None,
-) -> CheckResult:
-    return CheckResult(
-        id=f"{id_prefix}[{column}]",
-        layer="drift",
-        status=status,
-        message=message,
-        blocking=settings.blocking,
-        details={"column": column, **details},
-        reason=reason,
-        observed=observed,
-        expected=expected,
-    )
-
-
-def _floor(tested: _Tested, settings: DriftSettings) -> float:
-    if tested.kind == "label":
-        floor = settings.label_effect_floor
-        if floor is not None:
-            return floor
-        return settings.numeric_effect_floor if tested.outcome.test == "ks" else settings.categorical_effect_floor
-    return settings.numeric_effect_floor if tested.outcome.test == "ks" else settings.categorical_effect_floor
-
-
-def _judge(
-    tested: _Tested, p_adjusted: float, family: tuple[int, bool], settings: DriftSettings, *, label: str
-) -> CheckResult:
-    column, out, kind, id_prefix = tested.column, tested.outcome, tested.kind, tested.id_prefix
-    floor = _floor(tested, settings)
-    significant = p_adjusted < settings.alpha
-    large = out.effect >= floor
-    effect_name = _EFFECT_NAMES[out.effect_name]
-    features, with_label = family
-    members = f"{features} feature{'s' if features != 1 else ''}{' and the label' if with_label else ''}"
-    correction = "no correction" if settings.correction == "none" else f"{settings.correction} over {members}"
-    test = (
-        f"Kolmogorov–Smirnov D = {out.effect:.3f}"
-        if out.test == "ks"
-        else f"chi-square homogeneity = {out.statistic:.4g} (dof {out.extra.get('dof', 0)}), TVD = {out.effect:.3f}"
-    )
-    figures = (
-        f"{test} (floor {floor:g}), adjusted p = {_p(p_adjusted)} (alpha {settings.alpha:g}, "
-        f"{correction}); "
-        f"n = {out.n_reference} vs {out.n_current}{_missing_note(out)}"
-    )
-    reason: Reason | None = None
-    if significant and large:
-        status, reason = Status.FAIL, Reason.SIGNIFICANT_ABOVE_FLOOR
-        advice = _ADVICE["drift.current" if id_prefix.startswith(("drift.current", "monitor.")) else "drift.feature"]
-        message = (
-            f"{kind} '{column}' drifted ({label}): {figures}. Expected {effect_name} < {floor:g} or "
-            f"adjusted p >= {settings.alpha:g}. {advice}; if the shift is expected, waive this check with a reason"
-        )
-        note = "drift"
-    elif significant:
-        status, note = Status.PASS, "significant_below_floor"
-        message = (
-            f"{kind} '{column}' ({label}): a statistically detectable but small shift, below the "
-            f"effect floor: {figures}"
-        )
-    elif large:
-        status, note = Status.PASS, "large_but_not_significant"
-        message = (
-            f"{kind} '{column}' ({label}): {effect_name} reaches the floor but is not significant "
-            f"(too few rows to tell it from sampling noise): {figures}"
-        )
-    else:
-        status, note = Status.PASS, "no_drift"
-        message = f"{kind} '{column}' ({label}): no drift: {figures}"
-    details = {
-        "test": out.test,
-        "statistic": out.statistic,
-        "p_value": out.p_value,
-        "p_adjusted": p_adjusted,
-        "correction": settings.correction,
-        "effect": out.effect,
-        "effect_name": out.effect_name,
-        "effect_floor": floor,
-        "alpha": settings.alpha,
-        "n_reference": out.n_reference,
-        "n_current": out.n_current,
-        "note": note,
-        "label": label,
-        **out.extra,
-    }
-    return _result(
-        id_prefix,
-        column,
-        settings,
-        status,
-        message,
-        details,
-        reason=reason,
-        observed=round(out.effect, 6),
-        expected=f"{out.effect_name} < {floor:g} or p_adjusted >= {settings.alpha:g}",
-    )
-
-
-def _p(value: float) -> str:
-    return "nan" if math.isnan(value) else (f"{value:.3g}" if value >= 1e-3 else f"{value:.1e}")
-
-
-def _missing_note(out: TwoSampleTest) -> str:
-    shares = out.extra.get("missing_share")
-    if not shares or (shares["reference"] == 0 and shares["current"] == 0):
-        return ""
-    return f"; missing {shares['reference']:.1%} vs {shares['current']:.1%}"
+    return Tested(target, chi2_homogeneity(*category_counts(ref, cur)), prefix, "label")
 
 
 def _features(evidence: Evidence, settings: DriftSettings) -> tuple[list[str], list[str], list[str]]:
@@ -330,7 +180,7 @@ def compare_current(evidence: Evidence, *, numeric: list[str], categorical: list
         return []
     if reference is None:  # the gated run always supplies one with a batch: a caller that did not is a bug
         return [
-            _result(
+            result(
                 "drift.current",
                 "(reference)",
                 settings,
@@ -374,7 +224,7 @@ def run(evidence: Evidence) -> list[CheckResult]:
     )
     for column in unknown:
         results.append(
-            _result(
+            result(
                 "drift.feature",
                 column,
                 settings,

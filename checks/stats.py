@@ -57,7 +57,8 @@ __all__ = [
 MISSING = "(missing)"
 Correction = Literal["holm", "bh", "none"]
 ArrayLike = npt.ArrayLike
-_EXACT_KS_MAX_N = 10_000  # scipy's own switch from the exact to the asymptotic KS distribution
+KS_QUANTILES = np.round(np.linspace(0.0, 1.0, 21), 6)  # the levels a KS result shows: 0, 0.05, ..., 1
+EXACT_KS_MAX_N = 10_000  # scipy's own switch from the exact to the asymptotic KS distribution
 
 
 # ----------------------------------------------------------------------------------------------- intervals
@@ -234,25 +235,34 @@ def ks_two_sample(reference: ArrayLike, current: ArrayLike, *, quantiles: int = 
     n1, n2 = len(ref_sorted), len(cur_sorted)
     if n1 == 0 or n2 == 0:
         raise ValueError(f"both samples need at least one row; got {n1} and {n2}")
-    if max(n1, n2) <= _EXACT_KS_MAX_N:
+    if max(n1, n2) <= EXACT_KS_MAX_N:
         with warnings.catch_warnings():  # scipy falls back to the asymptotic p-value and says so
             warnings.filterwarnings("ignore", message=".*[Ee]xact.*", category=RuntimeWarning)
             result = stats.ks_2samp(ref_sorted, cur_sorted)
         statistic, p_value = float(result.statistic), float(result.pvalue)
     else:
         statistic = _ks_statistic(ref_sorted, cur_sorted)
-        en = n1 * n2 / (n1 + n2)
-        p_value = float(np.clip(stats.kstwo.sf(statistic, round(en)), 0.0, 1.0))
-    q = np.round(np.linspace(0.0, 1.0, quantiles), 6)
-    extra = {
-        "quantiles": {
-            "q": q.tolist(),
-            "reference": sorted_quantiles(ref_sorted[: n1 - ref_missing], q).tolist(),
-            "current": sorted_quantiles(cur_sorted[: n2 - cur_missing], q).tolist(),
-        },
-        "missing_share": {"reference": ref_missing / n1, "current": cur_missing / n2},
-    }
+        p_value = ks_asymptotic_p(statistic, n1, n2)
+    q = KS_QUANTILES if quantiles == 21 else np.round(np.linspace(0.0, 1.0, quantiles), 6)
+    extra = ks_extra(
+        q.tolist(),
+        sorted_quantiles(ref_sorted[: n1 - ref_missing], q).tolist(),
+        sorted_quantiles(cur_sorted[: n2 - cur_missing], q).tolist(),
+        (ref_missing / n1, cur_missing / n2),
+    )
     return TwoSampleTest("ks", statistic, p_value, statistic, "ks_d", n1, n2, extra)
+
+
+def ks_asymptotic_p(statistic: float, n1: int, n2: int) -> float:
+    """Smirnov's asymptotic p-value of a two-sample KS statistic (``scipy.stats.kstwo``, as ``ks_2samp`` uses it
+    above :data:`EXACT_KS_MAX_N` rows): the large-sample branch of :func:`ks_two_sample`, and the Spark engine's."""
+    return float(np.clip(stats.kstwo.sf(statistic, round(n1 * n2 / (n1 + n2))), 0.0, 1.0))
+
+
+def ks_extra(q: list[float], reference: list[float], current: list[float], missing: tuple[float, float]) -> dict:  # type: ignore[type-arg]
+    """A KS result's ``extra``: quantiles ``q`` of both samples' non-missing values, and their missing shares."""
+    return {"quantiles": {"q": q, "reference": reference, "current": current},
+            "missing_share": {"reference": missing[0], "current": missing[1]}}  # fmt: skip
 
 
 def total_variation(reference_counts: ArrayLike, current_counts: ArrayLike) -> float:
@@ -273,7 +283,12 @@ def category_counts(
     ``reference`` may also be its count table already (category text -> count, missing as :data:`MISSING`).
     """
     ref = dict(reference) if isinstance(reference, Mapping) else _labelled_counts(reference)
-    cur = _labelled_counts(current)
+    return aligned_counts(ref, _labelled_counts(current))
+
+
+def aligned_counts(ref: Mapping[str, int], cur: Mapping[str, int]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """:func:`category_counts` from both samples' count tables (category text -> count, missing as
+    :data:`MISSING`): the categories of either, most frequent in both first (ties in first-seen order)."""
     names = list(dict.fromkeys([*ref, *cur]))
     ref_counts = np.array([ref.get(name, 0) for name in names], dtype=np.int64)
     cur_counts = np.array([cur.get(name, 0) for name in names], dtype=np.int64)

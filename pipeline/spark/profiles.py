@@ -1,0 +1,315 @@
+"""Exact statistics of Spark DataFrames for the drift and balance gates: category counts and the two-sample KS D.
+
+The gates' judging code (``checks/``) gets from here the same numbers it computes itself from pandas frames, so it
+gives the same verdicts; only what is small ever reaches the driver:
+
+* :func:`category_counts` / :func:`counts_by` — exact counts of each value of one or several columns, in one pass
+  (one Spark job whatever the number of columns). The driver receives one row per distinct value: the result.
+* :func:`ks_statistic` / :func:`ks_statistics` — the exact two-sample Kolmogorov–Smirnov statistic D of
+  ``checks.stats.ks_two_sample`` (missing values sort after every value), of several columns in shared passes. The
+  driver receives a few numbers per partition and column, never a row of the data (see :func:`ks_statistics`).
+* :func:`quantiles` — approximate quantiles of the non-missing values, for display (``percentile_approx``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import pandas as pd
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, Row
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+__all__ = ["KsProfile", "category_counts", "counts_by", "ks_statistic", "ks_statistics", "quantiles"]
+
+_INTEGRAL_TEXT = re.compile(r"-?\d+\.0*")  # as checks.categories: "1.0", "1.000", "1." are the integer 1
+_FLOATS = (T.FloatType, T.DoubleType)
+
+
+def _col(name: str) -> Column:
+    """The column named ``name``, taken literally (a dot or a space in the name is part of it)."""
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
+def _check_columns(df: DataFrame, columns: Sequence[str], *, numeric: bool = False) -> None:
+    for name in columns:
+        if name not in df.columns:
+            raise ValueError(f"column '{name}' is not in the data (columns: {', '.join(df.columns)})")
+        kind = df.schema[name].dataType
+        if numeric and not isinstance(kind, T.NumericType | T.BooleanType):
+            raise ValueError(f"column '{name}' is {kind.simpleString()}, not numeric")
+
+
+# ------------------------------------------------------------------------------------------------ category counts
+def _key(name: str, kind: T.DataType) -> Column:
+    """The value as the text Spark groups on: a float as the exact double (``float()`` of the text gives it back),
+    NaN as null (pandas counts NaN as missing), -0.0 as 0.0 (pandas counts them as one value)."""
+    column = _col(name)
+    if isinstance(kind, _FLOATS):
+        number = column.cast("double")  # a float32 widens exactly; its own text would round differently
+        return F.when(F.isnan(number), F.lit(None)).when(number == 0.0, F.lit("0.0")).otherwise(number.cast("string"))
+    return column.cast("string")
+
+
+def _pandas_text(text: str, kind: T.DataType) -> str:
+    """``str(value)`` of the value pandas holds for the Spark value written ``text`` (``checks.stats``' spelling)."""
+    if isinstance(kind, T.BooleanType):
+        return "True" if text == "true" else "False"
+    if isinstance(kind, _FLOATS):
+        return str(float(text))  # Java writes 1e20 as "1.0E20", Python as "1e+20"
+    return text
+
+
+def _canonical_text(text: str, kind: T.DataType) -> str:
+    """``checks.categories.category_text`` of the same value: integral numbers written as integers."""
+    if isinstance(kind, _FLOATS):
+        number = float(text)
+        return str(int(number)) if number.is_integer() else text
+    if isinstance(kind, T.BooleanType | T.IntegralType):
+        return text
+    return text.split(".")[0] if _INTEGRAL_TEXT.fullmatch(text) else text
+
+
+def counts_by(
+    df: DataFrame, columns: Sequence[str], *, canonical: bool = False, max_distinct: int | None = 1_000_000
+) -> dict[str, dict[str | None, int]]:
+    """Exact count of every value of each of ``columns``, keyed by its text (``None``: null, or NaN), in ONE job.
+
+    The text is what the pandas side compares: ``str(value)`` of the value pandas holds (``checks.stats``' category
+    counts), or with ``canonical`` :func:`checks.categories.category_text` (integral numbers as integers: ``1.0``
+    and ``"1.0"`` count as ``"1"``). Spark's own text differs for two types, so the driver rewrites it: a boolean
+    (Spark ``true``, Python ``True``) and a float (Spark ``1.0E20``, Python ``1e+20``; a float32 as the double
+    pandas reports, ``0.10000000149011612``). Integers and strings are the same text. Remaining differences:
+    ``-0.0`` always counts as ``"0.0"`` (pandas counts both zeros as one value, spelled as the first one it met);
+    a decimal is written with its column's scale (``1.50``) where pandas holds ``Decimal`` objects with their own;
+    dates, timestamps and nested values are Spark's text (pandas writes a timestamp ``2024-01-01 00:00:00``).
+
+    One pass: every row becomes one ``(column index, text)`` pair per column (``inline`` of an array of structs),
+    grouped and counted (Spark counts each partition's pairs before the shuffle, so only distinct pairs move). The
+    driver collects one row per distinct (column, value); more than ``max_distinct`` values in a column (an id
+    column taken for a category) is a ValueError rather than a driver out of memory.
+    """
+    _check_columns(df, columns)
+    if not columns:
+        return {}
+    kinds = [df.schema[name].dataType for name in columns]
+    pairs = F.array(*[F.struct(F.lit(i).alias("c"), _key(name, kinds[i]).alias("v")) for i, name in enumerate(columns)])
+    grouped = df.select(F.inline(pairs)).groupBy("c", "v").count()
+    limit = None if max_distinct is None else max_distinct * len(columns) + 1
+    rows = (grouped if limit is None else grouped.limit(limit)).collect()
+    seen = np.bincount([row["c"] for row in rows], minlength=len(columns))
+    if max_distinct is not None and (len(rows) == limit or seen.max(initial=0) > max_distinct):
+        worst = columns[int(np.argmax(seen))]
+        raise ValueError(f"column '{worst}' has more than {max_distinct} distinct values: not a category")
+    found: list[dict[str | None, int]] = [{} for _ in columns]
+    for row in rows:
+        text = row["v"]
+        kind = kinds[row["c"]]
+        key = None if text is None else _pandas_text(text, kind)
+        if canonical and key is not None:
+            key = _canonical_text(key, kind)
+        counts = found[row["c"]]
+        counts[key] = counts.get(key, 0) + int(row["count"])
+    return {name: _most_frequent_first(found[i]) for i, name in enumerate(columns)}
+
+
+def _most_frequent_first(counts: dict[str | None, int]) -> dict[str | None, int]:
+    order = sorted(counts.items(), key=lambda item: (-item[1], item[0] is None, item[0] or ""))
+    return dict(order)
+
+
+def category_counts(
+    df: DataFrame, column: str, *, canonical: bool = False, max_distinct: int | None = 1_000_000
+) -> dict[str | None, int]:
+    """Exact count of each value of ``column`` as text, ``None`` for null or NaN, in one pass (:func:`counts_by`)."""
+    return counts_by(df, [column], canonical=canonical, max_distinct=max_distinct)[column]
+
+
+# ---------------------------------------------------------------------------------------------------------- exact KS
+@dataclass(frozen=True)
+class KsProfile:
+    """The two-sample KS statistic D of one column and the sizes behind it (missing: null or NaN rows)."""
+
+    statistic: float
+    n_reference: int
+    n_current: int
+    missing_reference: int
+    missing_current: int
+
+
+def _sided(df: DataFrame, columns: Sequence[str], side: int) -> DataFrame:
+    """One ``(c, v, m, side)`` row per row and column: ``v`` the value as a double, a missing one (null or NaN) as
+    +inf like ``checks.stats._sort_missing_last`` (tied with a real +inf, as there), ``m`` 1 when missing."""
+    entries = []
+    for i, name in enumerate(columns):
+        number = _col(name).cast("double")
+        missing = number.isNull() | F.isnan(number)
+        value = F.when(missing, F.lit(math.inf)).when(number == 0.0, F.lit(0.0)).otherwise(number)
+        entries.append(F.struct(F.lit(i).alias("c"), value.alias("v"), missing.cast("long").alias("m")))
+    return df.select(F.inline(F.array(*entries))).withColumn("side", F.lit(side))
+
+
+def _value_counts(reference: DataFrame, current: DataFrame, columns: Sequence[str]) -> DataFrame:
+    """Per column and distinct value: how many reference rows (``r``) and current rows (``u``) hold it, and how many
+    of those are missing (``mr``, ``mu``; only at +inf)."""
+    reference_side = F.col("side") == 0
+    return (
+        _sided(reference, columns, 0)
+        .unionByName(_sided(current, columns, 1))
+        .groupBy("c", "v")
+        .agg(
+            F.sum(F.when(reference_side, 1).otherwise(0)).alias("r"),
+            F.sum(F.when(reference_side, 0).otherwise(1)).alias("u"),
+            F.sum(F.when(reference_side, F.col("m")).otherwise(0)).alias("mr"),
+            F.sum(F.when(reference_side, 0).otherwise(F.col("m"))).alias("mu"),
+        )
+    )
+
+
+def _offsets(
+    segments: list[tuple[int, float, int, int]],
+) -> dict[tuple[int, float], tuple[int, int]]:
+    """Per segment ``(column, first value)``: the reference and current rows of that column before it."""
+    offsets: dict[tuple[int, float], tuple[int, int]] = {}
+    before: dict[int, tuple[int, int]] = {}
+    for c, first, r, u in sorted(segments):
+        below_r, below_u = before.get(c, (0, 0))
+        offsets[(c, first)] = (below_r, below_u)
+        before[c] = (below_r + r, below_u + u)
+    return offsets
+
+
+def _runs(batch: pd.DataFrame) -> Iterator[tuple[int, int, int]]:
+    """``(column, start, end)`` of each run of one column's rows in an Arrow batch (rows sorted by column)."""
+    columns = batch["c"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, columns[1:] != columns[:-1]]) if len(columns) else np.array([], dtype=int)
+    for start, end in zip(starts, [*starts[1:], len(columns)], strict=True):
+        yield int(columns[start]), int(start), int(end)
+
+
+def _segment_maxima(
+    offsets: dict[tuple[int, float], tuple[int, int]],
+    sizes: dict[int, tuple[int, int]],
+    batches: Iterator[pd.DataFrame],
+) -> Iterator[pd.DataFrame]:
+    """Pass 2, per range partition (rows sorted by column and value, one row per distinct value): the largest
+    ``|F_ref - F_cur|`` at its values, the ECDFs evaluated after each value as ``checks.stats._ks_statistic`` does
+    (``count / n`` of exact int64 counts, the same float operations, hence the same doubles)."""
+    best: dict[int, float] = {}
+    running: dict[int, tuple[int, int]] = {}  # a column's counts so far, carried from one Arrow batch to the next
+    for batch in batches:
+        ref, cur = batch["r"].to_numpy(dtype=np.int64), batch["u"].to_numpy(dtype=np.int64)
+        for c, start, end in _runs(batch):
+            first = float(batch["v"].iat[start])
+            if c not in running and (c, first) not in offsets:
+                raise RuntimeError("the range partitions changed between the two passes of the KS statistic")
+            below_r, below_u = running.get(c) or offsets[(c, first)]
+            count_ref = below_r + np.cumsum(ref[start:end])
+            count_cur = below_u + np.cumsum(cur[start:end])
+            n1, n2 = sizes[c]
+            gap = float(np.max(np.abs(count_ref / n1 - count_cur / n2)))
+            best[c] = max(best.get(c, 0.0), gap)
+            running[c] = (int(count_ref[-1]), int(count_cur[-1]))
+    yield pd.DataFrame({"c": np.array(list(best), dtype=np.int32), "d": np.array(list(best.values()))})
+
+
+def ks_statistics(
+    reference: DataFrame, current: DataFrame, columns: Sequence[str], *, partitions: int | None = None
+) -> dict[str, KsProfile]:
+    """The exact two-sample KS statistic D of each numeric column between ``reference`` and ``current``.
+
+    Semantics of ``checks.stats.ks_two_sample``: values as doubles, missing ones (null or NaN) after every value
+    (as +inf), ECDFs compared after the last of each run of tied values. D equals ``checks.stats._ks_statistic``
+    bit for bit: both compute ``|count_ref / n1 - count_cur / n2|`` from the same exact integer counts with the same
+    double operations at the same points, and a maximum adds no rounding.
+
+    How, without a row on the driver and without a single-partition window (all columns share every step):
+
+    1. one shuffle: each side's rows become ``(column, value)`` pairs counted per distinct value and side (Spark
+       counts within each partition first, so only distinct values move);
+    2. those counts are range-partitioned on ``(column, value)`` into ``partitions`` ranges (default
+       ``spark.sql.shuffle.partitions``; Spark samples them for the boundaries), sorted within each range and cached
+       (memory, then disk: one row per distinct value, never more rows than the data);
+    3. pass 1 (JVM): the totals of each range's segment of each column — the driver collects at most
+       ``partitions + len(columns)`` rows and turns them into each segment's prefix counts (rows before it);
+    4. pass 2 (``mapInPandas``): each range adds its prefix to its running counts and returns its largest gap per
+       column — again at most ``partitions + len(columns)`` rows. D is the largest of them.
+    """
+    _check_columns(reference, columns, numeric=True)
+    _check_columns(current, columns, numeric=True)
+    if not columns:
+        return {}
+    if partitions is None:
+        partitions = int(reference.sparkSession.conf.get("spark.sql.shuffle.partitions") or 200)
+    ranged = (
+        _value_counts(reference, current, columns)
+        .repartitionByRange(partitions, "c", "v")
+        .sortWithinPartitions("c", "v")
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    try:
+        segments = (  # pass 1 in the JVM: Arrow would move every cached row to Python once more
+            ranged.withColumn("p", F.spark_partition_id())
+            .groupBy("p", "c")
+            .agg(F.min("v").alias("first"), *[F.sum(k).alias(k) for k in ("r", "u", "mr", "mu")])
+            .collect()
+        )
+        totals = _column_totals(segments, len(columns))
+        empty = [columns[c] for c, (n1, n2, _, _) in totals.items() if n1 == 0 or n2 == 0]
+        if empty:
+            raise ValueError(f"both samples need at least one row; column '{empty[0]}' has none on one side")
+        offsets = _offsets([(row["c"], row["first"], row["r"], row["u"]) for row in segments])
+        sizes = {c: (n1, n2) for c, (n1, n2, _, _) in totals.items()}
+        maxima = (
+            ranged.select("c", "v", "r", "u")
+            .mapInPandas(partial(_segment_maxima, offsets, sizes), "c int, d double")
+            .collect()
+        )
+    finally:
+        ranged.unpersist()
+    best: dict[int, float] = {}
+    for row in maxima:
+        best[row["c"]] = max(best.get(row["c"], 0.0), row["d"])
+    return {name: KsProfile(best.get(c, 0.0), *totals[c]) for c, name in enumerate(columns)}
+
+
+def _column_totals(segments: list[Row], n_columns: int) -> dict[int, tuple[int, int, int, int]]:
+    """Per column: reference rows, current rows, missing reference rows, missing current rows."""
+    totals = {c: [0, 0, 0, 0] for c in range(n_columns)}
+    for row in segments:
+        for i, key in enumerate(("r", "u", "mr", "mu")):
+            totals[row["c"]][i] += int(row[key])
+    return {c: (t[0], t[1], t[2], t[3]) for c, t in totals.items()}
+
+
+def ks_statistic(reference: DataFrame, current: DataFrame, column: str, *, partitions: int | None = None) -> KsProfile:
+    """The exact two-sample KS statistic D of ``column`` (see :func:`ks_statistics`)."""
+    return ks_statistics(reference, current, [column], partitions=partitions)[column]
+
+
+# ------------------------------------------------------------------------------------------------------ quantiles
+def quantiles(df: DataFrame, column: str, q: Sequence[float], accuracy: int = 10_000) -> list[float]:
+    """Approximate quantiles ``q`` (each in [0, 1]) of the non-missing values of ``column``, for display only.
+
+    Spark's ``percentile_approx``: each result is a value of the data whose rank is within ``n / accuracy`` of the
+    exact rank ``q * n`` (relative rank error ``1 / accuracy``; memory grows with ``accuracy``). Unlike
+    ``checks.stats.sorted_quantiles`` it does not interpolate between two values. NaN for every ``q`` when the
+    column has no value.
+    """
+    _check_columns(df, [column], numeric=True)
+    if any(not 0.0 <= p <= 1.0 for p in q):
+        raise ValueError(f"every quantile must be in [0, 1]; got {list(q)}")
+    if not q:
+        return []
+    number = _col(column).cast("double")
+    present = df.where(number.isNotNull() & ~F.isnan(number))
+    row = present.agg(F.percentile_approx(number, [float(p) for p in q], accuracy).alias("q")).first()
+    if row is None or row["q"] is None:
+        return [math.nan] * len(q)
+    return [float(value) for value in row["q"]]
