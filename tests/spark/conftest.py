@@ -13,6 +13,7 @@ from mlgate.pipeline.config import SparkSettings
 def spark() -> Iterator[object]:
     from mlgate.pipeline.spark.session import session
 
-    settings = SparkSettings(master="local[2]", conf={"spark.sql.shuffle.partitions": 4, "spark.default.parallelism": 4})
+    conf = {"spark.sql.shuffle.partitions": 4, "spark.default.parallelism": 4}
+    settings = SparkSettings(master="local[2]", conf=conf)
     with session(settings) as active:
         yield active
