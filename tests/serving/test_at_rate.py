@@ -7,25 +7,18 @@ over the limit and a body over the byte limit. Nothing here is timed; the benchm
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+from tests.fixtures.benchmarks import benchmark_module
 
 pytestmark = pytest.mark.serving
 
 
 @pytest.fixture(scope="module")
 def integrity():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import bench_serving_integrity
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return bench_serving_integrity
+    return benchmark_module("bench_serving_integrity")
 
 
 @pytest.fixture(scope="module")

@@ -8,24 +8,17 @@ With ``retry_reused`` the generator sends such a request once more on a new conn
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+from tests.fixtures.benchmarks import benchmark_module
 
 pytestmark = pytest.mark.serving
 
 
 @pytest.fixture(scope="module")
 def load():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import _load
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return _load
+    return benchmark_module("_load")
 
 
 class _OneAnswerPerConnection(asyncio.Protocol):
