@@ -11,7 +11,37 @@ one name on ``sys.path`` and never collides with a user's own ``pipeline`` or ``
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 __all__ = ["__version__"]
+
+
+class _NoPandasOnSparkForPandera:
+    """Declines ``import pyspark.pandas`` when pandera asks for it at its own import, and only then.
+
+    With PySpark installed (the ``spark`` extra), ``import pandera.pandas`` imports pandas-on-Spark for type hints
+    mlgate does not use (and which fails to import on pandas 3 anyway, after the warning): about a second per
+    process, and PySpark 4.3 prints a FutureWarning about pandas 3 on every ``mlgate`` command. pandera catches
+    the ImportError and carries on; anyone else's import is untouched.
+    """
+
+    @staticmethod
+    def find_spec(name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pyspark.pandas":
+            frame = sys._getframe(1)
+            while frame is not None:
+                if (
+                    frame.f_code.co_name == "_set_pyspark_environment_variables"
+                    and "pandera" in frame.f_code.co_filename
+                ):
+                    raise ModuleNotFoundError("pyspark.pandas is not needed by mlgate's pandera schemas")
+                frame = frame.f_back  # type: ignore[assignment]
+        return None
+
+
+if not any(isinstance(finder, _NoPandasOnSparkForPandera) for finder in sys.meta_path):
+    sys.meta_path.insert(0, _NoPandasOnSparkForPandera())
 
 
 def __getattr__(name: str) -> str:

@@ -325,6 +325,10 @@ def check_project(config: Any) -> None:
         raise refuse("data.event_time_column", 'is required by split.by = "time" (the column that orders the rows)')
     if event == target:
         raise refuse("data.event_time_column", f"'{target}' is the target (data.target)")
+    if config.data.engine == "spark" and config.split.method == "shuffle":
+        raise refuse(
+            "split.method", '"shuffle" needs every row in one process; data.engine = "spark" splits by "row_key"'
+        )
     if config.split.by == "time" and config.quality.champion_recipe == "cross_fitted":
         raise refuse(
             "quality.champion_recipe",

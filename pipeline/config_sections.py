@@ -160,6 +160,12 @@ class SplitSettings(_Strict):
     by: Literal["random", "time"] = Field(
         "random", description='"time": the most recent rows (data.event_time_column) are the test split.'
     )
+    method: Literal["auto", "shuffle", "row_key"] = Field(
+        "auto",
+        description='How a random split picks rows: "shuffle" (scikit-learn\'s train_test_split), "row_key" (a '
+        "seeded key per row: the same rows on the pandas and the Spark engine); auto: shuffle on pandas, row_key "
+        "on Spark.",
+    )
 
 
 class SearchSettings(_Strict):

@@ -85,6 +85,8 @@ def split(
             f"{where}target '{prepared.target}' has only {int(counts.min())} rows of one class; "
             "need at least 3 per class for a stratified split (split.stratify)"
         )
+    if settings.method == "row_key":
+        return _row_key_split(prepared, settings, strata.to_numpy(), random_state)
     try:  # row for row what sklearn's train_test_split gives (pipeline.shuffle_split, without importing it)
         rows, held = shuffle_split(
             strata.to_numpy(), test_size=settings.test_size, random_state=random_state, stratify=settings.stratify
@@ -172,3 +174,18 @@ def _time_split(
     return Split(
         train, test, validation, y.iloc[parts["train"]], y.iloc[parts["test"]], y_validation, random_state, by="time"
     )
+
+
+def _row_key_split(prepared: Prepared, settings: SplitSettings, strata: np.ndarray, random_state: int) -> Split:
+    """``split.method = "row_key"``: the rows the Spark engine picks for the same data (:mod:`pipeline.row_key`)."""
+    from mlgate.pipeline.row_key import cut, row_keys
+
+    frame, y = prepared.frame, prepared.y
+    keys = row_keys(frame, y, prepared.numeric, prepared.categorical, random_state)
+    stratified = strata if settings.stratify else np.zeros(len(frame), dtype=np.int64)
+    parts = cut(keys, stratified, settings.test_size, settings.validation_size)
+    validation = y_validation = None
+    if settings.validation_size > 0:
+        validation, y_validation = frame.iloc[parts["validation"]], y.iloc[parts["validation"]]
+    train, test = frame.iloc[parts["train"]], frame.iloc[parts["test"]]
+    return Split(train, test, validation, y.iloc[parts["train"]], y.iloc[parts["test"]], y_validation, random_state)

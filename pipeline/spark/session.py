@@ -144,6 +144,9 @@ def _probe(spark: SparkSession, timeout: float, master: str) -> None:
 
 def start(settings: SparkSettings) -> SparkSession:
     """A ready Spark session for ``settings`` (see the module docstring), or an :class:`EngineError`."""
+    # PySpark 4.3 warns on pandas 3 at every Arrow conversion; the paths mlgate uses are tested on pandas 3
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+    warnings.filterwarnings("ignore", message="The copy keyword is deprecated", category=DeprecationWarning)
     try:
         from pyspark import SparkConf, SparkContext
         from pyspark.java_gateway import launch_gateway
@@ -161,9 +164,6 @@ def start(settings: SparkSettings) -> SparkSession:
             "openjdk-17-jre-headless (scripts/install-system-deps.sh does) or set JAVA_HOME"
         )
     _reach(settings.master, settings.connect_timeout_s)
-    # PySpark 4.3 warns on pandas 3 at every Arrow conversion; the paths mlgate uses are tested on pandas 3
-    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
-    warnings.filterwarnings("ignore", message="The copy keyword is deprecated", category=DeprecationWarning)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     log_file = _log_file()

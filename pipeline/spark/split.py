@@ -1,17 +1,17 @@
 """Split on Spark: seeded, stratified, and the same rows whatever the number of partitions or executors.
 
-Each row gets a key from its content and the seed (``xxhash64(seed, column null flags and values)``): a function of
-the row alone, so no shuffle, partitioning or executor count can move it. Within each stratum (the class; for a
-regression target the band of its approximate quantiles, as :func:`pipeline.split.strata_of` bands them) the
-``ceil(test_size * n)`` rows with the smallest keys are the test split and, of the rest, the ``ceil(validation_size
-* rest)`` next smallest the validation split: a uniformly random choice of exactly the sizes the pandas engine
-takes per stratum. The cut-off keys are found exactly in two passes, never sorting the data: a count of the rows in
-each of 65,536 key ranges per stratum, then the keys of the one range per stratum that holds the cut-off (about
-``n / 65,536`` values) collected and sorted on the driver.
+The row-key split of :mod:`pipeline.row_key`: each row's key is ``xxhash64`` over the seed and a canonical form of
+its values (:func:`_key`, the Spark spelling of :func:`pipeline.row_key.row_keys`): a function of the row alone, so
+no shuffle, partitioning or executor count can move it, and the pandas engine with ``split.method = "row_key"``
+computes the same keys and so the same split. Within each stratum (the class; for a regression target the band of
+its approximate quantiles) the ``ceil(test_size * n)`` rows with the smallest keys are the test split and, of the
+rest, the ``ceil(validation_size * rest)`` next smallest the validation split. The cut-off keys are found exactly in
+two passes, never sorting the data: a count of the rows in each of 65,536 key ranges per stratum, then the keys of
+the one range per stratum that holds the cut-off (about ``n / 65,536`` values) collected and sorted on the driver.
 
 Equal rows have equal keys, so duplicates always land in the same split (a copy of a test row is never trained
-on). The rows differ from the pandas engine's split (numpy's shuffle cannot be reproduced row by row in Spark);
-the sizes per stratum follow the same rounding. ``split.by = "time"`` is not built on Spark yet (EngineError).
+on). A regression target's bands come from ``percentile_approx`` here and from exact ranks on pandas, so rows at a
+band edge may be stratified differently. ``split.by = "time"`` is not built on Spark yet (EngineError).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from mlgate.pipeline.config import SplitSettings
 from mlgate.pipeline.errors import DataError
+from mlgate.pipeline.row_key import MISSING_TEXT_KEY, key_parts
 from mlgate.pipeline.spark.prepare import SparkPrepared, Y
 from mlgate.pipeline.spark.session import EngineError
 
@@ -51,12 +52,28 @@ class SparkSplit:
         return self.train if self.validation is None else self.train.unionByName(self.validation)
 
 
-def _key(frame: DataFrame, seed: int) -> Column:
+def _text_key(name: str) -> Column:
+    """:func:`pipeline.row_key.text_keys` as a Spark expression."""
     from pyspark.sql import functions as F
 
-    names = sorted(c for c in frame.columns if c != Y)
-    parts = [p for name in names for p in (F.isnull(F.col(f"`{name}`")), F.col(f"`{name}`"))]
-    return F.xxhash64(F.lit(seed), *parts)
+    text = F.col(f"`{name}`").cast("string")
+    text = F.when(text.isin("True", "False", "TRUE", "FALSE", "true", "false"), F.lower(text)).otherwise(
+        F.regexp_replace(text, r"^(-?[0-9]+)\.0+$", "$1")
+    )
+    key = F.conv(F.substring(F.sha2(text, 256), 1, 15), 16, 10).cast("long")
+    return F.coalesce(key, F.lit(MISSING_TEXT_KEY).cast("long"))
+
+
+def _key(prepared: SparkPrepared, frame: DataFrame, seed: int) -> Column:
+    """:func:`pipeline.row_key.row_keys` as a Spark expression: the same key for the same row on both engines."""
+    from pyspark.sql import functions as F
+
+    parts = []
+    for name, kind in key_parts(prepared.numeric, prepared.categorical):
+        parts.append(F.coalesce(F.col(f"`{name}`").cast("double"), F.lit(float("nan"))) if kind == "numeric"
+                     else _text_key(name))  # fmt: skip
+    y = F.coalesce(F.col(Y).cast("double"), F.lit(float("nan")))
+    return F.xxhash64(F.lit(seed).cast("long"), *parts, y)
 
 
 def _strata(prepared: SparkPrepared, frame: DataFrame, stratify: bool) -> Column:
@@ -136,7 +153,9 @@ def split(prepared: SparkPrepared, settings: SplitSettings, *, random_state: int
     where = f"{source}: " if source else ""
     frame = prepared.frame
     stratify = settings.stratify
-    keyed = frame.select("*", _key(frame, random_state).alias(KEY), _strata(prepared, frame, stratify).alias(STRATUM))
+    keyed = frame.select(
+        "*", _key(prepared, frame, random_state).alias(KEY), _strata(prepared, frame, stratify).alias(STRATUM)
+    )
     keyed = keyed.withColumn(BUCKET, F.shiftright(F.col(KEY), 48))  # arithmetic: keeps the keys' signed order
     counts = _count_strata(keyed)
     _check_counts(prepared, counts, stratify, where)
