@@ -93,7 +93,7 @@ def conditions(result: dict, suite: str, check: str) -> list[str]:
     return [condition["category"] for entry in found for condition in entry["conditions"]]
 
 
-def test_deepchecks_never_enters_mlgates_environment() -> None:
+def test_deepchecks_never_enters_mlgates_environment(german: dict) -> None:  # (german: the environment built)
     assert "deepchecks" not in sys.modules
     env = find_env()
     assert env.python.is_file() and env.folder.name.startswith("deepchecks-")
