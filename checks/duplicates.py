@@ -8,6 +8,10 @@ would drop. Distinct people can share every recorded attribute, so dropping is a
 The bounds apply to the share *found*, kept or dropped: a source that is one third copies is worth a look
 either way. ``details.examples`` shows a few groups of equal rows by data row (1-based, header not counted)
 with their values as read.
+
+:func:`judge_duplicates` judges and words the counts alone, so the Spark engine (:mod:`checks.spark_integrity`)
+gives the same verdict and message from its own counts; it has no data row numbers (a distributed file has no
+row order), so it passes ``examples=None`` and the message says the rows are not listed instead of naming them.
 """
 
 from __future__ import annotations
@@ -19,16 +23,18 @@ import pandas as pd
 
 from mlgate.checks.result import CheckResult, Reason, Status
 from mlgate.pipeline.config import DataSettings
-from mlgate.pipeline.prepare import Prepared
+from mlgate.pipeline.prepare import Prepared, PrepareReport
 
 if TYPE_CHECKING:
     from mlgate.checks.evidence import Evidence
 
-__all__ = ["CHECK_ID", "check_duplicates", "run"]
+__all__ = ["CHECK_ID", "NO_ROW_NUMBERS", "check_duplicates", "judge_duplicates", "run"]
 
 CHECK_ID = "schema.duplicate_rows"
 _LAYER = "schema"
 _SHOWN_VALUES = 12  # columns of an example row shown in details (all of them are compared)
+#: What the message says instead of the equal rows when the engine has no data row numbers (Spark).
+NO_ROW_NUMBERS = "not listed (the Spark engine has no data row numbers)"
 
 
 def _plain(value: Any) -> Any:
@@ -65,13 +71,21 @@ def _rows_text(examples: list[dict[str, Any]]) -> str:
 
 def check_duplicates(prepared: Prepared, data: DataSettings, *, source: str) -> CheckResult:
     """Judge the duplicate rows preparation counted (see the module docstring)."""
-    report = prepared.report
+    return judge_duplicates(prepared.report, data, source=source, examples=_examples(prepared))
+
+
+def judge_duplicates(
+    report: PrepareReport, data: DataSettings, *, source: str, examples: list[dict[str, Any]] | None
+) -> CheckResult:
+    """Judge the duplicate counts of ``report``; ``examples`` are the groups of equal rows to show, None when the
+    engine cannot number rows (then ``details.examples`` is empty and the message says why)."""
     found, labelled, dropped = report.duplicate_rows, report.rows_labelled, report.duplicates_dropped
     share = found / labelled if labelled else 0.0
     warn_at, fail_at = data.duplicates_warn_share, data.duplicates_fail_share
     observed = {"duplicate_rows": found, "rows": labelled, "share": share, "dropped": dropped}
     expected = {"warn_above": warn_at, "fail_above": fail_at}
-    examples = _examples(prepared)
+    shown = NO_ROW_NUMBERS if examples is None else _rows_text(examples)
+    examples = [] if examples is None else examples
     details: dict[str, Any] = {"source": source, "drop_duplicates": data.drop_duplicates, "examples": examples}
     if found == 0:
         text = f"{source}: no duplicate rows among {labelled:,} labelled rows"
@@ -90,7 +104,7 @@ def check_duplicates(prepared: Prepared, data: DataSettings, *, source: str) -> 
     )
     message = (
         f"{source}: {found:,} of {labelled:,} labelled rows ({_pct(share)}) repeat an earlier row in every kept "
-        f"column, {relation} {key} = {_pct(bound)}; {fate}; equal data rows: {_rows_text(examples)}"
+        f"column, {relation} {key} = {_pct(bound)}; {fate}; equal data rows: {shown}"
     )
     if status is not Status.PASS:
         message += (

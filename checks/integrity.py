@@ -20,6 +20,11 @@ Checks (ids):
 Leaks and identifiers WARN (``blocking=False``) unless ``integrity.blocking`` is true (then they FAIL and block);
 a numeric-stability problem always fails. When nothing is flagged each check is one PASS result naming what was
 looked at. Light on purpose (a data layer): numpy and pandas only, no scikit-learn.
+
+The judging and wording take figures, not frames (:func:`judge_target_leak` a :class:`LeakScore` per feature,
+:func:`distinct_reason` a distinct count, :func:`stability_problem` value counts, :func:`judge_identifiers` and
+:func:`judge_numeric_stability` each feature's finding), so the Spark engine (:mod:`checks.spark_integrity`)
+computes the figures in Spark and words and judges them here: one set of messages and verdicts for both engines.
 """
 
 from __future__ import annotations
@@ -38,22 +43,17 @@ from mlgate.pipeline.config import IntegritySettings
 if TYPE_CHECKING:
     from mlgate.checks.evidence import Evidence
 
-__all__ = [
-    "MIN_ROWS",
-    "LeakScore",
-    "check_identifiers",
-    "check_numeric_stability",
-    "check_target_leak",
-    "identifier_reason",
-    "leak_scores",
-    "rank_auc",
-    "run",
-]
+__all__ = ["CATEGORICAL_METHOD", "MIN_ROWS", "NUMERIC_METHOD", "LeakScore", "check_identifiers",
+           "check_numeric_stability", "check_target_leak", "distinct_reason", "identifier_reason", "judge_identifiers",
+           "judge_numeric_stability", "judge_target_leak", "leak_scores", "mean_over_classes", "numeric_leak_score",
+           "rank_auc", "run", "stability_problem"]  # fmt: skip
 
 LAYER = "schema"
 #: Fewer non-missing values than this and a column is not judged an identifier (20 random draws are often distinct).
 MIN_ROWS = 20
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+NUMERIC_METHOD = "rank AUC on the training rows"
+CATEGORICAL_METHOD = "target rate per category learned on the training rows, scored on the test rows"
 
 
 def rank_auc(scores: np.ndarray, y: np.ndarray) -> float | None:
@@ -87,11 +87,15 @@ class LeakScore:
     rows: int
 
 
+def numeric_leak_score(column: str, auc: float | None, rows: int) -> LeakScore:
+    """A numeric feature's score from its raw-value AUC over ``rows`` non-missing training rows: ``max(AUC, 1 -
+    AUC)``, as a feature that sorts the classes backwards predicts them as well."""
+    return LeakScore(column, None if auc is None else max(auc, 1.0 - auc), NUMERIC_METHOD, rows)
+
+
 def _numeric_leak(column: str, values: pd.Series, y: np.ndarray, score: Any = rank_auc) -> LeakScore:
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    auc = score(numbers, y)
-    rows = int(np.sum(~np.isnan(numbers)))
-    return LeakScore(column, None if auc is None else max(auc, 1.0 - auc), "rank AUC on the training rows", rows)
+    return numeric_leak_score(column, score(numbers, y), int(np.sum(~np.isnan(numbers))))
 
 
 def _categorical_leak(
@@ -105,9 +109,7 @@ def _categorical_leak(
     prior = float(np.mean(y_train)) if y_train.size else 0.5
     positives = np.bincount(seen, weights=y_train.astype(np.float64), minlength=size)
     rates = (positives + prior) / (np.bincount(seen, minlength=size) + 1.0)
-    auc = score(rates[new], y_test)
-    method = "target rate per category learned on the training rows, scored on the test rows"
-    return LeakScore(column, auc, method, len(test))
+    return LeakScore(column, score(rates[new], y_test), CATEGORICAL_METHOD, len(test))
 
 
 def leak_scores(
@@ -157,27 +159,21 @@ def _one_vs_rest(
     categorical: Sequence[str],
 ) -> list[LeakScore]:
     """Each feature's mean class-vs-rest score over the classes of a multi-class target."""
-    per_class = [
-        leak_scores(
-            train,
-            (y_train == c).astype(np.int64),
-            test,
-            (y_test == c).astype(np.int64),
-            numeric=numeric,
-            categorical=categorical,
-        )
-        for c in np.unique(y_train)
-    ]
+    per_class = [leak_scores(train, (y_train == c).astype(np.int64), test, (y_test == c).astype(np.int64),
+                             numeric=numeric, categorical=categorical) for c in np.unique(y_train)]  # fmt: skip
+    return mean_over_classes(per_class)
+
+
+def mean_over_classes(per_class: Sequence[Sequence[LeakScore]]) -> list[LeakScore]:
+    """Each feature's mean class-vs-rest score (classes missing a score left out), from one list per class (the
+    training rows' classes in ascending order, the features in the same order in each)."""
     out = []
     for scores in zip(*per_class, strict=True):
         values = [s.auc for s in scores if s.auc is not None]
         auc = float(np.mean(values)) if values else None
         first = scores[0]
-        out.append(
-            LeakScore(
-                first.column, auc, f"mean over {len(per_class)} classes of class-vs-rest {first.method}", first.rows
-            )
-        )
+        method = f"mean over {len(per_class)} classes of class-vs-rest {first.method}"
+        out.append(LeakScore(first.column, auc, method, first.rows))
     return out
 
 
@@ -199,6 +195,11 @@ def check_target_leak(
 ) -> list[CheckResult]:
     """``schema.target_leak[<column>]`` for each feature at or above ``settings.leak_auc``; else one PASS."""
     scores = leak_scores(train, y_train, test, y_test, numeric=numeric, categorical=categorical, task=task)
+    return judge_target_leak(scores, target=target, settings=settings)
+
+
+def judge_target_leak(scores: Sequence[LeakScore], *, target: str, settings: IntegritySettings) -> list[CheckResult]:
+    """Judge and word the features' single-feature scores (:func:`check_target_leak`, any engine)."""
     bound = settings.leak_auc
     every = {s.column: None if s.auc is None else round(s.auc, 4) for s in scores}
     status, blocking = _flagged(settings)
@@ -264,7 +265,12 @@ def identifier_reason(column: pd.Series, *, share: float) -> str | None:
         return f"strictly {direction} whole numbers in row order ({first} .. {last}), like a row id"
     if numeric and not whole:
         return None  # measurements on a continuous scale are distinct by nature
-    distinct = _distinct(values, share)
+    return distinct_reason(_distinct(values, share), n, share=share)
+
+
+def distinct_reason(distinct: int | None, n: int, *, share: float) -> str | None:
+    """Why ``distinct`` values in ``n`` non-missing rows look like an identifier (at least ``share`` of them
+    distinct), or None (also for ``distinct`` None: known to be below the share)."""
     if distinct is not None and distinct / n >= share:
         return f"{distinct} distinct values in {n} rows ({distinct / n:.1%}): unique per row, like an id"
     return None
@@ -284,12 +290,15 @@ def check_identifiers(
     frame: pd.DataFrame, features: Sequence[str], *, settings: IntegritySettings
 ) -> list[CheckResult]:
     """``schema.identifier[<column>]`` for each feature that looks like a row id (see :func:`identifier_reason`)."""
+    share = settings.identifier_share
+    return judge_identifiers([(name, identifier_reason(frame[name], share=share)) for name in features], settings)
+
+
+def judge_identifiers(found: Sequence[tuple[str, str | None]], settings: IntegritySettings) -> list[CheckResult]:
+    """Word each checked feature's identifier finding ``(name, why or None)`` (:func:`check_identifiers`)."""
     status, blocking = _flagged(settings)
     results = []
-    for name in features:
-        why = identifier_reason(frame[name], share=settings.identifier_share)
-        if why is None:
-            continue
+    for name, why in [(name, why) for name, why in found if why is not None]:
         results.append(
             CheckResult(
                 f"{LAYER}.identifier[{name}]",
@@ -307,24 +316,29 @@ def check_identifiers(
         )
     if results:
         return results
-    message = f"no feature looks like a row identifier ({len(features)} checked: unique per row, or numbered in order)"
+    message = f"no feature looks like a row identifier ({len(found)} checked: unique per row, or numbered in order)"
     return [CheckResult(f"{LAYER}.identifier", LAYER, Status.PASS, message, observed=[], expected=None)]
 
 
 def _stability_problem(values: np.ndarray) -> str | None:
     """What would break or distort training in one numeric feature's training values (NaN = missing)."""
     observed = values[~np.isnan(values)]
-    if observed.size == 0:
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = float(np.var(observed)) if observed.size else 0.0
+    infinite, huge = int(np.sum(np.isinf(observed))), int(np.sum(np.abs(observed) > _FLOAT32_MAX))
+    return stability_problem(int(observed.size), infinite, huge, variance_finite=bool(np.isfinite(spread)))
+
+
+def stability_problem(observed: int, infinite: int, huge: int, *, variance_finite: bool) -> str | None:
+    """The first problem of a numeric feature's training values, from its counts: ``observed`` non-missing values,
+    ``infinite`` of them ±inf, ``huge`` beyond float32 (infinities included), and whether their variance is finite."""
+    if observed == 0:
         return "no value in any training row: the median imputer has nothing to fill with and drops the column"
-    infinite = int(np.sum(np.isinf(observed)))
     if infinite:
         return f"{infinite} infinite value(s): no estimator accepts them"
-    huge = int(np.sum(np.abs(observed) > _FLOAT32_MAX))
     if huge:
         return f"{huge} value(s) beyond float32 (|x| > {_FLOAT32_MAX:.3g}): tree estimators cast to float32 and get inf"
-    with np.errstate(over="ignore", invalid="ignore"):
-        spread = float(np.var(observed))
-    if not np.isfinite(spread):
+    if not variance_finite:
         return "its variance overflows float64 (values near 1e154 or beyond): standardising it gives NaN"
     return None
 
@@ -334,28 +348,33 @@ def check_numeric_stability(train: pd.DataFrame, numeric: Sequence[str]) -> list
     silently distort training: no observed value at all (the median imputer drops the column with only a
     warning), ±inf, magnitudes beyond float32 (trees cast to float32) or a variance that overflows (scaling
     gives NaN). Missing values alone are fine: the pipeline imputes them."""
-    results = []
+    found = []
     for name in numeric:
         values = pd.to_numeric(train[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        problem = _stability_problem(values)
-        if problem is None:
-            continue
+        found.append((name, _stability_problem(values)))
+    return judge_numeric_stability(found, len(train))
+
+
+def judge_numeric_stability(found: Sequence[tuple[str, str | None]], rows: int) -> list[CheckResult]:
+    """Word each numeric feature's finding ``(name, problem or None)`` over ``rows`` training rows."""
+    results = []
+    for name, problem in [(name, problem) for name, problem in found if problem is not None]:
         results.append(
             CheckResult(
                 f"{LAYER}.numeric_stability[{name}]",
                 LAYER,
                 Status.FAIL,
-                f"numeric feature '{name}' in the {len(train)} training rows: {problem}; fix the data, or leave the "
+                f"numeric feature '{name}' in the {rows} training rows: {problem}; fix the data, or leave the "
                 "column out (features.exclude)",
                 observed=problem,
-                details={"column": name, "rows": len(train)},
+                details={"column": name, "rows": rows},
                 reason=Reason.NON_FINITE,
             )
         )
     if results:
         return results
-    message = f"{len(numeric)} numeric features are finite and usable in the {len(train)} training rows"
-    return [CheckResult(f"{LAYER}.numeric_stability", LAYER, Status.PASS, message, observed=len(numeric))]
+    message = f"{len(found)} numeric features are finite and usable in the {rows} training rows"
+    return [CheckResult(f"{LAYER}.numeric_stability", LAYER, Status.PASS, message, observed=len(found))]
 
 
 def _training_rows(evidence: Evidence) -> tuple[pd.DataFrame, np.ndarray]:
@@ -369,18 +388,10 @@ def run(evidence: Evidence) -> list[CheckResult]:
     config, prepared = evidence.config, evidence.prepared
     train, y_train = _training_rows(evidence)
     test, y_test = evidence.test_frame, evidence.split.y_test.to_numpy()
+    leaks = check_target_leak(train, y_train, test, y_test, numeric=prepared.numeric, categorical=prepared.categorical,
+                              target=prepared.target, settings=config.integrity, task=prepared.task)  # fmt: skip
     return [
-        *check_target_leak(
-            train,
-            y_train,
-            test,
-            y_test,
-            numeric=prepared.numeric,
-            categorical=prepared.categorical,
-            target=prepared.target,
-            settings=config.integrity,
-            task=prepared.task,
-        ),
+        *leaks,
         *check_identifiers(prepared.frame, prepared.features, settings=config.integrity),
         *check_feature_policy(prepared.frame, prepared.features, list(evidence.dataset.frame.columns), config.features),
         *check_numeric_stability(train, prepared.numeric),

@@ -16,7 +16,15 @@ from mlgate.checks.evidence import Evidence
 from mlgate.checks.result import ALL_LAYERS, LAYERS, CheckResult, Reason, Status
 from mlgate.pipeline.config import ProjectConfig
 
-__all__ = ["DATA_LAYERS", "MODEL_LAYERS", "configured_layers", "layer_function", "run_layer", "run_layers"]
+__all__ = [
+    "DATA_LAYERS",
+    "MODEL_LAYERS",
+    "configured_layers",
+    "guarded",
+    "layer_function",
+    "run_layer",
+    "run_layers",
+]
 
 DATA_LAYERS: tuple[str, ...] = ("schema", "balance", "drift")
 MODEL_LAYERS: tuple[str, ...] = ("quality", "reproducibility", "staleness")
@@ -38,8 +46,13 @@ def layer_function(layer: str) -> LayerFunction:
 
 
 def run_layer(layer: str, evidence: Evidence) -> list[CheckResult]:
+    return guarded(layer, lambda: layer_function(layer)(evidence))
+
+
+def guarded(layer: str, judge: Callable[[], Iterable[CheckResult]]) -> list[CheckResult]:
+    """``judge()``'s results, or one blocking ERROR result naming the exception and where it was raised."""
     try:
-        return list(layer_function(layer)(evidence))
+        return list(judge())
     except Exception as exc:  # a bug or an unexpected input must not hide the other layers' results
         frames = traceback.extract_tb(exc.__traceback__)
         where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""

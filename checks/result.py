@@ -131,6 +131,7 @@ class Reason(enum.StrEnum):
     NOT_CONFIGURED = "not_configured"
     DISABLED = "disabled"
     NOT_REFITTED = "not_refitted"  # quality.champion_recipe: the recipes could not or should not be refitted
+    NOT_ON_ENGINE = "not_on_engine"  # the check is not computed on this data.engine (Spark: no row order ...)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pandera.pandas as pa
@@ -27,17 +27,21 @@ from pandera.engines import pandas_engine
 from pandera.errors import SchemaErrorReason, SchemaErrors
 
 from mlgate.checks import integrity
-from mlgate.checks.result import CheckResult, Reason, Status
+from mlgate.checks.result import CheckResult
 from mlgate.checks.schema_infer import infer_for_config, infer_schema, load_prepared, schema_yaml
 from mlgate.checks.schema_messages import (
-    BOUNDS,
     CASES_PER_CHECK,
+    LAYER,
     MAX_EXAMPLES,
     check_name,
+    column_failed,
+    column_missing,
+    column_passed,
     describe_check,
     examples,
     failing_rows,
-    show,
+    fix_text,
+    frame_result,
 )
 from mlgate.pipeline.errors import SchemaFileError
 from mlgate.pipeline.prepare import Prepared
@@ -47,6 +51,7 @@ if TYPE_CHECKING:
     from mlgate.checks.evidence import Evidence
 
 __all__ = [
+    "check_errors",
     "infer_for_config",
     "infer_schema",
     "load_prepared",
@@ -56,9 +61,6 @@ __all__ = [
     "validate",
     "validate_prepared",
 ]
-
-LAYER = "schema"
-_FRAME_CHECKS = {"column_in_dataframe": "missing", "column_in_schema": "unexpected"}
 
 
 def load_schema(path: Path) -> pa.DataFrameSchema:
@@ -116,18 +118,6 @@ def _capped(schema: pa.DataFrameSchema) -> pa.DataFrameSchema:
     return capped
 
 
-def _check_text(check: pa.Check) -> str:
-    return str(getattr(check, "error", None) or check.name)
-
-
-def _expected(column: pa.Column) -> dict[str, Any]:
-    return {
-        "dtype": str(column.dtype) if column.dtype is not None else None,
-        "nullable": bool(column.nullable),
-        "checks": [_check_text(check) for check in column.checks],
-    }
-
-
 def _column_result(
     name: str,
     column: pa.Column,
@@ -138,108 +128,41 @@ def _column_result(
     source: str,
     fix: str,
 ) -> CheckResult:
-    rid = f"{LAYER}.column[{name}]"
-    expected = _expected(column)
     if name not in frame.columns:
-        text = f"column '{name}': missing from {source} (see schema.columns)"
-        return CheckResult(rid, LAYER, Status.SKIPPED, text, None, expected, reason=Reason.MISSING_COLUMN)
+        return column_missing(name, column, source=source)
     series = frame[name]
-    observed_dtype = str(series.dtype)
     if cases.empty and not errors:
-        return CheckResult(
-            rid,
-            LAYER,
-            Status.PASS,
-            f"column '{name}': {len(frame)} values match dtype {expected['dtype']}"
-            + ("" if expected["nullable"] else ", no missing values")
-            + (f" and {', '.join(expected['checks'])}" if expected["checks"] else ""),
-            {"dtype": observed_dtype, "failing_values": 0},
-            expected,
-            details={"source": source},
-        )
+        return column_passed(name, column, str(series.dtype), len(frame), source=source)
     checks = list(dict.fromkeys(cases["check"].tolist()))
     nulls = any(check_name(c) == "not_nullable" for c in checks)
-    dtype_failed = any(check_name(c) == "dtype" for c in checks)
-    parts: list[str] = []
-    counts: dict[str, int] = {}
+    described = []
     for check in checks:
-        described, counts[check] = describe_check(check, cases[cases["check"] == check], column, series, nulls)
-        parts.extend(described)
-    if not dtype_failed:  # a check that cannot run on the wrong dtype only repeats the dtype problem
-        parts.extend(errors)
+        parts, count = describe_check(check, cases[cases["check"] == check], column, series, nulls)
+        described.append((check, parts, count))
     rows = failing_rows(cases)
-    # distinct failing rows; when a check had more than CASES_PER_CHECK failures, the largest check count
-    failing = max(len(rows), *counts.values()) if counts else len(rows)
-    names = [check_name(c) for c in checks] + (["check_error"] if errors and not dtype_failed else [])
-    return CheckResult(
-        rid,
-        LAYER,
-        Status.FAIL,
-        f"column '{name}': " + "; ".join(parts) + f"; {fix}",
-        {"dtype": observed_dtype, "failing_values": failing},
-        expected,
-        details={
-            "source": source,
-            "failing_checks": names,
-            "failing_values": failing,
-            "examples": examples(cases["failure_case"]),
-            "rows": rows[:MAX_EXAMPLES].tolist(),
-            "counts": counts,
-        },
-        reason=_column_reason(names),
+    return column_failed(
+        name,
+        column,
+        str(series.dtype),
+        described,
+        errors,
+        distinct_rows=len(rows),
+        shown=examples(cases["failure_case"]),
+        rows=rows[:MAX_EXAMPLES].tolist(),
+        source=source,
+        fix=fix,
     )
 
 
-def _column_reason(failing: list[str]) -> Reason:
-    """The most basic failing check of a column decides its reason (a wrong dtype explains the rest)."""
-    order = {"dtype": Reason.WRONG_DTYPE, "coerce_dtype": Reason.WRONG_DTYPE, "not_nullable": Reason.NULL_VALUES}
-    order |= {**dict.fromkeys(BOUNDS, Reason.OUT_OF_RANGE), "isin": Reason.NOT_IN_SET}
-    found = [reason for name, reason in order.items() if name in failing]
-    return found[0] if found else Reason.CHECK_FAILED if set(failing) - {"check_error"} else Reason.CHECK_ERROR
-
-
-def _frame_result(
-    schema: pa.DataFrameSchema, frame: pd.DataFrame, cases: pd.DataFrame, *, source: str, fix: str
-) -> CheckResult:
-    rid = f"{LAYER}.columns"
-    expected = {"columns": list(schema.columns), "strict": schema.strict, "ordered": schema.ordered}
-    observed = {"columns": [str(c) for c in frame.columns]}
-    if cases.empty:
-        return CheckResult(
-            rid,
-            LAYER,
-            Status.PASS,
-            f"{source}: all {len(schema.columns)} schema columns present"
-            + (", no unexpected columns" if schema.strict else ""),
-            observed,
-            expected,
-            details={"source": source},
-        )
-    parts = []
+def check_errors(exc: SchemaErrors) -> dict[str, list[str]]:
+    """Per column, the checks pandera could not run (a comparison of text with a number...), worded."""
     found: dict[str, list[str]] = {}
-    for check, group in cases.groupby("check", sort=False):
-        kind = _FRAME_CHECKS.get(check_name(str(check)))
-        shown = ", ".join(show(v) for v in group["failure_case"].tolist()[:10])
-        if kind == "missing":
-            found["missing"] = [str(v) for v in group["failure_case"]]
-            parts.append(f"missing column(s) {shown} required by the schema")
-        elif kind == "unexpected":
-            found["unexpected"] = [str(v) for v in group["failure_case"]]
-            parts.append(f"unexpected column(s) {shown} (the schema is strict: add them to it or drop them)")
-        else:
-            parts.append(f"{check} failed ({shown})")
-    kinds = {"missing": Reason.MISSING_COLUMN, "unexpected": Reason.UNEXPECTED_COLUMN}
-    reason = next((kinds[kind] for kind in kinds if kind in found), Reason.CHECK_FAILED)
-    return CheckResult(
-        rid,
-        LAYER,
-        Status.FAIL,
-        f"{source}: " + "; ".join(parts) + f"; {fix}",
-        observed,
-        expected,
-        details={"source": source, **found},
-        reason=reason,
-    )
+    for error in exc.schema_errors:
+        if error.reason_code is SchemaErrorReason.CHECK_ERROR:
+            column = getattr(error.schema, "name", None)
+            reason = str(error).split(": ", 1)[-1].splitlines()[0]
+            found.setdefault(str(column), []).append(f"check {error.check} could not run: {reason}")
+    return found
 
 
 def validate(
@@ -248,21 +171,19 @@ def validate(
     """Validate ``frame`` lazily; one result for the column set, then one per schema column (pass or fail)."""
     data = _normalise_strings(frame, schema)
     failures = pd.DataFrame(columns=["schema_context", "column", "check", "check_number", "failure_case", "index"])
-    check_errors: dict[str, list[str]] = {}
+    errors: dict[str, list[str]] = {}
     try:
         _capped(schema).validate(data, lazy=True, inplace=True)
     except SchemaErrors as exc:
         failures = exc.failure_cases
-        for error in exc.schema_errors:
-            if error.reason_code is SchemaErrorReason.CHECK_ERROR:
-                column = getattr(error.schema, "name", None)
-                reason = str(error).split(": ", 1)[-1].splitlines()[0]
-                check_errors.setdefault(str(column), []).append(f"check {error.check} could not run: {reason}")
+        errors = check_errors(exc)
         errored = failures["failure_case"].astype(str).str.contains("Error(", regex=False) & failures["index"].isna()
         failures = failures.loc[~errored]
-    fix = f"fix the data, or if the change is intended update {schema_file}" if schema_file else "fix the data"
+    fix = fix_text(schema_file)
     is_column = failures["schema_context"].isin(["Column", "SeriesSchema"])
-    results = [_frame_result(schema, frame, failures.loc[~is_column], source=source, fix=fix)]
+    frame_cases = failures.loc[~is_column]
+    groups = [(str(check), group["failure_case"].tolist()) for check, group in frame_cases.groupby("check", sort=False)]
+    results = [frame_result(schema, [str(c) for c in frame.columns], groups, source=source, fix=fix)]
     column_cases = failures.loc[is_column]
     by_column = {str(k): g for k, g in column_cases.groupby("column", sort=False)}
     empty = column_cases.iloc[0:0]
@@ -273,7 +194,7 @@ def validate(
                 column,
                 frame,
                 by_column.get(str(name), empty),
-                check_errors.get(str(name), []),
+                errors.get(str(name), []),
                 source=source,
                 fix=fix,
             )

@@ -47,7 +47,7 @@ class GatedRun:
     """What one gated run produced (the report is also written to disk by the caller)."""
 
     report: GateReport
-    evidence: Evidence
+    evidence: Evidence | None  # None on the Spark engine (its data stays in Spark: ci.spark_run)
     timings: dict[str, float] = field(default_factory=dict)
     rendered: dict[str, str] | None = None  # the report files as logged to MLflow, when registered
     paths: dict[str, Path] = field(default_factory=dict)  # kind -> written file, when ``out`` was given
@@ -160,6 +160,12 @@ def run_pipeline(
         from mlgate.ci.deepchecks_env import find_env
 
         find_env()  # not built, or broken: one line saying how to build it (exit 2), before any work
+    if config.data.engine == "spark":  # the data side in Spark, up to the report (ci.spark_run)
+        from mlgate.ci.spark_run import run_spark_pipeline
+
+        return run_spark_pipeline(config, layers, clock, started, commit, register=register, promote=promote,
+                                  on_stage=on_stage, registry_factory=registry_factory, out=out,
+                                  lock_timeout_s=lock_timeout_s)  # fmt: skip
     with clock.stage("ingest + prepare + split"):
         data = load_data(config)
     model_layers = [name for name in layers if name in MODEL_LAYERS]
@@ -167,14 +173,14 @@ def run_pipeline(
         retrain = start_retrain_for(config, model_layers)
         if retrain is not None:
             cleanup.enter_context(retrain)
-        return _gated(config, data, layers, model_layers, retrain, clock, started, commit,
+        return judge_and_report(config, data, layers, model_layers, retrain, clock, started, commit,
                       register=register, promote=promote, on_stage=on_stage, registry_factory=registry_factory,
                       out=out, lock_timeout_s=lock_timeout_s)  # fmt: skip
 
 
 @dataclass
 class _Stages:
-    """What one gated run carries from stage to stage (see :func:`_gated`)."""
+    """What one gated run carries from stage to stage (see :func:`judge_and_report`)."""
 
     config: ProjectConfig
     data: DataBundle
@@ -187,6 +193,7 @@ class _Stages:
     logged: LoggedModel | None = None
     identical: bool = False  # the candidate is the champion again: judged and reported, not registered
     attachments: dict[str, Path] = field(default_factory=dict)  # files written and logged beside the reports
+    data_record: dict[str, Any] | None = None  # run.data as the Spark engine recorded it (ci.spark_run)
 
 
 def _start_deepchecks(run: _Stages, evidence: Evidence, cleanup: ExitStack) -> PendingDeepchecks:
@@ -209,7 +216,7 @@ def _deepchecks_section(run: _Stages, runner: PendingDeepchecks | None) -> dict[
     return {"deepchecks": run_section(outcome)}
 
 
-def _gated(
+def judge_and_report(
     config: ProjectConfig,
     data: DataBundle,
     layers: Sequence[str],
@@ -225,24 +232,33 @@ def _gated(
     registry_factory: Callable[[ProjectConfig], Any] | None,
     out: Path | None,
     lock_timeout_s: float | None,
+    data_results: list[CheckResult] | None = None,
+    data_record: dict[str, Any] | None = None,
 ) -> GatedRun:
     """:func:`run_pipeline` once the data is loaded (and the retrain, when judged, started): data gates, then
-    (under the store lock) the model stage, waivers, and the report with registration and promotion."""
+    (under the store lock) the model stage, waivers, and the report with registration and promotion.
+
+    ``data_results`` and ``data_record``: the data layers' results and ``run.data`` when another engine judged the
+    data (:mod:`ci.spark_run`); ``data`` is then the model side's rows."""
     from mlgate.checks.waivers import apply_waivers
     from mlgate.pipeline.store_lock import DEFAULT_LOCK_TIMEOUT_S, store_lock
 
     evidence = build_data_evidence(config, data)
-    if "drift" in layers and config.drift.current is not None:  # a new batch vs the champion's training data
-        from mlgate.ci.current_batch import batch_section, with_current_batch
+    current = None
+    if data_results is not None:
+        results = list(data_results)
+    else:
+        if "drift" in layers and config.drift.current is not None:  # a new batch vs the champion's training data
+            from mlgate.ci.current_batch import batch_section, with_current_batch
 
-        with clock.stage("drift: current batch + reference"):
-            evidence = with_current_batch(evidence, data)
-    current = batch_section(evidence) if evidence.current is not None else None
-    results = run_gates(evidence, [name for name in layers if name in DATA_LAYERS], clock)
+            with clock.stage("drift: current batch + reference"):
+                evidence = with_current_batch(evidence, data)
+        current = batch_section(evidence) if evidence.current is not None else None
+        results = run_gates(evidence, [name for name in layers if name in DATA_LAYERS], clock)
     timeout = DEFAULT_LOCK_TIMEOUT_S if lock_timeout_s is None else lock_timeout_s
     lock = store_lock(config, enabled=register, timeout_s=timeout, on_wait=on_stage)
     with lock, tempfile.TemporaryDirectory(prefix="mlgate-") as scratch, ExitStack() as cleanup:
-        run = _Stages(config, data, clock, started, commit, Path(scratch))
+        run = _Stages(config, data, clock, started, commit, Path(scratch), data_record=data_record)
         deepchecks = "deepchecks" in layers
         if model_layers or register or (deepchecks and "model_evaluation" in config.deepchecks.suites):
             evidence = _model_stage(run, model_layers, pending, register=register, registry_factory=registry_factory)
@@ -250,6 +266,8 @@ def _gated(
         judged = [*model_layers, *(["deepchecks"] if deepchecks else [])]
         results += run_gates(evidence, judged, clock, retrain=pending, deepchecks=runner)
         run_meta = evidence.run or run_metadata(config, data, None, started, commit)
+        if data_record is not None:
+            run_meta.data = data_record
         if current is not None:
             run_meta.data["current"] = current
         results = apply_waivers(results, list(config.waivers), today=started.date())
@@ -288,6 +306,8 @@ def _model_stage(
             features, seed, task = data.prepared.features, config.quality.random_state, data.prepared.task
             diagnostics = diagnose(candidate.pipeline, data.split, features=features, random_state=seed, task=task)
     run_meta = run_metadata(config, data, candidate, run.started, run.commit)
+    if run.data_record is not None:
+        run_meta.data = run.data_record
     if register or store_exists(config):
         run.registry = (registry_factory or make_registry)(config)
         with clock.stage("registry: champion"):

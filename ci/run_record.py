@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from collections.abc import Mapping
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from mlgate.pipeline.config import ProjectConfig
 from mlgate.pipeline.records import Candidate, DataBundle, EnvironmentMeta, RunMeta
 
-__all__ = ["PREDICTION_SAMPLE", "environment_record", "git_commit", "run_metadata"]
+__all__ = ["PREDICTION_SAMPLE", "data_section", "environment_record", "git_commit", "run_meta", "run_metadata"]
 
 #: At most this many test rows' scores are recorded for the report's per-row plots (a seeded sample beyond).
 PREDICTION_SAMPLE = 2000
@@ -59,32 +61,41 @@ def environment_record(config: ProjectConfig) -> EnvironmentMeta:
     )
 
 
-def run_metadata(
-    config: ProjectConfig, data: DataBundle, candidate: Candidate | None, started: datetime, commit: str | None
-) -> RunMeta:
-    parts = data.split
-    meta = RunMeta(
+def data_section(dataset: Any, prepared: Any, sizes: Mapping[str, int], random_state: int, by: str) -> dict[str, Any]:
+    """The report's ``run.data``: the source, its fingerprint, what preparation did, the target and the split.
+    ``dataset`` and ``prepared`` are either engine's (``Dataset``/``Prepared`` or their Spark counterparts)."""
+    split = {name: int(sizes.get(name, 0)) for name in ("train", "validation", "test")}
+    return {
+        "source": dataset.source,
+        "fingerprint": dataset.fingerprint,
+        **dataset.meta,
+        "prepare": prepared.report.to_dict(),
+        "target": prepared.target_record(),
+        "split": {**split, "random_state": random_state, "by": by},
+    }
+
+
+def run_meta(config: ProjectConfig, started: datetime, commit: str | None, data: dict[str, Any]) -> RunMeta:
+    """A run's record before the model: who ran what, on which data."""
+    return RunMeta(
         project=config.name,
         config=str(config.path) if config.path else None,
         config_sha256=config.sha256,
         started_at=started,
         mlgate_version=metadata.version("mlgate"),
         git_commit=commit,
-        data={
-            "source": data.dataset.source,
-            "fingerprint": data.dataset.fingerprint,
-            **data.dataset.meta,
-            "prepare": data.prepared.report.to_dict(),
-            "target": data.prepared.target_record(),
-            "split": {
-                "train": len(parts.train),
-                "validation": 0 if parts.validation is None else len(parts.validation),
-                "test": len(parts.test),
-                "random_state": parts.random_state,
-                "by": parts.by,
-            },
-        },
+        data=data,
     )
+
+
+def run_metadata(
+    config: ProjectConfig, data: DataBundle, candidate: Candidate | None, started: datetime, commit: str | None
+) -> RunMeta:
+    parts = data.split
+    sizes = {"train": len(parts.train), "validation": 0 if parts.validation is None else len(parts.validation),
+             "test": len(parts.test)}  # fmt: skip
+    meta = run_meta(config, started, commit, data_section(data.dataset, data.prepared, sizes, parts.random_state,
+                                                          parts.by))  # fmt: skip
     if candidate is not None:
         meta.model = {
             "estimator": candidate.trained.estimator_name,

@@ -31,13 +31,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlgate.pipeline.spark.session import EngineError
+
 __all__ = ["Cluster", "ClusterError", "free_port", "spark_home", "standalone"]
 
 _MASTER = "org.apache.spark.deploy.master.Master"
 _WORKER = "org.apache.spark.deploy.worker.Worker"
 
 
-class ClusterError(RuntimeError):
+class ClusterError(EngineError):
     """The cluster could not start: names the daemon and quotes the end of its log."""
 
 

@@ -17,8 +17,9 @@ from mlgate.pipeline.prepare import Prepared, group_columns, prepare
 
 if TYPE_CHECKING:
     from mlgate.pipeline.records import DataBundle
+    from mlgate.pipeline.spark.prepare import SparkPrepared
 
-__all__ = ["load_data", "load_dataset", "load_prepared"]
+__all__ = ["check_task", "load_data", "load_dataset", "load_prepared"]
 
 
 def load_dataset(config: ProjectConfig) -> Dataset:
@@ -37,6 +38,12 @@ def load_prepared(config: ProjectConfig, dataset: Dataset | None = None) -> Prep
         groups=group_columns(config),
         task=config.model.task,
     )
+    check_task(config, prepared)
+    return prepared
+
+
+def check_task(config: ProjectConfig, prepared: Prepared | SparkPrepared) -> None:
+    """The task the data told (``model.task = "auto"``) fits the config, and the class names it uses exist."""
     if config.model.task == "auto":  # the data told the task: the config must fit it like a stated one
         from mlgate.pipeline.config_task import task_problems
 
@@ -44,10 +51,9 @@ def load_prepared(config: ProjectConfig, dataset: Dataset | None = None) -> Prep
             where = config.path or "config"
             raise ConfigError(f"{where}: key '{key}': {reason} ({prepared.task}: {prepared.task_decided_by})")
     _check_classes(config, prepared)
-    return prepared
 
 
-def _check_classes(config: ProjectConfig, prepared: Prepared) -> None:
+def _check_classes(config: ProjectConfig, prepared: Prepared | SparkPrepared) -> None:
     """The class labels ``quality.class_costs`` and ``quality.class_thresholds`` name are the target's classes."""
     if prepared.task != "multiclass":
         return
@@ -76,9 +82,12 @@ def load_data(config: ProjectConfig) -> DataBundle:
 
     dataset = load_dataset(config)
     prepared = load_prepared(config, dataset)
+    settings = config.split
+    if config.data.engine == "spark" and settings.method == "auto":  # the rows the Spark engine would split off
+        settings = settings.model_copy(update={"method": "row_key"})
     parts = split(
         prepared,
-        config.split,
+        settings,
         random_state=config.split.random_state,
         source=dataset.source,
         time_column=config.data.event_time_column,

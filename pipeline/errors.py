@@ -25,7 +25,9 @@ code, ``pipeline`` never imports ``ci``)::
     ├── DeepchecksEnvError        [mlgate.ci.deepchecks_env] deepchecks' isolated environment is missing or
     │                             broken, or its runner failed                                          (exit 2)
     ├── EngineError               [mlgate.pipeline.spark.session] the Spark engine cannot start: no PySpark,
-    │                             no Java runtime, an unreachable master, no executor                   (exit 2)
+    │   │                         no Java runtime, an unreachable master, no executor                   (exit 2)
+    │   └── ClusterError          [mlgate.ci.spark_cluster] a standalone Spark master or worker on this
+    │                             machine did not start                                                 (exit 2)
     ├── RegistryError             the MLflow tracking store or registry refused an operation            (exit 3)
     │   └── StoreBusyError        another mlgate command holds the store lock (--lock-timeout)          (exit 3)
     │       └── RetrainBusyError  [mlgate.ci.retrain_lock] another mlgate retrain holds the project's

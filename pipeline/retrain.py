@@ -92,7 +92,12 @@ def retrain(config: ProjectConfig) -> RetrainOutput:
     """Load the data and train the candidate exactly as the gated run does."""
     from mlgate.pipeline.candidate import load_data, train_candidate
 
-    data = load_data(config)
+    if config.data.engine == "spark":  # the same sampled rows, read by a local Spark of this process
+        from mlgate.pipeline.spark.model_data import load_model_data
+
+        data = load_model_data(config)
+    else:
+        data = load_data(config)
     candidate = train_candidate(config, data, random_state=config.model.random_state)
     return RetrainOutput(
         proba_test=np.asarray(candidate.proba_test, dtype=np.float64),

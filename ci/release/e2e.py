@@ -45,8 +45,8 @@ def bundle_from_gated_run(config: ProjectConfig, run: GatedRun, *, report_path: 
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(json.dumps(run.report.to_dict(), indent=2, sort_keys=True) + "\n")
     evidence, meta = run.evidence, run.report.run
-    model = evidence.model
-    if model is None:
+    model = evidence.model if evidence is not None else None
+    if evidence is None or model is None:
         raise MlgateError("the gated run trained no candidate model: there is nothing to bundle")
     features = list(evidence.prepared.features)
     data = DataBundle(evidence.dataset, evidence.prepared, evidence.split)

@@ -1,4 +1,4 @@
-"""Ingest on Spark: read the configured CSV or Parquet source into a Spark DataFrame with a content fingerprint.
+"""Ingest on Spark: read the configured CSV, Parquet or SQL source into a Spark DataFrame with a content fingerprint.
 
 The same rules as :mod:`pipeline.ingest`, with Spark's readers: a CSV is read with ``FAILFAST`` (a malformed line
 is an error naming the file, never a row of nulls; Spark's default ``PERMISSIVE`` mode would keep it silently), and
@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlgate.pipeline.config import DataSettings
-from mlgate.pipeline.errors import DataError
+from mlgate.pipeline.errors import DataError, MlgateError
 from mlgate.pipeline.ingest import check_file, check_partitions
-from mlgate.pipeline.spark.session import EngineError, short_error
+from mlgate.pipeline.spark.session import short_error
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -142,15 +142,23 @@ def _read(spark: SparkSession, settings: DataSettings, path: Path, fmt: str) -> 
 
 
 def load(spark: SparkSession, settings: DataSettings, *, source: str, require_target: bool = True) -> SparkDataset:
-    """Read ``source`` (a CSV or Parquet file, or a Parquet folder) as configured by ``settings``."""
+    """Read ``source`` (a CSV or Parquet file, a Parquet folder, or a PostgreSQL URL with ``data.query``, read
+    through JDBC by :mod:`pipeline.spark.jdbc`) as configured by ``settings``.
+
+    For SQL, ``source`` becomes the redacted URL before anything is read: it is what every message and the
+    dataset show, and it must never hold a password."""
     fmt = settings.resolved_format
-    if fmt == "sql":
-        raise EngineError("data.engine = 'spark' reads CSV and Parquet sources; for data.format = 'sql' use pandas")
+    jdbc = None
     path = Path(source)
-    if not (fmt == "parquet" and path.is_dir()):
+    if fmt == "sql":
+        from mlgate.pipeline.spark.jdbc import jdbc_source
+
+        jdbc = jdbc_source(settings, source)  # the query and the URL are checked before anything connects
+        source = jdbc.shown
+    elif not (fmt == "parquet" and path.is_dir()):
         check_file(path)
     try:
-        frame = _read(spark, settings, path, fmt)
+        frame = jdbc.read(spark) if jdbc is not None else _read(spark, settings, path, fmt)
         columns = [c.strip() for c in frame.columns]
         lowered = [c.lower() for c in columns]
         duplicated = sorted({c for c in columns if lowered.count(c.lower()) > 1})
@@ -158,9 +166,11 @@ def load(spark: SparkSession, settings: DataSettings, *, source: str, require_ta
             raise DataError(f"{source}: duplicate column names {duplicated}")
         frame = frame.toDF(*columns)
         digest, n_rows = fingerprint(frame)
-    except DataError:
+    except MlgateError:
         raise
     except Exception as exc:  # Spark's reader or the first job failed: a malformed line, an unreadable file
+        if jdbc is not None:  # the database's answer (a refused login, a missing table), redacted
+            raise jdbc.error(exc) from None
         raise DataError(f"{source}: Spark could not read the {fmt} data: {short_error(exc)}") from None
     if n_rows == 0:
         raise DataError(f"{source}: no data rows")

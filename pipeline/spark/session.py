@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,7 +100,11 @@ def _log_file() -> Path:
     return folder / f"driver-{os.getpid()}.log"
 
 
-def _builder_conf(settings: SparkSettings, log_file: Path) -> dict[str, str]:
+def _builder_conf(
+    settings: SparkSettings, log_file: Path, extra_conf: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The session's conf: mlgate's own settings, then the user's allow-listed ``[spark] conf``, then ``extra_conf``
+    (settings mlgate itself adds for this run, such as the JDBC driver jar, which the user's conf may never set)."""
     conf = {
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
@@ -115,6 +119,7 @@ def _builder_conf(settings: SparkSettings, log_file: Path) -> dict[str, str]:
     conf.update(
         {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in settings.conf.items()}
     )
+    conf.update(extra_conf or {})
     return conf
 
 
@@ -142,8 +147,11 @@ def _probe(spark: SparkSession, timeout: float, master: str) -> None:
         raise EngineError(f"key 'spark.master': {master}: a first task failed: {short_error(outcome['error'])}")
 
 
-def start(settings: SparkSettings) -> SparkSession:
-    """A ready Spark session for ``settings`` (see the module docstring), or an :class:`EngineError`."""
+def start(settings: SparkSettings, *, extra_conf: Mapping[str, str] | None = None) -> SparkSession:
+    """A ready Spark session for ``settings`` (see the module docstring), or an :class:`EngineError`.
+
+    ``extra_conf`` is mlgate's own, trusted conf for this run (``pipeline.spark.jdbc.session_conf``: the JDBC
+    driver jar for an SQL source), never taken from the config file."""
     # PySpark 4.3 warns on pandas 3 at every Arrow conversion; the paths mlgate uses are tested on pandas 3
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     warnings.filterwarnings("ignore", message="The copy keyword is deprecated", category=DeprecationWarning)
@@ -168,7 +176,7 @@ def start(settings: SparkSettings) -> SparkSession:
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     log_file = _log_file()
     conf = SparkConf().setMaster(settings.master).setAppName(settings.app_name)
-    conf.setAll(list(_builder_conf(settings, log_file).items()))
+    conf.setAll(list(_builder_conf(settings, log_file, extra_conf).items()))
     try:
         with log_file.open("ab") as log:  # the JVM's own stdout and stderr (its start-up warnings) go to the log
             gateway = launch_gateway(conf, popen_kwargs={"stdout": log, "stderr": log})  # type: ignore[no-untyped-call]
@@ -192,9 +200,9 @@ def stop(spark: SparkSession) -> None:
 
 
 @contextmanager
-def session(settings: SparkSettings) -> Iterator[SparkSession]:
+def session(settings: SparkSettings, *, extra_conf: Mapping[str, str] | None = None) -> Iterator[SparkSession]:
     """:func:`start` ... :func:`stop`."""
-    spark = start(settings)
+    spark = start(settings, extra_conf=extra_conf)
     try:
         yield spark
     finally:

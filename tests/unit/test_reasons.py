@@ -80,6 +80,7 @@ STABLE = {
     "NOT_CONFIGURED": "not_configured",
     "DISABLED": "disabled",
     "NOT_REFITTED": "not_refitted",
+    "NOT_ON_ENGINE": "not_on_engine",
 }
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "REPORT.md"
 
