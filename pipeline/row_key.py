@@ -133,3 +133,18 @@ def cut(keys: np.ndarray, strata: np.ndarray, test_size: float, validation_size:
         "test": np.flatnonzero(part == 1),
         "validation": np.flatnonzero(part == 2),
     }
+
+
+def time_cut(times: np.ndarray, keys: np.ndarray, n_train: int, n_rest: int) -> np.ndarray:
+    """``split.by = "time"`` with row keys: 0 train, 2 validation, 1 test per row. Rows are ordered by (time, key);
+    the ``n_train``-th and ``n_rest``-th rows in that order are the edges and every row up to an edge (equal rows
+    included, as in :func:`cut`) falls on its side: what the Spark engine computes from its two edges."""
+    order = np.lexsort((keys, times))
+    part = np.full(len(times), 1, dtype=np.int8)
+    for edge_rank, code in ((n_rest, 2), (n_train, 0)):
+        if edge_rank < 1:
+            continue
+        edge = order[edge_rank - 1]
+        t, k = times[edge], keys[edge]
+        part[(times < t) | ((times == t) & (keys <= k))] = code
+    return part

@@ -23,7 +23,7 @@ from mlgate.pipeline.ingest import row_hashes
 from mlgate.pipeline.prepare import Prepared
 from mlgate.pipeline.shuffle_split import SplitError, shuffle_split
 
-__all__ = ["Split", "event_order", "split", "strata_of"]
+__all__ = ["Split", "event_order", "event_times", "split", "strata_of", "time_sizes"]
 
 
 @dataclass(frozen=True)
@@ -116,10 +116,17 @@ def event_order(frame: pd.DataFrame, column: str, *, source: str = "") -> np.nda
     A numeric column is ordered by its numbers; any other by its values parsed as dates (UTC). A missing or
     unparseable time cannot be placed in time: a :class:`DataError` names the column, the count and the first.
     """
+    times = event_times(frame, column, source=source)
+    order: np.ndarray = np.lexsort((row_hashes(frame), times))  # the last key sorts first: time, then content
+    return order
+
+
+def event_times(frame: pd.DataFrame, column: str, *, source: str = "") -> np.ndarray:
+    """``column`` as float64 times (numbers, or dates parsed as UTC nanoseconds); a missing one is a DataError."""
     where = f"{source}: " if source else ""
     values = frame[column]
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        times = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        times: np.ndarray = values.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         parsed = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
         times = parsed.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
@@ -131,12 +138,25 @@ def event_order(frame: pd.DataFrame, column: str, *, source: str = "") -> np.nda
             f"{where}split.by = \"time\": column '{column}' (data.event_time_column) has {int(bad.sum())} value(s) "
             f"that are not times (first: {first!r}); every row needs a time to be placed in the time split"
         )
-    order: np.ndarray = np.lexsort((row_hashes(frame), times))  # the last key sorts first: time, then content
-    return order
+    return times
 
 
 def _held_out(n: int, share: float) -> int:
     return math.ceil(share * n)  # train_test_split's rounding of test_size
+
+
+def time_sizes(n: int, settings: SplitSettings, where: str = "") -> tuple[int, int, int]:
+    """(train, validation, train + validation) rows of a time split of ``n`` rows, or a DataError."""
+    n_test = _held_out(n, settings.test_size)
+    n_rest = n - n_test
+    n_validation = _held_out(n_rest, settings.validation_size) if settings.validation_size > 0 else 0
+    n_train = n_rest - n_validation
+    if n_train < 1 or n_test < 1 or (settings.validation_size > 0 and n_validation < 1):
+        raise DataError(
+            f"{where}cannot split {n} rows by time with split.test_size = {settings.test_size:g} and "
+            f"split.validation_size = {settings.validation_size:g}: a partition would be empty"
+        )
+    return n_train, n_validation, n_rest
 
 
 def _time_split(
@@ -149,16 +169,15 @@ def _time_split(
         raise DataError(f'{where}split.by = "time" needs data.event_time_column, a column of the data')
     order = event_order(frame, column, source=source)
     n = len(order)
-    n_test = _held_out(n, settings.test_size)
-    n_rest = n - n_test
-    n_validation = _held_out(n_rest, settings.validation_size) if settings.validation_size > 0 else 0
-    n_train = n_rest - n_validation
-    if n_train < 1 or n_test < 1 or (settings.validation_size > 0 and n_validation < 1):
-        raise DataError(
-            f"{where}cannot split {n} rows by time with split.test_size = {settings.test_size:g} and "
-            f"split.validation_size = {settings.validation_size:g}: a partition would be empty"
-        )
+    n_train, n_validation, n_rest = time_sizes(n, settings, where)
     parts = {"train": order[:n_train], "validation": order[n_train:n_rest], "test": order[n_rest:]}
+    if settings.method == "row_key":  # ties in time by row key, edges as the Spark engine draws them
+        from mlgate.pipeline.row_key import row_keys, time_cut
+
+        keys = row_keys(frame, y, prepared.numeric, prepared.categorical, 0)
+        part = time_cut(event_times(frame, column), keys, n_train, n_rest)
+        parts = {name: np.flatnonzero(part == code) for name, code in (("train", 0), ("validation", 2), ("test", 1))}
+        n_validation = len(parts["validation"])
     for name, rows in parts.items():
         classes = y.iloc[rows].nunique()
         if len(rows) and classes < 2:

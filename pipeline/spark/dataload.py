@@ -48,5 +48,6 @@ def load_spark_data(spark: SparkSession, config: ProjectConfig) -> SparkBundle:
         task=config.model.task,
     )
     check_task(config, prepared)
-    parts = split(prepared, config.split, random_state=config.split.random_state, source=dataset.source)
+    parts = split(prepared, config.split, random_state=config.split.random_state, source=dataset.source,
+                  time_column=config.data.event_time_column)  # fmt: skip
     return SparkBundle(dataset, prepared, parts)

@@ -11,7 +11,7 @@ the one range per stratum that holds the cut-off (about ``n / 65,536`` values) c
 
 Equal rows have equal keys, so duplicates always land in the same split (a copy of a test row is never trained
 on). A regression target's bands come from ``percentile_approx`` here and from exact ranks on pandas, so rows at a
-band edge may be stratified differently. ``split.by = "time"`` is not built on Spark yet (EngineError).
+band edge may be stratified differently. ``split.by = "time"``: :mod:`pipeline.spark.time_split`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from mlgate.pipeline.config import SplitSettings
 from mlgate.pipeline.errors import DataError
 from mlgate.pipeline.row_key import MISSING_TEXT_KEY, key_parts
 from mlgate.pipeline.spark.prepare import SparkPrepared, Y
-from mlgate.pipeline.spark.session import EngineError
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -144,12 +143,16 @@ def _check_counts(prepared: SparkPrepared, counts: dict[int, int], stratify: boo
         )
 
 
-def split(prepared: SparkPrepared, settings: SplitSettings, *, random_state: int, source: str = "") -> SparkSplit:
-    """Train / test (and validation, carved out of train when ``validation_size`` > 0); see the module docstring."""
+def split(prepared: SparkPrepared, settings: SplitSettings, *, random_state: int, source: str = "",
+          time_column: str | None = None) -> SparkSplit:  # fmt: skip
+    """Train / test (and validation, carved out of train when ``validation_size`` > 0); see the module docstring.
+    ``split.by = "time"``: :func:`pipeline.spark.time_split.time_split` on ``time_column``."""
     from pyspark.sql import functions as F
 
     if settings.by == "time":
-        raise EngineError("split.by = 'time' is not built for data.engine = 'spark' yet; use split.by = 'random'")
+        from mlgate.pipeline.spark.time_split import time_split
+
+        return time_split(prepared, settings, time_column, random_state=random_state, source=source)
     where = f"{source}: " if source else ""
     frame = prepared.frame
     stratify = settings.stratify
