@@ -50,7 +50,7 @@ test: setup system-deps lint
 	$(BIN)/coverage xml --quiet --fail-under=0 -o $(OUT)/coverage.xml
 	$(BIN)/coverage report
 
-unit gates serving integration: setup
+unit gates serving integration spark: setup
 	$(BIN)/python -m pytest -q tests/$@
 
 image-e2e: setup system-deps
