@@ -52,6 +52,7 @@ LOAD = Path(__file__).resolve().parent / "_load.py"
 sys.path.insert(0, str(ROOT))
 
 from _load import pids_cpu  # noqa: E402  (the generator's own /proc reader; the script's folder is on sys.path)
+from _proc import process_tree  # noqa: E402
 
 DEFAULT_RATES = (50, 200, 500, 1000)
 SUSTAIN_P99_MS = 20.0  # the saturation criterion (issue 14)
@@ -115,29 +116,6 @@ def build(work: Path) -> tuple[Path, str, list[dict], list[float]]:
 
 
 # ---------------------------------------------------------------- processes (/proc: this benchmark is Linux-only)
-
-
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
-            tree.setdefault(ppid, []).append(int(entry))
-    return tree
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and all its descendants (mlflow's CLI starts uvicorn as a child process)."""
-    children, out, todo = _children(), [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
 
 
 def status_field(pid: int, name: str) -> str:

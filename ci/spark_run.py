@@ -81,7 +81,9 @@ def run_spark_pipeline(
     model_layers = [name for name in layers if name in MODEL_LAYERS]
     data = None
     extra = session_conf(config.data, config.data_source)  # the JDBC driver's jar, for a SQL source
-    with clock.stage("spark: start session"), session(config.spark, extra_conf=extra) as spark:
+    with ExitStack() as running:
+        with clock.stage("spark: start session"):
+            spark = running.enter_context(session(config.spark, extra_conf=extra))
         with clock.stage("ingest + prepare + split"):
             bundle = load_spark_data(spark, config)
         results = run_spark_layers(bundle, config, layers, stage=clock.stage)

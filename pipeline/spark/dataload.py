@@ -6,7 +6,7 @@ to the driver here but the counts, the distinct labels and the split's cut-offs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from mlgate.pipeline.config import ProjectConfig
@@ -50,4 +50,6 @@ def load_spark_data(spark: SparkSession, config: ProjectConfig) -> SparkBundle:
     check_task(config, prepared)
     parts = split(prepared, config.split, random_state=config.split.random_state, source=dataset.source,
                   time_column=config.data.event_time_column)  # fmt: skip
+    if parts.rows is not None:  # the gates read the prepared rows from the split's cache, not from the source
+        prepared = replace(prepared, frame=parts.rows)
     return SparkBundle(dataset, prepared, parts)

@@ -24,6 +24,7 @@ from mlgate.pipeline.config import SplitSettings
 from mlgate.pipeline.errors import DataError
 from mlgate.pipeline.row_key import MISSING_TEXT_KEY, key_parts
 from mlgate.pipeline.spark.prepare import SparkPrepared, Y
+from mlgate.pipeline.spark.session import cache
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -44,6 +45,7 @@ class SparkSplit:
     sizes: dict[str, int]
     random_state: int
     by: str = "random"
+    rows: DataFrame | None = None  # every prepared row, from the split's cache: what the gates read (see split())
 
     @property
     def train_all(self) -> DataFrame:
@@ -160,6 +162,7 @@ def split(prepared: SparkPrepared, settings: SplitSettings, *, random_state: int
         "*", _key(prepared, frame, random_state).alias(KEY), _strata(prepared, frame, stratify).alias(STRATUM)
     )
     keyed = keyed.withColumn(BUCKET, F.shiftright(F.col(KEY), 48))  # arithmetic: keeps the keys' signed order
+    keyed = cache(keyed)
     counts = _count_strata(keyed)
     _check_counts(prepared, counts, stratify, where)
     wanted: dict[int, list[int]] = {}
@@ -189,4 +192,5 @@ def split(prepared: SparkPrepared, settings: SplitSettings, *, random_state: int
         return marked.where(F.col("__mlgate_part") == name).drop("__mlgate_part", KEY, STRATUM)
 
     validation = rows("validation") if settings.validation_size > 0 else None
-    return SparkSplit(rows("train"), rows("test"), validation, sizes, random_state)
+    everything = keyed.drop(KEY, STRATUM, BUCKET)
+    return SparkSplit(rows("train"), rows("test"), validation, sizes, random_state, rows=everything)

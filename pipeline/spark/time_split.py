@@ -91,13 +91,14 @@ def time_split(prepared: SparkPrepared, settings: SplitSettings, column: str | N
     from pyspark.sql import functions as F
 
     from mlgate.pipeline.spark.prepare import Y
+    from mlgate.pipeline.spark.session import cache
     from mlgate.pipeline.spark.split import SparkSplit, _key
 
     where = f"{source}: " if source else ""
     frame = prepared.frame
     if column is None or column not in frame.columns:
         raise DataError(f'{where}split.by = "time" needs data.event_time_column, a column of the data')
-    keyed = frame.select("*", _times(frame, column).alias(_TIME), _key(prepared, frame, 0).alias(_TKEY))
+    keyed = cache(frame.select("*", _times(frame, column).alias(_TIME), _key(prepared, frame, 0).alias(_TKEY)))
     n_train, _, n_rest = time_sizes(_check_times(keyed, column, where), settings, where)
     edges = _edges(keyed, [rank for rank in (n_train, n_rest) if rank >= 1])
 
@@ -127,4 +128,5 @@ def time_split(prepared: SparkPrepared, settings: SplitSettings, column: str | N
         return marked.where(F.col(_PART) == name).drop(_PART, _TIME, _TKEY)
 
     validation = rows("validation") if settings.validation_size > 0 else None
-    return SparkSplit(rows("train"), rows("test"), validation, sizes, random_state, by="time")
+    everything = keyed.drop(_TIME, _TKEY)
+    return SparkSplit(rows("train"), rows("test"), validation, sizes, random_state, by="time", rows=everything)
