@@ -3,10 +3,10 @@
     .venv/bin/python benchmarks/bench_spark_scale.py [--rows 1e6 10e6 100e6] [--engines pandas spark]
         [--data-dir DIR] [--timeout-s S] [--pandas-limit-gb GB] [--spark-memory 8g] [--json PATH] [--quick]
 
-**Data** (not timed): for each ``--rows`` size (default 1M; ``--quick``: 100k; 10M and 100M on request) a folder of Parquet files
-of German-credit-shaped rows (``_spark_data.py``: the bundled CSV's columns and distributions, seeded, 1M rows a
-file), generated once and cached under ``--data-dir``. **Projects**: per size and engine a folder under
-``<data-dir>/runs`` with a copy of ``mlgate.toml`` (``data.source`` the Parquet folder, ``format = "parquet"``,
+**Data** (not timed): for each ``--rows`` size (default 1M; ``--quick``: 100k; 10M and 100M on request) a folder
+of Parquet files of German-credit-shaped rows (``_spark_data.py``: the bundled CSV's columns and distributions,
+seeded, 1M rows a file), generated once and cached under ``--data-dir``. **Projects**: per size and engine a folder
+under ``<data-dir>/runs`` with a copy of ``mlgate.toml`` (``data.source`` the Parquet folder, ``format = "parquet"``,
 ``split.method = "row_key"`` on both engines so both judge the same rows; for Spark ``data.engine = "spark"``,
 ``[spark] master = "local[*]"``, ``spark.driver.memory`` = ``--spark-memory``, 16 shuffle partitions) and the schema.
 
