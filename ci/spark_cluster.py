@@ -79,13 +79,12 @@ class Cluster:
         for process in reversed(list(self.processes.values())):
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
-        for name, process in self.processes.items():
+        for process in self.processes.values():
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
-            del name
 
 
 def _daemon(home: Path, folder: Path, name: str, args: list[str], memory: str) -> subprocess.Popen[bytes]:

@@ -167,17 +167,19 @@ def _time_split(
     where = f"{source}: " if source else ""
     if column is None or column not in frame.columns:
         raise DataError(f'{where}split.by = "time" needs data.event_time_column, a column of the data')
-    order = event_order(frame, column, source=source)
-    n = len(order)
-    n_train, n_validation, n_rest = time_sizes(n, settings, where)
-    parts = {"train": order[:n_train], "validation": order[n_train:n_rest], "test": order[n_rest:]}
     if settings.method == "row_key":  # ties in time by row key, edges as the Spark engine draws them
         from mlgate.pipeline.row_key import row_keys, time_cut
 
+        times = event_times(frame, column, source=source)
+        n_train, _, n_rest = time_sizes(len(times), settings, where)
         keys = row_keys(frame, y, prepared.numeric, prepared.categorical, 0)
-        part = time_cut(event_times(frame, column), keys, n_train, n_rest)
+        part = time_cut(times, keys, n_train, n_rest)
         parts = {name: np.flatnonzero(part == code) for name, code in (("train", 0), ("validation", 2), ("test", 1))}
-        n_validation = len(parts["validation"])
+    else:
+        order = event_order(frame, column, source=source)
+        n_train, _, n_rest = time_sizes(len(order), settings, where)
+        parts = {"train": order[:n_train], "validation": order[n_train:n_rest], "test": order[n_rest:]}
+    n_validation = len(parts["validation"])
     for name, rows in parts.items():
         classes = y.iloc[rows].nunique()
         if len(rows) and classes < 2:
