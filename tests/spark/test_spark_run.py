@@ -105,6 +105,23 @@ def test_row_keys_equal_on_both_engines(spark, tmp_path):
     assert len(set(got)) == 5
 
 
+def test_text_hash_is_sparks_xxhash64(spark):
+    """:func:`pipeline.row_key.hash_bytes` against Spark on texts of every length 0..79 (every tail case, 32-byte
+    stripes), multi-byte UTF-8 and a NUL among them."""
+    import random
+
+    from pyspark.sql import functions as F
+
+    from mlgate.pipeline.row_key import hash_bytes
+
+    rng, alphabet = random.Random(0), "abcXYZ09 -_.é€😀ß\u0000"
+    texts = ["", "a", "not_known", *("".join(rng.choice(alphabet) for _ in range(n)) for n in range(80))]
+    frame = spark.createDataFrame([(t,) for t in texts], "t string")
+    assert {r[0]: r[1] for r in frame.select("t", F.xxhash64("t")).collect()} == {
+        t: hash_bytes(t.encode()) for t in texts
+    }
+
+
 def test_local_spark_run_equals_the_pandas_engine(pandas_report, tmp_path):
     config = _project(tmp_path, engine="spark")
     done = _gate(config, tmp_path / "out")

@@ -11,7 +11,7 @@ import pytest
 
 from mlgate.pipeline.config import load_config
 from mlgate.pipeline.dataload import load_data
-from mlgate.pipeline.row_key import MISSING_TEXT_KEY, canonical_text, cut, hash_long, row_keys, text_keys
+from mlgate.pipeline.row_key import MISSING_TEXT_KEY, canonical_text, cut, hash_bytes, hash_long, row_keys, text_keys
 
 
 def test_hash_long_is_sparks_xxhash64():
@@ -32,7 +32,15 @@ def test_canonical_text_and_text_keys():
     ]  # fmt: skip
     keys = text_keys(pd.Series(["2", 2.0, None, "x"], dtype=object))
     assert keys[0] == keys[1] and keys[2] == MISSING_TEXT_KEY and keys[3] != keys[0]
-    assert (keys[[0, 1, 3]] >= 0).all()
+    assert keys[3] == hash_bytes(b"x")
+
+
+def test_hash_bytes_is_sparks_xxhash64_of_text():
+    """Values Spark's ``xxhash64`` gives (checked on Spark in tests/spark/test_spark_run.py): empty, short, a 4-byte
+    tail, multi-byte UTF-8, and past the 32-byte stripes."""
+    assert [hash_bytes(t.encode()) for t in ["", "A11", "not_known", "é€😀", "x" * 37]] == [
+        -7444071767201028348, 999600117874185379, 4092403502314855350, 4864642318240220792, -1711886875604265694
+    ]  # fmt: skip
 
 
 def test_missing_values_in_different_columns_give_different_keys():
