@@ -9,7 +9,7 @@ BIN        := $(VENV)/bin
 CONFIG     ?= mlgate.toml
 OUT        ?= reports
 
-.PHONY: run test lint typecheck unit gates serving integration image-e2e bench setup system-deps clean
+.PHONY: run test lint typecheck unit gates serving integration image-e2e loop-e2e bench setup system-deps clean
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -55,6 +55,10 @@ unit gates serving integration spark: setup
 
 image-e2e: setup system-deps
 	$(BIN)/python -m mlgate.ci.release.e2e --workdir $(OUT)/release-e2e
+
+# The continuous-training loop with the real image (release, replicas behind nginx, rolling update under load).
+loop-e2e: setup system-deps
+	$(BIN)/python -m mlgate.ci.loop_demo --workdir $(OUT)/loop --serving image
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py

@@ -1,8 +1,8 @@
 """The continuous-training loop end to end (ci/loop_demo.py) through the real app in-process: champion v1 served,
 held-out rows replayed with delayed feedback, a shift injected, the monitor failing on it, ``mlgate retrain --when
-drift`` training on the new period too and its candidate serving, with no failed request. .ci/run runs the same
-command with the real image (release, replicas behind nginx, the rolling update under load) and prints its table;
-``benchmarks/bench_loop.py`` repeats it over seeds."""
+drift`` training on the new period too and its candidate serving, with no failed request. ``make loop-e2e``
+runs the same command with the real image (release, replicas behind nginx, the rolling update under load) and
+prints its table; ``benchmarks/bench_loop.py`` repeats it over seeds."""
 
 from __future__ import annotations
 
