@@ -323,9 +323,7 @@ def _feature_policy(bundle: SparkBundle, config: ProjectConfig, values: dict[str
         for row in frame.select(F.inline(F.array(*entries))).where(F.col("v").isNotNull()).collect():
             sample[row["f"]].append(row["v"])
     row_hash = F.xxhash64(*[_col(c) for c in sorted(frame.columns)])
-    for name in large:
-        chosen = frame.where(_col(name).isNotNull()).select(row_hash.alias("h"), _col(name).cast("string").alias("v"))
-        sample[name] = [row["v"] for row in chosen.orderBy("h", "v").limit(SAMPLE).collect()]
+    sample |= _smallest_hash_values(frame, row_hash, large) if large else {}
     empty = pd.Series([], dtype=np.float64)  # not text: the personal-data test reads no value of it
     columns = {n: pd.Series(sample[n], dtype=object) if n in sample else empty for n in prepared.features}
     results = check_feature_policy(pd.DataFrame(columns), prepared.features, list(bundle.dataset.frame.columns),
@@ -339,6 +337,23 @@ def _feature_policy(bundle: SparkBundle, config: ProjectConfig, values: dict[str
             )
             results[i] = replace(result, message=result.message.replace(first, chosen_text))
     return results
+
+
+def _smallest_hash_values(frame: DataFrame, row_hash: Column, names: list[str]) -> dict[str, list[Any]]:
+    """Per column: the non-missing values (text) of the :data:`SAMPLE` rows with the smallest ``(row_hash, value)``,
+    in one job for all from the ``2 * SAMPLE`` smallest hashes (equal hashes: equal rows), a job of its own for a
+    column with fewer than ``SAMPLE`` non-missing values among them."""
+    texts = [_col(name).cast("string").alias(f"v{i}") for i, name in enumerate(names)]
+    rows = frame.select(row_hash.alias("h"), *texts).orderBy("h").limit(2 * SAMPLE).collect()
+    found: dict[str, list[Any]] = {}
+    for i, name in enumerate(names):
+        pairs = sorted((row["h"], row[f"v{i}"]) for row in rows if row[f"v{i}"] is not None)
+        if len(pairs) >= SAMPLE:
+            found[name] = [value for _, value in pairs[:SAMPLE]]
+            continue
+        chosen = frame.where(_col(name).isNotNull()).select(row_hash.alias("h"), _col(name).cast("string").alias("v"))
+        found[name] = [row["v"] for row in chosen.orderBy("h", "v").limit(SAMPLE).collect()]
+    return found
 
 
 # ------------------------------------------------------------------------------------------- numeric stability

@@ -277,3 +277,20 @@ def test_rank_u_gives_rank_auc_across_ranges_and_arrow_batches(spark):
         twice, positives, negatives = found[key]
         ours = None if not positives or not negatives else (twice / 2) / (float(positives) * float(negatives))
         assert ours == auc, key
+
+
+def test_the_sample_of_the_smallest_hashes_is_each_columns_own_in_one_job(spark):
+    """The shared job's values equal, per column, those of the column's own ``orderBy(hash, value)``: a full column
+    from the shared rows, a mostly missing one (fewer than 1,000 values among them) from its own job."""
+    from pyspark.sql import functions as F
+
+    rng = np.random.default_rng(3)
+    full = [f"v{i}" for i in rng.integers(0, 5000, 6000)]
+    sparse = [f"s{i}" if i % 4 == 0 else None for i in range(6000)]
+    frame = spark.createDataFrame(list(zip(full, sparse, strict=True)), "full string, sparse string")
+    row_hash = F.xxhash64(F.col("full"), F.col("sparse"))
+    got = spark_integrity._smallest_hash_values(frame, row_hash, ["full", "sparse"])
+    for name in ("full", "sparse"):
+        own = frame.where(F.col(name).isNotNull()).select(row_hash.alias("h"), F.col(name).alias("v"))
+        assert got[name] == [r["v"] for r in own.orderBy("h", "v").limit(1000).collect()]
+    assert len(got["sparse"]) == 1000 and len(got["full"]) == 1000
