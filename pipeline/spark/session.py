@@ -127,13 +127,13 @@ def _probe(spark: SparkSession, timeout: float, master: str) -> None:
     """One tiny job must finish within ``timeout``: an executor exists and can run Python."""
     outcome: dict[str, Any] = {}
 
-    def run() -> None:
+    def run() -> None:  # the group is set on this thread only: the run's own jobs (main thread) stay outside it
         try:
+            spark.sparkContext.setJobGroup("mlgate-probe", "mlgate: is an executor there?", interruptOnCancel=True)
             outcome["rows"] = spark.range(4, numPartitions=2).rdd.map(lambda x: x).count()
         except Exception as exc:  # reported below, as one line
             outcome["error"] = exc
 
-    spark.sparkContext.setJobGroup("mlgate-probe", "mlgate: is an executor there?", interruptOnCancel=True)
     worker = threading.Thread(target=run, daemon=True)
     worker.start()
     worker.join(timeout)

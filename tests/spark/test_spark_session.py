@@ -17,6 +17,8 @@ def test_a_session_runs_python_on_its_executors(spark):
     assert spark.range(100, numPartitions=4).rdd.map(lambda x: x.id * 2).sum() == 9900
     assert spark.sparkContext.master == "local[2]"
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
+    # the start-up probe's job group stays on the probe's thread: the run's own jobs are not filed under it
+    assert spark.sparkContext.getLocalProperty("spark.jobGroup.id") is None
 
 
 def test_an_unreachable_master_is_one_line_within_the_bound(capfd):
