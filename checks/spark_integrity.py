@@ -108,41 +108,44 @@ def rank_u(counts: DataFrame, *, partitions: int | None = None) -> Counts:
     ``(c, v)``, sorted within each range and cached too; pass 1 collects each range's totals per key, which give
     each range the negatives of its keys in earlier ranges; pass 2 (``mapInPandas``) adds up each range's part of
     2U from its running count of lower negatives, in int64 (exact below ~3e9 rows). The driver receives at most
-    ``partitions + keys`` rows per pass, never a row of the data.
+    ``partitions + keys`` rows per pass, never a row of the data; or, with at most ``profiles.LOCAL_ROWS`` rows of
+    counts, those rows, and runs pass 2 on them in one piece.
     """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    from mlgate.pipeline.spark.profiles import _offsets
+    from mlgate.pipeline.spark.profiles import _offsets, first_offsets, small_counts
 
     if partitions is None:
         partitions = int(counts.sparkSession.conf.get("spark.sql.shuffle.partitions") or 200)
     ours = not counts.is_cached  # a frame the caller cached stays cached
     counts = counts.persist(StorageLevel.MEMORY_AND_DISK)  # the range sampling and pass 1 read the data once
-    ranged = (
-        counts.repartitionByRange(partitions, "c", "v")
-        .sortWithinPartitions("c", "v")
-        .persist(StorageLevel.MEMORY_AND_DISK)
-    )
     try:
-        segments = (
-            ranged.withColumn("p", F.spark_partition_id())
-            .groupBy("p", "c")
-            .agg(F.min("v").alias("first"), F.sum("pos").alias("pos"), F.sum("neg").alias("neg"))
-            .collect()
-        )
-        offsets = _offsets([(row["c"], row["first"], int(row["neg"]), int(row["pos"])) for row in segments])
-        parts = ranged.mapInPandas(partial(_twice_u, offsets), "c int, u long").collect()
+        local = small_counts(counts)
+        if local is not None:  # few distinct values: pass 2 on the driver, over the counts (as ks_statistics)
+            segments = local.groupby("c", as_index=False)[["pos", "neg"]].sum()
+            parts = next(_twice_u(first_offsets(local), iter([local])))
+        else:
+            ranged = counts.repartitionByRange(partitions, "c", "v").sortWithinPartitions("c", "v")
+            ranged = ranged.persist(StorageLevel.MEMORY_AND_DISK)
+            try:
+                by_range = ranged.withColumn("p", F.spark_partition_id()).groupBy("p", "c")
+                sums = [F.min("v").alias("first"), F.sum("pos").alias("pos"), F.sum("neg").alias("neg")]
+                segments = pd.DataFrame(by_range.agg(*sums).toPandas())
+                edges = zip(segments["c"], segments["first"], segments["neg"], segments["pos"], strict=True)
+                offsets = _offsets([(int(c), f, int(n), int(p)) for c, f, n, p in edges])
+                parts = pd.DataFrame(ranged.mapInPandas(partial(_twice_u, offsets), "c int, u long").toPandas())
+            finally:
+                ranged.unpersist()
     finally:
-        ranged.unpersist()
         if ours:
             counts.unpersist()
     totals: dict[int, list[int]] = {}
-    for row in segments:
-        entry = totals.setdefault(int(row["c"]), [0, 0, 0])
-        entry[1], entry[2] = entry[1] + int(row["pos"]), entry[2] + int(row["neg"])
-    for row in parts:
-        totals[int(row["c"])][0] += int(row["u"])
+    for c, pos, neg in zip(segments["c"], segments["pos"], segments["neg"], strict=True):
+        entry = totals.setdefault(int(c), [0, 0, 0])
+        entry[1], entry[2] = entry[1] + int(pos), entry[2] + int(neg)
+    for c, u in zip(parts["c"], parts["u"], strict=True):
+        totals[int(c)][0] += int(u)
     return {c: (u, p, n) for c, (u, p, n) in totals.items()}
 
 

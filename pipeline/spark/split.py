@@ -46,10 +46,13 @@ class SparkSplit:
     random_state: int
     by: str = "random"
     rows: DataFrame | None = None  # every prepared row, from the split's cache: what the gates read (see split())
+    training: DataFrame | None = None  # train and validation in one filter of that cache (one scan, not a union)
 
     @property
     def train_all(self) -> DataFrame:
         """Training rows the data gates judge: train and validation together (the pandas engine's train_frame)."""
+        if self.training is not None:
+            return self.training
         return self.train if self.validation is None else self.train.unionByName(self.validation)
 
 
@@ -190,9 +193,10 @@ def split(prepared: SparkPrepared, settings: SplitSettings, *, random_state: int
     marked = keyed.withColumn("__mlgate_part", part).drop(BUCKET)
     sizes = {r["__mlgate_part"]: int(r["count"]) for r in marked.groupBy("__mlgate_part").count().collect()}
 
-    def rows(name: str) -> DataFrame:
-        return marked.where(F.col("__mlgate_part") == name).drop("__mlgate_part", KEY, STRATUM)
+    def rows(*names: str) -> DataFrame:
+        return marked.where(F.col("__mlgate_part").isin(*names)).drop("__mlgate_part", KEY, STRATUM)
 
     validation = rows("validation") if settings.validation_size > 0 else None
     everything = keyed.drop(KEY, STRATUM, BUCKET)
-    return SparkSplit(rows("train"), rows("test"), validation, sizes, random_state, rows=everything)
+    return SparkSplit(rows("train"), rows("test"), validation, sizes, random_state, rows=everything,
+                      training=rows("train", "validation"))  # fmt: skip

@@ -124,9 +124,10 @@ def time_split(prepared: SparkPrepared, settings: SplitSettings, column: str | N
                 "it: change split.test_size / split.validation_size or use more data"
             )
 
-    def rows(name: str) -> DataFrame:
-        return marked.where(F.col(_PART) == name).drop(_PART, _TIME, _TKEY)
+    def rows(*names: str) -> DataFrame:
+        return marked.where(F.col(_PART).isin(*names)).drop(_PART, _TIME, _TKEY)
 
     validation = rows("validation") if settings.validation_size > 0 else None
     everything = keyed.drop(_TIME, _TKEY)
-    return SparkSplit(rows("train"), rows("test"), validation, sizes, random_state, by="time", rows=everything)
+    return SparkSplit(rows("train"), rows("test"), validation, sizes, random_state, by="time", rows=everything,
+                      training=rows("train", "validation"))  # fmt: skip

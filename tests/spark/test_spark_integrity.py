@@ -254,9 +254,15 @@ def test_regression_leaks_are_skipped_on_spark_and_the_rest_agrees(spark, frames
 
 
 # --------------------------------------------------------------------------------------------- the rank statistic
-def test_rank_u_gives_rank_auc_across_ranges_and_arrow_batches(spark):
+@pytest.mark.parametrize("local", [False, True])
+def test_rank_u_gives_rank_auc_across_ranges_and_arrow_batches(spark, local, monkeypatch):
     """Heavy ties, negative values and several keys, over 7 ranges and Arrow batches of 50 rows: a key's run of
-    values crosses range and batch boundaries, and each AUC is ``rank_auc``'s double."""
+    values crosses range and batch boundaries, and each AUC is ``rank_auc``'s double. The same on the driver
+    (``local``: the counts collected, at most ``profiles.LOCAL_ROWS`` rows)."""
+    from mlgate.pipeline.spark import profiles
+
+    if not local:
+        monkeypatch.setattr(profiles, "LOCAL_ROWS", 0)
     rng = np.random.default_rng(9)
     rows = []
     expected = {}

@@ -79,3 +79,19 @@ def test_an_infinite_number_and_a_missing_target_are_refused(spark, tmp_path):
         prepare(frame, data, FeatureSettings(), source=str(path))
     with pytest.raises(DataError, match=r"column 'nope' \(features.include\) not found"):
         prepare(frame, data, FeatureSettings(include=["nope"]), source=str(path))
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+def test_distinct_rows_is_exact_whoever_shares_a_hash(spark, monkeypatch, fallback):
+    """Triples, pairs and singles; ``(a, null)`` against ``(null, a)`` and null against NaN; equal to
+    ``distinct().count()``; the same past the limit of repeated hashes (``distinct()`` itself)."""
+    from mlgate.pipeline.spark import prepare as spark_prepare
+
+    if fallback:
+        monkeypatch.setattr(spark_prepare, "REPEATED_HASHES", 0)
+    rows = [("a", None, 1.0), (None, "a", 1.0), ("a", None, 1.0), ("b", "c", float("nan")), ("b", "c", None)]
+    rows += [("b", "c", float("nan")), ("b", "c", float("nan"))] + [(f"s{i}", "t", float(i)) for i in range(40)]
+    frame = spark.createDataFrame(rows, "p string, q string, x double").repartition(3)
+    expected = frame.distinct().count()
+    assert expected == 4 + 40  # (a,null,1) (null,a,1) (b,c,NaN) (b,c,null) and the singles
+    assert spark_prepare.distinct_rows(frame, len(rows)) == expected

@@ -130,8 +130,21 @@ def _with_real_nan(frame: DataFrame) -> DataFrame:
     return frame.withColumn("missing", nan)
 
 
-@pytest.mark.parametrize("k", [1, 3, 8])
-def test_ks_equals_pandas_on_german_credit(spark: Any, credit: pd.DataFrame, k: int) -> None:
+#: (partitions, the counts held on the driver): the driver's pass once, Spark's range passes at 1, 3 and 8 ranges
+PATHS = [(3, True), (1, False), (3, False), (8, False)]
+
+
+def _path(monkeypatch: pytest.MonkeyPatch, local: bool) -> None:
+    """Force Spark's range passes (no counts collected) unless ``local``."""
+    if not local:
+        monkeypatch.setattr(profiles, "LOCAL_ROWS", 0)
+
+
+@pytest.mark.parametrize(("k", "local"), PATHS)
+def test_ks_equals_pandas_on_german_credit(
+    spark: Any, credit: pd.DataFrame, k: int, local: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _path(monkeypatch, local)
     order = np.random.default_rng(2024).permutation(len(credit))
     reference, current = credit.iloc[order[:500]], credit.iloc[order[500:]]
     found = profiles.ks_statistics(
@@ -145,8 +158,11 @@ def test_ks_equals_pandas_on_german_credit(spark: Any, credit: pd.DataFrame, k: 
         assert (found[column].n_reference, found[column].n_current) == (500, 500)
 
 
-@pytest.mark.parametrize("k", [1, 3, 8])
-def test_ks_equals_pandas_on_ties_missing_disjoint_identical(spark: Any, k: int) -> None:
+@pytest.mark.parametrize(("k", "local"), PATHS)
+def test_ks_equals_pandas_on_ties_missing_disjoint_identical(
+    spark: Any, k: int, local: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _path(monkeypatch, local)
     reference, current = _synthetic_numeric()
     columns = ["ties", "missing", "disjoint", "identical"]
     ref_frame = _with_real_nan(spark.createDataFrame(reference).repartition(k))
@@ -165,11 +181,14 @@ def test_ks_equals_pandas_on_ties_missing_disjoint_identical(spark: Any, k: int)
 
 
 def test_ks_on_large_samples_collects_no_rows(spark: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """200k rows a side, exact at 1, 3 and 8 partitions; the driver only ever receives per-partition totals.
+    """200k rows a side, exact at 1, 3 and 8 partitions; past the driver's limit of distinct values (here 1,000)
+    the driver receives that limit plus one row of counts (finding that there are more), then only per-partition
+    totals.
 
     Every row the implementation brings to the driver passes through DataFrame.collect (or toPandas): counting
     them proves that no row of the data (nor one row per distinct value) is collected.
     """
+    monkeypatch.setattr(profiles, "LOCAL_ROWS", 1000)
     rng = np.random.default_rng(5)
     n = 200_000
     reference = pd.DataFrame({"x": rng.normal(0.0, 1.0, n)})
@@ -196,7 +215,7 @@ def test_ks_on_large_samples_collects_no_rows(spark: Any, monkeypatch: pytest.Mo
         collected.clear()
         found = profiles.ks_statistic(ref_frame.repartition(k), cur_frame.repartition(k), "x", partitions=k)
         assert found.statistic == expected, k
-        assert collected and max(collected) <= k + 1, (k, collected)
+        assert collected[0] == 1001 and max(collected[1:]) <= k + 1, (k, collected)
 
 
 def test_ks_refuses_text_and_empty_samples(spark: Any) -> None:
