@@ -134,11 +134,11 @@ def _ks(reference: DataFrame, current: DataFrame, columns: list[str], sizes: tup
         return {c: ks_two_sample(left[c].to_numpy(np.float64, na_value=np.nan),
                                  right[c].to_numpy(np.float64, na_value=np.nan)) for c in columns}  # fmt: skip
     out = {}
-    for column, profile in ks_statistics(reference, current, columns).items():
+    q = KS_QUANTILES.tolist()
+    for column, profile in ks_statistics(reference, current, columns, levels=q).items():
         n1, n2 = profile.n_reference, profile.n_current
-        q = KS_QUANTILES.tolist()
-        extra = ks_extra(q, quantiles(reference, column, q), quantiles(current, column, q),
-                         (profile.missing_reference / n1, profile.missing_current / n2))  # fmt: skip
+        ref_q, cur_q = profile.quantiles or (quantiles(reference, column, q), quantiles(current, column, q))
+        extra = ks_extra(q, ref_q, cur_q, (profile.missing_reference / n1, profile.missing_current / n2))
         d = profile.statistic
         out[column] = TwoSampleTest("ks", d, ks_asymptotic_p(d, n1, n2), d, "ks_d", n1, n2, extra)
     return out

@@ -95,3 +95,4 @@ def test_distinct_rows_is_exact_whoever_shares_a_hash(spark, monkeypatch, fallba
     expected = frame.distinct().count()
     assert expected == 4 + 40  # (a,null,1) (null,a,1) (b,c,NaN) (b,c,null) and the singles
     assert spark_prepare.distinct_rows(frame, len(rows)) == expected
+    assert spark.conf.get("spark.sql.execution.bypassPartialAggregation") == "false"  # set for its job only

@@ -15,7 +15,14 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from mlgate.checks.categories import category_text
-from mlgate.checks.stats import MISSING, _ks_statistic, _labelled_counts, _sort_missing_last
+from mlgate.checks.stats import (
+    KS_QUANTILES,
+    MISSING,
+    _ks_statistic,
+    _labelled_counts,
+    _sort_missing_last,
+    sorted_quantiles,
+)
 from mlgate.pipeline.spark import profiles
 
 pytestmark = pytest.mark.spark
@@ -178,6 +185,30 @@ def test_ks_equals_pandas_on_ties_missing_disjoint_identical(
     assert missing.missing_current == int(current["missing"].isna().sum()) > 0
     if k == 3:
         assert profiles.ks_statistic(ref_frame, cur_frame, "ties", partitions=k) == found["ties"]
+
+
+def test_ks_quantiles_from_the_driver_counts_are_pandas_exact_ones(spark: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the counts on the driver, each side's quantiles are ``sorted_quantiles`` of its non-missing values
+    (ties, missing values and NaN; no infinity: preparation refuses one in a numeric feature)."""
+    reference, current = _synthetic_numeric()
+    for side in (reference, current):
+        side["missing"] = side["missing"].replace([np.inf, -np.inf], 7.5)
+    columns = ["ties", "missing", "disjoint"]
+    ref_frame = _with_real_nan(spark.createDataFrame(reference))
+    cur_frame = _with_real_nan(spark.createDataFrame(current))
+    found = profiles.ks_statistics(ref_frame, cur_frame, columns, levels=KS_QUANTILES.tolist())
+    for column in columns:
+        expected = [
+            sorted_quantiles(np.sort(side[column].dropna().to_numpy(np.float64)), KS_QUANTILES).tolist()
+            for side in (reference, current)
+        ]
+        assert found[column].quantiles == (expected[0], expected[1]), column
+    assert found["missing"].quantiles is not None and found["missing"].quantiles[0][-1] == 7.5
+    _path(monkeypatch, local=False)
+    ranged = profiles.ks_statistics(ref_frame, cur_frame, columns, partitions=3, levels=[0.5])
+    assert ranged["ties"] == found["ties"]  # the statistic and sizes; quantiles are not compared
+    assert ranged["ties"].quantiles is None  # Spark's range passes leave them to percentile_approx
+    assert np.isnan(profiles.counted_quantiles(np.array([1.0, 2.0]), np.array([0, 0]), [0.5])[0])  # no values
 
 
 def test_ks_on_large_samples_collects_no_rows(spark: Any, monkeypatch: pytest.MonkeyPatch) -> None:
