@@ -103,13 +103,11 @@ def rank_u(counts: DataFrame, *, partitions: int | None = None) -> Counts:
     ``(2U, positives, negatives)``, U the Mann-Whitney statistic of the positives' values against the negatives'
     (each positive counts 1 per negative with a lower value and 1/2 per tied one: 2U is an integer).
 
-    The two passes of :func:`pipeline.spark.profiles.ks_statistics`, sharing its helpers: the counts (one row per
-    distinct value) are cached, so the range sampling and pass 1 read the data once, then range-partitioned on
-    ``(c, v)``, sorted within each range and cached too; pass 1 collects each range's totals per key, which give
-    each range the negatives of its keys in earlier ranges; pass 2 (``mapInPandas``) adds up each range's part of
-    2U from its running count of lower negatives, in int64 (exact below ~3e9 rows). The driver receives at most
-    ``partitions + keys`` rows per pass, never a row of the data; or, with at most ``profiles.LOCAL_ROWS`` rows of
-    counts, those rows, and runs pass 2 on them in one piece.
+    The two passes of :func:`pipeline.spark.profiles.ks_statistics`, sharing its helpers: at most
+    ``profiles.LOCAL_ROWS`` counts (one row per distinct value) come to the driver, which runs pass 2 on them in
+    one piece; more are cached, range-partitioned on ``(c, v)``, sorted within each range and cached too; pass 1
+    collects each range's totals per key (the negatives of its keys in earlier ranges); pass 2 (``mapInPandas``)
+    adds up each range's part of 2U from its running count of lower negatives, in int64 (exact below ~3e9 rows).
     """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -279,19 +277,21 @@ def _value_counts(
     frame: DataFrame, features: Sequence[str], numeric: Sequence[str]
 ) -> dict[str, tuple[int, int, bool]]:
     """Per feature, in one job: its non-missing values, its distinct values (exact) and whether a numeric one holds
-    a value that is not a whole number (or ±inf): one ``(feature, value)`` pair per row, grouped twice."""
+    a value that is not a whole number (or ±inf): one ``(feature, value)`` pair per row, grouped twice; a number as
+    its double (NaN missing, -0.0 as 0.0, as pandas' ``nunique``; never cast to text), a category as its text."""
     from pyspark.sql import functions as F
 
     from mlgate.pipeline.spark.profiles import _key
 
     entries = []
     for i, name in enumerate(features):
-        number = _number(name)
+        number, text = (_number(name), F.lit(None).cast("string")) if name in numeric else (F.lit(None), None)
         odd = (number != F.rint(number)) | (F.abs(number) == F.lit(math.inf)) if name in numeric else F.lit(False)
-        value = _key(name, frame.schema[name].dataType)
-        entries.append(F.struct(F.lit(i).alias("f"), value.alias("v"), F.coalesce(odd, F.lit(False)).alias("w")))
-    pairs = frame.select(F.inline(F.array(*entries))).where(F.col("v").isNotNull())
-    per_value = pairs.groupBy("f", "v").agg(F.count(F.lit(1)).alias("k"), F.max(F.col("w").cast("int")).alias("w"))
+        text = _key(name, frame.schema[name].dataType) if text is None else text
+        entries.append(F.struct(F.lit(i).alias("f"), number.cast("double").alias("d"), text.alias("v"),
+                                F.coalesce(odd, F.lit(False)).alias("w")))  # fmt: skip
+    pairs = frame.select(F.inline(F.array(*entries))).where(F.col("d").isNotNull() | F.col("v").isNotNull())
+    per_value = pairs.groupBy("f", "d", "v").agg(F.count(F.lit(1)).alias("k"), F.max(F.col("w").cast("int")).alias("w"))
     rows = per_value.groupBy("f").agg(F.count(F.lit(1)).alias("d"), F.sum("k").alias("n"), F.max("w").alias("w"))
     found = {int(row["f"]): (int(row["n"]), int(row["d"]), bool(row["w"])) for row in rows.collect()}
     return {name: found.get(i, (0, 0, False)) for i, name in enumerate(features)}
