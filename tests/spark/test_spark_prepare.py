@@ -96,3 +96,19 @@ def test_distinct_rows_is_exact_whoever_shares_a_hash(spark, monkeypatch, fallba
     assert expected == 4 + 40  # (a,null,1) (null,a,1) (b,c,NaN) (b,c,null) and the singles
     assert spark_prepare.distinct_rows(frame, len(rows)) == expected
     assert spark.conf.get("spark.sql.execution.bypassPartialAggregation") == "false"  # set for its job only
+
+
+def test_repeated_hashes_are_counted_without_a_partial_aggregation(spark):
+    """The cached query is planned with the bypass on (a conf set after ``persist()`` would not reach it)."""
+    from pyspark.sql import functions as F
+
+    from mlgate.pipeline.spark import prepare as spark_prepare
+
+    hashed = spark.range(0, 1000, 1, 4).select(F.xxhash64(F.col("id") % 700).alias(spark_prepare._HASH))
+    repeated = spark_prepare.repeated_hashes(hashed)
+    try:
+        assert repeated.count() == 300
+        plan = repeated._jdf.queryExecution().executedPlan().toString()
+        assert "HashAggregate" in plan and "partial_count" not in plan
+    finally:
+        repeated.unpersist()
