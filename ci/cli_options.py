@@ -56,6 +56,7 @@ RUN_EXTRA_MODULES = frozenset(
         "cryptography",
         "filelock",
         "sqlparse",
+        "xxhash",
     }
 )
 DEFAULT_LOCK_TIMEOUT_S = 300.0  # pipeline.store_lock.DEFAULT_LOCK_TIMEOUT_S (not imported: keep --help light)
