@@ -28,9 +28,9 @@ from mlgate.pipeline.ingest import check_file, check_partitions
 from mlgate.pipeline.spark.session import short_error
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
-__all__ = ["SparkDataset", "fingerprint", "load", "parquet_schema_problem"]
+__all__ = ["SparkDataset", "fingerprint", "flagged_values", "load", "parquet_schema_problem"]
 
 _SEEDS = (42, 4242)
 _LOW = 0xFFFFFFFF
@@ -47,12 +47,20 @@ class SparkDataset:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+def flagged_values(frame: DataFrame) -> list[Column]:
+    """What a row hash reads: each column in name order, preceded by its null flag (so ``(a, null)`` and
+    ``(null, a)`` differ; ``xxhash64`` skips a null)."""
+    from pyspark.sql import functions as F
+
+    return [part for name in sorted(frame.columns) for part in (F.isnull(F.col(f"`{name}`")), F.col(f"`{name}`"))]
+
+
 def fingerprint(frame: DataFrame) -> tuple[str, int]:
     """(order-insensitive content hash, row count) of ``frame``, in one Spark job (see the module docstring)."""
     from pyspark.sql import functions as F
 
     names = sorted(frame.columns)
-    flagged = [part for name in names for part in (F.isnull(F.col(f"`{name}`")), F.col(f"`{name}`"))]
+    flagged = flagged_values(frame)
     sums = []
     for seed in _SEEDS:
         hashed = F.xxhash64(*flagged) if seed == 42 else F.xxhash64(F.lit(seed), *flagged)

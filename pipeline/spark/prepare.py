@@ -191,8 +191,9 @@ def distinct_rows(frame: DataFrame, rows: int) -> int:
     155 s of the 454 s that ingest, prepare and split took."""
     from pyspark.sql import functions as F
 
-    names = sorted(frame.columns)
-    hashed = frame.select("*", F.xxhash64(*[p for n in names for p in (F.isnull(_c(n)), _c(n))]).alias(_HASH))
+    from mlgate.pipeline.spark.ingest import flagged_values
+
+    hashed = frame.select("*", F.xxhash64(*flagged_values(frame)).alias(_HASH))
     repeated = repeated_hashes(hashed)
     try:
         found = repeated.agg(F.count(F.lit(1)).alias("hashes"), F.sum("count").alias("rows")).collect()[0]
