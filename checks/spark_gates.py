@@ -16,6 +16,7 @@ regression target's summary quantiles.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,8 +43,9 @@ if TYPE_CHECKING:
 
     from mlgate.pipeline.spark.prepare import SparkPrepared
     from mlgate.pipeline.spark.split import SparkSplit
+    from mlgate.pipeline.spark.statistics import SplitCounts
 
-__all__ = ["balance", "drift"]
+__all__ = ["balance", "drift", "group_name", "split_counts_for"]
 
 
 def _col(name: str) -> Column:
@@ -67,18 +69,19 @@ def _groups(attribute: SensitiveAttribute) -> Column:
     return band
 
 
-def _label_checks(counts: dict[str | None, int], prepared: SparkPrepared, settings: BalanceSettings, split: str,
+def _label_checks(counts: dict[int | None, int], prepared: SparkPrepared, settings: BalanceSettings, split: str,
                   frame: DataFrame) -> list[CheckResult]:  # fmt: skip
     from mlgate.pipeline.spark.prepare import Y
 
     if prepared.task == "regression":
         return [target_summary_from(_summary(frame, Y), prepared.target, split=split)]
     if prepared.task == "multiclass":
-        codes = np.array([counts.get(str(code), 0) for code in range(len(prepared.classes))], dtype=np.int64)
+        codes = np.array([counts.get(code, 0) for code in range(len(prepared.classes))], dtype=np.int64)
         return class_shares_from_counts(codes, prepared.target, prepared.classes, settings, split=split)
     n = sum(v for k, v in counts.items() if k is not None)
-    return [minority_share_from_counts(n, counts.get("1", 0), prepared.target, min_share=settings.min_minority_share,
-                                       confidence=settings.confidence, split=split)]  # fmt: skip
+    return [minority_share_from_counts(n, counts.get(1, 0), prepared.target,
+                                       min_share=settings.min_minority_share, confidence=settings.confidence,
+                                       split=split)]  # fmt: skip
 
 
 def _summary(frame: DataFrame, column: str) -> dict[str, Any]:
@@ -94,40 +97,73 @@ def _summary(frame: DataFrame, column: str) -> dict[str, Any]:
             "max": row["max"]}  # fmt: skip
 
 
-def _balance_split(
-    frame: DataFrame, prepared: SparkPrepared, settings: BalanceSettings, split: str
-) -> list[CheckResult]:
+def group_name(index: int) -> str:
+    """The :class:`SplitCounts` entry of the ``index``-th present sensitive attribute's groups."""
+    return f"__mlgate_group_{index}"
+
+
+def split_counts_for(
+    split: SparkSplit, prepared: SparkPrepared, sensitive: Sequence[SensitiveAttribute]
+) -> SplitCounts:
+    """The one counting pass the three data layers read (:func:`pipeline.spark.statistics.split_counts`): every
+    feature, the target (a class target as a text entry, a numeric one as a number) and each present sensitive
+    attribute's groups (:func:`_groups`)."""
     from pyspark.sql import functions as F
+    from pyspark.sql import types as T
 
     from mlgate.pipeline.spark.prepare import Y
-    from mlgate.pipeline.spark.profiles import counts_by
+    from mlgate.pipeline.spark.statistics import split_counts
 
-    present = [a for a in settings.sensitive if a.column in frame.columns]
-    named = frame.select(F.col(Y), *[_groups(a).alias(f"g{i}") for i, a in enumerate(present)])
-    counts = counts_by(named, [Y, *[f"g{i}" for i in range(len(present))]])
-    results = _label_checks(counts[Y], prepared, settings, split, frame)
-    n_rows = sum(counts[Y].values())
-    for attribute in settings.sensitive:
-        if attribute not in present:
-            results.append(missing_column(attribute, split))
-            continue
-        groups = {k: v for k, v in counts[f"g{present.index(attribute)}"].items() if k is not None}
-        results += group_shares_from_counts(groups, n_rows, attribute, confidence=settings.confidence, split=split)
+    schema = split.test.schema
+    present = [a for a in sensitive if a.column in schema.fieldNames()]
+    groups = [(group_name(i), _groups(a), T.StringType() if a.bins is not None else schema[a.column].dataType)
+              for i, a in enumerate(present)]  # fmt: skip
+    regression = prepared.task == "regression"
+    numeric = [*prepared.numeric, *([prepared.target] if regression else [])]
+    text = [*prepared.categorical, *([] if regression else [prepared.target])]
+    return split_counts(split, numeric, text, classes=None if regression else F.col(Y), extra=groups)
+
+
+def _owned(counts: SplitCounts | None, build: Callable[[], SplitCounts]) -> tuple[SplitCounts, bool]:
+    return (build(), True) if counts is None else (counts, False)
+
+
+def balance(
+    split: SparkSplit, prepared: SparkPrepared, settings: BalanceSettings, counts: SplitCounts | None = None
+) -> list[CheckResult]:
+    """The balance layer on Spark: the training rows (train + validation), then the test split, from ``counts``
+    (built here when None)."""
+    counted, owned = _owned(counts, lambda: split_counts_for(split, prepared, settings.sensitive))
+    try:
+        classes = counted.class_counts()
+        present = [a for a in settings.sensitive if a.column in split.test.columns]
+        groups = counted.text_counts([group_name(i) for i in range(len(present))])
+    finally:
+        if owned:
+            counted.close()
+    results = []
+    for side, (name, frame) in enumerate((("train", split.train_all), ("test", split.test))):
+        results += _label_checks(classes[side], prepared, settings, name, frame)
+        n_rows = sum(classes[side].values())
+        for attribute in settings.sensitive:
+            if attribute not in present:
+                results.append(missing_column(attribute, name))
+                continue
+            found = groups[side].get(group_name(present.index(attribute)), {})
+            shares = {k: v for k, v in found.items() if k is not None}
+            results += group_shares_from_counts(shares, n_rows, attribute, confidence=settings.confidence, split=name)
     return results
 
 
-def balance(split: SparkSplit, prepared: SparkPrepared, settings: BalanceSettings) -> list[CheckResult]:
-    """The balance layer on Spark: the training rows (train + validation), then the test split."""
-    return [*_balance_split(split.train_all, prepared, settings, "train"),
-            *_balance_split(split.test, prepared, settings, "test")]  # fmt: skip
-
-
-def _ks(reference: DataFrame, current: DataFrame, columns: list[str], sizes: tuple[int, int]) -> dict[str, Any]:
+def _ks(split: SparkSplit, counts: Callable[[], SplitCounts], columns: list[str], sizes: tuple[int, int]
+        ) -> dict[str, Any]:  # fmt: skip
     """Each numeric column's KS test: exact (values collected) up to 10,000 rows a side, else from Spark's D."""
-    from mlgate.pipeline.spark.profiles import ks_statistics, quantiles
+    from mlgate.pipeline.spark.profiles import ks_from_counts
+    from mlgate.pipeline.spark.quantiles import quantiles
 
     if not columns:
         return {}
+    reference, current = split.train_all, split.test
     if max(sizes) <= EXACT_KS_MAX_N:  # the pandas engine's exact path, on the same few values
         left: Any = reference.select(*columns).toPandas()
         right: Any = current.select(*columns).toPandas()
@@ -135,7 +171,7 @@ def _ks(reference: DataFrame, current: DataFrame, columns: list[str], sizes: tup
                                  right[c].to_numpy(np.float64, na_value=np.nan)) for c in columns}  # fmt: skip
     out = {}
     q = KS_QUANTILES.tolist()
-    for column, profile in ks_statistics(reference, current, columns, levels=q).items():
+    for column, profile in ks_from_counts(counts().ks_counts(columns), columns, levels=q).items():
         n1, n2 = profile.n_reference, profile.n_current
         ref_q, cur_q = profile.quantiles or (quantiles(reference, column, q), quantiles(current, column, q))
         extra = ks_extra(q, ref_q, cur_q, (profile.missing_reference / n1, profile.missing_current / n2))
@@ -144,33 +180,33 @@ def _ks(reference: DataFrame, current: DataFrame, columns: list[str], sizes: tup
     return out
 
 
-def _chi2(
-    reference: DataFrame, current: DataFrame, columns: list[str], *, canonical: bool = False
-) -> dict[str, TwoSampleTest]:
-    from mlgate.pipeline.spark.profiles import counts_by
-
+def _chi2(counts: SplitCounts, columns: list[str], *, canonical: bool = False) -> dict[str, TwoSampleTest]:
     if not columns:
         return {}
-    ref, cur = counts_by(reference, columns, canonical=canonical), counts_by(current, columns, canonical=canonical)
+    ref, cur = counts.text_counts(columns, canonical=canonical)
 
-    def labelled(counts: dict[str | None, int]) -> dict[str, int]:
-        return {MISSING if k is None else k: v for k, v in counts.items() if v}
+    def labelled(found: dict[str | None, int]) -> dict[str, int]:
+        return {MISSING if k is None else k: v for k, v in found.items() if v}
 
     return {c: chi2_homogeneity(*aligned_counts(labelled(ref[c]), labelled(cur[c]))) for c in columns}
 
 
-def _label(split: SparkSplit, prepared: SparkPrepared, sizes: tuple[int, int]) -> Tested | None:
+def _label(split: SparkSplit, prepared: SparkPrepared, sizes: tuple[int, int], counts: Callable[[], SplitCounts]
+           ) -> Tested | None:  # fmt: skip
     """``drift.label``: the target's categories (labelled rows; every prepared row has a label), or a regression
     target's KS test."""
     target, prefix = prepared.target, "drift.label"
     if prepared.task == "regression":
-        return Tested(target, _ks(split.train_all, split.test, [target], sizes)[target], prefix, "label")
-    outcome = _chi2(split.train_all, split.test, [target], canonical=True)[target]  # as checks.drift's category_text
+        return Tested(target, _ks(split, counts, [target], sizes)[target], prefix, "label")
+    outcome = _chi2(counts(), [target], canonical=True)[target]  # as checks.drift's category_text
     return Tested(target, outcome, prefix, "label")
 
 
-def drift(split: SparkSplit, prepared: SparkPrepared, settings: DriftSettings) -> list[CheckResult]:
-    """The drift layer on Spark, train vs test (a current batch is not built on Spark yet)."""
+def drift(
+    split: SparkSplit, prepared: SparkPrepared, settings: DriftSettings, counts: SplitCounts | None = None
+) -> list[CheckResult]:
+    """The drift layer on Spark, train vs test (a current batch is not built on Spark yet), from ``counts`` (built
+    here when None and a test needs it)."""
     chosen = settings.columns
     numeric = [c for c in prepared.numeric if chosen is None or c in chosen]
     categorical = [c for c in prepared.categorical if chosen is None or c in chosen]
@@ -182,9 +218,22 @@ def drift(split: SparkSplit, prepared: SparkPrepared, settings: DriftSettings) -
                                    f"feature '{column}' (train vs test): no rows to compare (reference {sizes[0]}, "
                                    f"current {sizes[1]})", {}, reason=Reason.NO_ROWS))  # fmt: skip
         return problems
-    outcomes = {**_ks(split.train_all, split.test, numeric, sizes), **_chi2(split.train_all, split.test, categorical)}
+    built: list[SplitCounts] = []
+
+    def counted() -> SplitCounts:
+        if counts is not None:
+            return counts
+        if not built:
+            built.append(split_counts_for(split, prepared, ()))
+        return built[0]
+
+    try:
+        outcomes = {**_ks(split, counted, numeric, sizes), **_chi2(counted(), categorical)}
+        label_test = _label(split, prepared, sizes, counted) if settings.label else None
+    finally:
+        for owned in built:
+            owned.close()
     tested = [Tested(c, outcomes[c], "drift.feature", "feature") for c in [*numeric, *categorical]]
-    label_test = _label(split, prepared, sizes) if settings.label else None
     for column in [c for c in (chosen or []) if c not in prepared.features]:
         problems.append(result("drift.feature", column, settings, Status.ERROR,
                                f"drift.columns names '{column}', which is not a feature (features: "

@@ -10,8 +10,10 @@ figures are the pandas engine's for the same rows (``tests/spark/test_spark_inte
   category score, class), ranked without a window and without a row on the driver (:func:`rank_u`). Twice U is an
   integer, summed exactly, so each AUC is the pandas engine's double bit for bit while ``2 * positives *
   negatives < 2**53`` (up to ~9e7 rows; beyond, both engines round, differently, in the last bits). A category's
-  target rate is a ``groupBy`` count of the training rows joined null-safely (missing is a category) to the test
-  rows' counts per category, the rate computed with the pandas engine's double operations;
+  target rate is the training rows' count joined null-safely (missing is a category; NaN is missing and -0.0 is
+  0.0, as ``pd.factorize`` counts them) to the test rows' counts per category, the rate computed with the pandas
+  engine's double operations. Every count comes from the layers' one counting pass
+  (:class:`pipeline.spark.statistics.SplitCounts`);
 * ``schema.identifier``: exact distinct counts (``groupBy`` of (feature, value), not ``approx_count_distinct``) and
   whether a numeric feature holds whole numbers only (a numeric feature is a double on Spark: integers beyond 2**53
   that differ only past a double's precision would count as one value);
@@ -70,6 +72,7 @@ if TYPE_CHECKING:
     from mlgate.pipeline.spark.dataload import SparkBundle
     from mlgate.pipeline.spark.prepare import SparkPrepared
     from mlgate.pipeline.spark.split import SparkSplit
+    from mlgate.pipeline.spark.statistics import SplitCounts
 
 __all__ = ["ROW_ORDER", "leak_scores", "rank_u", "run"]
 
@@ -90,11 +93,9 @@ def _col(name: str) -> Column:
 
 
 def _number(name: str) -> Column:
-    """The value as a double, NaN as missing and -0.0 as 0.0 (pandas counts NaN missing, and both zeros as one)."""
-    from pyspark.sql import functions as F
+    from mlgate.pipeline.spark.statistics import number
 
-    number = _col(name).cast("double")
-    return F.when(F.isnan(number), F.lit(None)).when(number == 0.0, F.lit(0.0)).otherwise(number)
+    return number(name)
 
 
 # ------------------------------------------------------------------------------------------- the rank statistic
@@ -198,70 +199,57 @@ def _per_class(grouped: DataFrame, score: Callable[[int], Column], classes: int,
     return grouped.select(F.inline(F.array(*rows)))
 
 
-def _counted(frame: DataFrame, values: list[Column], codes: Sequence[int], prefix: str = "") -> DataFrame:
-    """Rows and rows of each class (``t``, ``n<i>``) per feature ``f`` and value ``v`` (one column per feature)."""
-    from pyspark.sql import functions as F
-
-    from mlgate.pipeline.spark.prepare import Y
-
-    entries = [F.struct(F.lit(i).alias("f"), value.alias("v")) for i, value in enumerate(values)]
-    pairs = frame.select(F.col(Y).alias("y"), F.inline(F.array(*entries)))
-    sums = [F.sum(F.when(F.col("y") == code, 1).otherwise(0)).alias(f"{prefix}n{i}") for i, code in enumerate(codes)]
-    return pairs.groupBy("f", "v").agg(F.count(F.lit(1)).alias(f"{prefix}t"), *sums)
-
-
-def _rate_counts(split: SparkSplit, prepared: SparkPrepared, codes: list[int], priors: list[float]) -> DataFrame:
+def _rate_counts(counts: SplitCounts, prepared: SparkPrepared, codes: list[int], priors: list[float]) -> DataFrame:
     """Per categorical feature and class: the test rows' counts per training target rate of their category."""
     from pyspark.sql import functions as F
 
-    values = [_col(name).cast("string") for name in prepared.categorical]
-    learned = _counted(split.train_all, values, codes, prefix="r_").withColumnsRenamed({"f": "r_f", "v": "r_v"})
-    scored = _counted(split.test, values, codes)
+    text = prepared.categorical
+    learned = counts.by_class(text, codes, 0, prefix="r_").withColumnsRenamed({"f": "r_f", "v": "r_v"})
+    scored = counts.by_class(text, codes, 1)
     joined = scored.join(learned, (F.col("f") == F.col("r_f")) & F.col("v").eqNullSafe(F.col("r_v")), "left")
 
     def rate(i: int) -> Column:  # integrity._categorical_leak: (positives + prior) / (count + 1.0), unseen: the prior
         shrunk = (F.col(f"r_n{i}").cast("double") + F.lit(priors[i])) / (F.col("r_t").cast("double") + F.lit(1.0))
         return F.when(F.col("r_t").isNull(), F.lit(priors[i])).otherwise(shrunk)
 
-    return _per_class(joined, rate, len(codes), len(prepared.numeric))
+    return _per_class(joined, rate, len(codes), 0)
 
 
-def leak_scores(split: SparkSplit, prepared: SparkPrepared) -> list[LeakScore]:
+def leak_scores(split: SparkSplit, prepared: SparkPrepared, counts: SplitCounts) -> list[LeakScore]:
     """The single-feature score of every feature (numeric first, then categorical) of a binary or multiclass
-    target, as :func:`checks.integrity.leak_scores` gives it for the same rows (see the module docstring)."""
+    target, as :func:`checks.integrity.leak_scores` gives it for the same rows (see the module docstring), from
+    ``counts`` (:func:`checks.spark_gates.split_counts_for`: features numeric first, in ``prepared``'s order)."""
     from pyspark.sql import functions as F
 
-    from mlgate.pipeline.spark.prepare import Y
-
-    classes = {int(row[0]): int(row[1]) for row in split.train_all.groupBy(Y).count().collect() if row[0] is not None}
+    classes = {c: n for c, n in counts.class_counts()[0].items() if c is not None}
     # binary: class 1 against the rest; multiclass: each class of the training rows, ascending (np.unique on pandas)
     codes = [1] if prepared.task == "binary" else sorted(classes)
     n_train = sum(classes.values())
     priors = [classes.get(code, 0) / n_train if n_train else 0.5 for code in codes]  # np.mean of the 0/1 labels
     parts = []
     if prepared.numeric:
-        numbers = _counted(split.train_all, [_number(n) for n in prepared.numeric], codes).where(F.col("v").isNotNull())
-        parts.append(_per_class(numbers, lambda _: F.col("v"), len(codes), 0))
+        parts.append(_per_class(counts.by_class(prepared.numeric, codes, 0), lambda _: F.col("v"), len(codes), 0))
     if prepared.categorical:
-        parts.append(_rate_counts(split, prepared, codes, priors))
-    counts: Counts = {}
+        parts.append(_rate_counts(counts, prepared, codes, priors))
+    found: Counts = {}
     if parts:
         union = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
-        counts = rank_u(union.groupBy("c", "v").agg(F.sum("pos").alias("pos"), F.sum("neg").alias("neg")))
+        found = rank_u(union.groupBy("c", "v").agg(F.sum("pos").alias("pos"), F.sum("neg").alias("neg")))
     test_rows, k = split.sizes.get("test", 0), len(codes)
     per_class = []
     for i in range(k):
-        scores = [numeric_leak_score(name, *_auc(counts, f * k + i)) for f, name in enumerate(prepared.numeric)]
+        scores = [numeric_leak_score(name, *_auc(found, f * k + i)) for f, name in enumerate(prepared.numeric)]
         for j, name in enumerate(prepared.categorical):
-            auc = _auc(counts, (len(prepared.numeric) + j) * k + i)[0]
+            auc = _auc(found, (len(prepared.numeric) + j) * k + i)[0]
             scores.append(LeakScore(name, auc, CATEGORICAL_METHOD, test_rows))
         per_class.append(scores)
     return per_class[0] if prepared.task == "binary" else mean_over_classes(per_class)
 
 
-def _target_leak(split: SparkSplit, prepared: SparkPrepared, settings: IntegritySettings) -> list[CheckResult]:
+def _target_leak(split: SparkSplit, prepared: SparkPrepared, settings: IntegritySettings, counts: SplitCounts
+                 ) -> list[CheckResult]:  # fmt: skip
     if prepared.task != "regression":
-        return judge_target_leak(leak_scores(split, prepared), target=prepared.target, settings=settings)
+        return judge_target_leak(leak_scores(split, prepared, counts), target=prepared.target, settings=settings)
     message = (
         f"not judged on the Spark engine: the target '{prepared.target}' is numeric (regression), and the "
         f"concordance of each feature with it (Kendall tau-b, {len(prepared.features)} features) has no distributed "
@@ -273,30 +261,6 @@ def _target_leak(split: SparkSplit, prepared: SparkPrepared, settings: Integrity
 
 
 # ------------------------------------------------------------------------------- identifiers and feature policy
-def _value_counts(
-    frame: DataFrame, features: Sequence[str], numeric: Sequence[str]
-) -> dict[str, tuple[int, int, bool]]:
-    """Per feature, in one job: its non-missing values, its distinct values (exact) and whether a numeric one holds
-    a value that is not a whole number (or ±inf): one ``(feature, value)`` pair per row, grouped twice; a number as
-    its double (NaN missing, -0.0 as 0.0, as pandas' ``nunique``; never cast to text), a category as its text."""
-    from pyspark.sql import functions as F
-
-    from mlgate.pipeline.spark.profiles import _key
-
-    entries = []
-    for i, name in enumerate(features):
-        number, text = (_number(name), F.lit(None).cast("string")) if name in numeric else (F.lit(None), None)
-        odd = (number != F.rint(number)) | (F.abs(number) == F.lit(math.inf)) if name in numeric else F.lit(False)
-        text = _key(name, frame.schema[name].dataType) if text is None else text
-        entries.append(F.struct(F.lit(i).alias("f"), number.cast("double").alias("d"), text.alias("v"),
-                                F.coalesce(odd, F.lit(False)).alias("w")))  # fmt: skip
-    pairs = frame.select(F.inline(F.array(*entries))).where(F.col("d").isNotNull() | F.col("v").isNotNull())
-    per_value = pairs.groupBy("f", "d", "v").agg(F.count(F.lit(1)).alias("k"), F.max(F.col("w").cast("int")).alias("w"))
-    rows = per_value.groupBy("f").agg(F.count(F.lit(1)).alias("d"), F.sum("k").alias("n"), F.max("w").alias("w"))
-    found = {int(row["f"]): (int(row["n"]), int(row["d"]), bool(row["w"])) for row in rows.collect()}
-    return {name: found.get(i, (0, 0, False)) for i, name in enumerate(features)}
-
-
 def _identifiers(
     bundle: SparkBundle, figures: dict[str, tuple[int, int, bool]], settings: IntegritySettings
 ) -> list[CheckResult]:
@@ -385,15 +349,23 @@ def _numeric_stability(split: SparkSplit, numeric: Sequence[str]) -> list[CheckR
     return judge_numeric_stability(found, rows)
 
 
-def run(bundle: SparkBundle, config: ProjectConfig) -> list[CheckResult]:
+def run(bundle: SparkBundle, config: ProjectConfig, counts: SplitCounts | None = None) -> list[CheckResult]:
     """The schema layer's duplicate and integrity checks on Spark, in the pandas engine's order: duplicates, target
-    leaks, identifiers, feature policy, numeric stability."""
+    leaks, identifiers, feature policy, numeric stability; counted from ``counts`` (built here when None)."""
+    from mlgate.checks.spark_gates import split_counts_for
+
     prepared, settings = bundle.prepared, config.integrity
     duplicates = judge_duplicates(prepared.report, config.data, source=bundle.dataset.source, examples=None)
-    figures = _value_counts(prepared.frame, prepared.features, prepared.numeric)
+    counted = counts if counts is not None else split_counts_for(bundle.split, prepared, ())
+    try:
+        figures = counted.distinct(prepared.features)
+        leaks = _target_leak(bundle.split, prepared, settings, counted)
+    finally:
+        if counts is None:
+            counted.close()
     return [
         duplicates,
-        *_target_leak(bundle.split, prepared, settings),
+        *leaks,
         *_identifiers(bundle, figures, settings),
         *_feature_policy(bundle, config, {name: n for name, (n, _, _) in figures.items()}),
         *_numeric_stability(bundle.split, prepared.numeric),

@@ -19,11 +19,12 @@ from mlgate.pipeline.config import ProjectConfig
 
 if TYPE_CHECKING:
     from mlgate.pipeline.spark.dataload import SparkBundle
+    from mlgate.pipeline.spark.statistics import SplitCounts
 
 __all__ = ["run_spark_layers"]
 
 
-def _schema(bundle: SparkBundle, config: ProjectConfig) -> list[CheckResult]:
+def _schema(bundle: SparkBundle, config: ProjectConfig, counts: SplitCounts) -> list[CheckResult]:
     from mlgate.checks import spark_integrity, spark_schema
     from mlgate.checks.schema import load_schema
 
@@ -36,23 +37,23 @@ def _schema(bundle: SparkBundle, config: ProjectConfig) -> list[CheckResult]:
         schema_file=config.schema_file,
         missing_values=config.data.missing_values,
     )
-    integrity: list[CheckResult] = spark_integrity.run(bundle, config)
+    integrity: list[CheckResult] = spark_integrity.run(bundle, config, counts)
     return [*results, *integrity]
 
 
-def _balance(bundle: SparkBundle, config: ProjectConfig) -> list[CheckResult]:
+def _balance(bundle: SparkBundle, config: ProjectConfig, counts: SplitCounts) -> list[CheckResult]:
     from mlgate.checks.spark_gates import balance
 
-    return balance(bundle.split, bundle.prepared, config.balance)
+    return balance(bundle.split, bundle.prepared, config.balance, counts)
 
 
-def _drift(bundle: SparkBundle, config: ProjectConfig) -> list[CheckResult]:
+def _drift(bundle: SparkBundle, config: ProjectConfig, counts: SplitCounts) -> list[CheckResult]:
     from mlgate.checks.spark_gates import drift
 
-    return drift(bundle.split, bundle.prepared, config.drift)
+    return drift(bundle.split, bundle.prepared, config.drift, counts)
 
 
-_LAYERS: dict[str, Callable[[SparkBundle, ProjectConfig], list[CheckResult]]] = {
+_LAYERS: dict[str, Callable[[SparkBundle, ProjectConfig, SplitCounts], list[CheckResult]]] = {
     "schema": _schema,
     "balance": _balance,
     "drift": _drift,
@@ -68,9 +69,19 @@ def run_spark_layers(
 ) -> list[CheckResult]:
     """Judge the data ``layers`` (in :data:`checks.layers.DATA_LAYERS` order; others are ignored) on ``bundle``."""
     wanted = set(layers)
+    chosen = [name for name in DATA_LAYERS if name in wanted]
+    if not chosen:
+        return []
+    from mlgate.checks.spark_gates import split_counts_for
+
+    # one counting pass for the three layers, computed by the first job that reads it, dropped after the last
+    counts = split_counts_for(bundle.split, bundle.prepared, config.balance.sensitive)
     results: list[CheckResult] = []
-    for layer in [name for name in DATA_LAYERS if name in wanted]:
-        with stage(f"{layer} gate") if stage is not None else nullcontext():
-            judge = _LAYERS[layer]
-            results.extend(guarded(layer, lambda: judge(bundle, config)))  # noqa: B023 (called before the next turn)
+    try:
+        for layer in chosen:
+            with stage(f"{layer} gate") if stage is not None else nullcontext():
+                judge = _LAYERS[layer]
+                results.extend(guarded(layer, lambda: judge(bundle, config, counts)))  # noqa: B023 (called at once)
+    finally:
+        counts.close()
     return results

@@ -35,7 +35,7 @@ class SparkBundle:
 def load_spark_data(spark: SparkSession, config: ProjectConfig) -> SparkBundle:
     """Ingest, prepare and split the configured data on ``spark`` with ``split.random_state``."""
     from mlgate.pipeline.spark.ingest import load
-    from mlgate.pipeline.spark.prepare import prepare
+    from mlgate.pipeline.spark.prepare import count_duplicate_rows, prepare
     from mlgate.pipeline.spark.split import split
 
     dataset = load(spark, config.data, source=config.data_source)
@@ -46,10 +46,11 @@ def load_spark_data(spark: SparkSession, config: ProjectConfig) -> SparkBundle:
         source=dataset.source,
         groups=group_columns(config),
         task=config.model.task,
+        count_duplicates=False,
     )
     check_task(config, prepared)
     parts = split(prepared, config.split, random_state=config.split.random_state, source=dataset.source,
                   time_column=config.data.event_time_column)  # fmt: skip
     if parts.rows is not None:  # the gates read the prepared rows from the split's cache, not from the source
         prepared = replace(prepared, frame=parts.rows)
-    return SparkBundle(dataset, prepared, parts)
+    return SparkBundle(dataset, count_duplicate_rows(prepared, config.data.drop_duplicates), parts)

@@ -18,7 +18,7 @@ decimals and used as numbers rather than refused.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -31,7 +31,7 @@ from mlgate.pipeline.target import encode_target
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-__all__ = ["DISTINCT_LABELS", "SparkPrepared", "Y", "prepare"]
+__all__ = ["DISTINCT_LABELS", "SparkPrepared", "Y", "count_duplicate_rows", "prepare"]
 
 #: The encoded target's column in :attr:`SparkPrepared.frame`.
 Y = "__mlgate_y"
@@ -216,8 +216,11 @@ def prepare(
     source: str,
     groups: Mapping[str, str] | None = None,
     task: str = "auto",
+    count_duplicates: bool = True,
 ) -> SparkPrepared:
-    """Clean ``frame`` as configured and count every change (the module docstring); encode the target."""
+    """Clean ``frame`` as configured and count every change (the module docstring); encode the target.
+    ``count_duplicates`` False (duplicates kept only): ``duplicate_rows`` is left at 0 for
+    :func:`count_duplicate_rows` to count on cached rows (the split's cache) instead of reading the source again."""
     from pyspark.sql import functions as F
 
     columns = list(frame.columns)
@@ -247,7 +250,8 @@ def prepare(
     missing = {n: F.sum(F.when(_c(n).isNull(), 1).otherwise(0)).alias(f"m:{n}") for n in names}
     second = out.agg(F.count(F.lit(1)).alias("rows"), *missing.values()).collect()[0].asDict()
     labelled_rows = first["rows"] - first["unlabelled"]
-    unique_rows = second["rows"] if distinct is not None else distinct_rows(kept, labelled_rows)
+    counted_later = distinct is not None or not count_duplicates
+    unique_rows = second["rows"] if counted_later else distinct_rows(kept, labelled_rows)
     if second["rows"] == 0:
         raise DataError(f"{source}: no rows left after dropping rows without a label and duplicates")
     report = PrepareReport(
@@ -262,3 +266,15 @@ def prepare(
     )
     return SparkPrepared(out, data.target, names, numeric, categorical, report, decided.task, decided.decided_by,
                          decided.classes)  # fmt: skip
+
+
+def count_duplicate_rows(prepared: SparkPrepared, drop_duplicates: bool) -> SparkPrepared:
+    """``prepared`` with the report's ``duplicate_rows`` counted on its frame (:func:`distinct_rows`), what
+    ``prepare(count_duplicates=False)`` left out; unchanged when duplicates were dropped (``distinct()`` counted
+    them). The Spark engine counts them on the split's cache rather than reading, preparing and hashing the
+    source again (:func:`pipeline.spark.dataload.load_spark_data`)."""
+    if drop_duplicates:
+        return prepared
+    rows = prepared.report.rows_out
+    duplicates = rows - distinct_rows(prepared.frame, rows)
+    return replace(prepared, report=replace(prepared.report, duplicate_rows=duplicates))

@@ -9,7 +9,6 @@ gives the same verdicts; only what is small ever reaches the driver:
   ``checks.stats.ks_two_sample`` (missing values sort after every value), of several columns in shared passes. The
   driver receives the counts per distinct value when there are few of them, else a few numbers per partition and
   column; never a row of the data (see :func:`ks_statistics`).
-* :func:`quantiles` — approximate quantiles of the non-missing values, for display (``percentile_approx``).
 """
 
 from __future__ import annotations
@@ -27,7 +26,15 @@ from pyspark.sql import Column, DataFrame, Row
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-__all__ = ["KsProfile", "category_counts", "counts_by", "ks_statistic", "ks_statistics", "quantiles"]
+__all__ = [
+    "KsProfile",
+    "category_counts",
+    "counts_by",
+    "ks_from_counts",
+    "ks_statistic",
+    "ks_statistics",
+    "texts_counted",
+]
 
 _INTEGRAL_TEXT = re.compile(r"-?\d+\.0*")  # as checks.categories: "1.0", "1.000", "1." are the integer 1
 _FLOATS = (T.FloatType, T.DoubleType)
@@ -50,10 +57,10 @@ def _check_columns(df: DataFrame, columns: Sequence[str], *, numeric: bool = Fal
 
 
 # ------------------------------------------------------------------------------------------------ category counts
-def _key(name: str, kind: T.DataType) -> Column:
+def _key(name: str | Column, kind: T.DataType) -> Column:
     """The value as the text Spark groups on: a float as the exact double (``float()`` of the text gives it back),
     NaN as null (pandas counts NaN as missing), -0.0 as 0.0 (pandas counts them as one value)."""
-    column = _col(name)
+    column = _col(name) if isinstance(name, str) else name
     if isinstance(kind, _FLOATS):
         number = column.cast("double")  # a float32 widens exactly; its own text would round differently
         return F.when(F.isnan(number), F.lit(None)).when(number == 0.0, F.lit("0.0")).otherwise(number.cast("string"))
@@ -106,20 +113,34 @@ def counts_by(
     grouped = df.select(F.inline(pairs)).groupBy("c", "v").count()
     limit = None if max_distinct is None else max_distinct * len(columns) + 1
     rows = (grouped if limit is None else grouped.limit(limit)).collect()
-    seen = np.bincount([row["c"] for row in rows], minlength=len(columns))
-    if max_distinct is not None and (len(rows) == limit or seen.max(initial=0) > max_distinct):
+    found = texts_counted([(row["c"], row["v"], row["count"]) for row in rows], columns, kinds, canonical=canonical,
+                          max_distinct=max_distinct, complete=limit is None or len(rows) < limit)  # fmt: skip
+    return dict(zip(columns, found, strict=True))
+
+
+def texts_counted(
+    rows: Sequence[tuple[int, str | None, int]],
+    columns: Sequence[str],
+    kinds: Sequence[T.DataType],
+    *,
+    canonical: bool = False,
+    max_distinct: int | None = None,
+    complete: bool = True,
+) -> list[dict[str | None, int]]:
+    """Per column, most frequent first: the counts of ``(column index, Spark text, count)`` rows keyed by the text
+    the pandas side compares (:func:`counts_by`). ``complete`` False: the rows were cut at a limit (ValueError)."""
+    seen = np.bincount([c for c, _, _ in rows], minlength=len(columns))
+    if max_distinct is not None and (not complete or seen.max(initial=0) > max_distinct):
         worst = columns[int(np.argmax(seen))]
         raise ValueError(f"column '{worst}' has more than {max_distinct} distinct values: not a category")
     found: list[dict[str | None, int]] = [{} for _ in columns]
-    for row in rows:
-        text = row["v"]
-        kind = kinds[row["c"]]
+    for c, text, count in rows:
+        kind = kinds[c]
         key = None if text is None else _pandas_text(text, kind)
         if canonical and key is not None:
             key = _canonical_text(key, kind)
-        counts = found[row["c"]]
-        counts[key] = counts.get(key, 0) + int(row["count"])
-    return {name: _most_frequent_first(found[i]) for i, name in enumerate(columns)}
+        found[c][key] = found[c].get(key, 0) + int(count)
+    return [_most_frequent_first(counts) for counts in found]
 
 
 def _most_frequent_first(counts: dict[str | None, int]) -> dict[str | None, int]:
@@ -260,9 +281,18 @@ def ks_statistics(
     _check_columns(current, columns, numeric=True)
     if not columns:
         return {}
+    return ks_from_counts(_value_counts(reference, current, columns), columns, partitions=partitions, levels=levels)
+
+
+def ks_from_counts(
+    counts: DataFrame, columns: Sequence[str], *, partitions: int | None = None, levels: Sequence[float] = ()
+) -> dict[str, KsProfile]:
+    """Steps 2-4 of :func:`ks_statistics` from step 1's counts: one row per column index ``c`` and value ``v``
+    (missing as +inf) with its reference and current rows ``r``, ``u`` and the missing ones among them ``mr``,
+    ``mu`` (also what :meth:`pipeline.spark.statistics.SplitCounts.ks_counts` gives)."""
     if partitions is None:
-        partitions = int(reference.sparkSession.conf.get("spark.sql.shuffle.partitions") or 200)
-    counted = _value_counts(reference, current, columns).persist(StorageLevel.MEMORY_AND_DISK)
+        partitions = int(counts.sparkSession.conf.get("spark.sql.shuffle.partitions") or 200)
+    counted = counts.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         local = small_counts(counted)
         if local is not None:  # few distinct values: both passes on the driver, over the collected counts
@@ -273,6 +303,8 @@ def ks_statistics(
             maxima = _segment_maxima(first_offsets(local), _sizes(totals), iter([local]))
             found = _ks_profiles(columns, totals, maxima)
             if levels:
+                from mlgate.pipeline.spark.quantiles import counted_quantiles
+
                 for c, part in local.groupby("c"):
                     v = part["v"].to_numpy()
                     ref, cur = (counted_quantiles(v, (part[k] - part[f"m{k}"]).to_numpy(), levels) for k in "ru")
@@ -281,20 +313,6 @@ def ks_statistics(
         return _ks_ranged(counted, columns, partitions)
     finally:
         counted.unpersist()
-
-
-def counted_quantiles(values: np.ndarray, counts: np.ndarray, levels: Sequence[float]) -> list[float]:
-    """``checks.stats.sorted_quantiles`` of ``values`` (ascending) each repeated ``counts`` times, not expanded."""
-    cumulative = np.cumsum(counts)
-    n = int(cumulative[-1]) if len(cumulative) else 0
-    if n == 0:
-        return [math.nan] * len(levels)
-    position = np.asarray(levels, dtype=np.float64) * (n - 1)
-    below = np.floor(position).astype(np.int64)
-    above = np.minimum(below + 1, n - 1)
-    weight = position - below
-    low, high = (values[np.searchsorted(cumulative, i, side="right")] for i in (below, above))
-    return [float(x) for x in low * (1.0 - weight) + high * weight]
 
 
 def small_counts(counts: DataFrame, limit: int | None = None) -> pd.DataFrame | None:
@@ -369,25 +387,3 @@ def _column_totals(segments: list[Row], n_columns: int) -> dict[int, tuple[int, 
 def ks_statistic(reference: DataFrame, current: DataFrame, column: str, *, partitions: int | None = None) -> KsProfile:
     """The exact two-sample KS statistic D of ``column`` (see :func:`ks_statistics`)."""
     return ks_statistics(reference, current, [column], partitions=partitions)[column]
-
-
-# ------------------------------------------------------------------------------------------------------ quantiles
-def quantiles(df: DataFrame, column: str, q: Sequence[float], accuracy: int = 10_000) -> list[float]:
-    """Approximate quantiles ``q`` (each in [0, 1]) of the non-missing values of ``column``, for display only.
-
-    Spark's ``percentile_approx``: each result is a value of the data whose rank is within ``n / accuracy`` of the
-    exact rank ``q * n`` (relative rank error ``1 / accuracy``; memory grows with ``accuracy``). Unlike
-    ``checks.stats.sorted_quantiles`` it does not interpolate between two values. NaN for every ``q`` when the
-    column has no value.
-    """
-    _check_columns(df, [column], numeric=True)
-    if any(not 0.0 <= p <= 1.0 for p in q):
-        raise ValueError(f"every quantile must be in [0, 1]; got {list(q)}")
-    if not q:
-        return []
-    number = _col(column).cast("double")
-    present = df.where(number.isNotNull() & ~F.isnan(number))
-    row = present.agg(F.percentile_approx(number, [float(p) for p in q], accuracy).alias("q")).first()
-    if row is None or row["q"] is None:
-        return [math.nan] * len(q)
-    return [float(value) for value in row["q"]]

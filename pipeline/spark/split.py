@@ -29,9 +29,11 @@ from mlgate.pipeline.spark.session import cache
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-__all__ = ["KEY", "STRATUM", "SparkSplit", "split"]
+__all__ = ["KEY", "SIDE", "STRATUM", "SparkSplit", "split"]
 
 KEY, STRATUM, BUCKET = "__mlgate_key", "__mlgate_stratum", "__mlgate_bucket"
+#: The column of :attr:`SparkSplit.sided` holding each row's side: 0 train or validation, 1 test.
+SIDE = "__mlgate_side"
 REGRESSION_STRATA = 10
 
 
@@ -47,6 +49,7 @@ class SparkSplit:
     by: str = "random"
     rows: DataFrame | None = None  # every prepared row, from the split's cache: what the gates read (see split())
     training: DataFrame | None = None  # train and validation in one filter of that cache (one scan, not a union)
+    sided: DataFrame | None = None  # every row of that cache with its side (SIDE): what one counting pass reads
 
     @property
     def train_all(self) -> DataFrame:
@@ -198,5 +201,6 @@ def split(prepared: SparkPrepared, settings: SplitSettings, *, random_state: int
 
     validation = rows("validation") if settings.validation_size > 0 else None
     everything = keyed.drop(KEY, STRATUM, BUCKET)
+    sided = marked.withColumn(SIDE, (F.col("__mlgate_part") == "test").cast("int")).drop("__mlgate_part", KEY, STRATUM)
     return SparkSplit(rows("train"), rows("test"), validation, sizes, random_state, rows=everything,
-                      training=rows("train", "validation"))  # fmt: skip
+                      training=rows("train", "validation"), sided=sided)  # fmt: skip

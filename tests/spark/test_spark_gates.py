@@ -131,7 +131,7 @@ def test_known_bad_rows_fail_on_both_engines_with_the_same_message(spark, large,
     # the shift must separate the splits: shift exactly the test rows instead
     from pyspark.sql import functions as F
 
-    shifted = replace(parts, test=parts.test.withColumn("credit_amount", F.col("credit_amount") * 1.6))
+    shifted = replace(parts, test=parts.test.withColumn("credit_amount", F.col("credit_amount") * 1.6), sided=None)
     evidence = pandas_evidence(config, ready, shifted)
     ours_drift, ours_balance = (
         spark_gates.drift(shifted, ready, config.drift),

@@ -23,7 +23,7 @@ from mlgate.checks.stats import (
     _sort_missing_last,
     sorted_quantiles,
 )
-from mlgate.pipeline.spark import profiles
+from mlgate.pipeline.spark import profiles, quantiles
 
 pytestmark = pytest.mark.spark
 
@@ -208,7 +208,7 @@ def test_ks_quantiles_from_the_driver_counts_are_pandas_exact_ones(spark: Any, m
     ranged = profiles.ks_statistics(ref_frame, cur_frame, columns, partitions=3, levels=[0.5])
     assert ranged["ties"] == found["ties"]  # the statistic and sizes; quantiles are not compared
     assert ranged["ties"].quantiles is None  # Spark's range passes leave them to percentile_approx
-    assert np.isnan(profiles.counted_quantiles(np.array([1.0, 2.0]), np.array([0, 0]), [0.5])[0])  # no values
+    assert np.isnan(quantiles.counted_quantiles(np.array([1.0, 2.0]), np.array([0, 0]), [0.5])[0])  # no values
 
 
 def test_ks_on_large_samples_collects_no_rows(spark: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -266,10 +266,10 @@ def test_quantiles_are_values_within_the_rank_error(spark: Any) -> None:
     ).select(F.col("missing").alias("x"))
     present = np.sort(data["x"].dropna().to_numpy())
     q = [0.0, 0.1, 0.5, 0.9, 1.0]
-    found = profiles.quantiles(frame, "x", q, accuracy=100)
+    found = quantiles.quantiles(frame, "x", q, accuracy=100)
     for p, value in zip(q, found, strict=True):
         rank = np.searchsorted(present, value, side="right")
         assert value in present and abs(rank - p * len(present)) <= len(present) / 100 + 1, (p, value)
-    exact = profiles.quantiles(frame, "x", [0.5], accuracy=100_000)
+    exact = quantiles.quantiles(frame, "x", [0.5], accuracy=100_000)
     assert exact == [present[int(np.ceil(0.5 * len(present))) - 1]]
-    assert np.isnan(profiles.quantiles(frame.where(F.col("x") > 100.0), "x", [0.5])).all()
+    assert np.isnan(quantiles.quantiles(frame.where(F.col("x") > 100.0), "x", [0.5])).all()
