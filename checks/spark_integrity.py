@@ -31,7 +31,8 @@ Differences from the pandas engine, said in the results themselves:
 * ``schema.feature_policy``: the personal-data test reads at most 1,000 non-missing values of a text feature, on
   pandas its first 1,000. With at most that many the two engines read the same values (collected: as few as the
   pandas engine holds); with more, Spark has no "first": it reads those of the 1,000 rows with the smallest
-  ``xxhash64`` of the whole row (deterministic, no seed to draw) and the message says so;
+  hash, the split's cached row key (``xxhash64`` of the features and the target under ``split.random_state``;
+  else of the whole row), and the message says so;
 * ``schema.target_leak`` for a regression target is SKIPPED (``not_configured``): its concordance (Kendall tau-b)
   has no distributed computation here;
 * the variance test uses Spark's ``var_pop`` (a streaming formula) for numpy's ``var``: they could only disagree on
@@ -281,6 +282,8 @@ def _feature_policy(bundle: SparkBundle, config: ProjectConfig, values: dict[str
     """:func:`check_feature_policy` on up to :data:`SAMPLE` values of each text feature (the module docstring)."""
     from pyspark.sql import functions as F
 
+    from mlgate.pipeline.spark.split import KEY
+
     prepared = bundle.prepared
     frame, text = prepared.frame, prepared.categorical
     small, large = [n for n in text if values[n] <= SAMPLE], [n for n in text if values[n] > SAMPLE]
@@ -289,7 +292,11 @@ def _feature_policy(bundle: SparkBundle, config: ProjectConfig, values: dict[str
         entries = [F.struct(F.lit(name).alias("f"), _col(name).cast("string").alias("v")) for name in small]
         for row in frame.select(F.inline(F.array(*entries))).where(F.col("v").isNotNull()).collect():
             sample[row["f"]].append(row["v"])
-    row_hash = F.xxhash64(*[_col(c) for c in sorted(frame.columns)])
+    keyed = bundle.split.sided
+    if keyed is not None and KEY in keyed.columns:  # the split's row key, cached: no hash of every row to compute
+        frame, row_hash = keyed, F.col(KEY)
+    else:
+        row_hash = F.xxhash64(*[_col(c) for c in sorted(frame.columns)])
     sample |= _smallest_hash_values(frame, row_hash, large) if large else {}
     empty = pd.Series([], dtype=np.float64)  # not text: the personal-data test reads no value of it
     columns = {n: pd.Series(sample[n], dtype=object) if n in sample else empty for n in prepared.features}

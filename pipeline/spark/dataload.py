@@ -36,7 +36,7 @@ def load_spark_data(spark: SparkSession, config: ProjectConfig) -> SparkBundle:
     """Ingest, prepare and split the configured data on ``spark`` with ``split.random_state``."""
     from mlgate.pipeline.spark.ingest import load
     from mlgate.pipeline.spark.prepare import count_duplicate_rows, prepare
-    from mlgate.pipeline.spark.split import split
+    from mlgate.pipeline.spark.split import KEY, split
 
     dataset = load(spark, config.data, source=config.data_source)
     prepared = prepare(
@@ -53,4 +53,5 @@ def load_spark_data(spark: SparkSession, config: ProjectConfig) -> SparkBundle:
                   time_column=config.data.event_time_column)  # fmt: skip
     if parts.rows is not None:  # the gates read the prepared rows from the split's cache, not from the source
         prepared = replace(prepared, frame=parts.rows)
-    return SparkBundle(dataset, count_duplicate_rows(prepared, config.data.drop_duplicates), parts)
+    prepared = count_duplicate_rows(prepared, config.data.drop_duplicates, keyed=parts.sided, key=KEY)
+    return SparkBundle(dataset, prepared, parts)

@@ -177,7 +177,7 @@ def repeated_hashes(hashed: DataFrame) -> DataFrame:
             conf.set(_BYPASS, before)
 
 
-def distinct_rows(frame: DataFrame, rows: int) -> int:
+def distinct_rows(frame: DataFrame, rows: int, *, row_hash: str | None = None) -> int:
     """The number of distinct rows of ``frame`` (``rows`` rows; missing equal to missing), exact, without moving
     every row through a shuffle as ``distinct()`` does: rows are grouped by a 64-bit hash of all their values
     (the fingerprint's null flags keep ``(a, null)`` and ``(null, a)`` apart); a hash held by one row is one
@@ -188,12 +188,18 @@ def distinct_rows(frame: DataFrame, rows: int) -> int:
     is unique, so a partial count per task only fills and spills a hash map. Measured on the benchmark's 10M rows
     (0.4% duplicates; one local[2] session, each timed alone, nothing else running): 10.5 s against 22.0 s for
     ``distinct().count()`` (21.5 s with the partial aggregation). At 100M, before the bypass, its two passes took
-    155 s of the 454 s that ingest, prepare and split took."""
+    155 s of the 454 s that ingest, prepare and split took.
+
+    ``row_hash``: a column of ``frame`` that already holds a hash equal for equal rows (the split's row key), used
+    instead of hashing every value, and not itself compared."""
     from pyspark.sql import functions as F
 
     from mlgate.pipeline.spark.ingest import flagged_values
 
-    hashed = frame.select("*", F.xxhash64(*flagged_values(frame)).alias(_HASH))
+    if row_hash is None:
+        hashed = frame.select("*", F.xxhash64(*flagged_values(frame)).alias(_HASH))
+    else:
+        hashed, frame = frame.withColumnRenamed(row_hash, _HASH), frame.drop(row_hash)
     repeated = repeated_hashes(hashed)
     try:
         found = repeated.agg(F.count(F.lit(1)).alias("hashes"), F.sum("count").alias("rows")).collect()[0]
@@ -268,13 +274,20 @@ def prepare(
                          decided.classes)  # fmt: skip
 
 
-def count_duplicate_rows(prepared: SparkPrepared, drop_duplicates: bool) -> SparkPrepared:
+def count_duplicate_rows(
+    prepared: SparkPrepared, drop_duplicates: bool, *, keyed: DataFrame | None = None, key: str = ""
+) -> SparkPrepared:
     """``prepared`` with the report's ``duplicate_rows`` counted on its frame (:func:`distinct_rows`), what
     ``prepare(count_duplicates=False)`` left out; unchanged when duplicates were dropped (``distinct()`` counted
     them). The Spark engine counts them on the split's cache rather than reading, preparing and hashing the
-    source again (:func:`pipeline.spark.dataload.load_spark_data`)."""
+    source again (:func:`pipeline.spark.dataload.load_spark_data`). ``keyed``: the same rows with a row key
+    ``key`` over the features and the target (the split's), grouped on instead of a hash of every value when those
+    are all the columns (another column would make rows that differ in it share a key: still exact, slower)."""
     if drop_duplicates:
         return prepared
-    rows = prepared.report.rows_out
-    duplicates = rows - distinct_rows(prepared.frame, rows)
+    rows, columns = prepared.report.rows_out, prepared.frame.columns
+    if keyed is not None and set(columns) <= {*prepared.features, prepared.target, Y}:
+        duplicates = rows - distinct_rows(keyed.select(*columns, key), rows, row_hash=key)
+    else:
+        duplicates = rows - distinct_rows(prepared.frame, rows)
     return replace(prepared, report=replace(prepared.report, duplicate_rows=duplicates))

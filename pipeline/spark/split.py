@@ -49,7 +49,9 @@ class SparkSplit:
     by: str = "random"
     rows: DataFrame | None = None  # every prepared row, from the split's cache: what the gates read (see split())
     training: DataFrame | None = None  # train and validation in one filter of that cache (one scan, not a union)
-    sided: DataFrame | None = None  # every row of that cache with its side (SIDE): what one counting pass reads
+    #: every row of that cache with its side (SIDE) and its row key (KEY: equal rows, equal keys): what the one
+    #: counting pass, the duplicate count and the feature policy's sample read
+    sided: DataFrame | None = None
 
     @property
     def train_all(self) -> DataFrame:
@@ -201,6 +203,6 @@ def split(prepared: SparkPrepared, settings: SplitSettings, *, random_state: int
 
     validation = rows("validation") if settings.validation_size > 0 else None
     everything = keyed.drop(KEY, STRATUM, BUCKET)
-    sided = marked.withColumn(SIDE, (F.col("__mlgate_part") == "test").cast("int")).drop("__mlgate_part", KEY, STRATUM)
+    sided = marked.withColumn(SIDE, (F.col("__mlgate_part") == "test").cast("int")).drop("__mlgate_part", STRATUM)
     return SparkSplit(rows("train"), rows("test"), validation, sizes, random_state, rows=everything,
                       training=rows("train", "validation"), sided=sided)  # fmt: skip

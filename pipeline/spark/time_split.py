@@ -92,7 +92,7 @@ def time_split(prepared: SparkPrepared, settings: SplitSettings, column: str | N
 
     from mlgate.pipeline.spark.prepare import Y
     from mlgate.pipeline.spark.session import cache
-    from mlgate.pipeline.spark.split import SIDE, SparkSplit, _key
+    from mlgate.pipeline.spark.split import KEY, SIDE, SparkSplit, _key
 
     where = f"{source}: " if source else ""
     frame = prepared.frame
@@ -129,6 +129,7 @@ def time_split(prepared: SparkPrepared, settings: SplitSettings, column: str | N
 
     validation = rows("validation") if settings.validation_size > 0 else None
     everything = keyed.drop(_TIME, _TKEY)
-    sided = marked.withColumn(SIDE, (F.col(_PART) == "test").cast("int")).drop(_PART, _TIME, _TKEY)
+    sided = marked.withColumn(SIDE, (F.col(_PART) == "test").cast("int")).drop(_PART, _TIME)
+    sided = sided.withColumnRenamed(_TKEY, KEY)  # seed 0: equal rows, equal keys, as the random split's
     return SparkSplit(rows("train"), rows("test"), validation, sizes, random_state, by="time", rows=everything,
                       training=rows("train", "validation"), sided=sided)  # fmt: skip

@@ -70,6 +70,11 @@ def test_messy_data_prepares_like_pandas(spark, tmp_path):
     assert later.report.duplicate_rows == 0  # left for the split's cache (load_spark_data)
     counted = count_duplicate_rows(replace(later, frame=later.frame.cache()), drop_duplicates=False)
     assert counted.report == ours.report
+    from pyspark.sql import functions as F
+
+    for key in (F.xxhash64(*[F.col(c) for c in later.features]), F.lit(0)):  # a row key; one shared by every row
+        keyed = later.frame.withColumn("k", key)
+        assert count_duplicate_rows(later, False, keyed=keyed, key="k").report == ours.report
     dropping = data.model_copy(update={"drop_duplicates": True})
     ours, theirs = both(spark, path, dropping, features)
     same_report(ours, theirs)
