@@ -25,34 +25,7 @@ settings.register_profile("dev", max_examples=25, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
-#: The slowest modules, longest first (the clean-clone CI's --durations list, 2026-12-03: 120-380 s of setup and
-#: calls each). pytest-xdist's --dist loadfile hands modules out in collection order, one at a time, so these are
-#: collected first: a 6-minute module started last would otherwise run alone at the end while the other worker
-#: sits idle.
-SLOW_FIRST = (
-    "integration/test_retrain_image.py",
-    "spark/test_spark_run.py",
-    "serving/test_release_image.py",
-    "integration/test_monitor_cli.py",
-    "integration/test_task_examples.py",
-    "serving/test_tasks.py",
-    "integration/test_loop_demo.py",
-    "gates/deepchecks/test_deepchecks_gate.py",
-    "integration/test_dashboard_app.py",
-    "integration/test_store_safety.py",
-)
-
-
-def _slow_rank(item: pytest.Item) -> int:
-    try:
-        module = Path(str(item.path)).relative_to(ROOT / "tests").as_posix()
-    except ValueError:
-        return len(SLOW_FIRST)
-    return SLOW_FIRST.index(module) if module in SLOW_FIRST else len(SLOW_FIRST)
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    items.sort(key=_slow_rank)  # stable: each module's tests keep their order and stay together
     for item in items:
         try:
             parts = Path(str(item.path)).relative_to(ROOT / "tests").parts
