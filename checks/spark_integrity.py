@@ -10,8 +10,8 @@ figures are the pandas engine's for the same rows (``tests/spark/test_spark_inte
   category score, class), ranked without a window and without a row on the driver (:func:`rank_u`). Twice U is an
   integer, summed exactly, so each AUC is the pandas engine's double bit for bit while ``2 * positives *
   negatives < 2**53`` (up to ~9e7 rows; beyond, both engines round, differently, in the last bits). A category's
-  target rate is the training rows' count joined null-safely (missing is a category; NaN is missing and -0.0 is
-  0.0, as ``pd.factorize`` counts them) to the test rows' counts per category, the rate computed with the pandas
+  target rate is the training rows' count joined null-safely (missing is a category) to the test rows' counts per
+  category (its text: Spark preparation casts every categorical feature to text), the rate computed with the pandas
   engine's double operations. Every count comes from the layers' one counting pass
   (:class:`pipeline.spark.statistics.SplitCounts`);
 * ``schema.identifier``: exact distinct counts (``groupBy`` of (feature, value), not ``approx_count_distinct``) and
