@@ -16,7 +16,8 @@ regression target's summary quantiles.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from mlgate.pipeline.spark.split import SparkSplit
     from mlgate.pipeline.spark.statistics import SplitCounts
 
-__all__ = ["balance", "drift", "group_name", "split_counts_for"]
+__all__ = ["balance", "counted", "drift", "group_name", "split_counts_for"]
 
 
 def _col(name: str) -> Column:
@@ -124,8 +125,18 @@ def split_counts_for(
     return split_counts(split, numeric, text, classes=None if regression else F.col(Y), extra=groups)
 
 
-def _owned(counts: SplitCounts | None, build: Callable[[], SplitCounts]) -> tuple[SplitCounts, bool]:
-    return (build(), True) if counts is None else (counts, False)
+@contextmanager
+def counted(counts: SplitCounts | None, build: Callable[[], SplitCounts]) -> Iterator[SplitCounts]:
+    """``counts``, or when None one built by ``build`` for this caller alone and unpersisted when it is done (no
+    Spark job runs until a count is read)."""
+    if counts is not None:
+        yield counts
+        return
+    own = build()
+    try:
+        yield own
+    finally:
+        own.close()
 
 
 def balance(
@@ -133,14 +144,10 @@ def balance(
 ) -> list[CheckResult]:
     """The balance layer on Spark: the training rows (train + validation), then the test split, from ``counts``
     (built here when None)."""
-    counted, owned = _owned(counts, lambda: split_counts_for(split, prepared, settings.sensitive))
-    try:
-        classes = counted.class_counts()
-        present = [a for a in settings.sensitive if a.column in split.test.columns]
-        groups = counted.text_counts([group_name(i) for i in range(len(present))])
-    finally:
-        if owned:
-            counted.close()
+    present = [a for a in settings.sensitive if a.column in split.test.columns]
+    with counted(counts, lambda: split_counts_for(split, prepared, settings.sensitive)) as found_counts:
+        classes = found_counts.class_counts()
+        groups = found_counts.text_counts([group_name(i) for i in range(len(present))])
     results = []
     for side, (name, frame) in enumerate((("train", split.train_all), ("test", split.test))):
         results += _label_checks(classes[side], prepared, settings, name, frame)
@@ -155,8 +162,7 @@ def balance(
     return results
 
 
-def _ks(split: SparkSplit, counts: Callable[[], SplitCounts], columns: list[str], sizes: tuple[int, int]
-        ) -> dict[str, Any]:  # fmt: skip
+def _ks(split: SparkSplit, counts: SplitCounts, columns: list[str], sizes: tuple[int, int]) -> dict[str, Any]:
     """Each numeric column's KS test: exact (values collected) up to 10,000 rows a side, else from Spark's D."""
     from mlgate.pipeline.spark.profiles import ks_from_counts
     from mlgate.pipeline.spark.quantiles import quantiles
@@ -171,7 +177,7 @@ def _ks(split: SparkSplit, counts: Callable[[], SplitCounts], columns: list[str]
                                  right[c].to_numpy(np.float64, na_value=np.nan)) for c in columns}  # fmt: skip
     out = {}
     q = KS_QUANTILES.tolist()
-    for column, profile in ks_from_counts(counts().ks_counts(columns), columns, levels=q).items():
+    for column, profile in ks_from_counts(counts.ks_counts(columns), columns, levels=q).items():
         n1, n2 = profile.n_reference, profile.n_current
         ref_q, cur_q = profile.quantiles or (quantiles(reference, column, q), quantiles(current, column, q))
         extra = ks_extra(q, ref_q, cur_q, (profile.missing_reference / n1, profile.missing_current / n2))
@@ -191,14 +197,13 @@ def _chi2(counts: SplitCounts, columns: list[str], *, canonical: bool = False) -
     return {c: chi2_homogeneity(*aligned_counts(labelled(ref[c]), labelled(cur[c]))) for c in columns}
 
 
-def _label(split: SparkSplit, prepared: SparkPrepared, sizes: tuple[int, int], counts: Callable[[], SplitCounts]
-           ) -> Tested | None:  # fmt: skip
+def _label(split: SparkSplit, prepared: SparkPrepared, sizes: tuple[int, int], counts: SplitCounts) -> Tested | None:
     """``drift.label``: the target's categories (labelled rows; every prepared row has a label), or a regression
     target's KS test."""
     target, prefix = prepared.target, "drift.label"
     if prepared.task == "regression":
         return Tested(target, _ks(split, counts, [target], sizes)[target], prefix, "label")
-    outcome = _chi2(counts(), [target], canonical=True)[target]  # as checks.drift's category_text
+    outcome = _chi2(counts, [target], canonical=True)[target]  # as checks.drift's category_text
     return Tested(target, outcome, prefix, "label")
 
 
@@ -218,21 +223,9 @@ def drift(
                                    f"feature '{column}' (train vs test): no rows to compare (reference {sizes[0]}, "
                                    f"current {sizes[1]})", {}, reason=Reason.NO_ROWS))  # fmt: skip
         return problems
-    built: list[SplitCounts] = []
-
-    def counted() -> SplitCounts:
-        if counts is not None:
-            return counts
-        if not built:
-            built.append(split_counts_for(split, prepared, ()))
-        return built[0]
-
-    try:
-        outcomes = {**_ks(split, counted, numeric, sizes), **_chi2(counted(), categorical)}
-        label_test = _label(split, prepared, sizes, counted) if settings.label else None
-    finally:
-        for owned in built:
-            owned.close()
+    with counted(counts, lambda: split_counts_for(split, prepared, ())) as found_counts:
+        outcomes = {**_ks(split, found_counts, numeric, sizes), **_chi2(found_counts, categorical)}
+        label_test = _label(split, prepared, sizes, found_counts) if settings.label else None
     tested = [Tested(c, outcomes[c], "drift.feature", "feature") for c in [*numeric, *categorical]]
     for column in [c for c in (chosen or []) if c not in prepared.features]:
         problems.append(result("drift.feature", column, settings, Status.ERROR,

@@ -93,12 +93,6 @@ def _col(name: str) -> Column:
     return literal(name)
 
 
-def _number(name: str) -> Column:
-    from mlgate.pipeline.spark.statistics import number
-
-    return number(name)
-
-
 # ------------------------------------------------------------------------------------------- the rank statistic
 def rank_u(counts: DataFrame, *, partitions: int | None = None) -> Counts:
     """Per key ``c`` of ``counts`` (columns ``c`` int, ``v`` double, ``pos`` and ``neg`` long; one row per (c, v)):
@@ -335,12 +329,14 @@ def _numeric_stability(split: SparkSplit, numeric: Sequence[str]) -> list[CheckR
     """``stability_problem`` of each numeric feature's training values, its counts from one Spark job."""
     from pyspark.sql import functions as F
 
+    from mlgate.pipeline.spark.statistics import number as as_number
+
     rows = split.sizes.get("train", 0) + split.sizes.get("validation", 0)
     if not numeric:
         return judge_numeric_stability([], rows)
     aggregates = []
     for i, name in enumerate(numeric):
-        number = _number(name)
+        number = as_number(name)
         present, size = number.isNotNull(), F.abs(number)
         aggregates += [F.sum(F.when(present, 1).otherwise(0)).alias(f"o{i}"),
                        F.sum(F.when(size == F.lit(math.inf), 1).otherwise(0)).alias(f"i{i}"),
@@ -359,17 +355,13 @@ def _numeric_stability(split: SparkSplit, numeric: Sequence[str]) -> list[CheckR
 def run(bundle: SparkBundle, config: ProjectConfig, counts: SplitCounts | None = None) -> list[CheckResult]:
     """The schema layer's duplicate and integrity checks on Spark, in the pandas engine's order: duplicates, target
     leaks, identifiers, feature policy, numeric stability; counted from ``counts`` (built here when None)."""
-    from mlgate.checks.spark_gates import split_counts_for
+    from mlgate.checks.spark_gates import counted, split_counts_for
 
     prepared, settings = bundle.prepared, config.integrity
     duplicates = judge_duplicates(prepared.report, config.data, source=bundle.dataset.source, examples=None)
-    counted = counts if counts is not None else split_counts_for(bundle.split, prepared, ())
-    try:
-        figures = counted.distinct(prepared.features)
-        leaks = _target_leak(bundle.split, prepared, settings, counted)
-    finally:
-        if counts is None:
-            counted.close()
+    with counted(counts, lambda: split_counts_for(bundle.split, prepared, ())) as found_counts:
+        figures = found_counts.distinct(prepared.features)
+        leaks = _target_leak(bundle.split, prepared, settings, found_counts)
     return [
         duplicates,
         *leaks,
